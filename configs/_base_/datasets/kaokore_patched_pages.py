@@ -1,0 +1,35 @@
+# Image patching: train on the patches of each page's grid, test on whole pages
+# predicted patch by patch (PatchedValLoop/PatchedTestLoop) and merged.
+_base_ = './kaokore_pages.py'
+
+patch_size = (1333, 800)  # (width, height): the detector's input size
+overlap = 0.0  # ratio; the papers used a plain grid
+min_visible = 0.5  # a face cut by a patch border stays a target when >= half of it is inside
+empty_patch_ratio = 1.0  # share of patches without faces kept for training
+
+train_pipeline = [
+    dict(type='LoadImageFromFile', backend_args={{_base_.backend_args}}),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='CropPatch'),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackDetInputs'),
+]
+page_pipeline = [  # whole pages, uint8, no resize: the loop cuts the patches
+    dict(type='LoadImageFromFile', backend_args={{_base_.backend_args}}),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'book_id')),
+]
+train_dataloader = dict(
+    batch_sampler=None,
+    dataset=dict(
+        type='PatchedPageDataset',
+        patch_size=patch_size,
+        overlap=overlap,
+        min_visible=min_visible,
+        empty_patch_ratio=empty_patch_ratio,
+        pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(pipeline=page_pipeline))
+test_dataloader = dict(dataset=dict(pipeline=page_pipeline))
+
+val_cfg = dict(_delete_=True, type='PatchedValLoop', patch_size=patch_size, overlap=overlap, batch_size=4)
+test_cfg = dict(_delete_=True, type='PatchedTestLoop', patch_size=patch_size, overlap=overlap, batch_size=4)

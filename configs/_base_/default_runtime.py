@@ -1,0 +1,8 @@
+# Runtime shared by every kaokore_mm config: mmdet's, plus the plugin import.
+_base_ = 'mmdet::_base_/default_runtime.py'
+
+custom_imports = dict(imports=['kaokore_mm'], allow_failed_imports=False)
+
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=20),
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3, save_best='auto'))

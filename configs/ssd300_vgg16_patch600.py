@@ -1,0 +1,27 @@
+# SSD300 (VGG16) trained on 600x600 patches resized to 300x300; pages tested by patches.
+_base_ = [
+    './_base_/models/ssd300_vgg16_face.py',
+    './_base_/datasets/kaokore_patched_pages.py',
+    './_base_/schedules/schedule_ssd_24e.py',
+    './_base_/default_runtime.py',
+]
+patch_size = (600, 600)
+input_size = 300
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='CropPatch'),
+    dict(type='PhotoMetricDistortion', brightness_delta=32, contrast_range=(0.5, 1.5),
+         saturation_range=(0.5, 1.5), hue_delta=18),
+    dict(type='Resize', scale=(input_size, input_size), keep_ratio=False),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackDetInputs'),
+]
+patch_pipeline = [
+    dict(type='Resize', scale=(input_size, input_size), keep_ratio=False),
+    dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor',
+                                          'patch_offset')),
+]
+train_dataloader = dict(batch_size=8, dataset=dict(patch_size=patch_size, pipeline=train_pipeline))
+val_cfg = dict(patch_size=patch_size, patch_pipeline=patch_pipeline, batch_size=8)
+test_cfg = dict(patch_size=patch_size, patch_pipeline=patch_pipeline, batch_size=8)

@@ -1,0 +1,3 @@
+from .patched_predictor import PatchedPredictor
+
+__all__ = ['PatchedPredictor']

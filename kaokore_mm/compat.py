@@ -1,0 +1,76 @@
+"""Fixes to the pinned stack (torch 2.13, mmengine 0.10.7, mmdet 3.3.0).
+
+Checkpoints
+    torch >= 2.6 loads with ``weights_only=True`` by default and refuses any
+    pickled type it does not know. mmengine 0.10.7 calls ``torch.load`` without
+    ``weights_only`` and writes checkpoints that hold a few such types (the
+    message hub's ``HistoryBuffer``, NumPy arrays, scalars and dtypes), so its
+    own checkpoints fail with ``Weights only load failed``: ``tools/test.py
+    CONFIG CKPT``, ``--resume`` and ``load_from`` break. Instead of switching the
+    safety check off, :func:`allow_mmengine_checkpoint_types` adds exactly
+    these types to torch's allow-list (``torch.serialization.add_safe_globals``);
+    anything else in a checkpoint is still refused. A checkpoint of unknown
+    make that holds other objects can be loaded, when its source is trusted, by
+    the tools' explicit ``--trust-checkpoint`` option
+    (:func:`trusted_checkpoint_loading`).
+
+SSD
+    mmdet 3.3.0's ``SSDHead`` lacks ``loss_cls`` at predict time; see
+    :class:`kaokore_mm.models.FixedSSDHead`.
+"""
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+import torch
+
+
+def _numpy_types() -> list:
+    types = [np.ndarray, np.dtype]
+    try:  # NumPy >= 2 moved the pickling helpers to numpy._core
+        from numpy._core.multiarray import _reconstruct, scalar
+    except ImportError:  # pragma: no cover - NumPy 1.x
+        from numpy.core.multiarray import _reconstruct, scalar
+    types += [_reconstruct, scalar]
+    # the dtype classes (np.dtypes.Float64DType, ...) that pickled dtypes name
+    types += [type(np.dtype(t)) for t in (np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16,
+                                          np.uint32, np.uint64, np.float16, np.float32, np.float64, np.str_,
+                                          np.object_)]
+    return types
+
+
+def mmengine_checkpoint_types() -> list:
+    """The non-tensor types that mmengine 0.10.7 writes into its checkpoints."""
+    from mmengine.logging.history_buffer import HistoryBuffer
+    return [HistoryBuffer, *_numpy_types()]
+
+
+def allow_mmengine_checkpoint_types() -> None:
+    """Allow-list mmengine's checkpoint types for ``torch.load(weights_only=True)``."""
+    if hasattr(torch.serialization, 'add_safe_globals'):
+        torch.serialization.add_safe_globals(mmengine_checkpoint_types())
+
+
+@contextlib.contextmanager
+def trusted_checkpoint_loading():
+    """Load checkpoints with ``weights_only=False`` inside this block only.
+
+    For checkpoints from a trusted source that hold objects beyond the
+    allow-list: unpickling can run arbitrary code. Used by the tools'
+    ``--trust-checkpoint`` option; never on by default.
+    """
+    original = torch.load
+
+    def load(*args, **kwargs):
+        kwargs['weights_only'] = False
+        return original(*args, **kwargs)
+
+    torch.load = load
+    try:
+        yield
+    finally:
+        torch.load = original
+
+
+allow_mmengine_checkpoint_types()

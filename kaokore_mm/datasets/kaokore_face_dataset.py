@@ -1,0 +1,38 @@
+"""Page-level KaoKore face dataset (COCO layout, one category ``face``)."""
+from __future__ import annotations
+
+from mmdet.datasets import CocoDataset
+from mmdet.registry import DATASETS
+
+PAGE_KEYS = ('book_id', 'book_title', 'page_no', 'iiif_base')
+
+
+@DATASETS.register_module()
+class KaoKoreFaceDataset(CocoDataset):
+    """Whole pages of picture scrolls and books with their face boxes.
+
+    Compared with :class:`CocoDataset` it keeps, per page, ``book_id`` (needed by
+    the book-aware samplers), ``book_title`` and, when present, ``page_no`` and
+    ``iiif_base``; per face, the ``attributes`` dict (gender, status, ...). Pages
+    without faces are kept (``filter_cfg`` is ``None`` by default): they teach the
+    detector what paper, text and scenery look like.
+    """
+
+    METAINFO = {'classes': ('face', ), 'palette': [(220, 20, 60)]}
+
+    def parse_data_info(self, raw_data_info: dict) -> dict:
+        data_info = super().parse_data_info(raw_data_info)
+        img_info = raw_data_info['raw_img_info']
+        for key in PAGE_KEYS:
+            data_info[key] = img_info.get(key)
+        # CocoDataset keeps annotations in order and copies their boxes, so
+        # instances can be matched back to their annotations one by one.
+        anns = iter(raw_data_info['raw_ann_info'])
+        for inst in data_info['instances']:
+            for ann in anns:
+                x, y, w, h = ann['bbox']
+                if [x, y, x + w, y + h] == inst['bbox']:
+                    inst['attributes'] = ann.get('attributes') or {}
+                    inst['ann_id'] = ann.get('id')
+                    break
+        return data_info

@@ -1,0 +1,70 @@
+"""Every page of a :class:`KaoKoreFaceDataset` as the patches of its grid."""
+from __future__ import annotations
+
+import numpy as np
+from mmdet.registry import DATASETS
+
+from kaokore_mm.core.patching import patch_grid, visible_fraction
+
+from .kaokore_face_dataset import KaoKoreFaceDataset
+
+
+@DATASETS.register_module()
+class PatchedPageDataset(KaoKoreFaceDataset):
+    """One training sample per patch of each page (the image patching method).
+
+    Each page is padded to the grid of ``patch_size`` windows (see
+    :mod:`kaokore_mm.core.patching`); every window becomes a sample that names its
+    page (``img_path``, ``img_id``, ``book_id``) and its ``patch`` window; the
+    :class:`CropPatch` transform then cuts it out. Policy:
+
+    * a face with at least ``min_visible`` of its area inside a window is a
+      training target there, clipped to the window; a face cut more than that is
+      an *ignored* region (``gt_ignore_flags``), so the detector is neither
+      rewarded nor punished for it;
+    * a window is *a patch with faces* if it has at least one target; of the
+      other windows (paper, text, scenery, faces cut away), the fraction
+      ``empty_patch_ratio`` is kept (0 drops them, 1 keeps all), chosen once with
+      ``patch_seed`` so the training set is the same in every epoch and run.
+
+    Samples carry ``patch_index`` and ``num_patches`` and keep the page's
+    ``img_id``: samplers keep every patch of a page in its page's subset.
+    """
+
+    def __init__(self, *args, patch_size=(1333, 800), overlap: float = 0.0, min_visible: float = 0.5,
+                 empty_patch_ratio: float = 1.0, patch_seed: int = 0, **kwargs):
+        if not 0 <= empty_patch_ratio <= 1:
+            raise ValueError(f'empty_patch_ratio must be in [0, 1], got {empty_patch_ratio!r}')
+        if not 0 < min_visible <= 1:
+            raise ValueError(f'min_visible must be in (0, 1], got {min_visible!r}')
+        self.patch_size = tuple(patch_size) if not isinstance(patch_size, int) else (patch_size, patch_size)
+        self.overlap = overlap
+        self.min_visible = min_visible
+        self.empty_patch_ratio = empty_patch_ratio
+        self.patch_seed = patch_seed
+        super().__init__(*args, **kwargs)
+
+    def load_data_list(self) -> list[dict]:
+        pages = super().load_data_list()
+        samples, empty = [], []
+        for page_idx, page in enumerate(pages):
+            grid = patch_grid((page['width'], page['height']), self.patch_size, self.overlap)
+            boxes = np.array([inst['bbox'] for inst in page['instances']], dtype=np.float64).reshape(-1, 4)
+            targets = np.array([not inst['ignore_flag'] for inst in page['instances']], dtype=bool)
+            for k, window in enumerate(grid.windows):
+                vis = visible_fraction(boxes, window)
+                sample = {key: value for key, value in page.items() if key != 'instances'}
+                sample.update(patch=[int(v) for v in window], page_idx=page_idx, patch_index=k, num_patches=len(grid),
+                              min_visible=self.min_visible,
+                              instances=[inst for inst, v in zip(page['instances'], vis) if v > 0])
+                if np.any(targets & (vis >= self.min_visible)):
+                    samples.append(sample)
+                else:
+                    empty.append(sample)
+        keep = int(round(self.empty_patch_ratio * len(empty)))
+        chosen = np.sort(np.random.default_rng(self.patch_seed).permutation(len(empty))[:keep])
+        samples.extend(empty[i] for i in chosen)
+        samples.sort(key=lambda s: (s['page_idx'], s['patch_index']))
+        self.num_pages = len(pages)
+        self.num_empty_patches = (len(empty), keep)
+        return samples

@@ -1,0 +1,89 @@
+"""A DefaultSampler over one subset of a book-aware train/val/test split."""
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+from mmengine.dataset import DefaultSampler
+from mmengine.dist import get_dist_info, sync_random_seed
+from mmdet.registry import DATA_SAMPLERS
+
+from kaokore_mm.core.splits import SPLITS, SUBSETS, assign_splits, check_choice, normalize_ratios
+
+
+def page_keys(dataset) -> tuple[list, list]:
+    """``(page_ids, book_ids)`` of every sample: the patches of a page share its page id."""
+    page_ids, book_ids = [], []
+    for i in range(len(dataset)):
+        info = dataset.get_data_info(i)
+        page_ids.append(info.get('img_id', info.get('img_path')))
+        book_ids.append(info.get('book_id'))
+    return page_ids, book_ids
+
+
+def split_indices(dataset, split: str, subset: str, ratios, split_seed: int) -> np.ndarray:
+    """Sample indices of ``dataset`` whose page falls in ``subset``."""
+    page_ids, book_ids = page_keys(dataset)
+    pages = list(dict.fromkeys(page_ids))
+    first_book = dict(zip(reversed(page_ids), reversed(book_ids)))
+    books = [first_book[p] for p in pages]
+    if split != 'random' and any(b is None for b in books):
+        missing = sum(b is None for b in books)
+        raise ValueError(f'split={split!r} needs a book_id for every page, but {missing} of {len(pages)} pages of '
+                         f'{getattr(dataset, "ann_file", "the dataset")} have none; add "book_id" to the COCO '
+                         "images or use split='random'")
+    assignment = dict(zip(pages, assign_splits(pages, books, split, ratios, split_seed)))
+    want = SUBSETS.index(subset)
+    return np.array([i for i, p in enumerate(page_ids) if assignment[p] == want], dtype=np.int64)
+
+
+@DATA_SAMPLERS.register_module()
+class BookSplitSampler(DefaultSampler):
+    """Iterate over the samples of one subset of a ``random``, ``inter_book`` or
+    ``intra_book`` split (see :mod:`kaokore_mm.core.splits`).
+
+    The split depends only on the pages, ``ratios`` and ``split_seed`` (not on the
+    runner's seed), so train, val and test loaders built from the same dataset
+    see disjoint pages. Patches of a page go where the page goes. Shuffling,
+    ``round_up`` and the distributed split across ranks follow mmengine's
+    :class:`DefaultSampler`; ``seed`` is the shuffle seed only.
+    """
+
+    def __init__(self, dataset, split: str = 'inter_book', subset: str = 'train', ratios=(0.8, 0.1, 0.1),
+                 split_seed: int = 0, shuffle: bool = True, seed: int | None = None, round_up: bool = True):
+        check_choice(split, SPLITS, 'split')
+        check_choice(subset, SUBSETS, 'subset')
+        normalize_ratios(ratios)
+        rank, world_size = get_dist_info()
+        self.rank, self.world_size = rank, world_size
+        self.dataset = dataset
+        self.shuffle = shuffle
+        self.seed = sync_random_seed() if seed is None else seed
+        self.epoch = 0
+        self.round_up = round_up
+        self.split, self.subset, self.ratios, self.split_seed = split, subset, tuple(ratios), split_seed
+        self.indices = split_indices(dataset, split, subset, ratios, split_seed)
+        if len(self.indices) == 0:
+            raise ValueError(f'subset {subset!r} of split {split!r} with ratios {tuple(ratios)} is empty '
+                             f'({len(dataset)} samples in the dataset)')
+        n = len(self.indices)
+        if round_up:
+            self.num_samples = math.ceil(n / world_size)
+            self.total_size = self.num_samples * world_size
+        else:
+            self.num_samples = math.ceil((n - rank) / world_size)
+            self.total_size = n
+
+    def __iter__(self) -> Iterator[int]:
+        if self.shuffle:
+            g = torch.Generator()
+            g.manual_seed(self.seed + self.epoch)
+            order = torch.randperm(len(self.indices), generator=g).tolist()
+        else:
+            order = list(range(len(self.indices)))
+        if self.round_up:
+            order = (order * int(self.total_size / len(order) + 1))[:self.total_size]
+        order = order[self.rank:self.total_size:self.world_size]
+        return iter(int(self.indices[i]) for i in order)

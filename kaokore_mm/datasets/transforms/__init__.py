@@ -1,0 +1,3 @@
+from .crop_patch import CropPatch
+
+__all__ = ['CropPatch']

@@ -1,0 +1,3 @@
+from .runner import PatchedTestLoop, PatchedValLoop
+
+__all__ = ['PatchedTestLoop', 'PatchedValLoop']

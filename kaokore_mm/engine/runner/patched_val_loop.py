@@ -1,0 +1,28 @@
+"""Validation on whole pages with patched inference."""
+from __future__ import annotations
+
+import torch
+from mmengine.runner import ValLoop, autocast
+from mmdet.registry import LOOPS
+
+from kaokore_mm.apis.patched_predictor import PatchedPredictor
+
+
+@LOOPS.register_module()
+class PatchedValLoop(ValLoop):
+    """:class:`ValLoop` whose dataloader yields whole pages; each page is
+    predicted patch by patch (:class:`PatchedPredictor`, same arguments) and
+    the evaluator sees page-level boxes. The model and its checkpoints stay
+    plain mmdet detectors."""
+
+    def __init__(self, runner, dataloader, evaluator, fp16: bool = False, **predictor_cfg):
+        super().__init__(runner, dataloader, evaluator, fp16)
+        self.predictor = PatchedPredictor(**predictor_cfg)
+
+    @torch.no_grad()
+    def run_iter(self, idx, data_batch):
+        self.runner.call_hook('before_val_iter', batch_idx=idx, data_batch=data_batch)
+        with autocast(enabled=self.fp16):
+            outputs = self.predictor.predict_batch(self.runner.model, data_batch)
+        self.evaluator.process(data_samples=outputs, data_batch=data_batch)
+        self.runner.call_hook('after_val_iter', batch_idx=idx, data_batch=data_batch, outputs=outputs)

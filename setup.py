@@ -1,0 +1,31 @@
+from setuptools import find_packages, setup
+
+with open('README.md', encoding='utf-8') as f:
+    long_description = f.read()
+
+setup(
+    name='kaokore_mm',
+    version='0.1.0',
+    description='Face detection (image patching, book-aware splits) and interpretation (Guided Grad-CAM) '
+    'for pre-modern Japanese picture scrolls and books, as MMDetection 3.x / mmpretrain plugins',
+    long_description=long_description,
+    long_description_content_type='text/markdown',
+    packages=find_packages(include=['kaokore_mm', 'kaokore_mm.*']),
+    python_requires='>=3.9',
+    install_requires=[
+        'torch>=2.1',
+        'torchvision',
+        'numpy',
+        'opencv-python',
+        'matplotlib',
+        'pycocotools',
+        'tqdm',
+        'mmengine==0.10.7',
+        'mmcv>=2.0.0rc4,<2.2.0',  # built from source with ops, see tools/setup_env.sh
+        'mmdet==3.3.0',
+        'mmpretrain==1.2.0',
+        'grad-cam>=1.5',
+    ],
+    extras_require={'tests': ['pytest>=7']},
+    license='Apache-2.0',
+)
