@@ -1,0 +1,106 @@
+"""Page-level face detection metrics (NumPy only).
+
+Matching follows the COCO evaluation (pycocotools ``COCOeval``) for one class
+and area range "all": per page, detections in descending score order (at most
+``max_dets``), each matched to the unmatched ground-truth face of highest IoU
+at or above the threshold; AP is the 101-point interpolated precision, as in
+COCO, so AP at IoU 0.5 agrees with pycocotools' AP50. Boxes are ``x1, y1, x2,
+y2``; IoU is computed without the legacy "+1".
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .merge import iou_matrix
+
+RECALL_POINTS = np.linspace(0.0, 1.0, 101)
+
+
+@dataclass
+class PageMatch:
+    """Detections of one page, in descending score order, with their match flags."""
+
+    scores: np.ndarray
+    tp: np.ndarray  # bool per detection
+    num_gt: int
+    matched_gt: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # gt index or -1
+
+
+def match_page(det_boxes, det_scores, gt_boxes, iou_thr: float = 0.5, max_dets: int | None = 100,
+               gt_ignore=None) -> PageMatch:
+    """COCO-style greedy matching of one page's detections to its faces.
+
+    Detections matched to an ignored face (``gt_ignore``) count neither as true
+    nor as false positives (they are dropped), and ignored faces are not counted
+    in recall.
+    """
+    det_boxes = np.asarray(det_boxes, np.float64).reshape(-1, 4)
+    det_scores = np.asarray(det_scores, np.float64).reshape(-1)
+    gt_boxes = np.asarray(gt_boxes, np.float64).reshape(-1, 4)
+    ignore = np.zeros(len(gt_boxes), bool) if gt_ignore is None else np.asarray(gt_ignore, bool)
+    order = np.argsort(-det_scores, kind='mergesort')
+    if max_dets is not None:
+        order = order[:max_dets]
+    det_boxes, det_scores = det_boxes[order], det_scores[order]
+    g_order = np.argsort(ignore, kind='mergesort')  # faces to find first, ignored last (as COCO)
+    gt_boxes, ignore = gt_boxes[g_order], ignore[g_order]
+    ious = iou_matrix(det_boxes, gt_boxes)
+    gt_taken = np.zeros(len(gt_boxes), bool)
+    matched = np.full(len(det_boxes), -1, dtype=np.int64)
+    drop = np.zeros(len(det_boxes), bool)
+    for d in range(len(det_boxes)):
+        best, m = min(iou_thr, 1 - 1e-10), -1
+        for g in range(len(gt_boxes)):
+            if gt_taken[g]:
+                continue
+            if m > -1 and not ignore[m] and ignore[g]:
+                break  # a real face is matched; ignored ones come after
+            if ious[d, g] < best:
+                continue
+            best, m = ious[d, g], g
+        if m > -1:
+            gt_taken[m] = True
+            matched[d] = g_order[m]
+            drop[d] = ignore[m]
+    keep = ~drop
+    return PageMatch(scores=det_scores[keep], tp=(matched > -1)[keep], num_gt=int((~ignore).sum()),
+                     matched_gt=matched[keep])
+
+
+def average_precision(matches: list[PageMatch]) -> float:
+    """COCO's 101-point interpolated AP over pages; ``nan`` without faces."""
+    num_gt = sum(m.num_gt for m in matches)
+    if num_gt == 0:
+        return float('nan')
+    scores = np.concatenate([m.scores for m in matches]) if matches else np.zeros(0)
+    tp = np.concatenate([m.tp for m in matches]) if matches else np.zeros(0, bool)
+    order = np.argsort(-scores, kind='mergesort')
+    tp = tp[order]
+    tps, fps = np.cumsum(tp), np.cumsum(~tp)
+    recall = tps / num_gt
+    precision = tps / np.maximum(tps + fps, np.spacing(1))
+    precision = np.maximum.accumulate(precision[::-1])[::-1] if len(precision) else precision
+    idx = np.searchsorted(recall, RECALL_POINTS, side='left')
+    sampled = np.array([precision[i] if i < len(precision) else 0.0 for i in idx])
+    return float(sampled.mean())
+
+
+def pr_curve(matches: list[PageMatch]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(recall, precision, score)`` after each detection, in descending score order."""
+    num_gt = max(1, sum(m.num_gt for m in matches))
+    scores = np.concatenate([m.scores for m in matches]) if matches else np.zeros(0)
+    tp = np.concatenate([m.tp for m in matches]) if matches else np.zeros(0, bool)
+    order = np.argsort(-scores, kind='mergesort')
+    tps, fps = np.cumsum(tp[order]), np.cumsum(~tp[order])
+    return tps / num_gt, tps / np.maximum(tps + fps, 1), scores[order]
+
+
+def counts_at(matches: list[PageMatch], score_thr: float) -> dict:
+    """True/false positives and missed faces among detections scoring ``>= score_thr``."""
+    tp = sum(int(m.tp[m.scores >= score_thr].sum()) for m in matches)
+    det = sum(int((m.scores >= score_thr).sum()) for m in matches)
+    gt = sum(m.num_gt for m in matches)
+    return dict(tp=tp, fp=det - tp, fn=gt - tp, num_gt=gt, num_det=det,
+                precision=tp / det if det else float('nan'), recall=tp / gt if gt else float('nan'))

@@ -1,0 +1,3 @@
+from .face_detection_metric import FaceDetectionMetric
+
+__all__ = ['FaceDetectionMetric']

@@ -1,0 +1,47 @@
+"""Config edits shared by the tools (no registry imports)."""
+from __future__ import annotations
+
+import os.path as osp
+
+from kaokore_mm.core.splits import SPLITS, check_choice
+
+LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+
+
+def _datasets(loader_cfg):
+    ds = loader_cfg.get('dataset')
+    while ds is not None:  # unwrap RepeatDataset, ClassBalancedDataset, ...
+        yield ds
+        ds = ds.get('dataset')
+
+
+def set_split(cfg, split: str | None = None, split_seed: int | None = None, ratios=None) -> None:
+    """Set the split of every BookSplitSampler in the config's dataloaders."""
+    if split is not None:
+        check_choice(split, SPLITS, 'split')
+    for name in LOADERS:
+        sampler = (cfg.get(name) or {}).get('sampler') or {}
+        if sampler.get('type') != 'BookSplitSampler':
+            continue
+        for key, value in (('split', split), ('split_seed', split_seed), ('ratios', ratios)):
+            if value is not None:
+                sampler[key] = value
+
+
+def set_data_root(cfg, data_root: str, ann_file: str | None = None) -> None:
+    """Point every dataloader and COCO evaluator of the config at another dataset root
+    (and annotation file, relative to the root)."""
+    data_root = osp.join(data_root, '')
+    anns = []
+    for name in LOADERS:
+        for ds in _datasets(cfg.get(name) or {}):
+            if 'data_root' in ds or 'ann_file' in ds:
+                ds['data_root'] = data_root
+                if ann_file is not None:
+                    ds['ann_file'] = ann_file
+                anns.append(ds.get('ann_file'))
+    for name in ('val_evaluator', 'test_evaluator'):
+        evaluators = cfg.get(name)
+        for ev in (evaluators if isinstance(evaluators, list) else [evaluators]):
+            if ev and 'ann_file' in ev and anns:
+                ev['ann_file'] = osp.join(data_root, anns[-1])

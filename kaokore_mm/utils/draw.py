@@ -1,0 +1,27 @@
+"""Pictures of pages with true and predicted face boxes (OpenCV only)."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+GT_COLOUR = (60, 180, 60)  # BGR green
+PRED_COLOUR = (40, 40, 230)  # BGR red
+
+
+def draw_page_boxes(img: np.ndarray, gt_boxes=(), pred_boxes=(), pred_scores=(), score_thr: float = 0.5,
+                    max_side: int = 1600) -> np.ndarray:
+    """A copy of the page, scaled to ``max_side``, with true faces in green and
+    predictions scoring ``>= score_thr`` in red with their score."""
+    scale = min(1.0, max_side / max(img.shape[:2]))
+    out = cv2.resize(img, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else img.copy()
+    t = max(1, round(2 * max(out.shape[:2]) / 1600))
+    for b in np.asarray(gt_boxes, float).reshape(-1, 4) * scale:
+        cv2.rectangle(out, tuple(int(v) for v in b[:2]), tuple(int(v) for v in b[2:]), GT_COLOUR, t + 1)
+    for b, s in zip(np.asarray(pred_boxes, float).reshape(-1, 4) * scale, np.asarray(pred_scores, float)):
+        if s < score_thr:
+            continue
+        p1, p2 = tuple(int(v) for v in b[:2]), tuple(int(v) for v in b[2:])
+        cv2.rectangle(out, p1, p2, PRED_COLOUR, t)
+        cv2.putText(out, f'{s:.2f}', (p1[0], max(10, p1[1] - 3)), cv2.FONT_HERSHEY_SIMPLEX, 0.4 * t, PRED_COLOUR, t,
+                    cv2.LINE_AA)
+    return out

@@ -1,0 +1,73 @@
+import cv2
+import numpy as np
+import pytest
+import torch
+from mmengine.registry import init_default_scope
+from mmengine.structures import InstanceData
+
+import kaokore_mm  # noqa: F401
+from kaokore_mm.apis import PatchedPredictor
+
+
+class WhiteSquareDetector:
+    """A fake detector: every white blob of a patch is a face (exact pixel box)."""
+
+    def __init__(self):
+        self.batches = []
+
+    def test_step(self, data):
+        self.batches.append(len(data['inputs']))
+        outs = []
+        for inputs, sample in zip(data['inputs'], data['data_samples']):
+            img = inputs.permute(1, 2, 0).numpy()
+            mask = (img == 255).all(axis=2).astype(np.uint8)
+            n, _, stats, _ = cv2.connectedComponentsWithStats(mask)
+            boxes = [[x, y, x + w, y + h] for x, y, w, h, _ in stats[1:n]]
+            pred = InstanceData()
+            pred.bboxes = torch.tensor(boxes, dtype=torch.float32).reshape(-1, 4)
+            pred.scores = torch.full((len(boxes), ), 0.9)
+            pred.labels = torch.zeros(len(boxes), dtype=torch.int64)
+            sample.pred_instances = pred
+            outs.append(sample)
+        return outs
+
+
+@pytest.fixture(autouse=True)
+def scope():
+    init_default_scope('mmdet')
+
+
+def page_with_faces(h=700, w=1000, faces=((10, 10, 40, 50), (450, 320, 490, 360), (960, 660, 1000, 700))):
+    img = np.full((h, w, 3), 100, np.uint8)
+    for x1, y1, x2, y2 in faces:
+        img[y1:y2, x1:x2] = 255
+    return img, [list(map(float, f)) for f in faces]
+
+
+def test_grid_shift_merge_gives_exact_page_boxes():
+    img, faces = page_with_faces()
+    model = WhiteSquareDetector()
+    pred = PatchedPredictor(patch_size=(400, 300), batch_size=4).predict_page(model, img)
+    assert sorted(pred.bboxes.tolist()) == sorted(faces)
+    assert model.batches == [4, 4, 1]  # 9 patches in batches of 4
+
+
+def test_overlapping_patches_give_one_box_per_face():
+    # the face at x 450-490 lies in both patches that overlap over x 300-400 ... 600-700
+    img, faces = page_with_faces(faces=((320, 100, 380, 160), (10, 10, 40, 50)))
+    pred = PatchedPredictor(patch_size=(400, 300), overlap=0.25).predict_page(WhiteSquareDetector(), img)
+    assert sorted(pred.bboxes.tolist()) == sorted(faces)
+
+
+def test_empty_page_small_page_and_grayscale():
+    pred = PatchedPredictor(patch_size=512).predict_page(WhiteSquareDetector(), np.full((40, 60, 3), 9, np.uint8))
+    assert pred.bboxes.shape == (0, 4) and pred.scores.shape == (0, )
+    gray = np.full((100, 80), 100, np.uint8)
+    gray[10:20, 30:50] = 255
+    pred = PatchedPredictor(patch_size=512).predict_page(WhiteSquareDetector(), gray)
+    assert pred.bboxes.tolist() == [[30, 10, 50, 20]]
+
+
+def test_bad_merge_raises():
+    with pytest.raises(ValueError, match='valid: nms'):
+        PatchedPredictor(merge=dict(type='vote'))

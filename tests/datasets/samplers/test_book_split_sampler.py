@@ -1,0 +1,84 @@
+import pytest
+from mmengine.registry import init_default_scope
+
+import kaokore_mm  # noqa: F401
+from kaokore_mm.datasets import BookSplitSampler, KaoKoreFaceDataset, PatchedPageDataset
+
+
+@pytest.fixture(autouse=True)
+def scope():
+    init_default_scope('mmdet')
+
+
+def datasets(tiny_data):
+    kw = dict(ann_file=str(tiny_data / 'annotations/pages.json'), data_root=str(tiny_data), data_prefix=dict(img=''),
+              pipeline=[])
+    return KaoKoreFaceDataset(**kw), PatchedPageDataset(patch_size=(256, 256), **kw)
+
+
+@pytest.mark.parametrize('split', ['random', 'inter_book', 'intra_book'])
+def test_subsets_partition_pages_and_patches_follow_pages(tiny_data, split):
+    pages, patches = datasets(tiny_data)
+    page_subset = {}
+    for subset in ('train', 'val', 'test'):
+        s = BookSplitSampler(pages, split=split, subset=subset, ratios=(0.5, 0.25, 0.25), shuffle=False,
+                             round_up=False)
+        for i in s:
+            info = pages.get_data_info(i)
+            assert info['img_id'] not in page_subset
+            page_subset[info['img_id']] = subset
+    assert len(page_subset) == len(pages)
+    seen = set()
+    for subset in ('train', 'val', 'test'):
+        s = BookSplitSampler(patches, split=split, subset=subset, ratios=(0.5, 0.25, 0.25), shuffle=True, seed=1,
+                             round_up=False)
+        for i in s:
+            info = patches.get_data_info(i)
+            assert page_subset[info['img_id']] == subset
+            seen.add(i)
+    assert seen == set(range(len(patches)))
+    if split == 'inter_book':
+        books = {}
+        for img_id, subset in page_subset.items():
+            book = next(pages.get_data_info(i)['book_id'] for i in range(len(pages))
+                        if pages.get_data_info(i)['img_id'] == img_id)
+            books.setdefault(book, set()).add(subset)
+        assert all(len(v) == 1 for v in books.values())
+
+
+def test_shuffle_is_seeded_and_epochs_differ(tiny_data):
+    _, patches = datasets(tiny_data)
+    a = BookSplitSampler(patches, split='random', subset='train', seed=3)
+    b = BookSplitSampler(patches, split='random', subset='train', seed=3)
+    assert list(a) == list(b)
+    first = list(a)
+    a.set_epoch(1)
+    assert sorted(list(a)) == sorted(first) and list(a) != first
+
+
+def test_distributed_ranks_share_the_subset(tiny_data, monkeypatch):
+    _, patches = datasets(tiny_data)
+    import kaokore_mm.datasets.samplers.book_split_sampler as mod
+    parts = []
+    for rank in range(2):
+        monkeypatch.setattr(mod, 'get_dist_info', lambda rank=rank: (rank, 2))
+        s = BookSplitSampler(patches, split='inter_book', subset='train', seed=0, round_up=True)
+        parts.append(list(s))
+        assert len(s) == len(parts[-1])
+    full = BookSplitSampler(patches, split='inter_book', subset='train', seed=0, round_up=False)
+    assert len(parts[0]) == len(parts[1])
+    assert set(parts[0]) | set(parts[1]) == set(full)
+
+
+def test_bad_values_and_missing_books(tiny_data, tmp_path):
+    pages, _ = datasets(tiny_data)
+    with pytest.raises(ValueError, match='valid values: random, inter_book, intra_book'):
+        BookSplitSampler(pages, split='books')
+    with pytest.raises(ValueError, match='valid values: train, val, test'):
+        BookSplitSampler(pages, subset='dev')
+    from tests.conftest import write_coco
+    ann = write_coco(tmp_path / 'nobook.json', [dict(id=1, file_name='a.jpg', width=10, height=10)], [])
+    ds = KaoKoreFaceDataset(ann_file=str(ann), pipeline=[])
+    with pytest.raises(ValueError, match='nobook.json'):
+        BookSplitSampler(ds, split='inter_book')
+    assert list(BookSplitSampler(ds, split='random', subset='train', ratios=(1, 0, 0), shuffle=False)) == [0]

@@ -1,0 +1,58 @@
+import pytest
+from mmengine.registry import init_default_scope
+
+import kaokore_mm  # noqa: F401
+from kaokore_mm.datasets import KaoKoreFaceDataset, PatchedPageDataset
+from tests.conftest import write_coco
+
+
+@pytest.fixture(autouse=True)
+def scope():
+    init_default_scope('mmdet')
+
+
+def pages_coco(tmp_path):
+    images = [dict(id=1, file_name='a.jpg', width=1000, height=700, book_id='b1', book_title='T1'),
+              dict(id=2, file_name='b.jpg', width=500, height=400, book_id='b2', book_title='T2')]
+    anns = [(1, [390, 10, 20, 20]), (1, [395, 40, 20, 20]), (1, [10, 10, 10, 10]), (1, [900, 650, 40, 40])]
+    return write_coco(tmp_path / 'ann.json', images, anns)
+
+
+def test_page_dataset_keeps_books_attributes_and_empty_pages(tmp_path):
+    ds = KaoKoreFaceDataset(ann_file=str(pages_coco(tmp_path)), data_prefix=dict(img=str(tmp_path)), pipeline=[])
+    assert len(ds) == 2  # the page without faces is kept
+    info = ds.get_data_info(0)
+    assert (info['book_id'], info['book_title'], info['width'], info['height']) == ('b1', 'T1', 1000, 700)
+    assert [i['bbox'] for i in info['instances']] == [[390, 10, 410, 30], [395, 40, 415, 60], [10, 10, 20, 20],
+                                                      [900, 650, 940, 690]]
+    assert all(i['attributes'] == dict(status='noble', gender='male') for i in info['instances'])
+    assert ds.get_data_info(1)['instances'] == []
+    assert ds.metainfo['classes'] == ('face', )
+
+
+def test_patched_dataset_enumerates_patches(tmp_path):
+    ann = str(pages_coco(tmp_path))
+    kw = dict(ann_file=ann, data_prefix=dict(img=str(tmp_path)), pipeline=[], patch_size=(400, 300))
+    ds = PatchedPageDataset(empty_patch_ratio=1.0, **kw)
+    # page 1: 3 x 3 patches; page 2: 2 x 2 patches
+    assert len(ds) == 13
+    assert [(d['img_id'], d['patch_index']) for d in (ds.get_data_info(i) for i in range(len(ds)))] == \
+        [(1, k) for k in range(9)] + [(2, k) for k in range(4)]
+    first = ds.get_data_info(0)
+    assert first['patch'] == [0, 0, 400, 300] and first['num_patches'] == 9 and first['book_id'] == 'b1'
+    assert len(first['instances']) == 3  # faces touching the first patch
+    # patches with faces: (0,0) has 2 targets; (1,0) the other half of face 1 and face 2 (75 %); (2,2) face 4
+    with_faces = PatchedPageDataset(empty_patch_ratio=0.0, **kw)
+    assert sorted((d['img_id'], d['patch_index']) for d in (with_faces.get_data_info(i)
+                                                              for i in range(len(with_faces)))) == \
+        [(1, 0), (1, 1), (1, 8)]
+    half = PatchedPageDataset(empty_patch_ratio=0.5, **kw)
+    assert len(half) == 3 + 5  # round(0.5 * 10) of the 10 empty patches
+    again = PatchedPageDataset(empty_patch_ratio=0.5, **kw)
+    assert [half.get_data_info(i)['patch'] for i in range(8)] == [again.get_data_info(i)['patch'] for i in range(8)]
+
+
+@pytest.mark.parametrize('kwargs', [dict(empty_patch_ratio=1.5), dict(min_visible=0)])
+def test_patched_dataset_rejects_bad_options(tmp_path, kwargs):
+    with pytest.raises(ValueError):
+        PatchedPageDataset(ann_file=str(pages_coco(tmp_path)), pipeline=[], **kwargs)

@@ -1,0 +1,38 @@
+"""Smoke test: every config parses, its model builds, and its loops and datasets are registered."""
+from pathlib import Path
+
+import pytest
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+
+import kaokore_mm  # noqa: F401
+
+CONFIGS = sorted(str(p) for p in Path(__file__).resolve().parents[1].glob('configs/**/*.py') if '_base_' not in p.parts)
+
+
+def test_configs_found():
+    assert len(CONFIGS) >= 6
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=lambda p: Path(p).name)
+def test_config_builds(path):
+    from mmdet.registry import DATA_SAMPLERS, DATASETS, LOOPS, METRICS, MODELS
+    cfg = Config.fromfile(path)
+    assert cfg.custom_imports == dict(imports=['kaokore_mm'], allow_failed_imports=False)
+    init_default_scope(cfg.default_scope)
+    model_cfg = cfg.model.copy()
+    model = MODELS.build(model_cfg)
+    assert model.__class__.__name__ in ('FasterRCNN', 'CascadeRCNN', 'SingleStageDetector')
+    heads = [m for m in model.modules() if hasattr(m, 'num_classes')]
+    assert heads and all(h.num_classes == 1 for h in heads)
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        assert DATASETS.get(cfg[loader].dataset.type) is not None
+        assert cfg[loader].sampler.type == 'BookSplitSampler' and DATA_SAMPLERS.get('BookSplitSampler')
+    for loop in ('val_cfg', 'test_cfg'):
+        assert LOOPS.get(cfg[loop].type) is not None
+    for ev in cfg.val_evaluator:
+        assert METRICS.get(ev.type) is not None
+    if 'patch' in Path(path).name and 'nopatch' not in Path(path).name:
+        assert cfg.train_dataloader.dataset.type == 'PatchedPageDataset'
+        assert cfg.val_cfg.type == 'PatchedValLoop'
+        assert tuple(cfg.val_cfg.patch_size) == tuple(cfg.train_dataloader.dataset.patch_size)

@@ -1,0 +1,82 @@
+"""Test a detector on whole pages (mmdet's tools/test.py, with kaokore_mm's options).
+
+    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--data-root DIR]
+        [--split ...] [--out results.pkl] [--show-dir DIR] [--cfg-options k=v ...]
+
+Patched configs predict each page patch by patch (PatchedTestLoop); the metrics
+are page-level either way.
+"""
+import argparse
+import contextlib
+import json
+import os
+import os.path as osp
+
+from mmengine.config import Config, DictAction
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
+
+import kaokore_mm  # noqa: F401
+from kaokore_mm.compat import trusted_checkpoint_loading
+from kaokore_mm.core.splits import SPLITS
+from kaokore_mm.utils.config import set_data_root, set_split
+from kaokore_mm.utils.io import atomic_write_text
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Test (and evaluate) a detector on whole pages')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='the dir to save the evaluation metrics')
+    parser.add_argument('--data-root', help='dataset root (with annotations/pages.json and the pages)')
+    parser.add_argument('--split', choices=SPLITS, help='book-aware split of the test loader')
+    parser.add_argument('--split-seed', type=int)
+    parser.add_argument('--out', type=str, help='dump predictions to a pickle file')
+    parser.add_argument('--show-dir', help='directory (in the work dir) where painted pages are saved')
+    parser.add_argument('--trust-checkpoint', action='store_true',
+                        help='load the checkpoint with weights_only=False (trusted files only)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override settings of the config, key=value')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.data_root:
+        set_data_root(cfg, args.data_root)
+    set_split(cfg, args.split, args.split_seed)
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg.load_from = args.checkpoint
+    if args.show_dir:
+        vis = cfg.default_hooks.visualization
+        vis.draw = True
+        vis.test_out_dir = args.show_dir
+    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    if args.out is not None:
+        from mmdet.evaluation import DumpDetResults
+        if not args.out.endswith(('.pkl', '.pickle')):
+            raise ValueError(f'--out must name a .pkl or .pickle file, got {args.out}')
+        runner.test_evaluator.metrics.append(DumpDetResults(out_file_path=args.out))
+    with trusted_checkpoint_loading() if args.trust_checkpoint else contextlib.nullcontext():
+        metrics = runner.test()
+    out = osp.join(cfg.work_dir, 'test_metrics.json')
+    atomic_write_text(out, json.dumps(dict(config=args.config, checkpoint=args.checkpoint, metrics=metrics),
+                                      indent=2, default=float))
+    print(f'metrics: {out}')
+    return metrics
+
+
+if __name__ == '__main__':
+    main()
