@@ -7,11 +7,21 @@ Checkpoints
     message hub's ``HistoryBuffer``, NumPy arrays, scalars and dtypes), so its
     own checkpoints fail with ``Weights only load failed``: ``tools/test.py
     CONFIG CKPT``, ``--resume`` and ``load_from`` break. Instead of switching the
-    safety check off, :func:`allow_mmengine_checkpoint_types` adds exactly
-    these types to torch's allow-list (``torch.serialization.add_safe_globals``);
-    anything else in a checkpoint is still refused. A checkpoint of unknown
-    make that holds other objects can be loaded, when its source is trusted, by
-    the tools' explicit ``--trust-checkpoint`` option
+    safety check off:
+
+    * :func:`allow_mmengine_checkpoint_types` adds exactly these types to
+      torch's allow-list (``torch.serialization.add_safe_globals``); anything
+      else in a checkpoint is still refused;
+    * ``HistoryBuffer`` pickles its statistics functions (``HistoryBuffer.min``,
+      ...) as ``getattr(HistoryBuffer, 'min')``, and allowing ``getattr`` would
+      open the door to arbitrary calls. These functions live in a class-level
+      registry that ``__setstate__`` restores anyway, so
+      :func:`_history_buffer_getstate` leaves them out of the pickle.
+
+    Checkpoints written with kaokore_mm imported (every config imports it) then
+    load with ``weights_only=True``. A checkpoint written by a plain mmengine
+    run, or one that holds other objects, is refused; when its source is
+    trusted, the tools' explicit ``--trust-checkpoint`` option loads it
     (:func:`trusted_checkpoint_loading`).
 
 SSD
@@ -46,8 +56,17 @@ def mmengine_checkpoint_types() -> list:
     return [HistoryBuffer, *_numpy_types()]
 
 
+def _history_buffer_getstate(self) -> dict:
+    """``HistoryBuffer.__getstate__`` without the statistics functions (restored
+    from the class registry by ``HistoryBuffer.__setstate__``)."""
+    return {k: v for k, v in self.__dict__.items() if k != 'statistics_methods'}
+
+
 def allow_mmengine_checkpoint_types() -> None:
-    """Allow-list mmengine's checkpoint types for ``torch.load(weights_only=True)``."""
+    """Allow-list mmengine's checkpoint types for ``torch.load(weights_only=True)``
+    and make ``HistoryBuffer`` pickle without ``getattr`` calls."""
+    from mmengine.logging.history_buffer import HistoryBuffer
+    HistoryBuffer.__getstate__ = _history_buffer_getstate
     if hasattr(torch.serialization, 'add_safe_globals'):
         torch.serialization.add_safe_globals(mmengine_checkpoint_types())
 

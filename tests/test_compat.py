@@ -1,14 +1,14 @@
 """Fixes of kaokore_mm.compat, checked end to end on tiny synthetic pages."""
+import copy
 import json
-import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
+from tests.conftest import load_tool
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / 'tools'))
 
 DEMO = str(ROOT / 'configs/demo/faster_rcnn_r18_patch512_demo.py')
 
@@ -25,18 +25,21 @@ def tiny_opts(data, iters):
             'val_dataloader.sampler.ratios=(0.5,0.25,0.25)', 'test_dataloader.sampler.ratios=(0.5,0.25,0.25)']
 
 
-def test_plain_torch_load_refuses_unknown_types(tmp_path):
-    class Foreign:
-        pass
+def test_unknown_types_still_refused_unless_trusted(tmp_path):
+    import argparse
 
-    torch.save({'x': Foreign()}, tmp_path / 'foreign.pth')
+    from kaokore_mm.compat import trusted_checkpoint_loading
+    torch.save({'x': argparse.Namespace(a=1)}, tmp_path / 'foreign.pth')
     with pytest.raises(Exception, match='Weights only load failed'):
+        torch.load(tmp_path / 'foreign.pth')
+    with trusted_checkpoint_loading():
+        assert torch.load(tmp_path / 'foreign.pth')['x'].a == 1
+    with pytest.raises(Exception, match='Weights only load failed'):  # only inside the block
         torch.load(tmp_path / 'foreign.pth')
 
 
 def test_train_save_test_and_resume(tiny_data, tmp_path):
-    import train as train_tool
-    import test as test_tool
+    train_tool, test_tool = load_tool('train'), load_tool('test')
     work = tmp_path / 'work'
     runner = train_tool.main([DEMO, '--work-dir', str(work), *tiny_opts(tiny_data, 2)])
     ckpt = work / 'iter_2.pth'
@@ -69,7 +72,7 @@ def test_ssd_head_fix(tiny_data):
     cfg.model.backbone.init_cfg = None
     sample = DetDataSample(metainfo=dict(img_shape=(300, 300), ori_shape=(300, 300), scale_factor=(1.0, 1.0)))
     data = dict(inputs=[torch.randint(0, 255, (3, 300, 300), dtype=torch.uint8)], data_samples=[sample])
-    plain = cfg.model.copy()
+    plain = copy.deepcopy(cfg.model)
     plain.bbox_head.type = 'SSDHead'
     with pytest.raises(AttributeError, match='loss_cls'):  # the defect of mmdet 3.3.0 is still there
         MODELS.build(plain).eval().test_step(data)
@@ -81,8 +84,7 @@ def test_ssd_head_fix(tiny_data):
 
 
 def test_ssd_config_trains_validates_and_tests(tiny_data, tmp_path):
-    import train as train_tool
-    import test as test_tool
+    train_tool, test_tool = load_tool('train'), load_tool('test')
     cfg = str(ROOT / 'configs/ssd300_vgg16_patch600.py')
     opts = [o for o in tiny_opts(tiny_data, 1) if not o.startswith(('train_cfg', 'default_hooks', 'val_cfg.',
                                                                      'test_cfg.', 'train_dataloader.dataset.patch'))]

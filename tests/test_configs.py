@@ -23,7 +23,7 @@ def test_config_builds(path):
     model_cfg = cfg.model.copy()
     model = MODELS.build(model_cfg)
     assert model.__class__.__name__ in ('FasterRCNN', 'CascadeRCNN', 'SingleStageDetector')
-    heads = [m for m in model.modules() if hasattr(m, 'num_classes')]
+    heads = [m for m in model.modules() if type(m).__name__.endswith('Head') and hasattr(m, 'num_classes')]
     assert heads and all(h.num_classes == 1 for h in heads)
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         assert DATASETS.get(cfg[loader].dataset.type) is not None

@@ -10,6 +10,9 @@ Three policies, as in the papers on KaoKore face detection:
   at least two pages has pages in train and in test (and, with three, in val
   when val has a share).
 
+Within a cut, each subset with a share gets one item first (train, then test,
+then val), and the rest go one by one to the subset furthest below its share.
+
 Assignment is a pure function of the page list, the ratios and the seed: the
 order in which pages are given does not matter (pages are sorted by id first).
 """
@@ -44,20 +47,19 @@ def normalize_ratios(ratios) -> np.ndarray:
 
 
 def _cut(n: int, ratios: np.ndarray, at_least_one: bool) -> np.ndarray:
-    """Sizes of the subsets of ``n`` items: largest remainder, and when asked, one item
-    for each subset with a positive ratio as long as there are enough items (test first,
-    then train, then val)."""
-    raw = ratios * n
-    sizes = np.floor(raw).astype(int)
-    for i in np.argsort(-(raw - sizes), kind='stable')[: n - sizes.sum()]:
-        sizes[i] += 1
+    """Sizes of the subsets of ``n`` items, each item going to the subset furthest
+    below its share (ties: train, test, val). With ``at_least_one``, every subset
+    with a positive share first gets one item while items last, train and test
+    before val."""
+    priority = [i for i in (0, 2, 1) if ratios[i] > 0]
+    sizes = np.zeros(3, dtype=int)
     if at_least_one:
-        for i in (2, 0, 1):
-            if ratios[i] > 0 and sizes[i] == 0:
-                donor = int(np.argmax(sizes))
-                if sizes[donor] > 1:
-                    sizes[donor] -= 1
-                    sizes[i] += 1
+        for i in priority[:n]:
+            sizes[i] = 1
+    target = ratios * n
+    for _ in range(n - int(sizes.sum())):
+        deficit = [target[i] - sizes[i] for i in priority]
+        sizes[priority[int(np.argmax(deficit))]] += 1
     return sizes
 
 

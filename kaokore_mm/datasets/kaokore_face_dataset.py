@@ -20,6 +20,10 @@ class KaoKoreFaceDataset(CocoDataset):
 
     METAINFO = {'classes': ('face', ), 'palette': [(220, 20, 60)]}
 
+    def __init__(self, *args, data_prefix: dict | None = None, **kwargs):
+        # page paths in the COCO file are relative to data_root unless a prefix is given
+        super().__init__(*args, data_prefix=data_prefix or dict(img=''), **kwargs)
+
     def parse_data_info(self, raw_data_info: dict) -> dict:
         data_info = super().parse_data_info(raw_data_info)
         img_info = raw_data_info['raw_img_info']
