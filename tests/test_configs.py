@@ -30,7 +30,9 @@ def test_config_builds(path):
         assert cfg[loader].sampler.type == 'BookSplitSampler' and DATA_SAMPLERS.get('BookSplitSampler')
     for loop in ('val_cfg', 'test_cfg'):
         assert LOOPS.get(cfg[loop].type) is not None
-    for ev in cfg.val_evaluator:
+    evaluators = cfg.val_evaluator if isinstance(cfg.val_evaluator, list) else [cfg.val_evaluator]
+    assert 'FaceDetectionMetric' in [ev.type for ev in evaluators]
+    for ev in evaluators:
         assert METRICS.get(ev.type) is not None
     if 'patch' in Path(path).name and 'nopatch' not in Path(path).name:
         assert cfg.train_dataloader.dataset.type == 'PatchedPageDataset'

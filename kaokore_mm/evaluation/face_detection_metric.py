@@ -24,18 +24,22 @@ class FaceDetectionMetric(BaseMetric):
     """Recall and precision at ``score_thr`` and AP at IoU ``iou_thr`` on whole pages.
 
     Ground truth comes from the data samples (in page pixels; boxes of resized
-    pages are scaled back with ``scale_factor``), so the metric works for
-    patched and unpatched pipelines alike. AP follows pycocotools' matching and
-    101-point interpolation (see :mod:`kaokore_mm.core.face_metrics`). With
-    ``per_book``, every figure is also reported per ``book_id``.
+    pages are scaled back with ``scale_factor``), so the metric needs no
+    annotation file and works for patched and unpatched pipelines alike. AP
+    follows pycocotools' matching and 101-point interpolation (see
+    :mod:`kaokore_mm.core.face_metrics`). With ``per_book``, every figure is also
+    reported per ``book_id``. With ``coco``, pycocotools' AP[.5:.95] (``coco_AP``)
+    and AR with 100 detections (``coco_AR100``) are added, computed from the same
+    boxes (ignored faces as crowd regions).
     """
 
     default_prefix = 'face'
 
     def __init__(self, iou_thr: float = 0.5, score_thr: float = 0.5, max_dets: int | None = 100,
-                 per_book: bool = True, collect_device: str = 'cpu', prefix: str | None = None):
+                 per_book: bool = True, coco: bool = True, collect_device: str = 'cpu', prefix: str | None = None):
         super().__init__(collect_device=collect_device, prefix=prefix)
         self.iou_thr, self.score_thr, self.max_dets, self.per_book = iou_thr, score_thr, max_dets, per_book
+        self.coco = coco
 
     def process(self, data_batch, data_samples) -> None:
         for ds in data_samples:
@@ -61,6 +65,8 @@ class FaceDetectionMetric(BaseMetric):
 
     def compute_metrics(self, results: list) -> dict:
         metrics = self._summary(results)
+        if self.coco:
+            metrics.update(coco_metrics(results))
         if self.per_book:
             books = defaultdict(list)
             for r in results:
@@ -73,3 +79,32 @@ class FaceDetectionMetric(BaseMetric):
             f'pages {metrics["num_pages"]}, faces {metrics["num_faces"]}: AP50 {metrics["AP50"]:.4f}, '
             f'recall {metrics["recall"]:.4f}, precision {metrics["precision"]:.4f} at score >= {self.score_thr}')
         return metrics
+
+
+def coco_metrics(results: list) -> dict:
+    """pycocotools' AP[.5:.95] and AR@100 of page results (quietly)."""
+    import contextlib
+    import io
+
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+    images, anns, dets = [], [], []
+    for i, r in enumerate(results):
+        images.append(dict(id=i))
+        for b, ign in zip(r['gt_boxes'], r['gt_ignore']):
+            w, h = b[2] - b[0], b[3] - b[1]
+            anns.append(dict(id=len(anns) + 1, image_id=i, category_id=1, bbox=[b[0], b[1], w, h], area=w * h,
+                             iscrowd=int(ign)))
+        for b, s in zip(r['det_boxes'], r['det_scores']):
+            dets.append(dict(image_id=i, category_id=1, bbox=[b[0], b[1], b[2] - b[0], b[3] - b[1]], score=float(s)))
+    if not anns or not dets:
+        return dict(coco_AP=0.0 if anns else float('nan'), coco_AR100=0.0 if anns else float('nan'))
+    with contextlib.redirect_stdout(io.StringIO()):
+        gt = COCO()
+        gt.dataset = dict(images=images, annotations=anns, categories=[dict(id=1, name='face')])
+        gt.createIndex()
+        ev = COCOeval(gt, gt.loadRes(dets), 'bbox')
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+    return dict(coco_AP=float(ev.stats[0]), coco_AR100=float(ev.stats[8]))
