@@ -104,3 +104,28 @@ def counts_at(matches: list[PageMatch], score_thr: float) -> dict:
     gt = sum(m.num_gt for m in matches)
     return dict(tp=tp, fp=det - tp, fn=gt - tp, num_gt=gt, num_det=det,
                 precision=tp / det if det else float('nan'), recall=tp / gt if gt else float('nan'))
+
+
+def annotation_effort(tp: int, fp: int, fn: int, draw_cost: float = 1.0, delete_cost: float = 0.1) -> dict:
+    """Work left to an annotator who corrects the detector's boxes, relative to
+    drawing every face from scratch.
+
+    From scratch, every face is drawn: ``(tp + fn) * draw_cost``. Correcting the
+    detector's proposals, the missed faces are drawn and the false boxes
+    deleted: ``fn * draw_cost + fp * delete_cost``. The manual share is their
+    ratio::
+
+        manual_share = (fn * draw_cost + fp * delete_cost) / ((tp + fn) * draw_cost)
+                     = (1 - R) + delete_cost / draw_cost * R * (1 - P) / P
+
+    with recall ``R`` and precision ``P``. Deleting a proposal is a click while
+    drawing means finding the face and placing two corners precisely; timing
+    studies of box annotation (Papadopoulos et al., ICCV 2017) put a box at 7-35 s
+    and a verification click at 1-2 s, hence ``delete_cost = 0.1``. At P 84.17 %,
+    R 64.65 % the share is 0.366: about a third of the work from scratch.
+    """
+    faces = tp + fn
+    manual = fn * draw_cost + fp * delete_cost
+    share = manual / (faces * draw_cost) if faces else float('nan')
+    return dict(faces_to_draw=int(fn), boxes_to_delete=int(fp), manual_share=share,
+                saved_share=1 - share if faces else float('nan'))

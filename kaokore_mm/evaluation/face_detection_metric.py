@@ -3,12 +3,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+import os
+import os.path as osp
+
 import numpy as np
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 from mmdet.registry import METRICS
 
-from kaokore_mm.core.face_metrics import average_precision, counts_at, match_page
+from kaokore_mm.core.face_metrics import annotation_effort, average_precision, counts_at, match_page, pr_curve
 
 
 def _boxes(instances) -> np.ndarray:
@@ -31,15 +34,26 @@ class FaceDetectionMetric(BaseMetric):
     reported per ``book_id``. With ``coco``, pycocotools' AP[.5:.95] (``coco_AP``)
     and AR with 100 detections (``coco_AR100``) are added, computed from the same
     boxes (ignored faces as crowd regions).
+
+    The annotation effort of correcting the detections at ``score_thr`` instead
+    of drawing every face (``faces_to_draw``, ``boxes_to_delete``,
+    ``manual_share``; see :func:`kaokore_mm.core.face_metrics.annotation_effort`,
+    costs in ``effort_costs``) is reported too, and a precision-recall curve
+    (overall and per book) is drawn into ``out_dir`` (default: the run's log
+    directory) as ``pr_curve.png``.
     """
 
     default_prefix = 'face'
 
     def __init__(self, iou_thr: float = 0.5, score_thr: float = 0.5, max_dets: int | None = 100,
-                 per_book: bool = True, coco: bool = True, collect_device: str = 'cpu', prefix: str | None = None):
+                 per_book: bool = True, coco: bool = True, effort_costs: dict | None = None,
+                 out_dir: str | None = None, plot: bool = True, collect_device: str = 'cpu',
+                 prefix: str | None = None):
         super().__init__(collect_device=collect_device, prefix=prefix)
         self.iou_thr, self.score_thr, self.max_dets, self.per_book = iou_thr, score_thr, max_dets, per_book
         self.coco = coco
+        self.effort_costs = dict(effort_costs or {})
+        self.out_dir, self.plot = out_dir, plot
 
     def process(self, data_batch, data_samples) -> None:
         for ds in data_samples:
@@ -56,29 +70,69 @@ class FaceDetectionMetric(BaseMetric):
                 gt_boxes=np.concatenate([gt, ign]),
                 gt_ignore=np.r_[np.zeros(len(gt), bool), np.ones(len(ign), bool)]))
 
-    def _summary(self, results) -> dict:
-        matches = [match_page(r['det_boxes'], r['det_scores'], r['gt_boxes'], self.iou_thr, self.max_dets,
-                              r['gt_ignore']) for r in results]
+    def _matches(self, results):
+        return [match_page(r['det_boxes'], r['det_scores'], r['gt_boxes'], self.iou_thr, self.max_dets,
+                           r['gt_ignore']) for r in results]
+
+    def _summary(self, matches) -> dict:
         c = counts_at(matches, self.score_thr)
+        effort = annotation_effort(c['tp'], c['fp'], c['fn'], **self.effort_costs)
         return dict(AP50=average_precision(matches), recall=c['recall'], precision=c['precision'],
-                    tp=c['tp'], fp=c['fp'], fn=c['fn'], num_faces=c['num_gt'], num_pages=len(results))
+                    tp=c['tp'], fp=c['fp'], fn=c['fn'], num_faces=c['num_gt'], num_pages=len(matches),
+                    faces_to_draw=effort['faces_to_draw'], boxes_to_delete=effort['boxes_to_delete'],
+                    manual_share=effort['manual_share'])
 
     def compute_metrics(self, results: list) -> dict:
-        metrics = self._summary(results)
+        matches = self._matches(results)
+        metrics = self._summary(matches)
         if self.coco:
             metrics.update(coco_metrics(results))
+        curves = {'all pages': matches}
         if self.per_book:
             books = defaultdict(list)
-            for r in results:
-                books[str(r['book_id'])].append(r)
-            for book, rs in sorted(books.items()):
-                s = self._summary(rs)
-                for key in ('AP50', 'recall', 'precision', 'num_faces'):
+            for r, m in zip(results, matches):
+                books[str(r['book_id'])].append(m)
+            for book, ms in sorted(books.items()):
+                s = self._summary(ms)
+                curves[book] = ms
+                for key in ('AP50', 'recall', 'precision', 'num_faces', 'manual_share'):
                     metrics[f'{book}/{key}'] = s[key]
+        if self.plot:
+            self._plot(curves)
         MMLogger.get_current_instance().info(
             f'pages {metrics["num_pages"]}, faces {metrics["num_faces"]}: AP50 {metrics["AP50"]:.4f}, '
-            f'recall {metrics["recall"]:.4f}, precision {metrics["precision"]:.4f} at score >= {self.score_thr}')
+            f'recall {metrics["recall"]:.4f}, precision {metrics["precision"]:.4f} at score >= {self.score_thr}; '
+            f'annotation effort {metrics["manual_share"]:.3f} of drawing from scratch')
         return metrics
+
+    def _plot(self, curves: dict) -> None:
+        out_dir = self.out_dir
+        if out_dir is None:
+            log_file = getattr(MMLogger.get_current_instance(), 'log_file', None)
+            if not log_file:
+                return
+            out_dir = osp.dirname(log_file)
+        import matplotlib
+        matplotlib.use('Agg')
+        import matplotlib.pyplot as plt
+        fig, ax = plt.subplots(figsize=(6, 5))
+        for name, ms in curves.items():
+            recall, precision, scores = pr_curve(ms)
+            if not len(recall):
+                continue
+            ax.plot(recall, precision, lw=2.5 if name == 'all pages' else 1,
+                    label=f'{name} (AP50 {average_precision(ms):.3f})')
+            at = np.searchsorted(-scores, -self.score_thr, side='right') - 1
+            if name == 'all pages' and at >= 0:
+                ax.plot(recall[at], precision[at], 'ko', label=f'score >= {self.score_thr}')
+        ax.set(xlabel='recall', ylabel='precision', xlim=(0, 1.01), ylim=(0, 1.01),
+               title=f'page-level faces, IoU >= {self.iou_thr}')
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc='lower left')
+        os.makedirs(out_dir, exist_ok=True)
+        fig.tight_layout()
+        fig.savefig(osp.join(out_dir, 'pr_curve.png'), dpi=110)
+        plt.close(fig)
 
 
 def coco_metrics(results: list) -> dict:

@@ -69,5 +69,41 @@ def test_empty_page_small_page_and_grayscale():
 
 
 def test_bad_merge_raises():
-    with pytest.raises(ValueError, match='valid: nms'):
+    with pytest.raises(ValueError, match='valid: nms, nmm, wbf'):
         PatchedPredictor(merge=dict(type='vote'))
+
+
+def test_every_merge_option_gives_one_box_per_face_across_a_border():
+    # a face cut by the vertical border at x = 400: each patch sees a part of it
+    img, _ = page_with_faces(faces=((380, 100, 430, 150), ))
+    nms = PatchedPredictor(patch_size=(400, 300)).predict_page(WhiteSquareDetector(), img)
+    assert sorted(nms.bboxes.tolist()) == [[380, 100, 400, 150], [400, 100, 430, 150]]  # IoU 0: NMS keeps both
+    # with 10 % overlap (stride 360) the first patch sees x 380-400, the second the whole face
+    overlapping = dict(patch_size=(400, 300), overlap=0.1)
+    nms = PatchedPredictor(**overlapping, merge=dict(type='nms', iou_thr=0.5)).predict_page(WhiteSquareDetector(), img)
+    assert sorted(nms.bboxes.tolist()) == [[380, 100, 400, 150], [380, 100, 430, 150]]  # IoU 0.4: kept apart
+    nmm = PatchedPredictor(**overlapping, merge=dict(type='nmm', match_thr=0.5))  # IOS 1.0: merged
+    assert nmm.predict_page(WhiteSquareDetector(), img).bboxes.tolist() == [[380, 100, 430, 150]]
+    wbf = PatchedPredictor(**overlapping, merge=dict(type='wbf', iou_thr=0.3))  # fused: the score-weighted mean
+    assert wbf.predict_page(WhiteSquareDetector(), img).bboxes.tolist() == [[380, 100, 415, 150]]
+
+
+def test_whole_page_pass_and_no_patching():
+    img, faces = page_with_faces()
+    whole = PatchedPredictor(patch_size=None).predict_page(WhiteSquareDetector(), img)
+    assert sorted(whole.bboxes.tolist()) == sorted(faces)
+    model = WhiteSquareDetector()
+    both = PatchedPredictor(patch_size=(400, 300), batch_size=9,
+                            page_pipeline=[dict(type='PackDetInputs')]).predict_page(model, img)
+    assert model.batches == [9, 1]  # the patches, then the page
+    assert sorted(both.bboxes.tolist()) == sorted(faces)  # duplicates of the page pass merged
+
+
+def test_rgba_and_16bit_pages():
+    img, faces = page_with_faces()
+    rgba = np.concatenate([img, np.full(img.shape[:2] + (1, ), 255, np.uint8)], axis=2)
+    assert sorted(PatchedPredictor(patch_size=512).predict_page(WhiteSquareDetector(), rgba).bboxes.tolist()) == \
+        sorted(faces)
+    deep = img.astype(np.uint16) * 257
+    assert sorted(PatchedPredictor(patch_size=512).predict_page(WhiteSquareDetector(), deep).bboxes.tolist()) == \
+        sorted(faces)

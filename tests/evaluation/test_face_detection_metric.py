@@ -45,3 +45,14 @@ def test_ignored_faces_are_neither_found_nor_missed():
     m = metric.evaluate(1)
     assert (m['face/tp'], m['face/fp'], m['face/fn']) == (1, 0, 0)
     assert m['face/AP50'] == pytest.approx(1.0)
+
+
+def test_effort_and_pr_curve_file(tmp_path):
+    metric = FaceDetectionMetric(score_thr=0.5, out_dir=str(tmp_path))
+    metric.dataset_meta = dict(classes=('face', ))
+    metric.process({}, [sample('a', [[0, 0, 10, 10], [20, 20, 40, 40]], [[0, 0, 10, 10], [100, 100, 120, 120]],
+                               [0.9, 0.8])])
+    m = metric.evaluate(1)
+    assert (m['face/faces_to_draw'], m['face/boxes_to_delete']) == (1, 1)
+    assert m['face/manual_share'] == pytest.approx((1 + 0.1) / 2)
+    assert (tmp_path / 'pr_curve.png').stat().st_size > 5000

@@ -1,0 +1,85 @@
+"""Python API: a trained detector applied to whole pages."""
+from __future__ import annotations
+
+import os
+
+import cv2
+import numpy as np
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from mmengine.runner import load_checkpoint
+from mmdet.registry import MODELS
+
+from kaokore_mm.core.images import to_bgr_uint8
+
+from .patched_predictor import PatchedPredictor
+
+LOADING = ('LoadImageFromFile', 'LoadAnnotations')
+
+
+def read_page(path) -> np.ndarray:
+    """A page file as a BGR uint8 array (grayscale, RGBA and 16-bit handled)."""
+    data = np.fromfile(os.fspath(path), dtype=np.uint8) if os.path.isfile(path) else None
+    if data is None:
+        raise FileNotFoundError(f'{path}: no such page image')
+    img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    if img is None:
+        raise ValueError(f'{path}: not a readable image (corrupt or unsupported format)')
+    try:
+        return to_bgr_uint8(img)
+    except ValueError as e:
+        raise ValueError(f'{path}: {e}') from None
+
+
+def predictor_from_config(cfg, **overrides) -> PatchedPredictor:
+    """The page predictor a config tests with: its ``PatchedTestLoop`` settings,
+    or for whole-page configs the page as one window with the config's test
+    transforms (e.g. the resize to the input size)."""
+    test_cfg = dict(cfg.get('test_cfg') or {})
+    if test_cfg.get('type') == 'PatchedTestLoop':
+        kwargs = {k: v for k, v in test_cfg.items() if k not in ('type', 'fp16')}
+    else:
+        pipeline = cfg.test_dataloader.dataset.pipeline
+        kwargs = dict(patch_size=None, patch_pipeline=[t for t in pipeline if t['type'] not in LOADING])
+    kwargs.update({k: v for k, v in overrides.items() if v is not None})
+    return PatchedPredictor(**kwargs)
+
+
+class PageInferencer:
+    """Detect faces on whole pages with the patching of a config.
+
+    >>> inferencer = PageInferencer('configs/faster_rcnn_r50_patch1333.py', 'epoch_12.pth')
+    >>> result = inferencer('page.jpg')  # or a BGR array
+    >>> result['bboxes'], result['scores']  # x1, y1, x2, y2 in page pixels
+
+    ``overrides`` replace the config's predictor settings (``patch_size``,
+    ``overlap``, ``batch_size``, ``merge``, ...).
+    """
+
+    def __init__(self, config, checkpoint: str | None = None, device: str = 'cpu', score_thr: float = 0.0,
+                 **overrides):
+        cfg = config if isinstance(config, Config) else Config.fromfile(config)
+        init_default_scope(cfg.get('default_scope', 'mmdet'))
+        model_cfg = cfg.model.copy()
+        if checkpoint is not None and 'backbone' in model_cfg:
+            model_cfg.backbone.init_cfg = None  # weights come from the checkpoint
+        self.model = MODELS.build(model_cfg)
+        if checkpoint is not None:
+            load_checkpoint(self.model, checkpoint, map_location='cpu')
+        self.model.cfg = cfg
+        self.model.to(device).eval()
+        self.cfg = cfg
+        self.score_thr = score_thr
+        self.predictor = predictor_from_config(cfg, **overrides)
+
+    def __call__(self, page, meta: dict | None = None) -> dict:
+        """``dict(bboxes, scores, labels)`` (NumPy) of one page (path or array)."""
+        if isinstance(page, (str, os.PathLike)):
+            meta = dict(meta or {}, img_path=os.fspath(page))
+            page = read_page(page)
+        else:
+            page = to_bgr_uint8(page)
+        pred = self.predictor.predict_page(self.model, page, meta)
+        keep = pred.scores >= self.score_thr
+        return dict(bboxes=pred.bboxes[keep].numpy(), scores=pred.scores[keep].numpy(),
+                    labels=pred.labels[keep].numpy())

@@ -1,0 +1,45 @@
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from kaokore_mm.apis import PageInferencer, read_page
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope='module')
+def inferencer():
+    torch.manual_seed(0)
+    return PageInferencer(str(ROOT / 'configs/demo/faster_rcnn_r18_patch512_demo.py'), patch_size=(256, 256),
+                          batch_size=3)
+
+
+def test_page_in_boxes_out(inferencer, tmp_path):
+    page = np.full((300, 700, 3), 200, np.uint8)
+    out = inferencer(page)
+    assert set(out) == {'bboxes', 'scores', 'labels'}
+    assert out['bboxes'].shape[1] == 4 and len(out['bboxes']) == len(out['scores'])
+    if len(out['bboxes']):
+        assert out['bboxes'][:, 2].max() <= 700 and out['bboxes'][:, 3].max() <= 300
+    assert inferencer.predictor.patch_size == (256, 256) and inferencer.predictor.batch_size == 3
+    cv2.imwrite(str(tmp_path / 'page.png'), page[..., 0])  # grayscale file
+    assert read_page(tmp_path / 'page.png').shape == (300, 700, 3)
+    assert len(inferencer(tmp_path / 'page.png')['scores']) == len(out['scores'])
+
+
+def test_bad_files_name_the_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match='missing.jpg'):
+        read_page(tmp_path / 'missing.jpg')
+    (tmp_path / 'broken.jpg').write_bytes(b'\xff\xd8 not really a jpeg')
+    with pytest.raises(ValueError, match='broken.jpg'):
+        read_page(tmp_path / 'broken.jpg')
+
+
+def test_whole_page_config_uses_its_test_transforms():
+    inf = PageInferencer(str(ROOT / 'configs/demo/faster_rcnn_r18_nopatch_demo.py'))
+    assert inf.predictor.patch_size is None
+    assert [type(t).__name__ for t in inf.predictor.pipeline.transforms] == ['Resize', 'PackDetInputs']
+    assert inf(np.full((900, 600, 3), 128, np.uint8))['bboxes'].shape[1] == 4
