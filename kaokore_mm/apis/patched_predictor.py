@@ -37,7 +37,8 @@ class PatchedPredictor:
         patch_size: ``int`` or ``(width, height)`` of a patch, as in training;
             ``None`` treats the whole page as one window (no patching).
         overlap: overlap ratio of neighbouring patches.
-        batch_size: patches per forward pass.
+        batch_size: patches per forward pass, or ``'auto'``: 1 on the CPU (where
+            batching does not pay and only costs memory) and 8 on a GPU.
         patch_pipeline: transforms applied to each patch before the model, ending
             with ``PackDetInputs`` (e.g. a ``Resize`` to the detector's input size);
             default: pack the patch as it is.
@@ -53,13 +54,13 @@ class PatchedPredictor:
         max_per_page: keep at most this many boxes per page, highest scores first.
     """
 
-    def __init__(self, patch_size=(1333, 800), overlap: float = 0.0, batch_size: int = 4, patch_pipeline=None,
+    def __init__(self, patch_size=(1333, 800), overlap: float = 0.0, batch_size='auto', patch_pipeline=None,
                  merge=None, page_pipeline=None, pad_val=0, max_per_page: int = 1000):
         merge = dict(type='nms', iou_thr=0.5) if merge is None else dict(merge)
         if merge.get('type') not in MERGE_METHODS:
             raise ValueError(f'merge type {merge.get("type")!r} is not valid; valid: {", ".join(MERGE_METHODS)}')
-        if batch_size < 1:
-            raise ValueError(f'batch_size must be >= 1, got {batch_size}')
+        if batch_size != 'auto' and (not isinstance(batch_size, int) or batch_size < 1):
+            raise ValueError(f"batch_size must be an int >= 1 or 'auto', got {batch_size!r}")
         self.patch_size = patch_size
         self.overlap = overlap
         self.batch_size = batch_size
@@ -69,6 +70,13 @@ class PatchedPredictor:
         self.pipeline = _compose(patch_pipeline or [dict(type='PackDetInputs', meta_keys=DEFAULT_META_KEYS)])
         self.page_pipeline = _compose(page_pipeline) if page_pipeline else None
         self.forward_time = 0.0  # seconds spent in model.test_step, summed (for benchmarks)
+
+    def batch_size_for(self, model) -> int:
+        if self.batch_size != 'auto':
+            return self.batch_size
+        params = model.parameters() if hasattr(model, 'parameters') else iter(())
+        param = next(params, None)
+        return 8 if param is not None and param.device.type == 'cuda' else 1
 
     def windows(self, width: int, height: int) -> np.ndarray:
         if self.patch_size is None:
@@ -88,7 +96,7 @@ class PatchedPredictor:
         self.forward_time += time.perf_counter() - t0
         return outs
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def predict_page(self, model, img: np.ndarray, meta: dict | None = None) -> InstanceData:
         """Page-level ``InstanceData`` (``bboxes`` x1y1x2y2, ``scores``, ``labels``) for one page.
 
@@ -112,8 +120,9 @@ class PatchedPredictor:
                 labels.append(pred.labels.cpu().numpy())
 
         windows = self.windows(w, h)
-        for start in range(0, len(windows), self.batch_size):
-            batch = windows[start:start + self.batch_size]
+        bs = self.batch_size_for(model)
+        for start in range(0, len(windows), bs):
+            batch = windows[start:start + bs]
             collect(batch, self._forward(model, [self._pack(img, win, meta, self.pipeline) for win in batch]))
         if self.page_pipeline is not None:
             whole = np.array([[0, 0, w, h]])

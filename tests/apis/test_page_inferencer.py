@@ -24,7 +24,7 @@ def test_page_in_boxes_out(inferencer, tmp_path):
     assert out['bboxes'].shape[1] == 4 and len(out['bboxes']) == len(out['scores'])
     if len(out['bboxes']):
         assert out['bboxes'][:, 2].max() <= 700 and out['bboxes'][:, 3].max() <= 300
-    assert inferencer.predictor.patch_size == (256, 256) and inferencer.predictor.batch_size == 3
+    assert inferencer.predictor.patch_size == (256, 256) and inferencer.predictor.batch_size_for(inferencer.model) == 3
     cv2.imwrite(str(tmp_path / 'page.png'), page[..., 0])  # grayscale file
     assert read_page(tmp_path / 'page.png').shape == (300, 700, 3)
     assert len(inferencer(tmp_path / 'page.png')['scores']) == len(out['scores'])

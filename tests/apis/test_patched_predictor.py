@@ -50,6 +50,9 @@ def test_grid_shift_merge_gives_exact_page_boxes():
     pred = PatchedPredictor(patch_size=(400, 300), batch_size=4).predict_page(model, img)
     assert sorted(pred.bboxes.tolist()) == sorted(faces)
     assert model.batches == [4, 4, 1]  # 9 patches in batches of 4
+    auto = WhiteSquareDetector()
+    PatchedPredictor(patch_size=(400, 300)).predict_page(auto, img)
+    assert auto.batches == [1] * 9  # 'auto' on the CPU
 
 
 def test_overlapping_patches_give_one_box_per_face():

@@ -31,5 +31,5 @@ train_dataloader = dict(
 val_dataloader = dict(dataset=dict(pipeline=page_pipeline))
 test_dataloader = dict(dataset=dict(pipeline=page_pipeline))
 
-val_cfg = dict(_delete_=True, type='PatchedValLoop', patch_size=patch_size, overlap=overlap, batch_size=4)
-test_cfg = dict(_delete_=True, type='PatchedTestLoop', patch_size=patch_size, overlap=overlap, batch_size=4)
+val_cfg = dict(_delete_=True, type='PatchedValLoop', patch_size=patch_size, overlap=overlap, batch_size='auto')
+test_cfg = dict(_delete_=True, type='PatchedTestLoop', patch_size=patch_size, overlap=overlap, batch_size='auto')
