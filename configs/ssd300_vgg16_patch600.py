@@ -8,7 +8,7 @@ _base_ = [
 patch_size = (600, 600)
 input_size = 300
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadPageFromFile', cache_size=4),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(type='CropPatch'),
     dict(type='PhotoMetricDistortion', brightness_delta=32, contrast_range=(0.5, 1.5),

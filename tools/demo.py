@@ -1,6 +1,6 @@
 """The demo behind `make demo`: synthetic pages -> patched detector -> page-level test.
 
-    python tools/demo.py [--work-dir work_dirs/demo] [--pages 48] [--books 6] [--max-iters 600]
+    python tools/demo.py [--work-dir work_dirs/demo] [--pages 48] [--books 6] [--max-iters N]
 
 1. writes synthetic emaki pages (pages/, COCO, crops) into WORK_DIR/data;
 2. trains configs/demo/faster_rcnn_r18_patch512_demo.py on the patches of the
@@ -17,13 +17,14 @@ import argparse
 import json
 import os.path as osp
 import pickle
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from kaokore_mm.utils.experiments import say, train_and_test  # noqa: E402
 
 CONFIG = 'configs/demo/faster_rcnn_r18_patch512_demo.py'
 
@@ -36,52 +37,22 @@ def parse_args(argv=None):
     p.add_argument('--books', type=int, default=6)
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--max-iters', type=int, default=None, help='override the config (default: its max_iters)')
-    p.add_argument('--score-thr', type=float, default=0.5)
+    p.add_argument('--score-thr', type=float, default=0.5, help='threshold of the boxes drawn on the pages')
     return p.parse_args(argv)
 
 
-def step(msg):
-    print(f'\033[1m[demo]\033[0m {msg}', flush=True)
-
-
-def run(cmd):
-    step(' '.join(cmd))
-    subprocess.run([sys.executable, *cmd], check=True, cwd=ROOT)
-
-
-def main(argv=None):
-    args = parse_args(argv)
+def ensure_data(data: Path, **want) -> None:
+    """Write the synthetic data unless the same data is already there."""
     from kaokore_mm.synthetic.emaki import make_synthetic
-    from kaokore_mm.utils.io import atomic_write_text
-    t0 = time.time()
-    work = Path(args.work_dir).resolve()
-    data = work / 'data'
-    want = dict(pages=args.pages, books=args.books, seed=args.seed, long_side=[2000, 2600], face_range=[30, 150])
     meta = json.loads((data / 'meta.json').read_text()) if (data / 'meta.json').exists() else {}
-    if all(meta.get(k) == v for k, v in want.items()):
-        step(f'synthetic data is ready in {data}')
-    else:
-        step(f'writing {args.pages} synthetic pages of {args.books} books into {data}')
-        make_synthetic(data, pages=args.pages, books=args.books, seed=args.seed, long_side=(2000, 2600),
-                       face_range=(30, 150))
+    if all(meta.get(k) == (list(v) if isinstance(v, tuple) else v) for k, v in want.items()):
+        say('data', f'synthetic data is ready in {data}')
+        return
+    say('data', f'writing {want["pages"]} synthetic pages of {want["books"]} books into {data}')
+    make_synthetic(data, **want)
 
-    det_dir = work / 'detector'
-    common = ['--data-root', str(data)]
-    from mmengine.config import Config
-    max_iters = args.max_iters or Config.fromfile(str(ROOT / args.config)).train_cfg.max_iters
-    iter_opts = [f'train_cfg.max_iters={max_iters}', f'train_cfg.val_interval={max_iters}']
-    final = det_dir / f'iter_{max_iters}.pth'
-    if final.exists():
-        step(f'training finished earlier: {final}')
-    else:
-        resume = ['--resume'] if (det_dir / 'last_checkpoint').exists() else []
-        run(['tools/train.py', args.config, '--work-dir', str(det_dir), *common, *resume,
-             '--cfg-options', *iter_opts])
-    test_dir = work / 'test'
-    preds = test_dir / 'predictions.pkl'
-    run(['tools/test.py', args.config, str(final), '--work-dir', str(test_dir), *common, '--out', str(preds)])
-    metrics = json.loads((test_dir / 'test_metrics.json').read_text())['metrics']
 
+def draw_pages(data: Path, preds: Path, out: Path, score_thr: float) -> int:
     import cv2
     from kaokore_mm.utils.draw import draw_page_boxes
     coco = json.loads((data / 'annotations' / 'pages.json').read_text())
@@ -89,26 +60,44 @@ def main(argv=None):
     for a in coco['annotations']:
         x, y, w, h = a['bbox']
         gts.setdefault(a['image_id'], []).append([x, y, x + w, y + h])
-    pages_dir = work / 'pages'
-    pages_dir.mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
     with open(preds, 'rb') as f:
         results = pickle.load(f)
     for r in results:
-        img = cv2.imread(r['img_path'])
         pred = r['pred_instances']
-        pic = draw_page_boxes(img, gts.get(r['img_id'], []), pred['bboxes'].numpy(), pred['scores'].numpy(),
-                              args.score_thr)
-        cv2.imwrite(str(pages_dir / osp.basename(r['img_path'])), pic)
-    summary = dict(config=args.config, checkpoint=str(final), held_out_pages=len(results),
-                   score_thr=args.score_thr, recall=metrics.get('face/recall'),
+        pic = draw_page_boxes(cv2.imread(r['img_path']), gts.get(r['img_id'], []), pred['bboxes'].numpy(),
+                              pred['scores'].numpy(), score_thr)
+        cv2.imwrite(str(out / osp.basename(r['img_path'])), pic)
+    return len(results)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    from kaokore_mm.utils.io import atomic_write_text
+    t0 = time.time()
+    work = Path(args.work_dir).resolve()
+    data = work / 'data'
+    ensure_data(data, pages=args.pages, books=args.books, seed=args.seed, long_side=(2000, 2600),
+                face_range=(30, 150))
+    preds = work / 'test' / 'predictions.pkl'
+    run = train_and_test(args.config, work, data, args.max_iters, test_args=['--out', preds], tag='demo')
+    metrics = run['metrics']
+    n = draw_pages(data, preds, work / 'pages', args.score_thr)
+    from mmengine.config import Config
+    metric_cfg = Config.fromfile(str(ROOT / args.config)).test_evaluator
+    summary = dict(config=args.config, checkpoint=run['checkpoint'], held_out_pages=n,
+                   score_thr=metric_cfg.get('score_thr', 0.5), recall=metrics.get('face/recall'),
                    precision=metrics.get('face/precision'), AP50=metrics.get('face/AP50'),
-                   coco_bbox_mAP=metrics.get('coco/bbox_mAP'), all_metrics=metrics,
+                   coco_AP=metrics.get('face/coco_AP'), manual_share=metrics.get('face/manual_share'),
+                   all_metrics=metrics, train_minutes=round(run['train_s'] / 60, 1),
                    minutes=round((time.time() - t0) / 60, 1))
     atomic_write_text(work / 'metrics.json', json.dumps(summary, indent=2, default=float))
-    step(f'held-out pages: {len(results)}; page-level recall {summary["recall"]:.3f}, precision '
-         f'{summary["precision"]:.3f} at score >= {args.score_thr}; AP50 {summary["AP50"]:.3f}')
-    step(f'metrics: {work / "metrics.json"}')
-    step(f'pages with true (green) and predicted (red) boxes: {pages_dir}/')
+    say('demo', f'held-out pages: {n}; page-level recall {summary["recall"]:.3f}, precision '
+        f'{summary["precision"]:.3f} at score >= {summary["score_thr"]}; AP50 {summary["AP50"]:.3f}; annotation effort '
+        f'{summary["manual_share"]:.2f} of drawing from scratch')
+    say('demo', f'metrics: {work / "metrics.json"}')
+    say('demo', f'pages with true (green) and predicted (red, score >= {args.score_thr}) boxes: {work / "pages"}/')
+    say('demo', f'training curves and logs: {work / "train"}/, PR curve: {work / "test"}/<timestamp>/pr_curve.png')
     return summary
 
 

@@ -1,6 +1,6 @@
 from .kaokore_face_dataset import KaoKoreFaceDataset
 from .patched_page_dataset import PatchedPageDataset
 from .samplers import BookSplitSampler
-from .transforms import CropPatch
+from .transforms import CropPatch, LoadPageFromFile
 
-__all__ = ['KaoKoreFaceDataset', 'PatchedPageDataset', 'BookSplitSampler', 'CropPatch']
+__all__ = ['KaoKoreFaceDataset', 'PatchedPageDataset', 'BookSplitSampler', 'CropPatch', 'LoadPageFromFile']

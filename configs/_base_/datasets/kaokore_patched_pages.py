@@ -6,9 +6,10 @@ patch_size = (1333, 800)  # (width, height): the detector's input size
 overlap = 0.0  # ratio; the papers used a plain grid
 min_visible = 0.5  # a face cut by a patch border stays a target when >= half of it is inside
 empty_patch_ratio = 1.0  # share of patches without faces kept for training
+page_window = 4  # patches of 4 pages shuffled together; each page decoded once per worker and epoch
 
 train_pipeline = [
-    dict(type='LoadImageFromFile', backend_args={{_base_.backend_args}}),
+    dict(type='LoadPageFromFile', cache_size=page_window, backend_args={{_base_.backend_args}}),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(type='CropPatch'),
     dict(type='RandomFlip', prob=0.5),
@@ -21,6 +22,7 @@ page_pipeline = [  # whole pages, uint8, no resize: the loop cuts the patches
 ]
 train_dataloader = dict(
     batch_sampler=None,
+    sampler=dict(page_window=page_window),
     dataset=dict(
         type='PatchedPageDataset',
         patch_size=patch_size,

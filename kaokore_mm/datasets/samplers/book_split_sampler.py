@@ -23,8 +23,9 @@ def page_keys(dataset) -> tuple[list, list]:
     return page_ids, book_ids
 
 
-def split_indices(dataset, split: str, subset: str, ratios, split_seed: int) -> np.ndarray:
-    """Sample indices of ``dataset`` whose page falls in ``subset``."""
+def split_indices(dataset, split: str, subset: str, ratios, split_seed: int, return_pages: bool = False):
+    """Sample indices of ``dataset`` whose page falls in ``subset`` (and, with
+    ``return_pages``, the page index of each of them)."""
     page_ids, book_ids = page_keys(dataset)
     pages = list(dict.fromkeys(page_ids))
     first_book = dict(zip(reversed(page_ids), reversed(book_ids)))
@@ -36,7 +37,11 @@ def split_indices(dataset, split: str, subset: str, ratios, split_seed: int) -> 
                          "images or use split='random'")
     assignment = dict(zip(pages, assign_splits(pages, books, split, ratios, split_seed)))
     want = SUBSETS.index(subset)
-    return np.array([i for i, p in enumerate(page_ids) if assignment[p] == want], dtype=np.int64)
+    idx = np.array([i for i, p in enumerate(page_ids) if assignment[p] == want], dtype=np.int64)
+    if not return_pages:
+        return idx
+    page_no = {p: k for k, p in enumerate(pages)}
+    return idx, np.array([page_no[page_ids[i]] for i in idx], dtype=np.int64)
 
 
 @DATA_SAMPLERS.register_module()
@@ -49,10 +54,20 @@ class BookSplitSampler(DefaultSampler):
     see disjoint pages. Patches of a page go where the page goes. Shuffling,
     ``round_up`` and the distributed split across ranks follow mmengine's
     :class:`DefaultSampler`; ``seed`` is the shuffle seed only.
+
+    ``page_window=K`` (with ``shuffle``) shuffles the pages, then the samples
+    within each run of ``K`` consecutive pages: a batch still mixes patches of
+    several pages, while a page's patches come close together, so that
+    :class:`LoadPageFromFile` with ``cache_size >= K`` decodes each page about
+    once per worker and epoch instead of once per patch.
     """
 
     def __init__(self, dataset, split: str = 'inter_book', subset: str = 'train', ratios=(0.8, 0.1, 0.1),
-                 split_seed: int = 0, shuffle: bool = True, seed: int | None = None, round_up: bool = True):
+                 split_seed: int = 0, shuffle: bool = True, seed: int | None = None, round_up: bool = True,
+                 page_window: int | None = None):
+        if page_window is not None and page_window < 1:
+            raise ValueError(f'page_window must be None or >= 1, got {page_window!r}')
+        self.page_window = page_window
         check_choice(split, SPLITS, 'split')
         check_choice(subset, SUBSETS, 'subset')
         normalize_ratios(ratios)
@@ -64,7 +79,7 @@ class BookSplitSampler(DefaultSampler):
         self.epoch = 0
         self.round_up = round_up
         self.split, self.subset, self.ratios, self.split_seed = split, subset, tuple(ratios), split_seed
-        self.indices = split_indices(dataset, split, subset, ratios, split_seed)
+        self.indices, self.pages = split_indices(dataset, split, subset, ratios, split_seed, return_pages=True)
         if len(self.indices) == 0:
             raise ValueError(f'subset {subset!r} of split {split!r} with ratios {tuple(ratios)} is empty '
                              f'({len(dataset)} samples in the dataset)')
@@ -77,7 +92,9 @@ class BookSplitSampler(DefaultSampler):
             self.total_size = n
 
     def __iter__(self) -> Iterator[int]:
-        if self.shuffle:
+        if self.shuffle and self.page_window:
+            order = self._page_window_order()
+        elif self.shuffle:
             g = torch.Generator()
             g.manual_seed(self.seed + self.epoch)
             order = torch.randperm(len(self.indices), generator=g).tolist()
@@ -87,3 +104,16 @@ class BookSplitSampler(DefaultSampler):
             order = (order * int(self.total_size / len(order) + 1))[:self.total_size]
         order = order[self.rank:self.total_size:self.world_size]
         return iter(int(self.indices[i]) for i in order)
+
+    def _page_window_order(self) -> list:
+        rng = np.random.default_rng([self.seed, self.epoch])
+        pages = np.unique(self.pages)
+        pages = pages[rng.permutation(len(pages))]
+        rank = np.empty(self.pages.max() + 1, dtype=np.int64)
+        rank[pages] = np.arange(len(pages))
+        window = rank[self.pages] // self.page_window
+        order = []
+        for w in range(int(window.max()) + 1):
+            members = np.flatnonzero(window == w)
+            order.extend(members[rng.permutation(len(members))].tolist())
+        return order

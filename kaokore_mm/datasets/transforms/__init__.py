@@ -1,3 +1,4 @@
 from .crop_patch import CropPatch
+from .load_page_from_file import LoadPageFromFile
 
-__all__ = ['CropPatch']
+__all__ = ['CropPatch', 'LoadPageFromFile']

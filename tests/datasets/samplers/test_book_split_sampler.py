@@ -91,3 +91,27 @@ def test_bad_values_and_missing_books(tiny_data, tmp_path):
     with pytest.raises(ValueError, match='nobook.json'):
         BookSplitSampler(ds, split='inter_book')
     assert list(BookSplitSampler(ds, split='random', subset='train', ratios=(1, 0, 0), shuffle=False)) == [0]
+
+
+def test_page_window_keeps_patches_of_a_page_together(tiny_data):
+    _, patches = datasets(tiny_data)
+    s = BookSplitSampler(patches, split='random', subset='train', ratios=(1, 0, 0), seed=0, round_up=False,
+                         page_window=2)
+    order = list(s)
+    assert sorted(order) == list(range(len(patches)))
+    pages = [patches.get_data_info(i)['img_id'] for i in order]
+    # every run of consecutive samples spans at most 2 pages between window borders
+    windows, seen = [], []
+    for p in pages:
+        if p not in seen:
+            seen.append(p)
+    firsts = {p: pages.index(p) for p in seen}
+    lasts = {p: len(pages) - 1 - pages[::-1].index(p) for p in seen}
+    for k in range(0, len(seen), 2):
+        group = seen[k:k + 2]
+        lo, hi = min(firsts[p] for p in group), max(lasts[p] for p in group)
+        assert set(pages[lo:hi + 1]) <= set(group)
+    s.set_epoch(1)
+    assert list(s) != order and sorted(list(s)) == sorted(order)
+    with pytest.raises(ValueError, match='page_window'):
+        BookSplitSampler(patches, split='random', page_window=0)

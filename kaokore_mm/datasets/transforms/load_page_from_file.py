@@ -1,0 +1,59 @@
+"""Page loading that decodes a page once for all of its patches."""
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from mmcv.transforms import LoadImageFromFile
+from mmdet.registry import TRANSFORMS
+
+
+@TRANSFORMS.register_module()
+class LoadPageFromFile(LoadImageFromFile):
+    """``LoadImageFromFile`` with a small per-process LRU cache of decoded pages.
+
+    A page of 4000 x 3000 px takes tens of milliseconds to decode and yields
+    dozens of patches; decoding it again for every patch would make data
+    loading, not the detector, the bottleneck. The cache keeps the last
+    ``cache_size`` pages of this worker process; with
+    ``BookSplitSampler(page_window=K)`` and ``cache_size >= K`` the patches of a
+    page are drawn close together and each page is decoded about once per
+    worker and epoch.
+
+    Cached pages are returned read-only (``img.flags.writeable`` is False) so
+    that a transform that would modify a whole page in place fails loudly
+    instead of corrupting the cache; ``CropPatch`` copies the patch it cuts.
+    Options are those of ``LoadImageFromFile``; ``cache_size=0`` disables the
+    cache.
+    """
+
+    def __init__(self, *args, cache_size: int = 4, **kwargs):
+        super().__init__(*args, **kwargs)
+        if cache_size < 0:
+            raise ValueError(f'cache_size must be >= 0, got {cache_size}')
+        self.cache_size = cache_size
+        self._cache: OrderedDict = OrderedDict()
+        self.hits = self.misses = 0
+
+    def transform(self, results: dict) -> dict:
+        key = results['img_path']
+        if self.cache_size and key in self._cache:
+            self._cache.move_to_end(key)
+            img = self._cache[key]
+            self.hits += 1
+            results['img'] = img
+            results['img_shape'] = img.shape[:2]
+            results['ori_shape'] = img.shape[:2]
+            return results
+        results = super().transform(results)
+        if results is None or not self.cache_size:
+            return results
+        self.misses += 1
+        img = results['img']
+        img.flags.writeable = False
+        self._cache[key] = img
+        while len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+        return results
+
+    def __repr__(self) -> str:
+        return f'{super().__repr__()[:-1]}, cache_size={self.cache_size})'
