@@ -110,3 +110,22 @@ def test_rgba_and_16bit_pages():
     deep = img.astype(np.uint16) * 257
     assert sorted(PatchedPredictor(patch_size=512).predict_page(WhiteSquareDetector(), deep).bboxes.tolist()) == \
         sorted(faces)
+
+
+def test_long_scroll_is_processed_patch_by_patch():
+    class ShapeRecorder(WhiteSquareDetector):
+        def __init__(self):
+            super().__init__()
+            self.shapes = set()
+
+        def test_step(self, data):
+            self.shapes.update(tuple(x.shape) for x in data['inputs'])
+            return super().test_step(data)
+
+    scroll = np.full((600, 20000, 3), 90, np.uint8)  # a scroll section 20000 px long
+    scroll[100:150, 19950:19990] = 255
+    scroll[500:560, 7000:7040] = 255
+    model = ShapeRecorder()
+    out = PatchedPredictor(patch_size=(1333, 800), batch_size=2).predict_page(model, scroll)
+    assert model.shapes == {(3, 800, 1333)}  # the model never sees more than a patch
+    assert sorted(out.bboxes.tolist()) == [[7000, 500, 7040, 560], [19950, 100, 19990, 150]]

@@ -1,0 +1,181 @@
+"""IIIF Image API request URLs (2.x and 3.0), parsed without network access.
+
+A request is ``{base}/{region}/{size}/{rotation}/{quality}.{format}`` where
+``base`` is ``{scheme}://{server}{/prefix}/{identifier}``. Identifiers may
+contain unencoded slashes (KaoKore's ``.../iipsrv/NRE/110X-445-3-2/tif/2_004.tif``),
+so the URL is read from the right: the last four path segments are the
+parameters and everything before them is the image service (``base``), which
+identifies the page.
+
+Grammar (both versions unless noted):
+
+- region: ``full``, ``square``, ``x,y,w,h`` (pixels), ``pct:x,y,w,h`` (percent of
+  the full image); offsets may be negative and boxes may run past the image:
+  :func:`region_box` keeps them as they are and :func:`clip_box` cuts them to
+  the page once its size is known;
+- size: ``full`` (2.x), ``max``, ``w,``, ``,h``, ``pct:n``, ``w,h``, ``!w,h``, and in
+  3.0 each with a ``^`` prefix that allows upscaling;
+- rotation: ``n`` or ``!n`` (mirrored first), degrees in ``[0, 360]``;
+- quality: ``default``, ``color``, ``gray``, ``bitonal`` (``native`` in 1.x);
+  format: ``jpg``, ``tif``, ``png``, ``gif``, ``jp2``, ``pdf``, ``webp``.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
+
+QUALITIES = ('default', 'color', 'gray', 'bitonal', 'native', 'grey')
+FORMATS = ('jpg', 'jpeg', 'tif', 'tiff', 'png', 'gif', 'jp2', 'pdf', 'webp')
+_NUM = r'-?\d+(?:\.\d+)?'
+_REGION_XYWH = re.compile(rf'^(pct:)?({_NUM}),({_NUM}),({_NUM}),({_NUM})$')
+_SIZE = re.compile(r'^(\^)?(?:(full|max)|pct:(\d+(?:\.\d+)?)|(!)?(\d+)?,(\d+)?)$')
+_ROTATION = re.compile(r'^(!)?(\d+(?:\.\d+)?)$')
+
+
+class IIIFError(ValueError):
+    """A URL that is not a valid IIIF Image API request; the message says why."""
+
+
+@dataclass(frozen=True)
+class Region:
+    kind: str  # 'full', 'square', 'pixels' or 'percent'
+    x: float = 0.0
+    y: float = 0.0
+    w: float = 0.0
+    h: float = 0.0
+
+
+@dataclass(frozen=True)
+class Size:
+    kind: str  # 'full', 'max', 'w', 'h', 'pct', 'wh', 'confined'
+    w: int | None = None
+    h: int | None = None
+    pct: float | None = None
+    upscale: bool = False
+
+
+@dataclass(frozen=True)
+class ImageRequest:
+    url: str
+    base: str  # the image service: scheme://server/prefix/identifier
+    server: str
+    path: str  # prefix and identifier, percent-decoded
+    region: Region
+    size: Size
+    rotation: float
+    mirror: bool
+    quality: str
+    format: str
+
+
+def parse_region(text: str) -> Region:
+    if text in ('full', 'square'):
+        return Region(text)
+    m = _REGION_XYWH.match(text)
+    if not m:
+        raise IIIFError(f'bad region {text!r}: expected full, square, x,y,w,h or pct:x,y,w,h')
+    x, y, w, h = (float(v) for v in m.groups()[1:])
+    if w <= 0 or h <= 0:
+        raise IIIFError(f'bad region {text!r}: width and height must be positive')
+    if m.group(1):
+        return Region('percent', x, y, w, h)
+    if any(not float(v).is_integer() for v in (x, y, w, h)):
+        raise IIIFError(f'bad region {text!r}: pixel regions take integers')
+    return Region('pixels', x, y, w, h)
+
+
+def parse_size(text: str) -> Size:
+    m = _SIZE.match(text)
+    if not m:
+        raise IIIFError(f'bad size {text!r}: expected full, max, w,, ,h, pct:n, w,h or !w,h (3.0: ^ prefix)')
+    up, word, pct, bang, w, h = m.groups()
+    upscale = bool(up)
+    if word:
+        return Size(word, upscale=upscale)
+    if pct is not None:
+        if float(pct) <= 0 or (float(pct) > 100 and not upscale):
+            raise IIIFError(f'bad size {text!r}: percentage must be in (0, 100] (or above with ^)')
+        return Size('pct', pct=float(pct), upscale=upscale)
+    w = int(w) if w else None
+    h = int(h) if h else None
+    if w is None and h is None:
+        raise IIIFError(f'bad size {text!r}: give a width, a height or both')
+    if (w is not None and w <= 0) or (h is not None and h <= 0):
+        raise IIIFError(f'bad size {text!r}: width and height must be positive')
+    if bang:
+        if w is None or h is None:
+            raise IIIFError(f'bad size {text!r}: !w,h needs both')
+        return Size('confined', w, h, upscale=upscale)
+    kind = 'wh' if w is not None and h is not None else ('w' if w is not None else 'h')
+    return Size(kind, w, h, upscale=upscale)
+
+
+def parse_image_url(url: str) -> ImageRequest:
+    """Parse one IIIF Image API request URL; raises :class:`IIIFError` with the reason."""
+    url = url.strip()
+    if not url:
+        raise IIIFError('empty line')
+    parts = urlsplit(url)
+    if parts.scheme not in ('http', 'https') or not parts.netloc:
+        raise IIIFError(f'not an http(s) URL: {url[:80]!r}')
+    segments = parts.path.split('/')
+    if len(segments) < 6 or not all(segments[-4:]):
+        raise IIIFError(f'too few path segments for {{identifier}}/region/size/rotation/quality.format: {url[:120]!r}')
+    region_s, size_s, rot_s, qf = segments[-4:]
+    if '.' not in qf:
+        raise IIIFError(f'bad quality.format {qf!r}')
+    quality, fmt = qf.rsplit('.', 1)
+    if quality not in QUALITIES:
+        raise IIIFError(f'bad quality {quality!r}: expected one of {", ".join(QUALITIES)}')
+    if fmt.lower() not in FORMATS:
+        raise IIIFError(f'bad format {fmt!r}: expected one of {", ".join(FORMATS)}')
+    m = _ROTATION.match(rot_s)
+    if not m or float(m.group(2)) > 360:
+        raise IIIFError(f'bad rotation {rot_s!r}: expected n or !n with 0 <= n <= 360')
+    prefix_path = '/'.join(segments[:-4])
+    if not prefix_path.strip('/'):
+        raise IIIFError(f'no identifier before the parameters: {url[:120]!r}')
+    base = f'{parts.scheme}://{parts.netloc}{prefix_path}'
+    return ImageRequest(url=url, base=base, server=parts.netloc, path=unquote(prefix_path.strip('/')),
+                        region=parse_region(unquote(region_s)), size=parse_size(unquote(size_s)),
+                        rotation=float(m.group(2)), mirror=bool(m.group(1)), quality=quality, format=fmt.lower())
+
+
+def region_box(region: Region, page_w: float | None = None, page_h: float | None = None):
+    """``[x1, y1, x2, y2]`` of a region in page pixels (unclipped). ``full``,
+    ``square`` and percentages need the page size; pixel regions do not."""
+    if region.kind == 'pixels':
+        return [region.x, region.y, region.x + region.w, region.y + region.h]
+    if page_w is None or page_h is None:
+        raise IIIFError(f'region {region.kind!r} needs the page size')
+    if region.kind == 'full':
+        return [0.0, 0.0, float(page_w), float(page_h)]
+    if region.kind == 'square':
+        side = min(page_w, page_h)
+        x, y = (page_w - side) / 2, (page_h - side) / 2
+        return [x, y, x + side, y + side]
+    return [region.x * page_w / 100, region.y * page_h / 100, (region.x + region.w) * page_w / 100,
+            (region.y + region.h) * page_h / 100]
+
+
+def clip_box(box, page_w: float, page_h: float):
+    """The box cut to the page, or ``None`` when nothing of it lies on the page."""
+    x1, y1, x2, y2 = max(0.0, box[0]), max(0.0, box[1]), min(float(page_w), box[2]), min(float(page_h), box[3])
+    if x2 <= x1 or y2 <= y1:
+        return None
+    return [x1, y1, x2, y2]
+
+
+def full_page_url(base: str, version: int = 3, max_size: tuple[int, int] | None = None, fmt: str = 'jpg') -> str:
+    """URL of the whole page: ``full/max`` (3.0) or ``full/full`` (2.x), or at most
+    ``max_size`` (``!w,h``, aspect kept)."""
+    if max_size is not None:
+        size = f'!{int(max_size[0])},{int(max_size[1])}'
+    else:
+        size = 'max' if version >= 3 else 'full'
+    return f'{base.rstrip("/")}/full/{size}/0/default.{fmt}'
+
+
+def info_url(base: str) -> str:
+    return f'{base.rstrip("/")}/info.json'
