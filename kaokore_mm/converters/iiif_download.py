@@ -1,0 +1,256 @@
+"""A robust downloader of whole pages from IIIF Image API services (stdlib only).
+
+For every page (an image service ``base`` and a destination file):
+
+1. a destination that is already a complete image is skipped (resumable);
+   one that is not (cut short by hand, say) is fetched again;
+2. ``{base}/info.json`` gives the page size and the API version; it is saved
+   beside the page as ``<file>.info.json`` (the converter reads sizes from it);
+3. the page is fetched as ``full/max`` (3.0) or ``full/full`` (2.x), or capped with
+   ``!w,h``; a 3.0 request refused with 400/404 falls back to 2.x and back;
+4. the body must have an image content type, the announced length, and decode
+   (JPEG/PNG end markers; other formats are decoded); then it is written to a
+   temporary file beside the destination, flushed, and renamed over it, so a
+   destination is never partial. Temporary files left by a killed run are
+   removed when the next run starts.
+
+Timeouts, 429 and 5xx answers, cut bodies, wrong content types and undecodable
+bodies are retried with exponential backoff (``Retry-After`` honoured, in
+seconds or as an HTTP date); other 4xx answers fail the page at once. A
+semaphore per host bounds concurrent requests to one server. Failures are
+collected, never raised, so one bad page does not stop the others.
+"""
+from __future__ import annotations
+
+import email.utils
+import http.client
+import json
+import os
+import random
+import socket
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from kaokore_mm.core.iiif import full_page_url, info_url
+
+TEMP_MARK = '.part-'
+USER_AGENT = 'kaokore_mm-downloader/0.1 (+https://github.com/)'
+
+
+class RetryableError(Exception):
+    def __init__(self, msg, retry_after=None):
+        super().__init__(msg)
+        self.retry_after = retry_after
+
+
+class PermanentError(Exception):
+    def __init__(self, msg, status=None):
+        super().__init__(msg)
+        self.status = status
+
+
+def valid_image_bytes(data: bytes) -> bool:
+    """Whether ``data`` is a complete image (end markers for JPEG/PNG, else a decode)."""
+    if len(data) < 8:
+        return False
+    if data[:2] == b'\xff\xd8':
+        return data.rstrip(b'\x00\r\n ')[-2:] == b'\xff\xd9'
+    if data[:8] == b'\x89PNG\r\n\x1a\n':
+        return b'IEND' in data[-12:]
+    import cv2
+    import numpy as np
+    return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_REDUCED_GRAYSCALE_8) is not None
+
+
+def valid_image_file(path: Path) -> bool:
+    try:
+        return valid_image_bytes(Path(path).read_bytes())
+    except OSError:
+        return False
+
+
+def _retry_after(value) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+            return max(0.0, when.timestamp() - time.time())
+        except (TypeError, ValueError):
+            return None
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}{TEMP_MARK}', dir=path.parent)
+    try:
+        with os.fdopen(fd, 'wb') as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def remove_stale_temp_files(root: Path) -> int:
+    n = 0
+    for p in Path(root).rglob(f'.*{TEMP_MARK}*'):
+        p.unlink(missing_ok=True)
+        n += 1
+    return n
+
+
+@dataclass
+class PageJob:
+    base: str
+    dest: Path
+
+
+@dataclass
+class DownloadReport:
+    done: list = field(default_factory=list)
+    skipped: list = field(default_factory=list)
+    failed: list = field(default_factory=list)  # dicts: base, dest, reason
+    retries: int = 0
+    stale_removed: int = 0
+
+    def as_dict(self):
+        return dict(done=len(self.done), skipped=len(self.skipped), failed=self.failed, retries=self.retries,
+                    stale_temp_files_removed=self.stale_removed)
+
+
+class Downloader:
+    """Fetch whole pages; see the module docstring.
+
+    Args:
+        version: 2 or 3 to force the Image API version; ``None`` reads info.json.
+        max_size: ``(w, h)`` cap (``!w,h``), ``None`` for the full resolution.
+        workers: pages fetched at once; per_host: requests at once to one server.
+        timeout: seconds per request; retries: attempts after the first;
+        backoff: first delay in seconds, doubled each attempt up to max_backoff.
+    """
+
+    def __init__(self, version: int | None = None, max_size=None, workers: int = 8, per_host: int = 2,
+                 timeout: float = 60.0, retries: int = 5, backoff: float = 1.0, max_backoff: float = 60.0,
+                 progress: bool = True):
+        self.version, self.max_size = version, max_size
+        self.workers, self.per_host = workers, per_host
+        self.timeout, self.retries, self.backoff, self.max_backoff = timeout, retries, backoff, max_backoff
+        self.progress = progress
+        self._hosts: dict[str, threading.Semaphore] = {}
+        self._lock = threading.Lock()
+        self.report = DownloadReport()
+
+    # one HTTP GET, classified
+    def _get(self, url: str, want_image: bool) -> tuple[bytes, str]:
+        host = urlsplit(url).netloc
+        with self._lock:
+            sem = self._hosts.setdefault(host, threading.Semaphore(self.per_host))
+        req = urllib.request.Request(url, headers={'User-Agent': USER_AGENT})
+        with sem:
+            try:
+                with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+                    ctype = resp.headers.get('Content-Type', '')
+                    length = resp.headers.get('Content-Length')
+                    body = resp.read()
+            except urllib.error.HTTPError as e:
+                if e.code == 429 or e.code >= 500:
+                    raise RetryableError(f'HTTP {e.code}', _retry_after(e.headers.get('Retry-After'))) from None
+                raise PermanentError(f'HTTP {e.code}', e.code) from None
+            except (socket.timeout, TimeoutError) as e:
+                raise RetryableError(f'timeout after {self.timeout} s') from e
+            except urllib.error.URLError as e:
+                raise RetryableError(f'connection failed: {e.reason}') from None
+            except http.client.IncompleteRead as e:
+                raise RetryableError(f'body cut short: {len(e.partial)} bytes read, {e.expected} more expected') \
+                    from None
+            except (ConnectionError, OSError, http.client.HTTPException) as e:  # reset, bad status line
+                raise RetryableError(f'connection broken: {e!r}') from None
+        if length is not None and length.isdigit() and int(length) != len(body):
+            raise RetryableError(f'body cut short: {len(body)} of {length} bytes')
+        if want_image:
+            if not ctype.startswith('image/'):
+                raise RetryableError(f'wrong content type {ctype!r}')
+            if not valid_image_bytes(body):
+                raise RetryableError('body does not decode as a complete image')
+        return body, ctype
+
+    def _with_retries(self, url: str, want_image: bool):
+        for attempt in range(self.retries + 1):
+            try:
+                return self._get(url, want_image)
+            except RetryableError as e:
+                if attempt == self.retries:
+                    raise PermanentError(f'{e} (after {self.retries + 1} attempts)') from None
+                delay = e.retry_after
+                if delay is None:
+                    delay = min(self.max_backoff, self.backoff * 2**attempt) * (0.5 + random.random() / 2)
+                with self._lock:
+                    self.report.retries += 1
+                time.sleep(min(delay, self.max_backoff))
+
+    def _info(self, job: PageJob):
+        try:
+            body, _ = self._with_retries(info_url(job.base), want_image=False)
+            info = json.loads(body.decode('utf-8'))
+        except (PermanentError, ValueError, UnicodeDecodeError):
+            return None, None
+        ctx = json.dumps(info.get('@context', ''))
+        version = 3 if 'image/3' in ctx else 2
+        atomic_write(job.dest.with_name(job.dest.name + '.info.json'), json.dumps(info).encode('utf-8'))
+        return info, version
+
+    def fetch(self, job: PageJob) -> str:
+        """``'skipped'`` or ``'done'``; raises :class:`PermanentError` with the reason."""
+        if job.dest.is_file():
+            if valid_image_file(job.dest):
+                return 'skipped'
+            job.dest.unlink()
+        version = self.version
+        if version is None:
+            _, version = self._info(job)
+        versions = [version] if self.version else [version or 3, 2 if (version or 3) == 3 else 3]
+        last = None
+        for v in versions:
+            try:
+                body, _ = self._with_retries(full_page_url(job.base, v, self.max_size), want_image=True)
+                atomic_write(job.dest, body)
+                return 'done'
+            except PermanentError as e:
+                last = e
+                if e.status not in (400, 404):
+                    break
+        raise last
+
+    def run(self, jobs: list[PageJob], root: Path | None = None) -> DownloadReport:
+        if root is not None:
+            self.report.stale_removed = remove_stale_temp_files(root)
+        bar = None
+        if self.progress:
+            from tqdm import tqdm
+            bar = tqdm(total=len(jobs), desc='pages', unit='page')
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            futures = {pool.submit(self.fetch, job): job for job in jobs}
+            for fut in as_completed(futures):
+                job = futures[fut]
+                try:
+                    (self.report.done if fut.result() == 'done' else self.report.skipped).append(job.base)
+                except Exception as e:  # noqa: BLE001 - every failure is reported, none stops the rest
+                    self.report.failed.append(dict(base=job.base, dest=str(job.dest), reason=str(e)))
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix(failed=len(self.report.failed))
+        if bar is not None:
+            bar.close()
+        return self.report

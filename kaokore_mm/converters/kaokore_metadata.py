@@ -1,0 +1,229 @@
+"""KaoKore metadata (urls.txt, labels.csv, original_tags.txt) -> page-level COCO.
+
+Pure Python. Every line of ``urls.txt`` is a IIIF Image API request for one
+face (the 0-based line number is the KaoKore crop id, ``%08d.jpg``); faces are
+grouped by image service (one COCO image per page, with its ``iiif_base``).
+
+Which field identifies a book
+    The book is the *work* a page belongs to, with its volumes together:
+    volumes of one picture book share its painter and style, and splitting them
+    between train and test would leak. KaoKore's ``原典ID`` tag is not that key:
+    for Keio it names a volume (``110X@445@3@1`` .. ``@3``), for Kyoto the work
+    (``RB00013182``, while the URL has the volume ``/01/``). The converter
+    therefore derives ``book_id`` from the URL, per holder:
+
+    - Keio ``.../iipsrv/NRE/110X-445-3-2/tif/...`` -> ``keio:110X-445-3`` (last
+      component, the volume, dropped);
+    - Kyoto ``.../iiif/RB00013182/01/...`` -> ``kyoto:RB00013182`` (volume dropped);
+    - NIJL/CODH ``.../pmjt/iiif/200016476/...`` -> ``nijl:200016476`` (one DOI
+      10.20730/200016476 per book);
+    - any other server: ``<server>:<first path segment after the service prefix>``.
+
+    ``book_title`` is the ``原典`` tag.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections import OrderedDict
+from pathlib import Path
+
+from kaokore_mm.core.iiif import IIIFError, clip_box, parse_image_url, region_box
+
+GENDERS = ('male', 'female')
+STATUSES = ('noble', 'warrior', 'incarnation', 'commoner')
+SAFE = re.compile(r'[^A-Za-z0-9._-]+')
+
+
+def read_text_lines(path):
+    """``(line_no, text, error)`` for every line of a file; a line that is not
+    UTF-8 gives ``text=None`` and the error, without stopping the others."""
+    with open(path, 'rb') as f:
+        lines = f.read().split(b'\n')
+    if lines and lines[-1] == b'':
+        lines.pop()  # the newline that ends the last line
+    for no, raw in enumerate(lines):
+        try:
+            yield no, raw.rstrip(b'\r').decode('utf-8'), None
+        except UnicodeDecodeError as e:
+            yield no, None, f'not UTF-8 ({e.reason} at byte {e.start})'
+
+
+def parse_tags(text: str) -> dict:
+    """``key=value;key=value`` -> dict; repeated keys give lists; values stripped."""
+    tags: dict = {}
+    for item in text.split(';'):
+        if '=' not in item:
+            continue
+        key, value = (s.strip() for s in item.split('=', 1))
+        if key in tags:
+            tags[key] = (tags[key] if isinstance(tags[key], list) else [tags[key]]) + [value]
+        else:
+            tags[key] = value
+    return tags
+
+
+def read_tags(path, report) -> dict:
+    """``{crop_id: tags}`` from ``original_tags.txt`` (``00000012.jpg:k=v;...``)."""
+    out = {}
+    for no, text, err in read_text_lines(path):
+        if err:
+            report.skip(path, no, err)
+            continue
+        if not text.strip():
+            continue
+        name, sep, rest = text.partition(':')
+        m = re.fullmatch(r'(\d+)\.jpg', name.strip())
+        if not sep or not m:
+            report.skip(path, no, f'expected "00000012.jpg:key=value;...", got {text[:60]!r}')
+            continue
+        out[int(m.group(1))] = parse_tags(rest)
+    return out
+
+
+def read_labels(path, report) -> dict:
+    """``{crop_id: (gender_id, status_id, set)}`` from ``labels.csv``."""
+    out = {}
+    lines = [(no, t) for no, t, err in read_text_lines(path) if not (err and report.skip(path, no, err))]
+    rows = csv.reader(io.StringIO('\n'.join(t for _, t in lines)))
+    header = next(rows, None)
+    if header != ['image', 'gender', 'status', 'set']:
+        report.skip(path, 0, f'unexpected header {header}; expected image,gender,status,set')
+        return out
+    for (no, _), row in zip(lines[1:], rows):
+        if not row:
+            continue
+        try:
+            name, g, s, subset = row
+            crop = int(re.fullmatch(r'(\d+)\.jpg', name).group(1))
+            g, s = int(g), int(s)
+            if g not in (0, 1) or s not in (0, 1, 2, 3) or subset not in ('train', 'dev', 'test'):
+                raise ValueError
+        except (ValueError, AttributeError):
+            report.skip(path, no, f'bad label row {",".join(row)[:60]!r}')
+            continue
+        out[crop] = (g, s, subset)
+    return out
+
+
+def book_id_from(base: str, server: str, path: str) -> str:
+    segs = [s for s in path.split('/') if s]
+    if 'keio' in server and 'NRE' in segs and segs.index('NRE') + 1 < len(segs):
+        vol = segs[segs.index('NRE') + 1]
+        parts = vol.split('-')
+        return 'keio:' + ('-'.join(parts[:-1]) if len(parts) > 2 else vol)
+    if 'kulib.kyoto-u' in server and 'iiif' in segs and segs.index('iiif') + 1 < len(segs):
+        return 'kyoto:' + segs[segs.index('iiif') + 1]
+    if 'codh.rois.ac.jp' in server and 'iiif' in segs and segs.index('iiif') + 1 < len(segs):
+        return 'nijl:' + segs[segs.index('iiif') + 1]
+    for marker in ('iiif', 'iipsrv', 'images'):
+        if marker in segs and segs.index(marker) + 1 < len(segs) - 1:
+            return f'{server}:{segs[segs.index(marker) + 1]}'
+    return f'{server}:{segs[0] if len(segs) > 1 else "/".join(segs)}'
+
+
+def page_file_name(server: str, path: str, ext: str = 'jpg') -> str:
+    """A relative file name for a page that cannot escape the output directory."""
+    segs = [SAFE.sub('_', s) for s in [server, *path.split('/')] if s and s not in ('.', '..')]
+    segs = [s.strip('.') or '_' for s in segs]
+    return 'pages/' + '/'.join(segs) + f'.{ext}'
+
+
+class Report:
+    """Lines read, what became of them, and every skipped line with its reason."""
+
+    def __init__(self):
+        self.lines = 0
+        self.skipped: list[dict] = []
+
+    def skip(self, path, line_no, reason) -> bool:
+        self.skipped.append(dict(file=str(path), line=int(line_no) + 1, reason=reason))
+        return True
+
+
+def convert(kaokore_dir, size_of=None, report: Report | None = None):
+    """Convert the metadata of ``kaokore_dir``; returns ``(coco, report)``.
+
+    ``size_of(page)`` gives ``(width, height)`` of a page (dict with
+    ``file_name`` and ``iiif_base``) when known (downloaded image or info.json);
+    then boxes are clipped to the page and faces wholly outside it are skipped.
+    """
+    d = Path(kaokore_dir)
+    report = report or Report()
+    for name in ('urls.txt', ):
+        if not (d / name).is_file():
+            raise FileNotFoundError(f'{d / name}: missing (the KaoKore metadata folder needs urls.txt)')
+    tags = read_tags(d / 'original_tags.txt', report) if (d / 'original_tags.txt').is_file() else {}
+    labels = read_labels(d / 'labels.csv', report) if (d / 'labels.csv').is_file() else {}
+    pages: OrderedDict = OrderedDict()
+    anns, seen = [], {}
+    for no, text, err in read_text_lines(d / 'urls.txt'):
+        if err:
+            report.lines += 1
+            report.skip(d / 'urls.txt', no, err)
+            continue
+        if not text.strip():
+            report.lines += 1
+            report.skip(d / 'urls.txt', no, 'blank line (no face)')
+            continue
+        report.lines += 1
+        try:
+            req = parse_image_url(text)
+            box = region_box(req.region)
+        except IIIFError as e:
+            report.skip(d / 'urls.txt', no, str(e))
+            continue
+        key = (req.base, tuple(box))
+        if key in seen:
+            report.skip(d / 'urls.txt', no, f'duplicate face: same page and region as line {seen[key] + 1}')
+            continue
+        seen[key] = no
+        tag = tags.get(no, {})
+        page = pages.get(req.base)
+        if page is None:
+            title = tag.get('原典')
+            page = dict(id=len(pages) + 1, file_name=page_file_name(req.server, req.path), iiif_base=req.base,
+                        book_id=book_id_from(req.base, req.server, req.path),
+                        book_title=title[0] if isinstance(title, list) else title, width=None, height=None,
+                        holder=tag.get('所蔵'))
+            pages[req.base] = page
+        lab = labels.get(no)
+        attributes = dict(gender=GENDERS[lab[0]] if lab else None, status=STATUSES[lab[1]] if lab else None,
+                          gender_id=lab[0] if lab else None, status_id=lab[1] if lab else None,
+                          set=lab[2] if lab else None, orientation=tag.get('向き'), tags=tag)
+        anns.append(dict(id=len(anns) + 1, image_id=page['id'], category_id=1, box=box, line=no,
+                         crop=f'{no:08d}.jpg', attributes=attributes))
+    # page sizes, clipping
+    for page in pages.values():
+        size = size_of(page) if size_of else None
+        if size:
+            page['width'], page['height'] = int(size[0]), int(size[1])
+    by_id = {p['id']: p for p in pages.values()}
+    out_anns = []
+    for a in anns:
+        page = by_id[a['image_id']]
+        box = a.pop('box')
+        if page['width']:
+            clipped = clip_box(box, page['width'], page['height'])
+            if clipped is None:
+                report.skip(d / 'urls.txt', a['line'], f'face box {box} lies wholly outside its page '
+                            f'({page["width"]}x{page["height"]})')
+                continue
+            box = clipped
+        x1, y1, x2, y2 = box
+        a.update(bbox=[x1, y1, x2 - x1, y2 - y1], area=(x2 - x1) * (y2 - y1), iscrowd=0)
+        out_anns.append(a)
+    used = {a['image_id'] for a in out_anns}
+    images = [p for p in pages.values() if p['id'] in used]
+    coco = dict(info=dict(description='KaoKore pages from the official metadata',
+                          licence='CC BY-SA 4.0, KaoKore Dataset (CODH), doi:10.20676/00000353'),
+                images=images, annotations=out_anns, categories=[dict(id=1, name='face')])
+    return coco, report
+
+
+def summary(coco, report) -> dict:
+    return dict(lines=report.lines, faces=len(coco['annotations']), pages=len(coco['images']),
+                books=len({im['book_id'] for im in coco['images']}),
+                labelled=sum(a['attributes']['status'] is not None for a in coco['annotations']),
+                skipped=len(report.skipped))

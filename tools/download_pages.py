@@ -1,0 +1,108 @@
+"""Download whole pages from IIIF Image API services (resumable, polite, atomic).
+
+    python tools/download_pages.py --coco data/kaokore/annotations/pages.json --out data/kaokore
+    python tools/download_pages.py --ids services.txt --out pages/   # one image service (or request URL) a line
+
+Each page goes to OUT/<file_name of the COCO image> (for --ids: OUT/<derived
+safe name>), with its info.json beside it. Options: --version 2|3 (default:
+from info.json), --max-size W H (!w,h cap), --workers, --per-host,
+--timeout, --retries, --backoff. Finished pages are skipped on a rerun,
+corrupt ones fetched again, temporary files of a killed run removed. Writes
+OUT/download_report.json; exits 1 when some pages failed (listed there).
+"""
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from kaokore_mm.converters.iiif_download import Downloader, PageJob
+from kaokore_mm.converters.kaokore_metadata import page_file_name
+from kaokore_mm.core.iiif import IIIFError, parse_image_url
+from kaokore_mm.utils.io import atomic_write_text
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument('--coco', help='COCO file whose images have iiif_base and file_name')
+    src.add_argument('--ids', help='text file: one image service URL (or IIIF request URL) a line')
+    p.add_argument('--out', required=True)
+    p.add_argument('--version', type=int, choices=(2, 3))
+    p.add_argument('--max-size', type=int, nargs=2, metavar=('W', 'H'))
+    p.add_argument('--workers', type=int, default=8)
+    p.add_argument('--per-host', type=int, default=2)
+    p.add_argument('--timeout', type=float, default=60.0)
+    p.add_argument('--retries', type=int, default=5)
+    p.add_argument('--backoff', type=float, default=1.0)
+    p.add_argument('--no-progress', action='store_true')
+    return p.parse_args(argv)
+
+
+def jobs_from(args, out: Path):
+    """``(jobs, problems)``: pages to fetch, and input lines that could not become one."""
+    entries, problems = [], []
+    if args.coco:
+        coco = json.loads(Path(args.coco).read_text(encoding='utf-8'))
+        for im in coco.get('images', []):
+            if not im.get('iiif_base') or not im.get('file_name'):
+                problems.append(dict(source=args.coco, item=im.get('id'), reason='image without iiif_base/file_name'))
+                continue
+            entries.append((im['iiif_base'], im['file_name'], f'{args.coco} image {im.get("id")}'))
+    else:
+        with open(args.ids, 'rb') as f:
+            for no, raw in enumerate(f.read().splitlines(), 1):
+                try:
+                    line = raw.decode('utf-8').strip()
+                except UnicodeDecodeError:
+                    problems.append(dict(source=f'{args.ids}:{no}', reason='not UTF-8'))
+                    continue
+                if not line or line.startswith('#'):
+                    continue
+                try:  # a full request URL: take its service
+                    req = parse_image_url(line)
+                    base, server, path = req.base, req.server, req.path
+                except IIIFError:
+                    if not line.startswith(('http://', 'https://')):
+                        problems.append(dict(source=f'{args.ids}:{no}', reason=f'not a URL: {line[:60]!r}'))
+                        continue
+                    base = line.rstrip('/')
+                    server, _, path = base.split('://', 1)[1].partition('/')
+                entries.append((base, page_file_name(server, path), f'{args.ids}:{no}'))
+    root = out.resolve()
+    jobs, seen = [], set()
+    for base, name, source in entries:
+        dest = (out / name).resolve()
+        if root not in dest.parents:
+            problems.append(dict(source=source, reason=f'file name {name!r} would escape {out}'))
+            continue
+        if dest in seen:
+            continue
+        seen.add(dest)
+        jobs.append(PageJob(base=base, dest=dest))
+    return jobs, problems
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    jobs, problems = jobs_from(args, out)
+    dl = Downloader(version=args.version, max_size=tuple(args.max_size) if args.max_size else None,
+                    workers=args.workers, per_host=args.per_host, timeout=args.timeout, retries=args.retries,
+                    backoff=args.backoff, progress=not args.no_progress)
+    report = dl.run(jobs, root=out).as_dict()
+    report['input_problems'] = problems
+    atomic_write_text(out / 'download_report.json', json.dumps(report, indent=1, ensure_ascii=False))
+    print(f'{len(jobs)} pages: {report["done"]} downloaded, {report["skipped"]} already complete, '
+          f'{len(report["failed"])} failed ({report["retries"]} retries); {len(problems)} input problems; '
+          f'{report["stale_temp_files_removed"]} stale temporary files removed')
+    for f in report['failed'][:20]:
+        print(f'  failed: {f["base"]}: {f["reason"]}')
+    for p in problems[:20]:
+        print(f'  input: {p["source"]}: {p["reason"]}')
+    print(f'report: {out / "download_report.json"}')
+    return 1 if report['failed'] else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
