@@ -193,7 +193,8 @@ def convert(kaokore_dir, size_of=None, report: Report | None = None):
                           gender_id=lab[0] if lab else None, status_id=lab[1] if lab else None,
                           set=lab[2] if lab else None, orientation=tag.get('向き'), tags=tag)
         anns.append(dict(id=len(anns) + 1, image_id=page['id'], category_id=1, box=box, line=no,
-                         crop=f'{no:08d}.jpg', attributes=attributes))
+                         crop=f'{no:08d}.jpg', region=[box[0], box[1], box[2] - box[0], box[3] - box[1]],
+                         attributes=attributes))
     # page sizes, clipping
     for page in pages.values():
         size = size_of(page) if size_of else None

@@ -25,8 +25,11 @@ class KaoKoreFaceDataset(CocoDataset):
         super().__init__(*args, data_prefix=data_prefix or dict(img=''), **kwargs)
 
     def parse_data_info(self, raw_data_info: dict) -> dict:
-        data_info = super().parse_data_info(raw_data_info)
         img_info = raw_data_info['raw_img_info']
+        if not img_info.get('width') or not img_info.get('height'):
+            raise ValueError(f'{self.ann_file}: page {img_info.get("file_name")!r} has no width/height; download '
+                             'the pages (tools/download_pages.py) and run the converter again to fill them in')
+        data_info = super().parse_data_info(raw_data_info)
         for key in PAGE_KEYS:
             data_info[key] = img_info.get(key)
         # CocoDataset keeps annotations in order and copies their boxes, so

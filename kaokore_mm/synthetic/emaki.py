@@ -25,6 +25,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from kaokore_mm.utils.image_ops import cut_crop
 from kaokore_mm.utils.io import atomic_write_bytes, atomic_write_text
 
 from .drawing import GENDERS, STATUSES, BookStyle, calligraphy, figure, make_book_style, page_size, paper, scenery
@@ -86,13 +87,6 @@ def crop_window(face, pad: float = 1.25):
     side = pad * 2 * max(x2 - x1, y2 - y1)
     cx, cy = (x1 + x2) / 2, (y1 + y2) / 2 - 0.25 * (y2 - y1)
     return [cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2]
-
-
-def cut_crop(img, window, size: int = 256):
-    x1, y1, x2, y2 = window
-    sx = size / (x2 - x1)
-    m = np.array([[sx, 0, -x1 * sx], [0, sx, -y1 * sx]], np.float32)
-    return cv2.warpAffine(img, m, (size, size), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
 
 
 def _encode_jpg(img, quality=90) -> bytes:

@@ -65,9 +65,10 @@ class FaultyIIIFServer:
         parts = h.path.strip('/').split('/')
         with self.lock:
             self.requests.append(h.path)
-        if len(parts) < 3 or parts[0] != 'iiif' or parts[1] not in self.pages:
+        cut = -1 if parts[-1] == 'info.json' else -4  # page ids may hold slashes: book/page
+        pid, rest = '/'.join(parts[1:cut]), parts[cut:]
+        if len(parts) < 3 or parts[0] != 'iiif' or pid not in self.pages:
             return self._send(h, 404, b'no such page', 'text/plain')
-        pid, rest = parts[1], parts[2:]
         body = self.pages[pid]
         if rest == ['info.json']:
             ctx = 'http://iiif.io/api/image/2/context.json' if pid in self.v2 else \
