@@ -1,0 +1,124 @@
+"""A user's own page annotations (COCO, W3C Web Annotation, IIIF lists) -> kaokore page COCO."""
+from __future__ import annotations
+
+import json
+from pathlib import Path, PurePosixPath
+
+from kaokore_mm.core.iiif import clip_box
+
+from .web_annotation import AnnotationError, read_annotations
+
+
+def _safe_name(name: str) -> bool:
+    p = PurePosixPath(str(name).replace('\\', '/'))
+    return bool(name) and not p.is_absolute() and '..' not in p.parts
+
+
+class PageCollector:
+    """Builds one COCO of pages and faces from several sources, reporting every
+    item that cannot be used (``problems``: file, item, reason)."""
+
+    def __init__(self, book_id: str | None = None, book_title: str | None = None):
+        self.book_id, self.book_title = book_id, book_title
+        self.images, self.annotations, self.problems = [], [], []
+        self._by_name = {}
+
+    def page(self, info: dict, source: str):
+        name = info.get('file_name')
+        if not _safe_name(name):
+            self.problems.append(dict(file=source, item=info.get('id'), reason=f'unsafe or empty file name {name!r}'))
+            return None
+        if name in self._by_name:
+            return self._by_name[name]
+        w, h = info.get('width'), info.get('height')
+        if not (isinstance(w, (int, float)) and isinstance(h, (int, float)) and w > 0 and h > 0):
+            self.problems.append(dict(file=source, item=info.get('id'), reason=f'page {name} has no valid size'))
+            return None
+        img = dict(id=len(self.images) + 1, file_name=name, width=int(w), height=int(h),
+                   book_id=info.get('book_id') or self.book_id, book_title=info.get('book_title') or self.book_title)
+        for key in ('canvas', 'iiif_base', 'page_no'):
+            if info.get(key) is not None:
+                img[key] = info[key]
+        if img['book_id'] is None:
+            self.problems.append(dict(file=source, item=info.get('id'),
+                                      reason=f'page {name} has no book_id (give --book-id)'))
+        self.images.append(img)
+        self._by_name[name] = img
+        return img
+
+    def face(self, img, bbox, attributes, source, item, score=None):
+        try:
+            x, y, w, h = (float(v) for v in bbox)
+        except (TypeError, ValueError):
+            self.problems.append(dict(file=source, item=item, reason=f'bad bbox {bbox!r}'))
+            return
+        if w <= 0 or h <= 0:
+            self.problems.append(dict(file=source, item=item, reason=f'empty bbox {bbox!r}'))
+            return
+        box = clip_box([x, y, x + w, y + h], img['width'], img['height'])
+        if box is None:
+            self.problems.append(dict(file=source, item=item, reason=f'bbox {bbox} lies wholly outside page '
+                                      f'{img["file_name"]} ({img["width"]}x{img["height"]})'))
+            return
+        x1, y1, x2, y2 = box
+        ann = dict(id=len(self.annotations) + 1, image_id=img['id'], category_id=1, bbox=[x1, y1, x2 - x1, y2 - y1],
+                   area=(x2 - x1) * (y2 - y1), iscrowd=0, attributes=dict(attributes or {}))
+        if score is not None:
+            ann['score'] = score
+        self.annotations.append(ann)
+
+    def add_coco(self, coco: dict, source: str):
+        cats = {c['id']: c.get('name') for c in coco.get('categories', [])}
+        face_cats = {k for k, v in cats.items() if v == 'face'} or set(cats) or None
+        pages = {}
+        for info in coco.get('images', []):
+            img = self.page(info, source)
+            if img is not None:
+                pages[info.get('id')] = img
+        for a in coco.get('annotations', []):
+            if face_cats is not None and a.get('category_id') not in face_cats:
+                continue
+            img = pages.get(a.get('image_id'))
+            if img is None:
+                self.problems.append(dict(file=source, item=a.get('id'),
+                                          reason=f'annotation of unknown or unusable image {a.get("image_id")}'))
+                continue
+            self.face(img, a.get('bbox'), a.get('attributes'), source, a.get('id'), a.get('score'))
+
+    def add_web_annotations(self, doc, source: str, pages_by_canvas: dict):
+        sizes = {c: (p['width'], p['height']) for c, p in pages_by_canvas.items()}
+        try:
+            faces, problems = read_annotations(doc, sizes)
+        except AnnotationError as e:
+            self.problems.append(dict(file=source, item=None, reason=str(e)))
+            return
+        self.problems += [dict(file=source, item=i, reason=r) for i, r in problems]
+        for k, f in enumerate(faces):
+            info = pages_by_canvas.get(f['canvas'])
+            if info is None:
+                self.problems.append(dict(file=source, item=k, reason=f'canvas {f["canvas"]} is not among the pages'))
+                continue
+            img = self.page(info, source)
+            if img is not None:
+                attrs = dict(f['attributes'], tags=f['tags']) if f['tags'] else f['attributes']
+                self.face(img, f['bbox'], attrs, source, f['id'] or k, f['score'])
+
+    def coco(self) -> dict:
+        return dict(images=self.images, annotations=self.annotations, categories=[dict(id=1, name='face')])
+
+
+def load_json(path) -> dict:
+    try:
+        return json.loads(Path(path).read_text(encoding='utf-8'))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(f'{path}: not a readable JSON file ({e})') from None
+
+
+def canvas_index(pages_coco: dict) -> dict:
+    """``{canvas or iiif_base: page info}`` of a page COCO (to place W3C targets)."""
+    index = {}
+    for im in pages_coco.get('images', []):
+        for key in ('canvas', 'iiif_base'):
+            if im.get(key):
+                index[im[key]] = im
+    return index

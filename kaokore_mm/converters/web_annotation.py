@@ -1,0 +1,162 @@
+"""W3C Web Annotation and IIIF annotation lists <-> face boxes (pure Python).
+
+Reads what IIIF viewers (Mirador, ...) and annotation tools write:
+
+- W3C ``AnnotationPage`` (``items``), ``AnnotationCollection`` (``first.items``), a
+  list of ``Annotation`` objects, or one ``Annotation``;
+- IIIF Presentation 2 ``sc:AnnotationList`` (``resources``, target in ``on``);
+
+with targets as ``"<canvas>#xywh=x,y,w,h"`` strings or ``SpecificResource``
+objects (``source``/``full`` plus a ``FragmentSelector`` with ``xywh=...``; a
+list of selectors or a ``Choice`` is searched for one). ``xywh=pixel:...`` and
+``xywh=percent:...`` are understood (percent needs the canvas size). Bodies
+(``TextualBody`` values, Presentation 2 ``chars``) become tags; KaoKore's
+status and gender words among them become attributes.
+
+Writes W3C ``AnnotationPage`` documents (one per canvas) for the annotation tool.
+"""
+from __future__ import annotations
+
+import re
+
+STATUS_WORDS = {'noble': 'noble', 'warrior': 'warrior', 'incarnation': 'incarnation', 'commoner': 'commoner',
+                '貴族': 'noble', '武士': 'warrior', '化身': 'incarnation', '庶民': 'commoner'}
+GENDER_WORDS = {'male': 'male', 'female': 'female', '男': 'male', '女': 'female'}
+_XYWH = re.compile(r'xywh=(?:(pixel|percent):)?\s*(-?[\d.]+),(-?[\d.]+),([\d.]+),([\d.]+)\s*$')
+
+
+class AnnotationError(ValueError):
+    pass
+
+
+def parse_xywh(fragment: str):
+    """``('pixel'|'percent', [x, y, w, h])`` of a media fragment ``xywh=...``."""
+    m = _XYWH.search(fragment.strip())
+    if not m:
+        raise AnnotationError(f'no xywh media fragment in {fragment[:80]!r}')
+    x, y, w, h = (float(v) for v in m.groups()[1:])
+    if w <= 0 or h <= 0:
+        raise AnnotationError(f'empty box in {fragment[:80]!r}')
+    return m.group(1) or 'pixel', [x, y, w, h]
+
+
+def _items(doc):
+    if isinstance(doc, list):
+        return doc
+    kind = doc.get('type') or doc.get('@type')
+    if kind in ('Annotation', 'oa:Annotation'):
+        return [doc]
+    if 'items' in doc:
+        return doc['items']
+    if 'resources' in doc:
+        return doc['resources']
+    if isinstance(doc.get('first'), dict):
+        return doc['first'].get('items', [])
+    raise AnnotationError('not an AnnotationPage, AnnotationCollection, AnnotationList or Annotation')
+
+
+def _selector_value(sel):
+    if isinstance(sel, list):
+        for s in sel:
+            v = _selector_value(s)
+            if v:
+                return v
+        return None
+    if not isinstance(sel, dict):
+        return None
+    if sel.get('type') == 'Choice' or sel.get('@type') == 'oa:Choice':
+        return _selector_value([sel.get('default'), sel.get('item')])
+    value = sel.get('value') or ''
+    return value if 'xywh=' in value else None
+
+
+def _target(ann):
+    target = ann.get('target', ann.get('on'))
+    if isinstance(target, list):
+        target = target[0] if target else None
+    if isinstance(target, str):
+        canvas, _, frag = target.partition('#')
+        return canvas, frag
+    if isinstance(target, dict):
+        canvas = target.get('source') or target.get('full') or target.get('id') or target.get('@id')
+        if isinstance(canvas, dict):
+            canvas = canvas.get('id') or canvas.get('@id')
+        frag = _selector_value(target.get('selector'))
+        if frag is None and isinstance(canvas, str) and '#' in canvas:
+            canvas, _, frag = canvas.partition('#')
+        return canvas, frag
+    return None, None
+
+
+def _tags(ann):
+    bodies = ann.get('body', ann.get('resource', []))
+    bodies = bodies if isinstance(bodies, list) else [bodies]
+    tags = []
+    for b in bodies:
+        if isinstance(b, str):
+            tags.append(b)
+        elif isinstance(b, dict):
+            value = b.get('value') or b.get('chars') or b.get('label')
+            if isinstance(value, str):
+                tags.append(re.sub(r'<[^>]+>', '', value).strip())
+    return [t for t in tags if t]
+
+
+def read_annotations(doc, canvas_sizes=None):
+    """``(faces, problems)``: faces as dicts ``canvas, bbox [x, y, w, h], tags,
+    attributes, id, score``; problems as ``(index, reason)`` for annotations
+    that could not be read (the rest are kept)."""
+    faces, problems = [], []
+    for i, ann in enumerate(_items(doc)):
+        try:
+            if not isinstance(ann, dict):
+                raise AnnotationError('not an object')
+            canvas, frag = _target(ann)
+            if not canvas:
+                raise AnnotationError('no target canvas')
+            if not frag:
+                raise AnnotationError(f'target {canvas} has no xywh selector (only boxes are read)')
+            unit, box = parse_xywh(frag)
+            if unit == 'percent':
+                size = (canvas_sizes or {}).get(canvas)
+                if not size:
+                    raise AnnotationError(f'percent box on {canvas} whose size is unknown')
+                box = [box[0] * size[0] / 100, box[1] * size[1] / 100, box[2] * size[0] / 100, box[3] * size[1] / 100]
+        except AnnotationError as e:
+            problems.append((i, str(e)))
+            continue
+        tags = _tags(ann)
+        attributes = {}
+        for t in tags:
+            low = t.lower()
+            for word, value in STATUS_WORDS.items():
+                if low == word or low == f'status:{word}':
+                    attributes['status'] = value
+            for word, value in GENDER_WORDS.items():
+                if low == word or low == f'gender:{word}':
+                    attributes['gender'] = value
+        score = ann.get('score', (ann.get('kaokore:score')))
+        faces.append(dict(canvas=canvas, bbox=box, tags=tags, attributes=attributes,
+                          id=ann.get('id') or ann.get('@id'), score=score))
+    return faces, problems
+
+
+def annotation_page(canvas: str, faces, page_id: str | None = None) -> dict:
+    """A W3C AnnotationPage for one canvas; ``faces``: dicts with ``bbox`` [x, y, w, h]
+    and optional ``score``, ``tags``."""
+    items = []
+    for k, f in enumerate(faces):
+        x, y, w, h = (round(float(v), 1) for v in f['bbox'])
+        body = [dict(type='TextualBody', purpose='tagging', value='face')]
+        body += [dict(type='TextualBody', purpose='tagging', value=t) for t in f.get('tags', [])]
+        if f.get('score') is not None:
+            body.append(dict(type='TextualBody', purpose='commenting', value=f'score {float(f["score"]):.3f}'))
+        ann = dict(id=f'{page_id or canvas}/annotation/{k}', type='Annotation', motivation='tagging', body=body,
+                   target=dict(type='SpecificResource', source=canvas,
+                               selector=dict(type='FragmentSelector', conformsTo='http://www.w3.org/TR/media-frags/',
+                                             value=f'xywh={x:g},{y:g},{w:g},{h:g}')))
+        if f.get('score') is not None:
+            ann['kaokore:score'] = round(float(f['score']), 4)
+        items.append(ann)
+    return {'@context': 'http://www.w3.org/ns/anno.jsonld', 'id': page_id or f'{canvas}/annotations',
+            'type': 'AnnotationPage', 'items': items}

@@ -1,0 +1,59 @@
+"""Import a user's own page annotations into a kaokore page COCO.
+
+    python tools/dataset_converters/import_annotations.py --input my_coco.json --book-id mybook --out pages.json
+    python tools/dataset_converters/import_annotations.py --input annos/*.json --pages pages_of_book.json \
+        --out pages.json
+
+Inputs: COCO files (images with file_name, width, height; faces as category
+"face", or all categories), or W3C Web Annotation pages / IIIF annotation lists
+whose targets are ``#xywh=`` boxes on canvases; those are placed on the pages of
+--pages (a COCO whose images name their ``canvas`` or ``iiif_base``). Boxes are
+clipped to their pages; every unusable item (bad box, box outside its page,
+unknown canvas, unsafe file name, unreadable file) is reported with its file
+and item and skipped. Exits non-zero only when nothing could be imported.
+"""
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from kaokore_mm.converters.import_pages import PageCollector, canvas_index, load_json
+from kaokore_mm.utils.io import atomic_write_text
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('--input', nargs='+', required=True)
+    p.add_argument('--pages', help='page COCO with canvas/iiif_base per image (for W3C/IIIF inputs)')
+    p.add_argument('--book-id', help='book of pages that name none')
+    p.add_argument('--book-title')
+    p.add_argument('--out', required=True)
+    return p.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    col = PageCollector(args.book_id, args.book_title)
+    by_canvas = canvas_index(load_json(args.pages)) if args.pages else {}
+    for path in args.input:
+        try:
+            doc = load_json(path)
+        except ValueError as e:
+            col.problems.append(dict(file=path, item=None, reason=str(e)))
+            continue
+        if isinstance(doc, dict) and 'images' in doc and 'annotations' in doc:
+            col.add_coco(doc, path)
+        else:
+            col.add_web_annotations(doc, path, by_canvas)
+    coco = col.coco()
+    if coco['annotations'] or coco['images']:
+        atomic_write_text(Path(args.out), json.dumps(coco, ensure_ascii=False))
+    print(f'{len(coco["images"])} pages, {len(coco["annotations"])} faces imported into {args.out}; '
+          f'{len(col.problems)} items skipped')
+    for p in col.problems[:50]:
+        print(f'  {p["file"]} [{p["item"]}]: {p["reason"]}')
+    return 0 if coco['images'] else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())
