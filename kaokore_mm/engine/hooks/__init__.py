@@ -1,0 +1,3 @@
+from .guided_gradcam_hook import GuidedGradCAMHook
+
+__all__ = ['GuidedGradCAMHook']

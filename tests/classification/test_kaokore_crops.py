@@ -1,0 +1,39 @@
+import pytest
+from mmengine.registry import init_default_scope
+
+import kaokore_mm  # noqa: F401
+from kaokore_mm.classification import KaoKoreCrops
+
+
+def labels(tmp_path, text):
+    (tmp_path / 'labels.csv').write_text(text)
+    return str(tmp_path)
+
+
+def test_splits_tasks_and_skipped_rows(tmp_path):
+    init_default_scope('mmpretrain')
+    root = labels(tmp_path, 'image,gender,status,set\n00000000.jpg,1,0,train\n00000001.jpg,0,3,train\n'
+                  '00000002.jpg,,2,train\n00000003.jpg,0,,dev\n00000004.jpg,1,9,test\n00000005.jpg,0,1,test\n')
+    train = KaoKoreCrops(data_root=root, task='status', split='train', lazy_init=False)
+    assert [d['gt_label'] for d in (train.get_data_info(i) for i in range(len(train)))] == [0, 3, 2]
+    assert train.get_data_info(0)['img_path'].endswith('images_256/00000000.jpg')
+    assert train.metainfo['classes'] == ('noble', 'warrior', 'incarnation', 'commoner')
+    gender = KaoKoreCrops(data_root=root, task='gender', split='train')
+    assert len(gender) == 2 and gender.num_skipped == 1 and gender.metainfo['classes'] == ('male', 'female')
+    dev = KaoKoreCrops(data_root=root, task='status', split='dev')
+    assert len(dev) == 0 and dev.num_skipped == 1
+    test = KaoKoreCrops(data_root=root, task='status', split='test')
+    assert len(test) == 1 and test.num_skipped == 1  # status 9 is not a KaoKore id
+
+
+def test_bad_arguments_and_files(tmp_path):
+    init_default_scope('mmpretrain')
+    with pytest.raises(ValueError, match='valid values: status, gender'):
+        KaoKoreCrops(data_root=str(tmp_path), task='age')
+    with pytest.raises(ValueError, match='valid values: train, dev, test'):
+        KaoKoreCrops(data_root=str(tmp_path), split='val')
+    with pytest.raises(FileNotFoundError, match='labels.csv'):
+        KaoKoreCrops(data_root=str(tmp_path))
+    root = labels(tmp_path, 'image,label\n0.jpg,1\n')
+    with pytest.raises(ValueError, match='missing columns'):
+        KaoKoreCrops(data_root=root)
