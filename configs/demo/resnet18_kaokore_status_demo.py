@@ -1,5 +1,5 @@
 # CPU demo: face status on the synthetic crops that `make demo` writes, with a
-# half-width ResNet-18 from scratch at 128 px; Guided Grad-CAM panels at the end.
+# half-width ResNet-18 from scratch at 256 px; Guided Grad-CAM panels at the end.
 _base_ = [
     'mmpretrain::_base_/models/resnet18.py',
     '../_base_/datasets/kaokore_crops.py',
@@ -10,7 +10,7 @@ data_root = 'work_dirs/demo/data/'
 model = dict(
     backbone=dict(type='mmpretrain.ResNet', base_channels=32),
     head=dict(num_classes=4, in_channels=256, topk=(1, )))
-size = 128
+size = 256
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='RandomResizedCrop', scale=size, crop_ratio_range=(0.75, 1.0)),
