@@ -1,5 +1,6 @@
 # CPU demo: face status on the synthetic crops that `make demo` writes, with a
-# half-width ResNet-18 from scratch at 256 px; Guided Grad-CAM panels at the end.
+# half-width ResNet-18 from scratch at 128 px; Guided Grad-CAM panels at the end.
+# The last stage keeps stride 1 (as in CAM papers), so the maps are 8 x 8, not 4 x 4.
 _base_ = [
     'mmpretrain::_base_/models/resnet18.py',
     '../_base_/datasets/kaokore_crops.py',
@@ -8,9 +9,9 @@ _base_ = [
 ]
 data_root = 'work_dirs/demo/data/'
 model = dict(
-    backbone=dict(type='mmpretrain.ResNet', base_channels=32),
+    backbone=dict(type='mmpretrain.ResNet', base_channels=32, strides=(1, 2, 2, 1)),
     head=dict(num_classes=4, in_channels=256, topk=(1, )))
-size = 256
+size = 128
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='RandomResizedCrop', scale=size, crop_ratio_range=(0.75, 1.0)),

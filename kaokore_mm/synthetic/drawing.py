@@ -16,6 +16,8 @@ commoner wide straw hat (male) or white headscarf (female)
 
 Face colour, eyes, brows and robes vary independently of the status, so the
 status part is the only cue of the status: a CAM that is right points there.
+The recorded part box is the headgear (or halo) together with the hair cap
+under it, whose visible share the headgear decides.
 Gender: women have long black hair falling past the shoulders and red lips;
 men a short hair cap and a plain mouth line.
 
@@ -265,5 +267,10 @@ def figure(rng, img, style: BookStyle, cx: float, cy: float, s: float, gender: s
         _ellipse(img, (cx, top + fh * 0.2), (s * 0.6, fh * 0.42), (235, 235, 230), -1, 0, 180, 360)
         _ellipse(img, (cx, top + fh * 0.2), (s * 0.6, fh * 0.42), ink, th, 0, 180, 360)
         part = [cx - s * 0.6, top - fh * 0.22, cx + s * 0.6, top + fh * 0.2]
+    # the headgear also decides how much of the hair cap shows (a helmet hides it,
+    # an eboshi sits on it): the status-dependent pixels are the headgear and the
+    # hair cap it covers or reveals
+    hair = [cx - s * 0.52, cy - fh * 0.55, cx + s * 0.52, cy - fh * 0.22]
+    part = [min(part[0], hair[0]), min(part[1], hair[1]), max(part[2], hair[2]), max(part[3], hair[3])]
     face = [cx - s / 2, cy - fh / 2, cx + s / 2, cy + fh / 2]
     return face, part
