@@ -16,10 +16,12 @@ def test_configs_found():
 
 @pytest.mark.parametrize('path', CONFIGS, ids=lambda p: Path(p).name)
 def test_config_builds(path):
-    from mmdet.registry import DATA_SAMPLERS, DATASETS, LOOPS, METRICS, MODELS
     cfg = Config.fromfile(path)
     assert cfg.custom_imports == dict(imports=['kaokore_mm'], allow_failed_imports=False)
     init_default_scope(cfg.default_scope)
+    if cfg.default_scope == 'mmpretrain':
+        return check_classification_config(cfg)
+    from mmdet.registry import DATA_SAMPLERS, DATASETS, LOOPS, METRICS, MODELS
     model_cfg = cfg.model.copy()
     model = MODELS.build(model_cfg)
     assert model.__class__.__name__ in ('FasterRCNN', 'CascadeRCNN', 'SingleStageDetector')
@@ -38,3 +40,19 @@ def test_config_builds(path):
         assert cfg.train_dataloader.dataset.type == 'PatchedPageDataset'
         assert cfg.val_cfg.type == 'PatchedValLoop'
         assert tuple(cfg.val_cfg.patch_size) == tuple(cfg.train_dataloader.dataset.patch_size)
+
+
+def check_classification_config(cfg):
+    from mmpretrain.registry import DATASETS, HOOKS, METRICS, MODELS
+    model_cfg = cfg.model.copy()
+    model_cfg.backbone.init_cfg = None
+    model = MODELS.build(model_cfg)
+    assert model.head.num_classes == {'status': 4, 'gender': 2}[cfg.test_dataloader.dataset.task]
+    assert cfg.train_dataloader.dataset.type == 'ClassBalancedDataset'  # the rare classes drawn more often
+    for loader, split in (('train_dataloader', 'train'), ('val_dataloader', 'dev'), ('test_dataloader', 'test')):
+        ds = cfg[loader].dataset
+        ds = ds.get('dataset', ds)
+        assert DATASETS.get(ds.type) is not None and ds.split == split
+    assert all(HOOKS.get(h.type) is not None for h in cfg.custom_hooks)
+    assert {ev.type for ev in cfg.val_evaluator} >= {'Accuracy', 'SingleLabelMetric', 'ConfusionMatrixPlot'}
+    assert all(METRICS.get(ev.type) is not None for ev in cfg.val_evaluator)
