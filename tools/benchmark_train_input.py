@@ -24,7 +24,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 import kaokore_mm  # noqa: F401
-from kaokore_mm.utils.config import set_data_root
+from kaokore_mm.utils.config import page_dataset_cfg, set_data_root
 from kaokore_mm.utils.io import atomic_write_text
 
 
@@ -76,16 +76,12 @@ def main(argv=None):
     patch_size = cached_ds.patch_size
 
     from mmdet.registry import DATASETS
-    page_cfg = copy.deepcopy(cfg.train_dataloader.dataset)
-    for key in ('patch_size', 'overlap', 'min_visible', 'empty_patch_ratio', 'patch_seed'):
-        page_cfg.pop(key, None)
-    page_cfg.update(type='KaoKoreFaceDataset', pipeline=[
-        dict(type='LoadImageFromFile')])
-    decode_ds = DATASETS.build(page_cfg)
-    page_cfg.pipeline = [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations', with_bbox=True),
-                         dict(type='Resize', scale=patch_size, keep_ratio=True), dict(type='RandomFlip', prob=0.5),
-                         dict(type='PackDetInputs')]
-    pages_ds = DATASETS.build(page_cfg)
+    ds_cfg = copy.deepcopy(cfg.train_dataloader.dataset)
+    decode_ds = DATASETS.build(page_dataset_cfg(ds_cfg, [dict(type='LoadImageFromFile')]))
+    pages_ds = DATASETS.build(page_dataset_cfg(ds_cfg, [
+        dict(type='LoadImageFromFile'), dict(type='LoadAnnotations', with_bbox=True),
+        dict(type='Resize', scale=patch_size, keep_ratio=True), dict(type='RandomFlip', prob=0.5),
+        dict(type='PackDetInputs')]))
     train_pages = sorted({cached_ds.get_data_info(i)['page_idx'] for i in cached_sampler.indices})
     n_pages = min(len(train_pages), max(5, args.samples // 10))
     decode_s = timed(decode_ds, train_pages, n_pages)

@@ -14,7 +14,7 @@ from mmengine.registry import init_default_scope
 
 import kaokore_mm  # noqa: F401
 from kaokore_mm.core.splits import SPLITS, SUBSETS
-from kaokore_mm.utils.config import set_data_root, set_split
+from kaokore_mm.utils.config import page_dataset_cfg, set_data_root, set_split
 
 
 def parse_args(argv=None):
@@ -34,11 +34,7 @@ def split_table(cfg) -> dict:
     table = {}
     for subset, loader in zip(SUBSETS, ('train_dataloader', 'val_dataloader', 'test_dataloader')):
         lc = cfg[loader]
-        ds_cfg = dict(lc.dataset)
-        ds_cfg.update(pipeline=[], type='KaoKoreFaceDataset', test_mode=True)  # whole pages
-        for key in ('patch_size', 'overlap', 'min_visible', 'empty_patch_ratio', 'patch_seed'):
-            ds_cfg.pop(key, None)
-        dataset = DATASETS.build(ds_cfg)
+        dataset = DATASETS.build(dict(page_dataset_cfg(lc.dataset), test_mode=True))  # whole pages
         s = lc.sampler
         idx = split_indices(dataset, s.get('split', 'inter_book'), subset, s.get('ratios', (0.8, 0.1, 0.1)),
                             s.get('split_seed', 0))

@@ -8,7 +8,6 @@
 import argparse
 import contextlib
 import os
-import os.path as osp
 
 from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
@@ -17,7 +16,7 @@ from mmengine.runner import Runner
 import kaokore_mm  # noqa: F401  (registers plugins, allow-lists mmengine checkpoint types)
 from kaokore_mm.compat import trusted_checkpoint_loading
 from kaokore_mm.core.splits import SPLITS
-from kaokore_mm.utils.config import set_data_root, set_split
+from kaokore_mm.utils.config import apply_common_args
 
 
 def parse_args(argv=None):
@@ -46,16 +45,7 @@ def parse_args(argv=None):
 
 def build_cfg(args):
     cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.data_root:
-        set_data_root(cfg, args.data_root)
-    set_split(cfg, args.split, args.split_seed)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    apply_common_args(cfg, args, args.config)
     if args.amp:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.loss_scale = 'dynamic'

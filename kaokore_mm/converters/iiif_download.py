@@ -25,10 +25,8 @@ from __future__ import annotations
 import email.utils
 import http.client
 import json
-import os
 import random
 import socket
-import tempfile
 import threading
 import time
 import urllib.error
@@ -39,8 +37,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from kaokore_mm.core.iiif import full_page_url, info_url
+from kaokore_mm.utils.io import atomic_write_bytes, remove_stale_temp_files
 
-TEMP_MARK = '.part-'
 USER_AGENT = 'kaokore_mm-downloader/0.1 (+https://github.com/)'
 
 
@@ -87,28 +85,6 @@ def _retry_after(value) -> float | None:
             return max(0.0, when.timestamp() - time.time())
         except (TypeError, ValueError):
             return None
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}{TEMP_MARK}', dir=path.parent)
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def remove_stale_temp_files(root: Path) -> int:
-    n = 0
-    for p in Path(root).rglob(f'.*{TEMP_MARK}*'):
-        p.unlink(missing_ok=True)
-        n += 1
-    return n
 
 
 @dataclass
@@ -208,7 +184,7 @@ class Downloader:
             return None, None
         ctx = json.dumps(info.get('@context', ''))
         version = 3 if 'image/3' in ctx else 2
-        atomic_write(job.dest.with_name(job.dest.name + '.info.json'), json.dumps(info).encode('utf-8'))
+        atomic_write_bytes(job.dest.with_name(job.dest.name + '.info.json'), json.dumps(info).encode('utf-8'))
         return info, version
 
     def fetch(self, job: PageJob) -> str:
@@ -225,7 +201,7 @@ class Downloader:
         for v in versions:
             try:
                 body, _ = self._with_retries(full_page_url(job.base, v, self.max_size), want_image=True)
-                atomic_write(job.dest, body)
+                atomic_write_bytes(job.dest, body)
                 return 'done'
             except PermanentError as e:
                 last = e

@@ -45,3 +45,30 @@ def set_data_root(cfg, data_root: str, ann_file: str | None = None) -> None:
         for ev in (evaluators if isinstance(evaluators, list) else [evaluators]):
             if ev and 'ann_file' in ev and anns:
                 ev['ann_file'] = osp.join(data_root, anns[-1])
+
+
+PATCH_OPTIONS = ('patch_size', 'overlap', 'min_visible', 'empty_patch_ratio', 'patch_seed')
+
+
+def page_dataset_cfg(dataset_cfg, pipeline=()):
+    """The whole-page ``KaoKoreFaceDataset`` behind a (patched) dataset config."""
+    cfg = dict(dataset_cfg)
+    for key in PATCH_OPTIONS:
+        cfg.pop(key, None)
+    cfg.update(type='KaoKoreFaceDataset', pipeline=list(pipeline))
+    return cfg
+
+
+def apply_common_args(cfg, args, config_path: str) -> None:
+    """What tools/train.py and tools/test.py share: launcher, data root, split,
+    --cfg-options and the work dir (mmdet's default: work_dirs/<config name>)."""
+    cfg.launcher = args.launcher
+    if args.data_root:
+        set_data_root(cfg, args.data_root)
+    set_split(cfg, args.split, args.split_seed)
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])
