@@ -26,6 +26,6 @@ setup(
         'mmpretrain==1.2.0',
         'grad-cam>=1.5',
     ],
-    extras_require={'tests': ['pytest>=7']},
+    extras_require={'tests': ['pytest>=7'], 'bench': ['sahi>=0.11']},
     license='Apache-2.0',
 )
