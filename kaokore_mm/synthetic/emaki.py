@@ -25,7 +25,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from kaokore_mm.utils.image_ops import cut_crop
+from kaokore_mm.utils.image_ops import cut_crop, face_window
 from kaokore_mm.utils.io import atomic_write_bytes, atomic_write_text
 
 from .drawing import GENDERS, STATUSES, BookStyle, calligraphy, figure, make_book_style, page_size, paper, scenery
@@ -79,14 +79,6 @@ def draw_page(rng: np.random.Generator, style: BookStyle, long_side=(2000, 6000)
         bodies.append(extent)
         faces.append(dict(bbox=face, part=part, gender=gender, status=status))
     return img, faces
-
-
-def crop_window(face, pad: float = 1.25):
-    """Square crop around a face, shifted up so that headgear fits (KaoKore-like crops)."""
-    x1, y1, x2, y2 = face
-    side = pad * 2 * max(x2 - x1, y2 - y1)
-    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2 - 0.25 * (y2 - y1)
-    return [cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2]
 
 
 def _encode_jpg(img, quality=90) -> bytes:
@@ -146,7 +138,7 @@ def make_synthetic(out, pages: int = 40, books: int = 4, seed: int = 0, long_sid
                                              status_id=STATUSES.index(face['status'])),
                              status_part_bbox=[round(v, 2) for v in (px1, py1, px2 - px1, py2 - py1)],
                              crop=f'{crop_id:08d}.jpg'))
-            win = crop_window(face['bbox'])
+            win = face_window(face['bbox'])
             crop_path = out / f'images_{crop_size}' / f'{crop_id:08d}.jpg'
             if not _valid_jpg(crop_path):
                 atomic_write_bytes(crop_path, _encode_jpg(cut_crop(img, win, crop_size), 95))

@@ -1,0 +1,51 @@
+"""Status/gender of detected faces with an mmpretrain classifier (for annotation)."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from mmengine.config import Config
+from mmengine.dataset import Compose
+from mmengine.registry import init_default_scope
+from mmengine.runner import load_checkpoint
+
+from kaokore_mm.utils.image_ops import cut_crop, face_window
+
+LOADING = ('LoadImageFromFile', )
+
+
+class FaceClassifier:
+    """Classify faces on a page: each box is cut as a 256 x 256 crop (as KaoKore's
+    crops) and goes through the classifier's test pipeline."""
+
+    def __init__(self, config, checkpoint, device: str = 'cpu', crop_size: int = 256):
+        cfg = config if isinstance(config, Config) else Config.fromfile(config)
+        init_default_scope(cfg.get('default_scope', 'mmpretrain'))
+        from mmpretrain.registry import MODELS
+        model_cfg = cfg.model.copy()
+        model_cfg.backbone.init_cfg = None
+        if 'data_preprocessor' not in model_cfg and cfg.get('data_preprocessor'):
+            model_cfg.data_preprocessor = cfg.data_preprocessor
+        self.model = MODELS.build(model_cfg)
+        ckpt = load_checkpoint(self.model, checkpoint, map_location='cpu')
+        self.model.to(device).eval()
+        meta = (ckpt.get('meta') or {}).get('dataset_meta') or {}
+        if meta.get('classes'):
+            self.classes = list(meta['classes'])
+        else:
+            from kaokore_mm.classification import CLASSES
+            self.classes = list(CLASSES[cfg.test_dataloader.dataset.get('task', 'status')])
+        self.task = cfg.test_dataloader.dataset.get('task', 'status')
+        self.pipeline = Compose([t for t in cfg.test_dataloader.dataset.pipeline if t['type'] not in LOADING])
+        self.crop_size = crop_size
+
+    @torch.inference_mode()
+    def __call__(self, page_bgr: np.ndarray, boxes) -> list[tuple[str, float]]:
+        out = []
+        for box in np.asarray(boxes, float).reshape(-1, 4):
+            crop = cut_crop(page_bgr, face_window(box), self.crop_size)
+            packed = self.pipeline(dict(img=crop, img_shape=crop.shape[:2], ori_shape=crop.shape[:2]))
+            data = self.model.data_preprocessor(dict(inputs=[packed['inputs']]), False)
+            scores = torch.softmax(self.model(data['inputs'], mode='tensor'), dim=1)[0]
+            k = int(scores.argmax())
+            out.append((self.classes[k], float(scores[k])))
+        return out

@@ -1,0 +1,117 @@
+"""End to end: train briefly, annotate a held-out book, merge its ground truth as corrections."""
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import load_tool
+from tests.test_compat import DEMO, tiny_opts
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope='module')
+def detector(tiny_data, tmp_path_factory):
+    work = tmp_path_factory.mktemp('det')
+    load_tool('train').main([DEMO, '--work-dir', str(work), *tiny_opts(tiny_data, 2)])
+    return work / 'iter_2.pth'
+
+
+def test_annotate_then_merge_corrections(tiny_data, detector, tmp_path):
+    coco = json.loads((tiny_data / 'annotations/pages.json').read_text())
+    held_out = [im for im in coco['images'] if im['book_id'] == 'book003']
+    book = tmp_path / 'newbook'
+    book.mkdir()
+    for im in held_out:
+        shutil.copy(tiny_data / im['file_name'], book / Path(im['file_name']).name)
+    out = tmp_path / 'annotated'
+    annotate = load_tool('annotate')
+    args = [DEMO, str(detector), '--images', str(book), '--out', str(out), '--score-thr', '0.0']
+    meta = annotate.main(args)
+    assert meta['pages'] == len(held_out) and meta['pages_predicted_now'] == len(held_out)
+    assert annotate.main(args)['pages_predicted_now'] == 0  # resumable: nothing predicted again
+    # COCO loads with pycocotools
+    from pycocotools.coco import COCO
+    c = COCO(str(out / 'annotations.coco.json'))
+    assert len(c.getImgIds()) == len(held_out) and all('score' in a for a in c.dataset['annotations'])
+    assert c.dataset['info']['score_thr'] == 0.0
+    # W3C Web Annotation model: type, target source and selector
+    for page in sorted((out / 'w3c').glob('*.json')):
+        doc = json.loads(page.read_text())
+        assert doc['@context'] == 'http://www.w3.org/ns/anno.jsonld' and doc['type'] == 'AnnotationPage'
+        for a in doc['items']:
+            assert a['type'] == 'Annotation' and a['target']['type'] == 'SpecificResource'
+            assert a['target']['source'].startswith('file://')
+            sel = a['target']['selector']
+            assert sel['type'] == 'FragmentSelector' and sel['conformsTo'] == 'http://www.w3.org/TR/media-frags/'
+            assert sel['value'].startswith('xywh=')
+    rows = list(csv.DictReader(open(out / 'annotations.csv')))
+    assert len(rows) == len(c.dataset['annotations'])
+    assert (out / 'review' / 'contact_sheet.jpg').exists() or not rows
+    assert len(list((out / 'review').glob('*.jpg'))) >= len(held_out)
+
+    # the annotator's corrections = the true faces of the book, as COCO on the same pages
+    by_name = {Path(im['file_name']).name: im for im in held_out}
+    corrected = dict(images=[], annotations=[], categories=[dict(id=1, name='face')])
+    for im in c.dataset['images']:
+        src = by_name[Path(im['file_name']).name]
+        corrected['images'].append(dict(im))
+        for a in coco['annotations']:
+            if a['image_id'] == src['id']:
+                corrected['annotations'].append(dict(id=len(corrected['annotations']) + 1, image_id=im['id'],
+                                                     category_id=1, bbox=a['bbox'], attributes=a['attributes']))
+    corr_file = out / 'corrected.coco.json'
+    corr_file.write_text(json.dumps(corrected))
+    train_ann = tmp_path / 'data' / 'annotations' / 'pages.json'
+    train_ann.parent.mkdir(parents=True)
+    train_ann.write_text(json.dumps(dict(coco, images=[im for im in coco['images'] if im['book_id'] != 'book003'],
+                                         annotations=[a for a in coco['annotations']
+                                                      if a['image_id'] not in {im['id'] for im in held_out}])))
+    merge = load_tool('merge_corrections')
+    margs = ['--corrections', str(corr_file), '--pages', str(out / 'annotations.coco.json'), '--book-id', 'newbook',
+             '--train-ann', str(train_ann), '--data-root', str(tmp_path / 'data'),
+             '--predictions', str(out / 'annotations.coco.json')]
+    assert merge.main(margs) == 0
+    merged = json.loads(train_ann.read_text())
+    new_pages = [im for im in merged['images'] if im['book_id'] == 'newbook']
+    assert len(new_pages) == len(held_out)
+    assert all((tmp_path / 'data' / im['file_name']).is_file() for im in new_pages)
+    got = sorted(tuple(round(v, 2) for v in a['bbox']) for a in merged['annotations']
+                 if a['image_id'] in {im['id'] for im in new_pages})
+    want = sorted(tuple(round(v, 2) for v in a['bbox']) for a in coco['annotations']
+                  if a['image_id'] in {im['id'] for im in held_out})
+    assert got == want  # the book is in the training set with the right boxes
+    report = json.loads((train_ann.parent / 'merge_newbook.json').read_text())
+    assert report['num_gt'] == len(want) and 0 <= report['recall'] <= 1 and 'manual_share' in report
+    with pytest.raises(SystemExit, match='already in the training set'):
+        merge.main(margs)
+    assert merge.main([*margs, '--replace']) == 0
+    assert len([im for im in json.loads(train_ann.read_text())['images'] if im['book_id'] == 'newbook']) == \
+        len(held_out)
+    # re-training sees the new book through the usual dataset
+    from mmengine.registry import init_default_scope
+    from kaokore_mm.datasets import KaoKoreFaceDataset
+    init_default_scope('mmdet')
+    ds = KaoKoreFaceDataset(ann_file=str(train_ann), data_root=str(tmp_path / 'data'), pipeline=[])
+    assert 'newbook' in {ds.get_data_info(i)['book_id'] for i in range(len(ds))}
+
+
+def test_w3c_corrections_placed_on_canvases(tiny_data, detector, tmp_path):
+    book = tmp_path / 'b'
+    book.mkdir()
+    im = json.loads((tiny_data / 'annotations/pages.json').read_text())['images'][0]
+    shutil.copy(tiny_data / im['file_name'], book / 'p.jpg')
+    out = tmp_path / 'ann'
+    load_tool('annotate').main([DEMO, str(detector), '--images', str(book), '--out', str(out)])
+    canvas = (book / 'p.jpg').resolve().as_uri()
+    w3c = {'type': 'AnnotationPage', 'items': [{'type': 'Annotation', 'target': f'{canvas}#xywh=10,20,30,40'}]}
+    (out / 'fixed.json').write_text(json.dumps(w3c))
+    train = tmp_path / 'train.json'
+    train.write_text(json.dumps(dict(images=[], annotations=[], categories=[dict(id=1, name='face')])))
+    assert load_tool('merge_corrections').main(['--corrections', str(out / 'fixed.json'), '--pages',
+                                                str(out / 'annotations.coco.json'), '--book-id', 'w3cbook',
+                                                '--train-ann', str(train), '--data-root', str(tmp_path / 'd')]) == 0
+    merged = json.loads(train.read_text())
+    assert merged['annotations'][0]['bbox'] == [10, 20, 30, 40] and merged['images'][0]['book_id'] == 'w3cbook'

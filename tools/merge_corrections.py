@@ -1,0 +1,128 @@
+"""Fold an annotator's corrections of a new book back into the training set.
+
+    python tools/merge_corrections.py --corrections corrected.coco.json|w3c/*.json \
+        --pages annotate_out/annotations.coco.json --book-id newbook \
+        --train-ann data/kaokore/annotations/pages.json --data-root data/kaokore \
+        [--predictions annotate_out/annotations.coco.json] [--replace] [--out merged.json]
+
+Corrections are COCO or W3C Web Annotation / IIIF annotation lists, the
+formats tools/annotate.py writes (W3C targets are placed on the pages of
+--pages). The corrected pages are copied into DATA_ROOT/pages/<book-id>/ and
+added to the training COCO under their own book id (refused when that book is
+already there, unless --replace), so re-training is the usual tools/train.py,
+and the book-aware splits see the new book. With --predictions (annotate.py's
+COCO), the detector's proposals are scored against the corrections: precision,
+recall and the annotation effort saved. The COCO is written atomically.
+"""
+import argparse
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+from kaokore_mm.converters.import_pages import PageCollector, canvas_index, load_json
+from kaokore_mm.core.face_metrics import annotation_effort, counts_at, match_page
+from kaokore_mm.utils.io import atomic_write_bytes, atomic_write_text
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('--corrections', nargs='+', required=True)
+    p.add_argument('--pages', help="the pages of the book (annotate.py's COCO): canvases and image files")
+    p.add_argument('--book-id', required=True)
+    p.add_argument('--book-title')
+    p.add_argument('--train-ann', required=True, help='training COCO (page level)')
+    p.add_argument('--data-root', required=True, help='root the training file names are relative to')
+    p.add_argument('--predictions', help="annotate.py's COCO, to score the proposals against the corrections")
+    p.add_argument('--replace', action='store_true', help='replace the pages of a book already in the training set')
+    p.add_argument('--out', help='merged COCO (default: --train-ann, replaced atomically)')
+    return p.parse_args(argv)
+
+
+def xyxy(bbox):
+    x, y, w, h = bbox
+    return [x, y, x + w, y + h]
+
+
+def score_proposals(predictions: dict, corrected: dict, thr: float) -> dict:
+    """Precision, recall and effort of the proposals (score >= thr) against the corrections."""
+    gt = defaultdict(list)
+    by_name = {im['id']: im['file_name'] for im in corrected['images']}
+    for a in corrected['annotations']:
+        gt[by_name[a['image_id']]].append(xyxy(a['bbox']))
+    pred_names = {im['id']: im['file_name'] for im in predictions['images']}
+    dets = defaultdict(list)
+    for a in predictions['annotations']:
+        dets[pred_names[a['image_id']]].append((xyxy(a['bbox']), a.get('score', 1.0)))
+    matches = [match_page([d for d, _ in dets[n]], [s for _, s in dets[n]], gt[n], max_dets=None)
+               for n in gt.keys() | dets.keys()]
+    c = counts_at(matches, thr)
+    return dict(c, **annotation_effort(c['tp'], c['fp'], c['fn']), score_thr=thr)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    pages = load_json(args.pages) if args.pages else {'images': []}
+    pages_root = Path(pages.get('info', {}).get('images_root') or (Path(args.pages).parent if args.pages else '.'))
+    col = PageCollector(book_id=args.book_id, book_title=args.book_title)
+    by_canvas = canvas_index(pages)
+    for path in args.corrections:
+        doc = load_json(path)
+        if isinstance(doc, dict) and 'images' in doc and 'annotations' in doc:
+            col.add_coco(doc, path)
+        else:
+            col.add_web_annotations(doc, path, by_canvas)
+    corrected = col.coco()
+    for p in col.problems:
+        print(f'  skipped: {p["file"]} [{p["item"]}]: {p["reason"]}')
+    if not corrected['images']:
+        print('no corrected page could be read')
+        return 1
+    report = {}
+    if args.predictions:
+        preds = load_json(args.predictions)
+        report = score_proposals(preds, corrected, preds.get('info', {}).get('score_thr', 0.0))
+        print(f'proposals vs corrections at score >= {report["score_thr"]}: precision {report["precision"]:.3f}, '
+              f'recall {report["recall"]:.3f}; {report["faces_to_draw"]} faces drawn, {report["boxes_to_delete"]} '
+              f'boxes deleted: {report["manual_share"]:.2f} of the work from scratch, {report["saved_share"]:.0%} saved')
+    train = load_json(args.train_ann)
+    existing = {im['id'] for im in train['images'] if im.get('book_id') == args.book_id}
+    if existing and not args.replace:
+        raise SystemExit(f'{args.train_ann}: book {args.book_id!r} is already in the training set '
+                         f'({len(existing)} pages); use --replace to replace it')
+    train['images'] = [im for im in train['images'] if im['id'] not in existing]
+    train['annotations'] = [a for a in train['annotations'] if a['image_id'] not in existing]
+    next_img = max((im['id'] for im in train['images']), default=0) + 1
+    next_ann = max((a['id'] for a in train['annotations']), default=0) + 1
+    data_root = Path(args.data_root)
+    new_ids = {}
+    for im in corrected['images']:
+        src = pages_root / im['file_name']
+        if not src.is_file():
+            print(f'  skipped: page image {src} not found')
+            continue
+        dest_name = f'pages/{args.book_id}/{Path(im["file_name"]).name}'
+        dest = data_root / dest_name
+        if not dest.exists() or dest.stat().st_size != src.stat().st_size:
+            atomic_write_bytes(dest, src.read_bytes())
+        new_ids[im['id']] = next_img
+        train['images'].append(dict(im, id=next_img, file_name=dest_name, book_id=args.book_id))
+        next_img += 1
+    added = 0
+    for a in corrected['annotations']:
+        if a['image_id'] in new_ids:
+            a = {k: v for k, v in a.items() if k != 'score'}
+            train['annotations'].append(dict(a, id=next_ann, image_id=new_ids[a['image_id']]))
+            next_ann += 1
+            added += 1
+    out = Path(args.out or args.train_ann)
+    atomic_write_text(out, json.dumps(train, ensure_ascii=False))
+    report.update(book_id=args.book_id, pages=len(new_ids), faces=added, skipped=len(col.problems), out=str(out))
+    atomic_write_text(out.with_name(f'merge_{args.book_id}.json'), json.dumps(report, indent=2, default=float))
+    print(f'book {args.book_id}: {len(new_ids)} pages, {added} faces added to {out} '
+          f'(now {len(train["images"])} pages, {len(train["annotations"])} faces)')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
