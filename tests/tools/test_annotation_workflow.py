@@ -115,3 +115,33 @@ def test_w3c_corrections_placed_on_canvases(tiny_data, detector, tmp_path):
                                                 '--train-ann', str(train), '--data-root', str(tmp_path / 'd')]) == 0
     merged = json.loads(train.read_text())
     assert merged['annotations'][0]['bbox'] == [10, 20, 30, 40] and merged['images'][0]['book_id'] == 'w3cbook'
+
+
+def test_annotate_a_iiif_manifest(detector, tmp_path):
+    from tests.converters.iiif_server import FaultyIIIFServer
+    with FaultyIIIFServer(['scroll/p1', 'scroll/p2'], faults={'scroll/p2': ['503']}) as srv:
+        items = [{'id': f'https://example.org/canvas/{k}', 'type': 'Canvas', 'width': 320, 'height': 200,
+                  'items': [{'type': 'AnnotationPage', 'items': [{'type': 'Annotation', 'motivation': 'painting',
+                            'body': {'type': 'Image', 'service': [{'id': f'{srv.base}/scroll/p{k}',
+                                                                    'type': 'ImageService3'}]}}]}]}
+                 for k in (1, 2)]
+        manifest = tmp_path / 'scroll.json'
+        manifest.write_text(json.dumps({'@context': 'http://iiif.io/api/presentation/3/context.json',
+                                        'type': 'Manifest', 'items': items}))
+        out = tmp_path / 'out'
+        meta = load_tool('annotate').main([DEMO, str(detector), '--iiif-manifest', str(manifest), '--out', str(out)])
+    assert meta['pages'] == 2 and meta['book_id'] == 'scroll'
+    coco = json.loads((out / 'annotations.coco.json').read_text())
+    assert [im['canvas'] for im in coco['images']] == ['https://example.org/canvas/1', 'https://example.org/canvas/2']
+    assert all((out / im['file_name']).is_file() for im in coco['images'])
+    assert {json.loads(p.read_text())['items'][0]['target']['source'] if json.loads(p.read_text())['items'] else
+            None for p in (out / 'w3c').glob('*.json')} <= {None, *[im['canvas'] for im in coco['images']]}
+
+
+def test_manifest_2x_pages():
+    from kaokore_mm.converters.iiif_manifest import ManifestError, manifest_pages
+    m = {'sequences': [{'canvases': [{'@id': 'c1', 'width': 10, 'height': 20, 'label': 'p. 1', 'images': [
+        {'resource': {'service': {'@id': 'https://x/iiif/p1'}}}]}]}]}
+    assert manifest_pages(m) == [dict(canvas='c1', width=10, height=20, iiif_base='https://x/iiif/p1', label='p. 1')]
+    with pytest.raises(ManifestError, match='not a IIIF Presentation'):
+        manifest_pages({'foo': 1})
