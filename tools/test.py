@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import os.path as osp
+import time
 
 from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
@@ -60,10 +61,13 @@ def main(argv=None):
         if not args.out.endswith(('.pkl', '.pickle')):
             raise ValueError(f'--out must name a .pkl or .pickle file, got {args.out}')
         runner.test_evaluator.metrics.append(DumpDetResults(out_file_path=args.out))
+    t0 = time.perf_counter()
     with trusted_checkpoint_loading() if args.trust_checkpoint else contextlib.nullcontext():
         metrics = runner.test()
+    seconds = time.perf_counter() - t0
     out = osp.join(cfg.work_dir, 'test_metrics.json')
-    atomic_write_text(out, json.dumps(dict(config=args.config, checkpoint=args.checkpoint, metrics=metrics),
+    atomic_write_text(out, json.dumps(dict(config=args.config, checkpoint=args.checkpoint, test_seconds=seconds,
+                                           samples=len(runner.test_dataloader.dataset), metrics=metrics),
                                       indent=2, default=float))
     print(f'metrics: {out}')
     return metrics

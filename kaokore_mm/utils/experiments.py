@@ -23,7 +23,8 @@ def run_tool(tool: str, *args, tag: str = 'run') -> None:
 def train_and_test(config: str, work_dir, data_root, max_iters: int | None = None, cfg_options=(),
                    test_args=(), tag: str = 'run') -> dict:
     """Train ``config`` (resuming an interrupted run, skipping a finished one) and
-    test its last checkpoint; returns ``dict(metrics, checkpoint, train_s, test_s)``.
+    test its last checkpoint; returns ``dict(metrics, checkpoint, train_s, test_s)`` (``test_s``: the
+    test loop itself, without the start of the process).
     ``max_iters`` overrides an iteration-based schedule."""
     from mmengine.config import Config
     work_dir = Path(work_dir)
@@ -46,5 +47,6 @@ def train_and_test(config: str, work_dir, data_root, max_iters: int | None = Non
     test_dir = work_dir / 'test'
     run_tool('test.py', config, final, '--work-dir', test_dir, '--data-root', data_root, *test_args,
              *(['--cfg-options', *opts] if opts else []), tag=tag)
-    metrics = json.loads((test_dir / 'test_metrics.json').read_text())['metrics']
-    return dict(metrics=metrics, checkpoint=str(final), train_s=t1 - t0, test_s=time.time() - t1)
+    result = json.loads((test_dir / 'test_metrics.json').read_text())
+    return dict(metrics=result['metrics'], checkpoint=str(final), train_s=t1 - t0,
+                test_s=result.get('test_seconds', time.time() - t1))
