@@ -9,18 +9,16 @@ are page-level either way.
 import argparse
 import contextlib
 import json
-import os
 import os.path as osp
 import time
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import kaokore_mm  # noqa: F401
 from kaokore_mm.compat import trusted_checkpoint_loading
-from kaokore_mm.core.splits import SPLITS
-from kaokore_mm.utils.config import apply_common_args
+from kaokore_mm.utils.config import add_common_args, apply_common_args, parse_with_common_args
 from kaokore_mm.utils.io import atomic_write_text
 
 
@@ -28,22 +26,10 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Test (and evaluate) a detector on whole pages')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('--work-dir', help='the dir to save the evaluation metrics')
-    parser.add_argument('--data-root', help='dataset root (with annotations/pages.json and the pages)')
-    parser.add_argument('--split', choices=SPLITS, help='book-aware split of the test loader')
-    parser.add_argument('--split-seed', type=int)
+    add_common_args(parser, 'the dir to save the evaluation metrics')
     parser.add_argument('--out', type=str, help='dump predictions to a pickle file')
     parser.add_argument('--show-dir', help='directory (in the work dir) where painted pages are saved')
-    parser.add_argument('--trust-checkpoint', action='store_true',
-                        help='load the checkpoint with weights_only=False (trusted files only)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override settings of the config, key=value')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    return parse_with_common_args(parser, argv)
 
 
 def main(argv=None):

@@ -7,40 +7,25 @@
 """
 import argparse
 import contextlib
-import os
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import kaokore_mm  # noqa: F401  (registers plugins, allow-lists mmengine checkpoint types)
 from kaokore_mm.compat import trusted_checkpoint_loading
-from kaokore_mm.core.splits import SPLITS
-from kaokore_mm.utils.config import apply_common_args
+from kaokore_mm.utils.config import add_common_args, apply_common_args, parse_with_common_args
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Train a detector')
     parser.add_argument('config', help='train config file path')
-    parser.add_argument('--work-dir', help='the dir to save logs and models')
-    parser.add_argument('--data-root', help='dataset root (with annotations/pages.json and the pages)')
-    parser.add_argument('--split', choices=SPLITS, help='book-aware split of all loaders')
-    parser.add_argument('--split-seed', type=int, help='seed of the split (not of training)')
+    add_common_args(parser, 'the dir to save logs and models')
     parser.add_argument('--amp', action='store_true', help='enable automatic-mixed-precision training')
     parser.add_argument('--auto-scale-lr', action='store_true', help='enable automatically scaling LR')
     parser.add_argument('--resume', nargs='?', type=str, const='auto',
                         help='resume from CKPT, or without a value from the latest checkpoint in the work dir')
-    parser.add_argument('--trust-checkpoint', action='store_true',
-                        help='load checkpoints with weights_only=False (only for files from a trusted source; '
-                        'mmengine checkpoints load without it)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override settings of the config, key=value')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    return parse_with_common_args(parser, argv)
 
 
 def build_cfg(args):

@@ -59,6 +59,31 @@ def page_dataset_cfg(dataset_cfg, pipeline=()):
     return cfg
 
 
+def add_common_args(parser, work_dir_help: str) -> None:
+    """The options tools/train.py and tools/test.py share (mmdet's, plus the
+    data root, the book-aware split and the trust option)."""
+    from mmengine.config import DictAction
+    parser.add_argument('--work-dir', help=work_dir_help)
+    parser.add_argument('--data-root', help='dataset root (with annotations/pages.json and the pages)')
+    parser.add_argument('--split', choices=SPLITS, help='book-aware split of all loaders')
+    parser.add_argument('--split-seed', type=int, help='seed of the split (not of training)')
+    parser.add_argument('--trust-checkpoint', action='store_true',
+                        help='load checkpoints with weights_only=False (only for files from a trusted source; '
+                        'checkpoints written with kaokore_mm load without it)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override settings of the config, key=value')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def parse_with_common_args(parser, argv=None):
+    import os
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
 def apply_common_args(cfg, args, config_path: str) -> None:
     """What tools/train.py and tools/test.py share: launcher, data root, split,
     --cfg-options and the work dir (mmdet's default: work_dirs/<config name>)."""
