@@ -34,3 +34,32 @@ def load_tool(name):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope='session')
+def crowd_data(tiny_data, tmp_path_factory):
+    """``tiny_data``'s pages with every third face marked ``iscrowd`` (an ignored
+    region, as a face cut by the page border or a crowd is annotated)."""
+    root = tmp_path_factory.mktemp('crowd_data')
+    (root / 'pages').symlink_to(tiny_data / 'pages', target_is_directory=True)
+    coco = json.loads((tiny_data / 'annotations' / 'pages.json').read_text())
+    for k, ann in enumerate(coco['annotations']):
+        ann['iscrowd'] = int(k % 3 == 1)
+    (root / 'annotations').mkdir()
+    (root / 'annotations' / 'pages.json').write_text(json.dumps(coco))
+    assert any(a['iscrowd'] for a in coco['annotations'])
+    return root
+
+
+def detector_configs():
+    """Every detector config in configs/ (found by globbing: a new config is covered automatically)."""
+    from pathlib import Path
+    from mmengine.config import Config
+    root = Path(__file__).resolve().parents[1]
+    found = []
+    for p in sorted(root.glob('configs/**/*.py')):
+        if '_base_' in p.parts:
+            continue
+        if Config.fromfile(str(p)).get('default_scope') == 'mmdet':
+            found.append(str(p.relative_to(root)))
+    return found

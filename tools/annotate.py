@@ -37,7 +37,8 @@ from kaokore_mm.converters.kaokore_metadata import page_file_name
 from kaokore_mm.converters.web_annotation import annotation_page
 from kaokore_mm.utils.draw import draw_page_boxes
 from kaokore_mm.utils.image_ops import cut_crop, face_window
-from kaokore_mm.utils.io import atomic_write_bytes, atomic_write_text
+from kaokore_mm.utils.io import atomic_write_bytes, atomic_write_json, atomic_write_text
+from kaokore_mm.utils.cli import cli_main
 
 IMAGE_EXT = ('.jpg', '.jpeg', '.png', '.tif', '.tiff', '.bmp', '.webp')
 
@@ -173,11 +174,11 @@ def main(argv=None):
     contact_sheet(review, out / 'review' / 'contact_sheet.jpg')
     meta = dict(config=args.config, checkpoint=args.checkpoint, classifier=args.classifier, book_id=book,
                 score_thr=args.score_thr, pages=len(pages), pages_predicted_now=done, faces=len(anns))
-    atomic_write_text(out / 'annotate.json', json.dumps(meta, indent=2))
+    atomic_write_json(out / 'annotate.json', meta)
     print(f'{len(pages)} pages ({done} predicted now, {len(pages) - done} from an earlier run): {len(anns)} faces at '
           f'score >= {args.score_thr} -> {out}/annotations.coco.json, w3c/, annotations.csv, review/')
     return meta
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(cli_main(main))

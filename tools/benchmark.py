@@ -31,7 +31,8 @@ import torch
 import kaokore_mm  # noqa: F401
 from kaokore_mm.apis import PageInferencer, read_page
 from kaokore_mm.core.face_metrics import counts_at, match_page
-from kaokore_mm.utils.io import atomic_write_text
+from kaokore_mm.utils.cli import UserError, cli_main
+from kaokore_mm.utils.io import atomic_write_json
 
 IMAGE_EXT = ('.jpg', '.jpeg', '.png', '.tif', '.tiff', '.bmp', '.webp')
 
@@ -70,18 +71,19 @@ def load_pages(pages, data_root=None, max_pages=None, book=None):
         gts = {im['id']: [] for im in coco['images']}
         for a in coco.get('annotations', []):
             x, y, w, h = a['bbox']
-            gts.setdefault(a['image_id'], []).append([x, y, x + w, y + h])
-        items = [(osp.join(root, im['file_name']), np.array(gts[im['id']], float).reshape(-1, 4))
+            gts.setdefault(a['image_id'], []).append([x, y, x + w, y + h, a.get('iscrowd', 0)])
+        items = [(osp.join(root, im['file_name']), np.array(gts[im['id']], float).reshape(-1, 5))
                  for im in coco['images'] if book is None or im.get('book_id') == book]
     if not items:
-        raise SystemExit(f'{pages}: no page images found')
+        raise UserError(f'{pages}: no page images found')
     return items[:max_pages]
 
 
 def recall_of(preds, items, thr):
     if any(gt is None for _, gt in items):
         return None
-    matches = [match_page(b, s, gt, max_dets=None) for (b, s), (_, gt) in zip(preds, items)]
+    # as FaceDetectionMetric: crowd (ignored) faces neither found nor missed, 100 boxes per page
+    matches = [match_page(b, s, gt[:, :4], gt_ignore=gt[:, 4] > 0) for (b, s), (_, gt) in zip(preds, items)]
     return counts_at(matches, thr)
 
 
@@ -238,10 +240,10 @@ def main(argv=None):
             res.update(sahi_recall=sc['recall'], sahi_precision=sc['precision'])
             print(f'SAHI:  recall {sc["recall"]:.4f}, precision {sc["precision"]:.4f} at score >= {args.score_thr}')
     if args.out:
-        atomic_write_text(args.out, json.dumps(res, indent=2, default=str))
+        atomic_write_json(args.out, res)
         print(f'figures: {args.out}')
     return res
 
 
 if __name__ == '__main__':
-    sys.exit(0 if main() else 1)
+    sys.exit(cli_main(main))

@@ -25,7 +25,7 @@ from mmengine.registry import init_default_scope
 
 import kaokore_mm  # noqa: F401
 from kaokore_mm.utils.config import page_dataset_cfg, set_data_root
-from kaokore_mm.utils.io import atomic_write_text
+from kaokore_mm.utils.io import atomic_write_json
 
 
 def parse_args(argv=None):
@@ -103,7 +103,7 @@ def main(argv=None):
           f'   (cache hits {res["cache_hits"]}, misses {res["cache_misses"]})')
     print(f'speed-up of the cached pipeline: {naive_s / cached_s:.1f} x')
     if args.out:
-        atomic_write_text(args.out, json.dumps(res, indent=2, default=str))
+        atomic_write_json(args.out, res)
     return res
 
 

@@ -29,7 +29,8 @@ sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from vis_cam import build_model  # noqa: E402
 
 from kaokore_mm.cam import GuidedGradCAM  # noqa: E402
-from kaokore_mm.utils.io import atomic_write_text  # noqa: E402
+from kaokore_mm.utils.io import atomic_write_json  # noqa: E402
+from kaokore_mm.utils.cli import cli_main  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -112,9 +113,9 @@ def main(argv=None):
     print(f'class score drop when blanking {args.region:.0%} squares: at the CAM peak '
           f'{res["score_drop_top_cam"]:.3f}, at random {res["score_drop_random"]:.3f}')
     if args.out:
-        atomic_write_text(args.out, json.dumps(res, indent=2))
+        atomic_write_json(args.out, res)
     return res
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(cli_main(main))

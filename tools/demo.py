@@ -19,8 +19,6 @@ checkpoint, and a finished training is not repeated.
 """
 import argparse
 import json
-import os.path as osp
-import pickle
 import sys
 import time
 from pathlib import Path
@@ -29,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from kaokore_mm.utils.experiments import say, train_and_test  # noqa: E402
+from kaokore_mm.utils.cli import cli_main  # noqa: E402
 
 CONFIG = 'configs/demo/faster_rcnn_r18_patch512_demo.py'
 CLS_CONFIG = 'configs/demo/resnet18_kaokore_status_demo.py'
@@ -48,38 +47,15 @@ def parse_args(argv=None):
 
 
 def ensure_data(data: Path, **want) -> None:
-    """Write the synthetic data unless the same data is already there."""
-    from kaokore_mm.synthetic.emaki import make_synthetic
-    meta = json.loads((data / 'meta.json').read_text()) if (data / 'meta.json').exists() else {}
-    if all(meta.get(k) == (list(v) if isinstance(v, tuple) else v) for k, v in want.items()):
-        say('data', f'synthetic data is ready in {data}')
-        return
-    say('data', f'writing {want["pages"]} synthetic pages of {want["books"]} books into {data}')
-    make_synthetic(data, **want)
-
-
-def draw_pages(data: Path, preds: Path, out: Path, score_thr: float) -> int:
-    import cv2
-    from kaokore_mm.utils.draw import draw_page_boxes
-    coco = json.loads((data / 'annotations' / 'pages.json').read_text())
-    gts = {}
-    for a in coco['annotations']:
-        x, y, w, h = a['bbox']
-        gts.setdefault(a['image_id'], []).append([x, y, x + w, y + h])
-    out.mkdir(parents=True, exist_ok=True)
-    with open(preds, 'rb') as f:
-        results = pickle.load(f)
-    for r in results:
-        pred = r['pred_instances']
-        pic = draw_page_boxes(cv2.imread(r['img_path']), gts.get(r['img_id'], []), pred['bboxes'].numpy(),
-                              pred['scores'].numpy(), score_thr)
-        cv2.imwrite(str(out / osp.basename(r['img_path'])), pic)
-    return len(results)
+    from kaokore_mm.synthetic.emaki import ensure_synthetic
+    say('data', f'synthetic data in {data}')
+    if ensure_synthetic(data, **want):
+        say('data', f'wrote {want["pages"]} synthetic pages of {want["books"]} books into {data}')
 
 
 def main(argv=None):
     args = parse_args(argv)
-    from kaokore_mm.utils.io import atomic_write_text
+    from kaokore_mm.utils.io import atomic_write_json
     t0 = time.time()
     work = Path(args.work_dir).resolve()
     data = work / 'data'
@@ -88,7 +64,8 @@ def main(argv=None):
     preds = work / 'test' / 'predictions.pkl'
     run = train_and_test(args.config, work, data, args.max_iters, test_args=['--out', preds], tag='demo')
     metrics = run['metrics']
-    n = draw_pages(data, preds, work / 'pages', args.score_thr)
+    from kaokore_mm.utils.draw import draw_prediction_pages
+    n = len(draw_prediction_pages(data / 'annotations' / 'pages.json', preds, work / 'pages', args.score_thr))
     from mmengine.config import Config
     metric_cfg = Config.fromfile(str(ROOT / args.config)).test_evaluator
     summary = dict(config=args.config, checkpoint=run['checkpoint'], held_out_pages=n,
@@ -99,7 +76,7 @@ def main(argv=None):
                    minutes=round((time.time() - t0) / 60, 1))
     if not args.no_classifier:
         summary['classifier'] = interpretation_step(work, data)
-    atomic_write_text(work / 'metrics.json', json.dumps(summary, indent=2, default=float))
+    atomic_write_json(work / "metrics.json", summary)
     say('demo', f'held-out pages: {n}; page-level recall {summary["recall"]:.3f}, precision '
         f'{summary["precision"]:.3f} at score >= {summary["score_thr"]}; AP50 {summary["AP50"]:.3f}; annotation effort '
         f'{summary["manual_share"]:.2f} of drawing from scratch')
@@ -132,4 +109,4 @@ def interpretation_step(work: Path, data: Path) -> dict:
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(cli_main(main))

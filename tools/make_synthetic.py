@@ -3,9 +3,11 @@
     python tools/make_synthetic.py --out data/synthetic --pages 200 --books 8 --seed 0
 """
 import argparse
+import sys
 import time
 
 from kaokore_mm.synthetic.emaki import make_synthetic
+from kaokore_mm.utils.cli import cli_main
 
 
 def parse_args(argv=None):
@@ -34,4 +36,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(cli_main(main))

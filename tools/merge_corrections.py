@@ -22,7 +22,7 @@ from pathlib import Path
 
 from kaokore_mm.converters.import_pages import PageCollector, canvas_index, load_json
 from kaokore_mm.core.face_metrics import annotation_effort, counts_at, match_page
-from kaokore_mm.utils.io import atomic_write_bytes, atomic_write_text
+from kaokore_mm.utils.io import atomic_write_bytes, atomic_write_json, atomic_write_text
 
 
 def parse_args(argv=None):
@@ -118,7 +118,7 @@ def main(argv=None):
     out = Path(args.out or args.train_ann)
     atomic_write_text(out, json.dumps(train, ensure_ascii=False))
     report.update(book_id=args.book_id, pages=len(new_ids), faces=added, skipped=len(col.problems), out=str(out))
-    atomic_write_text(out.with_name(f'merge_{args.book_id}.json'), json.dumps(report, indent=2, default=float))
+    atomic_write_json(out.with_name(f'merge_{args.book_id}.json'), report)
     print(f'book {args.book_id}: {len(new_ids)} pages, {added} faces added to {out} '
           f'(now {len(train["images"])} pages, {len(train["annotations"])} faces)')
     return 0

@@ -6,6 +6,7 @@ Prints a table and plots stacked bars (pages and faces per book, coloured by
 subset) with matplotlib.
 """
 import argparse
+import sys
 import os.path as osp
 from collections import Counter, defaultdict
 
@@ -15,6 +16,7 @@ from mmengine.registry import init_default_scope
 import kaokore_mm  # noqa: F401
 from kaokore_mm.core.splits import SPLITS, SUBSETS
 from kaokore_mm.utils.config import page_dataset_cfg, set_data_root, set_split
+from kaokore_mm.utils.cli import cli_main
 
 
 def parse_args(argv=None):
@@ -101,4 +103,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(cli_main(main))

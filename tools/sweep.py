@@ -19,8 +19,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from kaokore_mm.utils.cli import UserError, cli_main  # noqa: E402
 from kaokore_mm.utils.experiments import say, train_and_test  # noqa: E402
-from kaokore_mm.utils.io import atomic_write_text  # noqa: E402
+from kaokore_mm.utils.io import atomic_write_json, atomic_write_text  # noqa: E402
 
 COLUMNS = ('config', 'AP50', 'recall', 'precision', 'manual_share', 'train_min', 'pages_per_s')
 
@@ -30,26 +31,37 @@ def parse_args(argv=None):
     p.add_argument('configs', nargs='+')
     p.add_argument('--work-dir', required=True)
     p.add_argument('--data-root', required=True)
-    p.add_argument('--max-iters', type=int, help='for iteration-based schedules')
+    p.add_argument('--max-iters', type=int,
+                   help='iterations of iteration-based configs (an epoch-based config is refused: set '
+                   'train_cfg.max_epochs with --cfg-options)')
     p.add_argument('--cfg-options', nargs='+', default=[], help='passed to every train and test run')
     return p.parse_args(argv)
 
 
 def run_one(config, work: Path, args) -> dict:
     result_file = work / 'result.json'
+    settings = dict(data_root=str(Path(args.data_root).resolve()), max_iters=args.max_iters,
+                    cfg_options=list(args.cfg_options))
     if result_file.exists():
+        row = json.loads(result_file.read_text())
+        if row.get('settings') != settings:
+            raise UserError(f'{result_file} was written with other settings ({row.get("settings")}); '
+                            'use another --work-dir or remove that folder')
         say('sweep', f'{config}: finished earlier')
-        return json.loads(result_file.read_text())
+        return row
     run = train_and_test(config, work, args.data_root, args.max_iters, args.cfg_options, tag='sweep')
     m = run['metrics']
     row = dict(config=config, AP50=m['face/AP50'], recall=m['face/recall'], precision=m['face/precision'],
                manual_share=m['face/manual_share'], train_min=run['train_s'] / 60,
-               pages_per_s=m['face/num_pages'] / run['test_s'])
-    atomic_write_text(result_file, json.dumps(row, indent=2))
+               pages_per_s=m['face/num_pages'] / run['test_s'], pages=m['face/num_pages'],
+               faces=m['face/num_faces'], checkpoint=run['checkpoint'], settings=settings)
+    atomic_write_json(result_file, row)
     return row
 
 
 def fmt(v):
+    if v is None:
+        return 'n/a'  # undefined, e.g. precision without any detection
     return f'{v:.3f}' if isinstance(v, float) else str(v)
 
 
@@ -61,7 +73,7 @@ def plot(rows, path):
     fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(rows) + 2), 4))
     width = 0.27
     for k, key in enumerate(('AP50', 'recall', 'precision')):
-        ax.bar([i + (k - 1) * width for i in range(len(rows))], [r[key] for r in rows], width, label=key)
+        ax.bar([i + (k - 1) * width for i in range(len(rows))], [r[key] or 0.0 for r in rows], width, label=key)
     ax.set_xticks(range(len(rows)))
     ax.set_xticklabels(names, rotation=15, ha='right', fontsize=8)
     ax.set_ylim(0, 1)
@@ -91,4 +103,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(cli_main(main))

@@ -8,8 +8,8 @@ are page-level either way.
 """
 import argparse
 import contextlib
-import json
 import os.path as osp
+import sys
 import time
 
 from mmengine.config import Config
@@ -19,7 +19,8 @@ from mmengine.runner import Runner
 import kaokore_mm  # noqa: F401
 from kaokore_mm.compat import trusted_checkpoint_loading
 from kaokore_mm.utils.config import add_common_args, apply_common_args, parse_with_common_args
-from kaokore_mm.utils.io import atomic_write_text
+from kaokore_mm.utils.cli import UserError, cli_main
+from kaokore_mm.utils.io import atomic_write_json
 
 
 def parse_args(argv=None):
@@ -45,19 +46,19 @@ def main(argv=None):
     if args.out is not None:
         from mmdet.evaluation import DumpDetResults
         if not args.out.endswith(('.pkl', '.pickle')):
-            raise ValueError(f'--out must name a .pkl or .pickle file, got {args.out}')
+            raise UserError(f'--out must name a .pkl or .pickle file, got {args.out}')
         runner.test_evaluator.metrics.append(DumpDetResults(out_file_path=args.out))
     t0 = time.perf_counter()
     with trusted_checkpoint_loading() if args.trust_checkpoint else contextlib.nullcontext():
         metrics = runner.test()
     seconds = time.perf_counter() - t0
     out = osp.join(cfg.work_dir, 'test_metrics.json')
-    atomic_write_text(out, json.dumps(dict(config=args.config, checkpoint=args.checkpoint, test_seconds=seconds,
-                                           samples=len(runner.test_dataloader.dataset), metrics=metrics),
-                                      indent=2, default=float))
+    # strict JSON: an undefined figure (e.g. AP50 of pages without faces) is null, not NaN
+    atomic_write_json(out, dict(config=args.config, checkpoint=args.checkpoint, test_seconds=seconds,
+                                samples=len(runner.test_dataloader.dataset), metrics=metrics))
     print(f'metrics: {out}')
     return metrics
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(cli_main(main))

@@ -7,6 +7,7 @@
 """
 import argparse
 import contextlib
+import sys
 
 from mmengine.config import Config
 from mmengine.registry import RUNNERS
@@ -14,6 +15,7 @@ from mmengine.runner import Runner
 
 import kaokore_mm  # noqa: F401  (registers plugins, allow-lists mmengine checkpoint types)
 from kaokore_mm.compat import trusted_checkpoint_loading
+from kaokore_mm.utils.cli import UserError, cli_main
 from kaokore_mm.utils.config import add_common_args, apply_common_args, parse_with_common_args
 
 
@@ -36,7 +38,7 @@ def build_cfg(args):
         cfg.optim_wrapper.loss_scale = 'dynamic'
     if args.auto_scale_lr:
         if 'enable' not in cfg.get('auto_scale_lr', {}) or 'base_batch_size' not in cfg.auto_scale_lr:
-            raise RuntimeError('Can not find "auto_scale_lr.enable" or "auto_scale_lr.base_batch_size" in '
+            raise UserError('Can not find "auto_scale_lr.enable" or "auto_scale_lr.base_batch_size" in '
                                f'{args.config}')
         cfg.auto_scale_lr.enable = True
     if args.resume == 'auto':
@@ -58,4 +60,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(cli_main(main))

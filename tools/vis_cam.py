@@ -22,6 +22,7 @@ from mmengine.runner import load_checkpoint
 
 import kaokore_mm  # noqa: F401
 from kaokore_mm.cam import GuidedGradCAM, cam_panel, figure_to_rgb
+from kaokore_mm.utils.cli import cli_main
 
 IMAGE_EXT = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 
@@ -127,4 +128,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(cli_main(main))

@@ -3,9 +3,16 @@
 Matching follows the COCO evaluation (pycocotools ``COCOeval``) for one class
 and area range "all": per page, detections in descending score order (at most
 ``max_dets``), each matched to the unmatched ground-truth face of highest IoU
-at or above the threshold; AP is the 101-point interpolated precision, as in
-COCO, so AP at IoU 0.5 agrees with pycocotools' AP50. Boxes are ``x1, y1, x2,
-y2``; IoU is computed without the legacy "+1".
+at or above the threshold; ignored faces are crowd regions (overlap =
+intersection over the detection's area, any number of detections absorbed);
+AP is the 101-point interpolated precision, as in COCO, so AP at IoU 0.5
+agrees with pycocotools' AP50 (tested against it, crowds included). Boxes are
+``x1, y1, x2, y2``; IoU is computed without the legacy "+1".
+
+pycocotools itself is the reference, not the implementation: it evaluates
+whole datasets through its own COCO objects, prints as it goes and cannot
+give the per-detection match flags the recall/precision at a score threshold,
+the per-book figures and the PR curves need.
 """
 from __future__ import annotations
 
@@ -28,33 +35,58 @@ class PageMatch:
     matched_gt: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # gt index or -1
 
 
+def crowd_iou_matrix(det_boxes, gt_boxes, gt_crowd) -> np.ndarray:
+    """IoU of detections with faces, as pycocotools computes it: against an
+    ignored (crowd) region the overlap is the intersection over the
+    *detection's* area, so a detection inside the region overlaps it fully."""
+    det_boxes = np.asarray(det_boxes, np.float64).reshape(-1, 4)
+    gt_boxes = np.asarray(gt_boxes, np.float64).reshape(-1, 4)
+    crowd = np.asarray(gt_crowd, bool).reshape(-1)
+    ious = iou_matrix(det_boxes, gt_boxes)
+    if crowd.any() and len(det_boxes):
+        lt = np.maximum(det_boxes[:, None, :2], gt_boxes[crowd][None, :, :2])
+        rb = np.minimum(det_boxes[:, None, 2:], gt_boxes[crowd][None, :, 2:])
+        inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
+        area = np.prod(np.clip(det_boxes[:, 2:] - det_boxes[:, :2], 0, None), axis=1)[:, None]
+        ious[:, crowd] = np.where(area > 0, inter / np.maximum(area, 1e-12), 0.0)
+    return ious
+
+
 def match_page(det_boxes, det_scores, gt_boxes, iou_thr: float = 0.5, max_dets: int | None = 100,
                gt_ignore=None) -> PageMatch:
-    """COCO-style greedy matching of one page's detections to its faces.
+    """COCO-style greedy matching of one page's detections to its faces
+    (``COCOeval.evaluateImg`` for one category and area range "all").
 
-    Detections matched to an ignored face (``gt_ignore``) count neither as true
-    nor as false positives (they are dropped), and ignored faces are not counted
-    in recall.
+    Detections are taken in descending score order (stable), at most
+    ``max_dets``. Each takes the not yet matched face of highest IoU at or
+    above ``iou_thr``, real faces before ignored ones. Ignored faces
+    (``gt_ignore``: cut faces, crowds) are crowd regions: their overlap is the
+    intersection over the detection's area and they may absorb any number of
+    detections. Detections matched to an ignored face count neither as true
+    nor as false positives (they are dropped), and ignored faces are not
+    counted in recall.
     """
     det_boxes = np.asarray(det_boxes, np.float64).reshape(-1, 4)
     det_scores = np.asarray(det_scores, np.float64).reshape(-1)
     gt_boxes = np.asarray(gt_boxes, np.float64).reshape(-1, 4)
-    ignore = np.zeros(len(gt_boxes), bool) if gt_ignore is None else np.asarray(gt_ignore, bool)
+    ignore = np.zeros(len(gt_boxes), bool) if gt_ignore is None else np.asarray(gt_ignore, bool).reshape(-1)
+    if len(ignore) != len(gt_boxes):
+        raise ValueError(f'gt_ignore has {len(ignore)} flags for {len(gt_boxes)} faces')
     order = np.argsort(-det_scores, kind='mergesort')
     if max_dets is not None:
         order = order[:max_dets]
     det_boxes, det_scores = det_boxes[order], det_scores[order]
     g_order = np.argsort(ignore, kind='mergesort')  # faces to find first, ignored last (as COCO)
     gt_boxes, ignore = gt_boxes[g_order], ignore[g_order]
-    ious = iou_matrix(det_boxes, gt_boxes)
+    ious = crowd_iou_matrix(det_boxes, gt_boxes, ignore)
     gt_taken = np.zeros(len(gt_boxes), bool)
     matched = np.full(len(det_boxes), -1, dtype=np.int64)
     drop = np.zeros(len(det_boxes), bool)
     for d in range(len(det_boxes)):
         best, m = min(iou_thr, 1 - 1e-10), -1
         for g in range(len(gt_boxes)):
-            if gt_taken[g]:
-                continue
+            if gt_taken[g] and not ignore[g]:
+                continue  # a crowd region can absorb several detections
             if m > -1 and not ignore[m] and ignore[g]:
                 break  # a real face is matched; ignored ones come after
             if ious[d, g] < best:
@@ -80,7 +112,7 @@ def average_precision(matches: list[PageMatch]) -> float:
     tp = tp[order]
     tps, fps = np.cumsum(tp), np.cumsum(~tp)
     recall = tps / num_gt
-    precision = tps / np.maximum(tps + fps, np.spacing(1))
+    precision = tps / (tps + fps + np.spacing(1))  # as pycocotools
     precision = np.maximum.accumulate(precision[::-1])[::-1] if len(precision) else precision
     idx = np.searchsorted(recall, RECALL_POINTS, side='left')
     sampled = np.array([precision[i] if i < len(precision) else 0.0 for i in idx])

@@ -1,8 +1,11 @@
 """Page-level KaoKore face dataset (COCO layout, one category ``face``)."""
 from __future__ import annotations
 
+import numpy as np
+import torch
 from mmdet.datasets import CocoDataset
 from mmdet.registry import DATASETS
+from mmengine.structures import InstanceData
 
 PAGE_KEYS = ('book_id', 'book_title', 'page_no', 'iiif_base')
 
@@ -16,6 +19,13 @@ class KaoKoreFaceDataset(CocoDataset):
     ``iiif_base``; per face, the ``attributes`` dict (gender, status, ...). Pages
     without faces are kept (``filter_cfg`` is ``None`` by default): they teach the
     detector what paper, text and scenery look like.
+
+    In test mode every sample also carries ``page_gt_instances`` (``bboxes`` in
+    page pixels, ``ignore_flags``): the page's faces exactly as annotated,
+    whatever the pipeline did to ``gt_instances`` (mmdet's test pipelines load
+    annotations after ``Resize``, training-style ones before it, patched ones
+    not at all). :class:`~kaokore_mm.evaluation.FaceDetectionMetric` scores
+    against these, so the metric does not depend on the order of transforms.
     """
 
     METAINFO = {'classes': ('face', ), 'palette': [(220, 20, 60)]}
@@ -43,3 +53,17 @@ class KaoKoreFaceDataset(CocoDataset):
                     inst['ann_id'] = ann.get('id')
                     break
         return data_info
+
+    def prepare_data(self, idx):
+        data = super().prepare_data(idx)
+        if self.test_mode and isinstance(data, dict) and hasattr(data.get('data_samples'), 'set_field'):
+            data['data_samples'].page_gt_instances = page_gt_instances(self.get_data_info(idx))
+        return data
+
+
+def page_gt_instances(data_info: dict) -> InstanceData:
+    """The faces of a page as annotated (page pixels, x1y1x2y2) with their ignore flags."""
+    instances = data_info.get('instances') or []
+    boxes = np.array([inst['bbox'] for inst in instances], dtype=np.float32).reshape(-1, 4)
+    ignore = np.array([bool(inst.get('ignore_flag', 0)) for inst in instances], dtype=bool)
+    return InstanceData(bboxes=torch.from_numpy(boxes), ignore_flags=torch.from_numpy(ignore))

@@ -26,10 +26,14 @@ def _boxes(instances) -> np.ndarray:
 class FaceDetectionMetric(BaseMetric):
     """Recall and precision at ``score_thr`` and AP at IoU ``iou_thr`` on whole pages.
 
-    Ground truth comes from the data samples (in page pixels; boxes of resized
-    pages are scaled back with ``scale_factor``), so the metric needs no
-    annotation file and works for patched and unpatched pipelines alike. AP
-    follows pycocotools' matching and 101-point interpolation (see
+    Ground truth and predictions are both in page pixels whatever the
+    pipeline: the faces come from the samples' ``page_gt_instances``, which
+    :class:`~kaokore_mm.datasets.KaoKoreFaceDataset` attaches in test mode
+    straight from the annotations (never from ``gt_instances``, whose frame
+    depends on whether ``LoadAnnotations`` ran before or after ``Resize``), and
+    predictions are page-level (mmdet rescales them to ``ori_shape``; the
+    patched loops shift them back to the page). AP follows pycocotools'
+    matching, crowd regions included, and 101-point interpolation (see
     :mod:`kaokore_mm.core.face_metrics`). With ``per_book``, every figure is also
     reported per ``book_id``. With ``coco``, pycocotools' AP[.5:.95] (``coco_AP``)
     and AR with 100 detections (``coco_AR100``) are added, computed from the same
@@ -57,18 +61,20 @@ class FaceDetectionMetric(BaseMetric):
 
     def process(self, data_batch, data_samples) -> None:
         for ds in data_samples:
-            gt = _boxes(ds.get('gt_instances'))
-            ign = _boxes(ds.get('ignored_instances'))
-            scale = ds.get('scale_factor')
-            if scale is not None:
-                sx, sy = scale
-                gt, ign = gt / [sx, sy, sx, sy], ign / [sx, sy, sx, sy]
+            page_gt = ds.get('page_gt_instances')
+            if page_gt is None:
+                raise ValueError(
+                    'FaceDetectionMetric: the data sample of page '
+                    f'{ds.get("img_path", ds.get("img_id"))!r} has no page_gt_instances (the faces in page '
+                    'pixels); evaluate with KaoKoreFaceDataset (or a subclass) in test_mode, which attaches them')
+            boxes = _boxes(page_gt)
+            ignore = page_gt['ignore_flags']
+            ignore = (ignore.cpu().numpy() if hasattr(ignore, 'cpu') else np.asarray(ignore)).astype(bool)
             pred = ds['pred_instances']
             self.results.append(dict(
                 img_id=ds.get('img_id'), book_id=ds.get('book_id'),
                 det_boxes=_boxes(pred), det_scores=pred['scores'].detach().cpu().numpy().astype(np.float64),
-                gt_boxes=np.concatenate([gt, ign]),
-                gt_ignore=np.r_[np.zeros(len(gt), bool), np.ones(len(ign), bool)]))
+                gt_boxes=boxes, gt_ignore=ignore.reshape(-1)))
 
     def _matches(self, results):
         return [match_page(r['det_boxes'], r['det_scores'], r['gt_boxes'], self.iou_thr, self.max_dets,

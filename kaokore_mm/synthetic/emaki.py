@@ -163,6 +163,17 @@ def make_synthetic(out, pages: int = 40, books: int = 4, seed: int = 0, long_sid
     return dict(meta, out=os.fspath(out), ann_file=os.fspath(out / 'annotations' / 'pages.json'))
 
 
+def ensure_synthetic(out, **want) -> bool:
+    """Write the synthetic data of :func:`make_synthetic` into ``out`` unless the
+    data made with the same arguments is already there; returns whether it wrote."""
+    out = Path(out)
+    meta = json.loads((out / 'meta.json').read_text()) if (out / 'meta.json').exists() else {}
+    if meta and all(meta.get(k) == (list(v) if isinstance(v, tuple) else v) for k, v in want.items()):
+        return False
+    make_synthetic(out, **want)
+    return True
+
+
 def _csv(header, rows) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator='\n')

@@ -2,6 +2,8 @@
 write leaves the previous version in place."""
 from __future__ import annotations
 
+import json
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -30,6 +32,29 @@ def atomic_write_bytes(path, data: bytes) -> Path:
 
 def atomic_write_text(path, text: str, encoding: str = 'utf-8') -> Path:
     return atomic_write_bytes(path, text.encode(encoding))
+
+
+def json_safe(obj):
+    """``obj`` with every NaN/inf float replaced by ``None`` (JSON has no NaN; an
+    undefined metric, e.g. precision without detections, is written as ``null``),
+    NumPy scalars and arrays as Python numbers and lists, tuples as lists."""
+    if isinstance(obj, dict):
+        return {str(k): json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_safe(v) for v in obj]
+    if hasattr(obj, 'tolist') and not isinstance(obj, (str, bytes)):  # NumPy / torch scalars and arrays
+        return json_safe(obj.tolist())
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
+
+
+def atomic_write_json(path, obj, indent: int | None = 2, ensure_ascii: bool = False) -> Path:
+    """Write ``obj`` as strict JSON (``NaN``/``inf`` as ``null``), atomically."""
+    text = json.dumps(json_safe(obj), indent=indent, ensure_ascii=ensure_ascii, allow_nan=False)
+    return atomic_write_text(path, text + '\n')
 
 
 def remove_stale_temp_files(root) -> int:

@@ -24,17 +24,15 @@ def random_pages(seed, n_pages=12):
     return pages
 
 
-@pytest.mark.parametrize('seed', [0, 1, 2])
-def test_ap50_agrees_with_pycocotools(seed):
+def pycocotools_ap50(pages, crowds=None):
     from pycocotools.coco import COCO
     from pycocotools.cocoeval import COCOeval
-    pages = random_pages(seed)
     images, anns, dets = [], [], []
     for i, (gt, det, sc) in enumerate(pages):
         images.append(dict(id=i, width=1100, height=1100))
-        for b in gt:
+        for k, b in enumerate(gt):
             anns.append(dict(id=len(anns) + 1, image_id=i, category_id=1, bbox=[b[0], b[1], b[2] - b[0], b[3] - b[1]],
-                             area=float((b[2] - b[0]) * (b[3] - b[1])), iscrowd=0))
+                             area=float((b[2] - b[0]) * (b[3] - b[1])), iscrowd=int(crowds[i][k]) if crowds else 0))
         for b, s in zip(det, sc):
             dets.append(dict(image_id=i, category_id=1, bbox=[b[0], b[1], b[2] - b[0], b[3] - b[1]], score=float(s)))
     coco = COCO()
@@ -44,8 +42,35 @@ def test_ap50_agrees_with_pycocotools(seed):
     ev.evaluate()
     ev.accumulate()
     ev.summarize()
+    return ev.stats[1]
+
+
+@pytest.mark.parametrize('seed', [0, 1, 2])
+def test_ap50_agrees_with_pycocotools(seed):
+    pages = random_pages(seed)
     ours = average_precision([match_page(det, sc, gt) for gt, det, sc in pages])
-    assert abs(ours - ev.stats[1]) < 1e-3
+    assert abs(ours - pycocotools_ap50(pages)) < 1e-9
+
+
+@pytest.mark.parametrize('seed', [3, 4, 5, 6])
+def test_ap50_agrees_with_pycocotools_with_crowd_regions(seed):
+    """Ignored faces are crowd regions: several detections inside one, matched by
+    intersection over the detection's area, must be dropped as pycocotools drops them."""
+    rng = np.random.default_rng(seed)
+    pages, crowds = [], []
+    for gt, det, sc in random_pages(seed):
+        crowd = rng.random(len(gt)) < 0.35
+        inside = []
+        for b in gt[crowd]:  # small detections inside the crowd region (IoU < 0.5, IoA = 1)
+            wh = (b[2:] - b[:2]) * 0.4
+            inside += [np.r_[b[:2] + f * wh, b[:2] + f * wh + wh] for f in (0.1, 1.2)]
+        det = np.concatenate([det, np.array(inside).reshape(-1, 4)])
+        pages.append((gt, det, rng.random(len(det))))
+        crowds.append(crowd)
+    assert sum(c.sum() for c in crowds) > 3
+    ours = average_precision([match_page(det, sc, gt, gt_ignore=c) for (gt, det, sc), c in zip(pages, crowds)])
+    ref = pycocotools_ap50(pages, crowds)
+    assert 0.05 < ref < 0.99 and abs(ours - ref) < 1e-9
 
 
 def test_counts_and_ignored_faces():

@@ -1,6 +1,11 @@
 import csv
+import json
 from pathlib import Path
 
+import pytest
+
+from kaokore_mm.utils.cli import UserError
+from kaokore_mm.utils.experiments import effective_schedule
 from tests.conftest import load_tool
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -11,18 +16,52 @@ OPTS = ['train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=F
         'test_dataloader.sampler.ratios=(0.5,0.25,0.25)']
 
 
+def test_the_checkpoint_follows_the_overrides():
+    assert effective_schedule('configs/faster_rcnn_r50_patch1333.py')[1] == 'epoch_12.pth'
+    assert effective_schedule('configs/faster_rcnn_r50_patch1333.py', ['train_cfg.max_epochs=2'])[1] == 'epoch_2.pth'
+    assert effective_schedule('configs/demo/faster_rcnn_r18_patch512_demo.py')[1] == 'iter_500.pth'
+    assert effective_schedule('configs/demo/faster_rcnn_r18_patch512_demo.py', ['train_cfg.max_iters=7'])[1] == \
+        'iter_7.pth'
+    opts, name = effective_schedule('configs/demo/faster_rcnn_r18_patch512_demo.py', ['train_cfg.max_iters=7'], 3)
+    assert name == 'iter_3.pth' and opts[-2:] == ['train_cfg.max_iters=3', 'train_cfg.val_interval=3']
+    with pytest.raises(UserError, match='trains by epochs.*train_cfg.max_epochs=N'):
+        effective_schedule('configs/ssd300_vgg16_patch600.py', max_iters=10)
+
+
+def test_max_iters_on_an_epoch_config_is_one_line_and_exit_2(tmp_path, capsys):
+    from kaokore_mm.utils.cli import cli_main
+    sweep = load_tool('sweep')
+    rc = cli_main(sweep.main, ['configs/faster_rcnn_r50_nopatch.py', '--work-dir', str(tmp_path), '--data-root',
+                               str(tmp_path), '--max-iters', '5'])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.startswith('error: configs/faster_rcnn_r50_nopatch.py trains by epochs')
+    assert err.count('\n') == 1 and not list(tmp_path.iterdir())
+
+
 def test_sweep_over_two_demo_configs(tiny_data, tmp_path, capsys):
     sweep = load_tool('sweep')
     configs = ['configs/demo/faster_rcnn_r18_patch512_demo.py', 'configs/demo/faster_rcnn_r18_nopatch_demo.py']
-    args = [*configs, '--work-dir', str(tmp_path), '--data-root', str(tiny_data), '--max-iters', '1',
-            '--cfg-options', *OPTS]
+    # the schedule is set by --cfg-options only: the checkpoint tested must be the one this run wrote
+    args = [*configs, '--work-dir', str(tmp_path), '--data-root', str(tiny_data), '--cfg-options', *OPTS,
+            'train_cfg.max_iters=2', 'train_cfg.val_interval=2']
     rows = sweep.main(args)
     assert [r['config'] for r in rows] == configs
-    assert all(0 <= r['recall'] <= 1 and r['pages_per_s'] > 0 for r in rows)
+    for r, c in zip(rows, configs):
+        work = tmp_path / Path(c).stem
+        assert r['checkpoint'] == str(work / 'train' / 'iter_2.pth') and Path(r['checkpoint']).exists()
+        tested = json.loads((work / 'test' / 'test_metrics.json').read_text())
+        assert tested['checkpoint'] == r['checkpoint']
+        m = tested['metrics']
+        assert (r['AP50'], r['recall'], r['precision'], r['pages']) == (
+            m['face/AP50'], m['face/recall'], m['face/precision'], m['face/num_pages'])
+        assert r['pages'] == 2 and r['faces'] > 0 and r['pages_per_s'] > 0 and r['train_min'] > 0
     table = list(csv.DictReader(open(tmp_path / 'sweep.csv')))
-    assert [t['config'] for t in table] == configs and set(table[0]) >= {'AP50', 'recall', 'train_min'}
+    assert [t['config'] for t in table] == configs
+    assert [float(t['recall']) for t in table] == pytest.approx([r['recall'] for r in rows])
     assert (tmp_path / 'sweep.md').read_text().count('\n') == 4
     assert (tmp_path / 'sweep.png').stat().st_size > 5000
     capsys.readouterr()
     sweep.main(args)  # resumed: nothing trained again
     assert capsys.readouterr().out.count('finished earlier') == 2
+    with pytest.raises(UserError, match='other settings'):
+        sweep.main([*args, 'model.rpn_head.feat_channels=8'])

@@ -1,0 +1,29 @@
+"""The one place where a tool turns a user error into one line and exit code 2."""
+from __future__ import annotations
+
+import sys
+
+
+class UserError(Exception):
+    """A problem with the user's input (a file, an option, a config value), not a
+    bug: the tools print its message as one line and exit with code 2."""
+
+
+def cli_main(main, argv=None) -> int:
+    """Run a tool's ``main(argv)``; a :class:`UserError` (or a failed step
+    reported as one) becomes ``error: <message>`` on stderr and exit code 2.
+    ``--debug`` anywhere in the arguments shows the traceback instead."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = '--debug' in argv
+    argv = [a for a in argv if a != '--debug']
+    try:
+        rc = main(argv)
+    except UserError as e:
+        if debug:
+            raise
+        print(f'error: {e}', file=sys.stderr, flush=True)
+        return 2
+    except KeyboardInterrupt:
+        print('interrupted', file=sys.stderr)
+        return 130
+    return rc if isinstance(rc, int) and not isinstance(rc, bool) else 0
