@@ -51,6 +51,8 @@ def parse_args(argv=None):
     p.add_argument('--amp', action='store_true', help='autocast the forward (fp16 on CUDA, bf16 on CPU)')
     p.add_argument('--channels-last', action='store_true', help='channels_last memory format for the model')
     p.add_argument('--vs-sahi', action='store_true', help='also run SAHI get_sliced_prediction')
+    p.add_argument('--merge', choices=('nms', 'nmm', 'wbf'), help="override the config's merge of page boxes")
+    p.add_argument('--overlap', type=float, help="override the config's test-time patch overlap")
     p.add_argument('--score-thr', type=float, default=0.5, help='score threshold of the recall figures')
     p.add_argument('--warmup', type=int, default=1, help='pages run once before timing')
     p.add_argument('--repeat', type=int, default=2,
@@ -98,7 +100,7 @@ def sync(device):
 
 def run_ours(inf, items, device, autocast_ctx):
     pred = inf.predictor
-    pred.forward_time = 0.0
+    pred.forward_time = pred.merge_time = 0.0
     preds, patches, decode = [], 0, 0.0
     sync(device)
     t0 = time.perf_counter()
@@ -111,7 +113,8 @@ def run_ours(inf, items, device, autocast_ctx):
             out = inf(img)
         preds.append((out['bboxes'], out['scores']))
     sync(device)
-    return dict(time=time.perf_counter() - t0, decode=decode, forward=pred.forward_time, patches=patches), preds
+    return dict(time=time.perf_counter() - t0, decode=decode, forward=pred.forward_time, merge=pred.merge_time,
+                patches=patches), preds
 
 
 def run_pure_forward(inf, items, device, autocast_ctx):
@@ -187,7 +190,8 @@ def run_sahi(inf, items, args, tmp):
 def main(argv=None):
     args = parse_args(argv)
     items = load_pages(args.pages, args.data_root, args.max_pages, args.book)
-    inf = PageInferencer(args.config, args.checkpoint, device=args.device, batch_size=args.batch_size)
+    inf = PageInferencer(args.config, args.checkpoint, device=args.device, batch_size=args.batch_size,
+                         merge=dict(type=args.merge) if args.merge else None, overlap=args.overlap)
     if args.channels_last:
         inf.model.to(memory_format=torch.channels_last)
     dev_type = 'cuda' if args.device.startswith('cuda') else 'cpu'
@@ -214,6 +218,7 @@ def main(argv=None):
                batch_size=inf.predictor.batch_size_for(inf.model), amp=args.amp, channels_last=args.channels_last,
                time_s=ours['time'], pages_per_s=n / ours['time'], patches_per_s=ours['patches'] / ours['time'],
                decode_s=ours['decode'], forward_s=ours['forward'], forward_share=ours['forward'] / ours['time'],
+               merge_s=ours['merge'], merge_share=ours['merge'] / ours['time'], merge=inf.predictor.merge,
                pure_forward_s=pure, page_vs_pure_forward=ours['time'] / pure, peak_rss_mb=rss, peak_gpu_mb=gpu)
     counts = recall_of(our_preds, items, args.score_thr)
     if counts:
@@ -223,6 +228,8 @@ def main(argv=None):
           f'best of {max(1, args.repeat)} rounds')
     print(f'ours:  {res["time_s"]:.2f} s  {res["pages_per_s"]:.3f} pages/s  {res["patches_per_s"]:.2f} patches/s  '
           f'forward share {res["forward_share"]:.1%}  (page decoding {ours["decode"]:.2f} s)')
+    print(f'merge ({inf.predictor.merge["type"]}): {ours["merge"] * 1000 / n:.1f} ms per page, '
+          f'{res["merge_share"]:.2%} of the page time')
     print(f'pure forward of the same patches: {pure:.2f} s  ->  page time / pure forward = '
           f'{res["page_vs_pure_forward"]:.3f}')
     print(f'peak RSS {rss:.0f} MB' + (f', peak GPU memory {gpu:.0f} MB' if gpu is not None else ''))

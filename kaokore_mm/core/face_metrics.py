@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .merge import iou_matrix
+from .boxes import ioa_matrix, iou_matrix
 
 RECALL_POINTS = np.linspace(0.0, 1.0, 101)
 
@@ -44,11 +44,7 @@ def crowd_iou_matrix(det_boxes, gt_boxes, gt_crowd) -> np.ndarray:
     crowd = np.asarray(gt_crowd, bool).reshape(-1)
     ious = iou_matrix(det_boxes, gt_boxes)
     if crowd.any() and len(det_boxes):
-        lt = np.maximum(det_boxes[:, None, :2], gt_boxes[crowd][None, :, :2])
-        rb = np.minimum(det_boxes[:, None, 2:], gt_boxes[crowd][None, :, 2:])
-        inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
-        area = np.prod(np.clip(det_boxes[:, 2:] - det_boxes[:, :2], 0, None), axis=1)[:, None]
-        ious[:, crowd] = np.where(area > 0, inter / np.maximum(area, 1e-12), 0.0)
+        ious[:, crowd] = ioa_matrix(det_boxes, gt_boxes[crowd])
     return ious
 
 

@@ -1,6 +1,7 @@
-"""Merging of boxes predicted on overlapping patches (NumPy only).
+"""Merging of boxes predicted on overlapping patches, on tensors.
 
-* ``nms``: greedy non-maximum suppression by IoU (the default);
+* ``nms``: greedy non-maximum suppression by IoU (the default), through
+  ``torchvision.ops.batched_nms``;
 * ``nmm``: greedy non-maximum *merging*, as SAHI's ``GREEDYNMM``: the best box
   absorbs every box that matches it by intersection-over-smaller (``ios``, the
   default: a face cut by a patch border is a small box inside the whole one) or
@@ -10,46 +11,241 @@
   mean of the cluster (the reference ``conf_type='avg'`` for one model).
 
 Every function takes optional ``labels``: boxes of different labels never merge.
+Ties in score are broken by input order (a stable sort), so results do not
+depend on the device.
+
+Two layers: ``*_tensor`` functions work on torch tensors on any device (the
+patched predictor calls them on the model's device); ``nms``, ``greedy_nmm``
+and ``weighted_box_fusion`` keep their NumPy-in, NumPy-out signatures for
+scripts and run the tensor versions underneath (float64 on the CPU).
+
+No Python loop runs over boxes, and no ``N x N`` matrix is built: candidate
+pairs come from a sweep over the boxes sorted by ``x1`` (only boxes that touch
+are compared), so the work grows with the number of neighbours. Greedy NMM
+decides its leaders in rounds over the matching pairs (a box leads when no
+earlier box that may still lead matches it; it is absorbed when an earlier
+leader does), which reproduces the sequential greedy result exactly in as many
+rounds as the longest chain of matches. WBF's running fused boxes make it
+sequential *within* a group of touching boxes, so it runs the groups
+(connected components of the touch graph) side by side: one step per rank
+inside a group, all groups at once.
+The first NumPy-loop implementations are kept in ``tests/core/merge_reference.py``
+and the tests compare both on random and clustered boxes.
 """
 from __future__ import annotations
 
 import numpy as np
+import torch
 
-from .patching import box_area
+from .boxes import ios_matrix, iou_matrix  # noqa: F401  (NumPy helpers, re-exported)
 
 MERGE_METHODS = ('nms', 'nmm', 'wbf')
 
 
-def _intersection(a, b):
-    """``(a, b, inter)``: both box sets as ``(N, 4)``/``(M, 4)`` floats and their pairwise intersection areas."""
-    a = np.asarray(a, np.float64).reshape(-1, 4)
-    b = np.asarray(b, np.float64).reshape(-1, 4)
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    return a, b, np.prod(np.clip(rb - lt, 0, None), axis=2)
+def _overlap(a: torch.Tensor, b: torch.Tensor, metric: str) -> torch.Tensor:
+    """Elementwise IoU (``'iou'``) or intersection over the smaller area (``'ios'``) of box pairs."""
+    lt = torch.maximum(a[:, :2], b[:, :2])
+    rb = torch.minimum(a[:, 2:], b[:, 2:])
+    inter = (rb - lt).clamp(min=0).prod(-1)
+    area_a = (a[:, 2:] - a[:, :2]).clamp(min=0).prod(-1)
+    area_b = (b[:, 2:] - b[:, :2]).clamp(min=0).prod(-1)
+    denom = area_a + area_b - inter if metric == 'iou' else torch.minimum(area_a, area_b)
+    return torch.where(denom > 0, inter / denom.clamp(min=1e-12), torch.zeros_like(inter))
 
 
-def iou_matrix(a, b) -> np.ndarray:
-    """Pairwise IoU of ``(N, 4)`` and ``(M, 4)`` boxes."""
-    a, b, inter = _intersection(a, b)
-    union = box_area(a)[:, None] + box_area(b)[None, :] - inter
-    return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
+def _sorted(scores: torch.Tensor) -> torch.Tensor:
+    return torch.sort(scores, descending=True, stable=True).indices
 
 
-def ios_matrix(a, b) -> np.ndarray:
-    """Pairwise intersection over the smaller of the two areas."""
-    a, b, inter = _intersection(a, b)
-    smaller = np.minimum(box_area(a)[:, None], box_area(b)[None, :])
-    return np.where(smaller > 0, inter / np.maximum(smaller, 1e-12), 0.0)
+def _ranges(starts: torch.Tensor, counts: torch.Tensor):
+    """``(owner, member)``: for every ``a``, the pairs ``(a, starts[a] + t)`` for ``t < counts[a]``."""
+    counts = counts.clamp(min=0)
+    owner = torch.repeat_interleave(torch.arange(len(counts), device=counts.device), counts)
+    first = torch.cumsum(counts, 0) - counts
+    step = torch.arange(len(owner), device=counts.device) - first[owner]
+    return owner, starts[owner] + step
 
 
-def _offset_by_label(boxes, labels):
-    """Move boxes of different labels apart so that they never overlap."""
-    if labels is None or len(boxes) == 0:
-        return boxes
-    labels = np.asarray(labels).reshape(-1)
-    span = float(boxes.max() - min(boxes.min(), 0) + 1)
-    return boxes + (labels.astype(np.float64) * span)[:, None]
+def _touching_pairs(b: torch.Tensor, labels: torch.Tensor | None):
+    """Pairs ``(k, i)``, ``k < i``, of boxes that touch or overlap (and share a label):
+    a sweep over the boxes sorted by ``x1`` instead of all ``N^2`` pairs, so
+    the work grows with the number of neighbours, not with the page."""
+    n = len(b)
+    xs = torch.sort(b[:, 0], stable=True).indices
+    x1 = b[xs, 0].contiguous()
+    end = torch.searchsorted(x1, b[xs, 2].contiguous(), right=True)  # sorted boxes starting before this one ends
+    pos = torch.arange(n, device=b.device)
+    src, dst = _ranges(pos + 1, end - pos - 1)
+    p, q = xs[src], xs[dst]
+    keep = torch.maximum(b[p, 1], b[q, 1]) <= torch.minimum(b[p, 3], b[q, 3])
+    if labels is not None:
+        keep &= labels[p] == labels[q]
+    p, q = p[keep], q[keep]
+    return torch.minimum(p, q), torch.maximum(p, q)
+
+
+def nms_tensor(boxes: torch.Tensor, scores: torch.Tensor, iou_thr: float = 0.5,
+               labels: torch.Tensor | None = None) -> torch.Tensor:
+    """Indices kept by greedy NMS (``torchvision.ops.batched_nms``), highest score first."""
+    from torchvision.ops import batched_nms
+    if len(boxes) == 0:
+        return torch.zeros(0, dtype=torch.long, device=boxes.device)
+    order = _sorted(scores)
+    rank = -torch.arange(len(order), device=boxes.device, dtype=torch.float32)  # stable ties, no equal scores
+    idxs = torch.zeros(len(order), dtype=torch.long, device=boxes.device) if labels is None else labels[order]
+    keep = batched_nms(boxes[order].float(), rank, idxs, iou_thr)
+    return order[keep.sort().values]
+
+
+def _greedy_leaders(n: int, k: torch.Tensor, i: torch.Tensor) -> torch.Tensor:
+    """Leaders of the sequential greedy pass over ``n`` boxes in rank order, where
+    each edge ``(k[e], i[e])``, ``k < i``, says that box ``k`` absorbs box ``i``:
+    in each round a box leads when no earlier box that may still lead matches
+    it, and is absorbed when an earlier leader does."""
+    undecided = torch.ones(n, dtype=torch.bool, device=k.device)
+    leader = torch.zeros_like(undecided)
+    while bool(undecided.any()):
+        blocked = torch.zeros_like(undecided)
+        blocked[i[(undecided | leader)[k]]] = True
+        leader |= undecided & ~blocked
+        absorbed = torch.zeros_like(undecided)
+        absorbed[i[leader[k]]] = True
+        undecided &= ~leader & ~absorbed
+    return leader
+
+
+def greedy_nmm_tensor(boxes: torch.Tensor, scores: torch.Tensor, match_thr: float = 0.5, match_metric: str = 'ios',
+                      labels: torch.Tensor | None = None):
+    """Greedy non-maximum merging on tensors; returns ``(boxes, scores, keep)`` as :func:`greedy_nmm`."""
+    if match_metric not in ('ios', 'iou'):
+        raise ValueError(f'match_metric must be ios or iou, got {match_metric!r}')
+    n = len(boxes)
+    if n == 0:
+        return boxes.new_zeros((0, 4)), scores.new_zeros(0), torch.zeros(0, dtype=torch.long, device=boxes.device)
+    order = _sorted(scores)
+    b = boxes[order]
+    k, i = _touching_pairs(b, None if labels is None else labels[order])
+    match = _overlap(b[k], b[i], match_metric) >= match_thr
+    k, i = k[match], i[match]
+    leader = _greedy_leaders(n, k, i)
+    # every box joins the first leader (in rank order) that matches it; a leader is its own group
+    ranks = torch.arange(n, device=b.device)
+    group = torch.where(leader, ranks, torch.full_like(ranks, n))
+    by_leader = leader[k]
+    group = group.scatter_reduce(0, i[by_leader], k[by_leader], 'amin')
+    lead_idx = ranks[leader]
+    slot = torch.full((n + 1, ), -1, dtype=torch.long, device=b.device)
+    slot[lead_idx] = torch.arange(len(lead_idx), device=b.device)
+    g = slot[group][:, None]
+    inf = torch.full((len(lead_idx), 2), float('inf'), dtype=b.dtype, device=b.device)
+    lo = inf.scatter_reduce(0, g.expand(-1, 2), b[:, :2], 'amin')
+    hi = (-inf).scatter_reduce(0, g.expand(-1, 2), b[:, 2:], 'amax')
+    return torch.cat([lo, hi], 1), scores[order][lead_idx], order[lead_idx]
+
+
+def _components(n: int, k: torch.Tensor, i: torch.Tensor) -> torch.Tensor:
+    """Connected-component id (the smallest member index) of every node of the
+    graph with edges ``(k, i)``, by min-label propagation with pointer jumping."""
+    comp = torch.arange(n, device=k.device)
+    while True:
+        new = comp.scatter_reduce(0, i, comp[k], 'amin').scatter_reduce(0, k, comp[i], 'amin')
+        new = new[new]
+        if torch.equal(new, comp):
+            return comp
+        comp = new
+
+
+def _groups(b: torch.Tensor, labels: torch.Tensor | None, iou_thr: float) -> torch.Tensor:
+    """Group id of every box such that boxes of different groups can never fuse.
+
+    With ``iou_thr > 0.5`` these are the connected components of touching
+    boxes. A box ``i`` can join a cluster only if it covers more than half of
+    the cluster's fused box ``F``; the member that joined last covers more than
+    half of ``F`` too (it overlapped the previous fused box by ``iou_thr`` and
+    ``F`` moved towards it), so the two intersect: ``i`` touches a member.
+    With a lower threshold that argument fails, and groups are merged while
+    their bounding hulls touch (a fused box lies inside its members' hull):
+    exact, but larger groups and more steps."""
+    n = len(b)
+    comp = _components(n, *_touching_pairs(b, labels))
+    while iou_thr <= 0.5:
+        ids, inv = torch.unique(comp, return_inverse=True)
+        m = len(ids)
+        inf = torch.full((m, 2), float('inf'), dtype=b.dtype, device=b.device)
+        hull = torch.cat([inf.scatter_reduce(0, inv[:, None].expand(-1, 2), b[:, :2], 'amin'),
+                          (-inf).scatter_reduce(0, inv[:, None].expand(-1, 2), b[:, 2:], 'amax')], 1)
+        hull_labels = None if labels is None else labels[ids]
+        hk, hi = _touching_pairs(hull, hull_labels)
+        if len(hk) == 0:
+            return comp
+        merged = _components(m, hk, hi)
+        if torch.equal(merged, torch.arange(m, device=b.device)):
+            return comp
+        comp = ids[merged][inv]
+    return comp
+
+
+def weighted_box_fusion_tensor(boxes: torch.Tensor, scores: torch.Tensor, iou_thr: float = 0.55,
+                               labels: torch.Tensor | None = None):
+    """Weighted box fusion on tensors; returns ``(boxes, scores, keep)`` as :func:`weighted_box_fusion`.
+
+    A box can only join a cluster whose fused box it overlaps, and a fused box
+    lies inside the hull of its members, so boxes of groups whose hulls do not
+    touch never meet (:func:`_groups`): the groups run side by side, one step
+    per rank inside a group."""
+    n = len(boxes)
+    if n == 0:
+        return boxes.new_zeros((0, 4)), scores.new_zeros(0), torch.zeros(0, dtype=torch.long, device=boxes.device)
+    order = _sorted(scores)
+    b, s = boxes[order], scores[order]
+    lab = None if labels is None else labels[order]
+    comp = _groups(b, lab, iou_thr)
+    # rank of each box inside its group, and for each box the earlier members of its group
+    by_comp = torch.sort(comp, stable=True).indices
+    comp_sorted = comp[by_comp]
+    first = torch.searchsorted(comp_sorted, comp_sorted)
+    pos = torch.empty_like(comp)
+    pos[by_comp] = torch.arange(n, device=b.device) - first
+    later, earlier = _ranges(first, torch.arange(n, device=b.device) - first)
+    later, earlier = by_comp[later], by_comp[earlier]
+    step_of = pos[later]
+    pair_order = torch.sort(step_of, stable=True).indices
+    later, earlier, step_of = later[pair_order], earlier[pair_order], step_of[pair_order]
+    bounds = torch.searchsorted(step_of, torch.arange(int(pos.max()) + 2, device=b.device)).tolist()
+
+    wsum = torch.zeros(n, dtype=b.dtype, device=b.device)  # per cluster, indexed by its leader: sum of scores
+    wbox = torch.zeros(n, 4, dtype=b.dtype, device=b.device)
+    count = torch.zeros(n, dtype=b.dtype, device=b.device)
+    is_leader = pos == 0
+    wsum[is_leader], wbox[is_leader], count[is_leader] = s[is_leader], b[is_leader] * s[is_leader, None], 1.0
+    ranks = torch.arange(n, device=b.device)
+    for step in range(1, len(bounds) - 1):
+        sl = slice(bounds[step], bounds[step + 1])
+        i, j = later[sl], earlier[sl]  # this step's boxes (one per group) and the earlier members of their group
+        lead = is_leader[j]
+        i, j = i[lead], j[lead]
+        fused = torch.where((count[j] == 1)[:, None], b[j], wbox[j] / wsum[j].clamp(min=1e-12)[:, None])
+        iou = _overlap(b[i], fused, 'iou')
+        best = torch.full((n, ), -1.0, dtype=iou.dtype, device=b.device).scatter_reduce(0, i, iou, 'amax')
+        hit = (iou == best[i]) & (iou >= iou_thr)
+        target = torch.full((n, ), n, dtype=torch.long, device=b.device).scatter_reduce(0, i[hit], j[hit], 'amin')
+        here = ranks[pos == step]
+        joins = target[here] < n  # ties: the earliest cluster, as the sequential pass
+        target = torch.where(joins, target[here], here)
+        is_leader[here[~joins]] = True
+        wsum.index_add_(0, target, s[here])
+        wbox.index_add_(0, target, b[here] * s[here, None])
+        count.index_add_(0, target, torch.ones_like(s[here]))
+    lead = ranks[is_leader]
+    fused = torch.where((count[lead] == 1)[:, None], b[lead], wbox[lead] / wsum[lead].clamp(min=1e-12)[:, None])
+    return fused, wsum[lead] / count[lead], order[lead]  # the weights are the scores: their mean
+
+
+def _tensors(boxes, scores, labels):
+    b = torch.as_tensor(np.asarray(boxes, np.float64).reshape(-1, 4))
+    s = torch.as_tensor(np.asarray(scores, np.float64).reshape(-1))
+    lab = None if labels is None else torch.as_tensor(np.asarray(labels).reshape(-1).astype(np.int64))
+    return b, s, lab
 
 
 def nms(boxes, scores, iou_thr: float = 0.5, labels=None) -> np.ndarray:
@@ -57,74 +253,40 @@ def nms(boxes, scores, iou_thr: float = 0.5, labels=None) -> np.ndarray:
 
     With ``labels``, boxes of different labels never suppress each other.
     """
-    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
-    scores = np.asarray(scores, np.float64).reshape(-1)
-    if len(boxes) == 0:
-        return np.zeros(0, dtype=np.int64)
-    boxes = _offset_by_label(boxes, labels)
-    order = np.argsort(-scores, kind='stable')
-    keep = []
-    while len(order):
-        i = order[0]
-        keep.append(i)
-        if len(order) == 1:
-            break
-        ious = iou_matrix(boxes[i:i + 1], boxes[order[1:]])[0]
-        order = order[1:][ious <= iou_thr]
-    return np.asarray(keep, dtype=np.int64)
+    b, s, lab = _tensors(boxes, scores, labels)
+    return nms_tensor(b, s, iou_thr, lab).numpy().astype(np.int64)
 
 
 def greedy_nmm(boxes, scores, match_thr: float = 0.5, match_metric: str = 'ios', labels=None):
     """Greedy non-maximum merging. Returns ``(boxes, scores, keep)``: the merged
     boxes (union of each group), the best score of each group, and the index of
     the box that led each group (for labels and other fields)."""
-    if match_metric not in ('ios', 'iou'):
-        raise ValueError(f'match_metric must be ios or iou, got {match_metric!r}')
-    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
-    scores = np.asarray(scores, np.float64).reshape(-1)
-    if len(boxes) == 0:
-        return np.zeros((0, 4)), np.zeros(0), np.zeros(0, dtype=np.int64)
-    shifted = _offset_by_label(boxes, labels)
-    sim = (ios_matrix if match_metric == 'ios' else iou_matrix)(shifted, shifted)
-    order = list(np.argsort(-scores, kind='stable'))
-    out_boxes, out_scores, keep = [], [], []
-    taken = np.zeros(len(boxes), bool)
-    for i in order:
-        if taken[i]:
-            continue
-        group = [j for j in order if not taken[j] and (j == i or sim[i, j] >= match_thr)]
-        taken[group] = True
-        g = boxes[group]
-        out_boxes.append([g[:, 0].min(), g[:, 1].min(), g[:, 2].max(), g[:, 3].max()])
-        out_scores.append(scores[i])
-        keep.append(i)
-    return np.asarray(out_boxes), np.asarray(out_scores), np.asarray(keep, dtype=np.int64)
+    b, s, lab = _tensors(boxes, scores, labels)
+    out_b, out_s, keep = greedy_nmm_tensor(b, s, match_thr, match_metric, lab)
+    return out_b.numpy().reshape(-1, 4), out_s.numpy(), keep.numpy().astype(np.int64)
 
 
 def weighted_box_fusion(boxes, scores, iou_thr: float = 0.55, labels=None):
     """Weighted box fusion of one model's boxes. Returns ``(boxes, scores, keep)``
     as :func:`greedy_nmm` (``keep``: the first, best box of each cluster)."""
-    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
-    scores = np.asarray(scores, np.float64).reshape(-1)
-    lab = np.zeros(len(boxes), np.int64) if labels is None else np.asarray(labels).reshape(-1)
-    if len(boxes) == 0:
-        return np.zeros((0, 4)), np.zeros(0), np.zeros(0, dtype=np.int64)
-    clusters: list[list[int]] = []
-    fused: list[np.ndarray] = []
-    for i in np.argsort(-scores, kind='stable'):
-        best, best_iou = -1, iou_thr
-        for c, fb in enumerate(fused):
-            if lab[clusters[c][0]] != lab[i]:
-                continue
-            iou = iou_matrix(fb[None], boxes[i:i + 1])[0, 0]
-            if iou > best_iou or (best == -1 and iou >= iou_thr):
-                best, best_iou = c, iou
-        if best == -1:
-            clusters.append([i])
-            fused.append(boxes[i].copy())
-        else:
-            clusters[best].append(i)
-            w = scores[clusters[best]]
-            fused[best] = (boxes[clusters[best]] * w[:, None]).sum(0) / max(w.sum(), 1e-12)
-    out_scores = np.array([scores[c].mean() for c in clusters])
-    return np.asarray(fused), out_scores, np.array([c[0] for c in clusters], dtype=np.int64)
+    b, s, lab = _tensors(boxes, scores, labels)
+    out_b, out_s, keep = weighted_box_fusion_tensor(b, s, iou_thr, lab)
+    return out_b.numpy().reshape(-1, 4), out_s.numpy(), keep.numpy().astype(np.int64)
+
+
+def merge_tensor(boxes: torch.Tensor, scores: torch.Tensor, labels: torch.Tensor, merge: dict):
+    """Merge page boxes as a ``merge`` config says (``type``: nms / nmm / wbf, their
+    thresholds, ``class_agnostic``); returns ``(boxes, scores, labels)``."""
+    by_label = None if merge.get('class_agnostic', False) else labels
+    kind = merge['type']
+    if kind == 'nms':
+        keep = nms_tensor(boxes, scores, merge.get('iou_thr', 0.5), by_label)
+        return boxes[keep], scores[keep], labels[keep]
+    if kind == 'nmm':
+        b, s, keep = greedy_nmm_tensor(boxes, scores, merge.get('match_thr', 0.5), merge.get('match_metric', 'ios'),
+                                       by_label)
+    elif kind == 'wbf':
+        b, s, keep = weighted_box_fusion_tensor(boxes, scores, merge.get('iou_thr', 0.55), by_label)
+    else:
+        raise ValueError(f'merge type {kind!r} is not valid; valid: {", ".join(MERGE_METHODS)}')
+    return b, s, labels[keep]

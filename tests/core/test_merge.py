@@ -1,3 +1,4 @@
+import pytest
 import numpy as np
 
 from kaokore_mm.core.merge import iou_matrix, nms
@@ -35,3 +36,77 @@ def test_weighted_box_fusion_averages_by_score():
     assert np.allclose(fused, [[0.5, 0, 10.5, 10], [50, 50, 60, 60]])
     assert np.allclose(scores, [0.5, 0.5]) and keep.tolist() == [0, 2]
     assert len(weighted_box_fusion(np.zeros((0, 4)), np.zeros(0))[0]) == 0
+
+
+def clustered(seed, faces=100, per_face=5, labels=1):
+    """Boxes as neighbouring patches give them: ``per_face`` jittered, partly cut copies of each face."""
+    rng = np.random.default_rng(seed)
+    xy = rng.uniform(0, 5000, (faces, 2))
+    wh = rng.uniform(40, 300, (faces, 2))
+    face = np.c_[xy, xy + wh]
+    b = np.repeat(face, per_face, 0) + rng.normal(0, 0.08, (faces * per_face, 4)) * np.repeat(np.c_[wh, wh], per_face, 0)
+    cut = rng.random(len(b)) < 0.3  # a face cut by a patch border: its left part
+    b[cut, 2] = b[cut, 0] + (b[cut, 2] - b[cut, 0]) * rng.uniform(0.3, 0.7, cut.sum())
+    b[:, 2:] = np.maximum(b[:, 2:], b[:, :2] + 1)
+    return b, rng.random(len(b)), rng.integers(0, labels, len(b))
+
+
+def scattered(seed, n=300):
+    rng = np.random.default_rng(seed)
+    xy = rng.uniform(0, 1000, (n, 2))
+    b = np.c_[xy, xy + rng.uniform(5, 200, (n, 2))]
+    return b, rng.random(n), rng.integers(0, 2, n)
+
+
+CASES = [('clustered', s) for s in range(3)] + [('scattered', s) for s in range(3)] + [('clustered2', 0)]
+
+
+def case(kind, seed):
+    if kind == 'clustered':
+        return clustered(seed)
+    if kind == 'clustered2':
+        return clustered(seed, labels=2)
+    return scattered(seed)
+
+
+@pytest.mark.parametrize('kind,seed', CASES)
+@pytest.mark.parametrize('use_labels', [False, True])
+def test_tensor_merges_equal_the_reference(kind, seed, use_labels):
+    from kaokore_mm.core import merge
+    from tests.core import merge_reference as ref
+    b, s, lab = case(kind, seed)
+    lab = lab if use_labels else None
+    assert merge.nms(b, s, 0.5, lab).tolist() == ref.nms(b, s, 0.5, lab).tolist()
+    for metric, thr in (('ios', 0.5), ('iou', 0.3)):
+        got, want = merge.greedy_nmm(b, s, thr, metric, lab), ref.greedy_nmm(b, s, thr, metric, lab)
+        assert got[2].tolist() == want[2].tolist()
+        assert np.allclose(got[0], want[0]) and np.allclose(got[1], want[1])
+    for thr in (0.55, 0.8, 0.4):  # > 0.5: groups of touching boxes; <= 0.5: groups merged by their hulls
+        got, want = merge.weighted_box_fusion(b, s, thr, lab), ref.weighted_box_fusion(b, s, thr, lab)
+        assert got[2].tolist() == want[2].tolist()
+        assert np.allclose(got[0], want[0]) and np.allclose(got[1], want[1])
+
+
+def test_ties_and_zero_scores_as_the_reference():
+    from kaokore_mm.core import merge
+    from tests.core import merge_reference as ref
+    b = np.array([[0, 0, 10, 10], [1, 0, 11, 10], [0, 1, 10, 11], [40, 40, 50, 50]], float)
+    s = np.array([0.5, 0.5, 0.5, 0.0])
+    assert merge.nms(b, s).tolist() == ref.nms(b, s).tolist() == [0, 3]
+    for f in ('greedy_nmm', 'weighted_box_fusion'):
+        got, want = getattr(merge, f)(b, s), getattr(ref, f)(b, s)
+        assert got[2].tolist() == want[2].tolist() and np.allclose(got[0], want[0]) and np.allclose(got[1], want[1])
+
+
+def test_tensor_merges_stay_on_the_device_and_dtype():
+    import torch
+
+    from kaokore_mm.core.merge import merge_tensor
+    b, s, lab = clustered(0, faces=10)
+    tb, ts, tl = torch.tensor(b, dtype=torch.float32), torch.tensor(s, dtype=torch.float32), torch.tensor(lab)
+    for m in (dict(type='nms'), dict(type='nmm'), dict(type='wbf')):
+        ob, os_, ol = merge_tensor(tb, ts, tl, m)
+        assert ob.dtype == torch.float32 and ob.shape[1] == 4 and len(ob) == len(os_) == len(ol)
+        assert 10 <= len(ob) < 50  # 10 faces, 50 boxes: merged, none lost entirely
+    with pytest.raises(ValueError, match='valid: nms, nmm, wbf'):
+        merge_tensor(tb, ts, tl, dict(type='soft'))
