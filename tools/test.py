@@ -19,6 +19,7 @@ from mmengine.runner import Runner
 import kaokore_mm  # noqa: F401
 from kaokore_mm.compat import trusted_checkpoint_loading
 from kaokore_mm.utils.config import add_common_args, apply_common_args, parse_with_common_args
+from kaokore_mm.utils.dist import finish_distributed
 from kaokore_mm.utils.cli import UserError, cli_main
 from kaokore_mm.utils.io import atomic_write_json
 
@@ -44,19 +45,22 @@ def main(argv=None):
         vis.test_out_dir = args.show_dir
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     if args.out is not None:
-        from mmdet.evaluation import DumpDetResults
+        from kaokore_mm.evaluation import DumpPageResults
         if not args.out.endswith(('.pkl', '.pickle')):
             raise UserError(f'--out must name a .pkl or .pickle file, got {args.out}')
-        runner.test_evaluator.metrics.append(DumpDetResults(out_file_path=args.out))
+        runner.test_evaluator.metrics.append(DumpPageResults(out_file_path=args.out))
     t0 = time.perf_counter()
     with trusted_checkpoint_loading() if args.trust_checkpoint else contextlib.nullcontext():
         metrics = runner.test()
     seconds = time.perf_counter() - t0
-    out = osp.join(cfg.work_dir, 'test_metrics.json')
-    # strict JSON: an undefined figure (e.g. AP50 of pages without faces) is null, not NaN
-    atomic_write_json(out, dict(config=args.config, checkpoint=args.checkpoint, test_seconds=seconds,
-                                samples=len(runner.test_dataloader.dataset), metrics=metrics))
-    print(f'metrics: {out}')
+    from mmengine.dist import is_main_process
+    if is_main_process():
+        out = osp.join(cfg.work_dir, 'test_metrics.json')
+        # strict JSON: an undefined figure (e.g. AP50 of pages without faces) is null, not NaN
+        atomic_write_json(out, dict(config=args.config, checkpoint=args.checkpoint, test_seconds=seconds,
+                                    samples=len(runner.test_dataloader.dataset), metrics=metrics))
+        print(f'metrics: {out}')
+    finish_distributed()
     return metrics
 
 

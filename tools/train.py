@@ -15,6 +15,7 @@ from mmengine.runner import Runner
 
 import kaokore_mm  # noqa: F401  (registers plugins, allow-lists mmengine checkpoint types)
 from kaokore_mm.compat import trusted_checkpoint_loading
+from kaokore_mm.utils.dist import finish_distributed
 from kaokore_mm.utils.cli import UserError, cli_main
 from kaokore_mm.utils.config import add_common_args, apply_common_args, parse_with_common_args
 
@@ -56,6 +57,7 @@ def main(argv=None):
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     with trusted_checkpoint_loading() if args.trust_checkpoint else contextlib.nullcontext():
         runner.train()
+    finish_distributed()
     return runner
 
 

@@ -13,6 +13,8 @@ from mmdet.registry import METRICS
 
 from kaokore_mm.core.face_metrics import annotation_effort, average_precision, counts_at, match_page, pr_curve
 
+from .gather import gather_pages
+
 
 def _boxes(instances) -> np.ndarray:
     if instances is None or 'bboxes' not in instances:
@@ -75,6 +77,24 @@ class FaceDetectionMetric(BaseMetric):
                 img_id=ds.get('img_id'), book_id=ds.get('book_id'),
                 det_boxes=_boxes(pred), det_scores=pred['scores'].detach().cpu().numpy().astype(np.float64),
                 gt_boxes=boxes, gt_ignore=ignore.reshape(-1)))
+
+    def evaluate(self, size: int) -> dict:
+        """Gather the pages of every rank (each page once, in page order; see
+        :mod:`kaokore_mm.evaluation.gather`), compute on rank 0 and broadcast:
+        the figures are those of one process on the same pages. ``size`` is not
+        needed (the pages name themselves)."""
+        from mmengine.dist import broadcast_object_list, is_main_process
+        if not self.results:
+            MMLogger.get_current_instance().warning(
+                f'{self.__class__.__name__}: this rank evaluated no page')
+        pages = gather_pages(self.results)
+        metrics = [None]
+        if is_main_process():
+            computed = self.compute_metrics(pages)
+            metrics = [{f'{self.prefix}/{k}' if self.prefix else k: v for k, v in computed.items()}]
+        broadcast_object_list(metrics)
+        self.results.clear()
+        return metrics[0]
 
     def _matches(self, results):
         return [match_page(r['det_boxes'], r['det_scores'], r['gt_boxes'], self.iou_thr, self.max_dets,

@@ -85,9 +85,10 @@ def parse_with_common_args(parser, argv=None):
 
 
 def apply_common_args(cfg, args, config_path: str) -> None:
-    """What tools/train.py and tools/test.py share: launcher, data root, split,
-    --cfg-options and the work dir (mmdet's default: work_dirs/<config name>)."""
-    cfg.launcher = args.launcher
+    """What tools/train.py and tools/test.py share: data root, split,
+    --cfg-options, the work dir (mmdet's default: work_dirs/<config name>) and
+    the launcher (with a gloo group on machines without CUDA)."""
+    from kaokore_mm.utils.dist import setup_distributed
     if args.data_root:
         set_data_root(cfg, args.data_root)
     set_split(cfg, args.split, args.split_seed)
@@ -97,3 +98,4 @@ def apply_common_args(cfg, args, config_path: str) -> None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])
+    setup_distributed(cfg, args.launcher)  # last: --cfg-options may have set env_cfg or model_wrapper_cfg

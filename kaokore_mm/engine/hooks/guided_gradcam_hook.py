@@ -6,6 +6,7 @@ import os.path as osp
 import cv2
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
+from mmengine.dist import master_only
 from mmpretrain.registry import HOOKS
 
 
@@ -36,6 +37,9 @@ class GuidedGradCAMHook(Hook):
         self.interval, self.out_dir = interval, out_dir
         self._val_count = 0
 
+    # Panels are drawn and written by rank 0 only (``explain`` is ``master_only``):
+    # every rank holds the same weights after DDP's synchronisation.
+
     def after_val_epoch(self, runner, metrics=None) -> None:
         self._val_count += 1
         if self._val_count % self.interval == 0:
@@ -55,6 +59,7 @@ class GuidedGradCAMHook(Hook):
                 chosen.append(i)
         return chosen
 
+    @master_only
     def explain(self, runner, dataset, tag: str) -> list[str]:
         from kaokore_mm.cam import GuidedGradCAM, cam_panel, figure_to_rgb
         import matplotlib.pyplot as plt

@@ -115,3 +115,36 @@ def test_page_window_keeps_patches_of_a_page_together(tiny_data):
     assert list(s) != order and sorted(list(s)) == sorted(order)
     with pytest.raises(ValueError, match='page_window'):
         BookSplitSampler(patches, split='random', page_window=0)
+
+
+@pytest.mark.parametrize('split', ['random', 'inter_book', 'intra_book'])
+@pytest.mark.parametrize('world_size', [1, 2, 3])
+def test_shards_for_every_split_and_world_size(tiny_data, monkeypatch, split, world_size):
+    """val/test (round_up off): shards disjoint, together exactly the subset; train
+    (round_up on): equal shards covering the subset; patches never change subset."""
+    pages, patches = datasets(tiny_data)
+    import kaokore_mm.datasets.samplers.book_split_sampler as mod
+    ratios = (0.5, 0.25, 0.25)
+    for dataset in (pages, patches):
+        for subset, shuffle, round_up in (('val', False, False), ('test', False, False), ('train', True, True)):
+            monkeypatch.setattr(mod, 'get_dist_info', lambda: (0, 1))
+            whole = list(sampler_or_empty(dataset, split=split, subset=subset, ratios=ratios, shuffle=False, seed=0,
+                                          round_up=False))
+            if not whole:  # intra_book on 2 pages per book: no val pages (refused with a message)
+                assert split == 'intra_book' and subset == 'val'
+                continue
+            shards = []
+            for rank in range(world_size):
+                monkeypatch.setattr(mod, 'get_dist_info', lambda rank=rank: (rank, world_size))
+                s = BookSplitSampler(dataset, split=split, subset=subset, ratios=ratios, shuffle=shuffle, seed=0,
+                                     round_up=round_up)
+                shards.append(list(s))
+                assert len(s) == len(shards[-1])
+            merged = [i for shard in shards for i in shard]
+            if round_up:
+                assert len({len(s) for s in shards}) == 1 and set(merged) == set(whole)
+            else:
+                assert sorted(merged) == sorted(whole) and len(set(merged)) == len(merged)
+            # every page's samples (a page's patches) belong to this subset only
+            page_of = {i: dataset.get_data_info(i)['img_id'] for i in range(len(dataset))}
+            assert {page_of[i] for i in merged} == {page_of[i] for i in whole}

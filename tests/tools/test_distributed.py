@@ -1,0 +1,59 @@
+"""Distributed train and test as users run them (tools/dist_train.sh, tools/dist_test.sh):
+two real processes under torchrun on the CPU (gloo)."""
+import json
+import os
+import pickle
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIG = 'configs/demo/faster_rcnn_r18_patch512_demo.py'
+LOADERS = [f'{s}_dataloader.{k}' for s in ('train', 'val', 'test') for k in ('num_workers=0', 'persistent_workers=False')]
+TRAIN = [*LOADERS, 'train_cfg.max_iters=2', 'train_cfg.val_interval=2',
+         *[f'{s}_dataloader.sampler.ratios=(0.5,0.25,0.25)' for s in ('train', 'val', 'test')]]
+# every page (8: 4 per rank), all boxes of the random-weight detector
+TEST = [*LOADERS, 'test_dataloader.sampler.ratios=(0,0,1)', 'model.test_cfg.rcnn.score_thr=0.0']
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def run(cmd, **env):
+    # torchrun gives each process one thread: the one-process reference does the same, so sums match
+    env = dict(os.environ, PYTHON=sys.executable, OMP_NUM_THREADS='1', PORT=str(free_port()), **env)
+    r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    return r.stdout + r.stderr
+
+
+@pytest.mark.skipif(sys.platform != 'linux', reason='torchrun with gloo on Linux')
+def test_two_processes_train_and_test_like_one(tiny_data, tmp_path):
+    log = run(['bash', 'tools/dist_train.sh', CONFIG, '2', '--work-dir', str(tmp_path / 'train'), '--data-root',
+               str(tiny_data), '--cfg-options', *TRAIN])
+    assert 'Found no NVIDIA driver' not in log
+    ckpt = tmp_path / 'train' / 'iter_2.pth'
+    assert ckpt.exists()
+    run(['bash', 'tools/dist_test.sh', CONFIG, str(ckpt), '2', '--work-dir', str(tmp_path / 'two'), '--data-root',
+         str(tiny_data), '--out', str(tmp_path / 'two.pkl'), '--cfg-options', *TEST])
+    run([sys.executable, 'tools/test.py', CONFIG, str(ckpt), '--work-dir', str(tmp_path / 'one'), '--data-root',
+         str(tiny_data), '--out', str(tmp_path / 'one.pkl'), '--cfg-options', *TEST])
+    two = json.loads((tmp_path / 'two' / 'test_metrics.json').read_text())['metrics']
+    one = json.loads((tmp_path / 'one' / 'test_metrics.json').read_text())['metrics']
+    assert one['face/num_pages'] == two['face/num_pages'] == 8
+    for key in ('face/AP50', 'face/recall', 'face/precision', 'face/num_faces', 'face/tp', 'face/fp', 'face/coco_AP'):
+        assert two[key] == pytest.approx(one[key], abs=1e-9), key
+    p1, p2 = pickle.load(open(tmp_path / 'one.pkl', 'rb')), pickle.load(open(tmp_path / 'two.pkl', 'rb'))
+    assert [r['img_id'] for r in p2] == [r['img_id'] for r in p1] == sorted(r['img_id'] for r in p1)
+    assert sum(len(r['pred_instances']['scores']) for r in p1) > 100
+    for a, b in zip(p1, p2):
+        assert np.allclose(a['pred_instances']['bboxes'], b['pred_instances']['bboxes'], atol=1e-3)
+    # files written once: one metrics file, one PR curve
+    assert len(list((tmp_path / 'two').rglob('pr_curve.png'))) == 1
