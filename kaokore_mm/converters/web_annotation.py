@@ -141,12 +141,26 @@ def read_annotations(doc, canvas_sizes=None):
     return faces, problems
 
 
+# the W3C context plus the project's prefix, so that ``kaokore:score`` expands to an IRI in JSON-LD
+KAOKORE_NS = 'https://w3id.org/kaokore-mm/ns#'
+CONTEXT = ['http://www.w3.org/ns/anno.jsonld', {'kaokore': KAOKORE_NS}]
+
+
+def pixel_fragment(bbox) -> tuple[int, int, int, int]:
+    """``[x, y, w, h]`` as the integers of a Media Fragments ``xywh=`` (pixels are
+    integers there), rounded outwards so the fragment covers the box."""
+    import math
+    x, y, w, h = (float(v) for v in bbox)
+    x0, y0 = math.floor(x), math.floor(y)
+    return x0, y0, max(1, math.ceil(x + w) - x0), max(1, math.ceil(y + h) - y0)
+
+
 def annotation_page(canvas: str, faces, page_id: str | None = None) -> dict:
     """A W3C AnnotationPage for one canvas; ``faces``: dicts with ``bbox`` [x, y, w, h]
     and optional ``score``, ``tags``."""
     items = []
     for k, f in enumerate(faces):
-        x, y, w, h = (round(float(v), 1) for v in f['bbox'])
+        x, y, w, h = pixel_fragment(f['bbox'])
         body = [dict(type='TextualBody', purpose='tagging', value='face')]
         body += [dict(type='TextualBody', purpose='tagging', value=t) for t in f.get('tags', [])]
         if f.get('score') is not None:
@@ -154,9 +168,8 @@ def annotation_page(canvas: str, faces, page_id: str | None = None) -> dict:
         ann = dict(id=f'{page_id or canvas}/annotation/{k}', type='Annotation', motivation='tagging', body=body,
                    target=dict(type='SpecificResource', source=canvas,
                                selector=dict(type='FragmentSelector', conformsTo='http://www.w3.org/TR/media-frags/',
-                                             value=f'xywh={x:g},{y:g},{w:g},{h:g}')))
+                                             value=f'xywh={x},{y},{w},{h}')))
         if f.get('score') is not None:
             ann['kaokore:score'] = round(float(f['score']), 4)
         items.append(ann)
-    return {'@context': 'http://www.w3.org/ns/anno.jsonld', 'id': page_id or f'{canvas}/annotations',
-            'type': 'AnnotationPage', 'items': items}
+    return {'@context': CONTEXT, 'id': page_id or f'{canvas}/annotations', 'type': 'AnnotationPage', 'items': items}

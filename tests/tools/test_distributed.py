@@ -57,3 +57,48 @@ def test_two_processes_train_and_test_like_one(tiny_data, tmp_path):
         assert np.allclose(a['pred_instances']['bboxes'], b['pred_instances']['bboxes'], atol=1e-3)
     # files written once: one metrics file, one PR curve
     assert len(list((tmp_path / 'two').rglob('pr_curve.png'))) == 1
+
+
+@pytest.fixture(scope='module')
+def random_detector(tmp_path_factory):
+    """The demo detector with seeded random weights, saved as a checkpoint."""
+    import torch
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    import kaokore_mm  # noqa: F401
+    from mmdet.registry import MODELS
+    init_default_scope('mmdet')
+    torch.manual_seed(0)
+    model = MODELS.build(Config.fromfile(str(ROOT / CONFIG)).model)
+    path = tmp_path_factory.mktemp('ckpt') / 'random.pth'
+    torch.save(dict(state_dict=model.state_dict(), meta=dict(dataset_meta=dict(classes=('face', )))), path)
+    return path
+
+
+@pytest.mark.skipif(sys.platform != 'linux', reason='torchrun with gloo on Linux')
+def test_annotate_on_two_processes_like_one(tiny_data, random_detector, tmp_path):
+    pages = sorted((tiny_data / 'pages').glob('*.jpg'))[:4]
+    book = tmp_path / 'book'
+    book.mkdir()
+    for p in pages:
+        (book / p.name).write_bytes(p.read_bytes())
+    opts = ['--images', str(book), '--score-thr', '0.05', '--batch-size', '2']
+    run([sys.executable, 'tools/annotate.py', CONFIG, str(random_detector), '--out', str(tmp_path / 'one'), *opts])
+    run([sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2', f'--master_port={free_port()}',
+         'tools/annotate.py', CONFIG, str(random_detector), '--out', str(tmp_path / 'two'), '--launcher', 'pytorch',
+         *opts])
+    one = json.loads((tmp_path / 'one' / 'annotations.coco.json').read_text())
+    two = json.loads((tmp_path / 'two' / 'annotations.coco.json').read_text())
+    assert len(one['images']) == 4 and len(one['annotations']) > 10
+    assert one == two  # same pages, same boxes, same ids
+    assert json.loads((tmp_path / 'two' / 'annotate.json').read_text())['processes'] == 2
+    for name in ('annotations.csv', ):
+        assert (tmp_path / 'one' / name).read_text() == (tmp_path / 'two' / name).read_text()
+    # resumable across a change of the number of processes: two processes on one process's work redo nothing
+    run([sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2', f'--master_port={free_port()}',
+         'tools/annotate.py', CONFIG, str(random_detector), '--out', str(tmp_path / 'one'), '--launcher', 'pytorch',
+         *opts])
+    meta = json.loads((tmp_path / 'one' / 'annotate.json').read_text())
+    assert meta['pages_predicted_now'] == 0 and meta['processes'] == 2
+    assert json.loads((tmp_path / 'one' / 'annotations.coco.json').read_text()) == one

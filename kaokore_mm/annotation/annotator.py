@@ -1,0 +1,205 @@
+"""Propose faces on the pages of a book and write what annotators and viewers load.
+
+:func:`annotate_pages` runs in one process or in many (pages sharded by rank,
+outputs written by rank 0 from the per-page predictions, so any number of
+processes gives the same files and a run resumes after a change of that
+number). Per page, ``OUT/predictions/<stem>.json`` holds the boxes with the
+model that made them (config and checkpoint, each with a content hash): a page
+is predicted again when the model changed, never mixed. A page that cannot be
+read is reported, listed in ``annotate.json`` and skipped (``skip_bad``), so
+the rest of the book finishes. Memory stays bounded by one page: outputs are
+written page by page and the contact sheet keeps only the ``sheet_size`` most
+doubtful face crops.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import heapq
+import io
+import json
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from kaokore_mm.converters.web_annotation import annotation_page
+from kaokore_mm.utils.draw import draw_page_boxes
+from kaokore_mm.utils.image_ops import cut_crop, face_window
+from kaokore_mm.utils.io import atomic_write_bytes, atomic_write_json, atomic_write_text
+
+from .pages import page_stem
+
+THUMB = 96
+
+
+class BadPageError(ValueError):
+    """A page image that cannot be read (missing, truncated, not an image)."""
+
+
+def file_sha256(path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(chunk), b''):
+            h.update(block)
+    return h.hexdigest()
+
+
+def model_tag(config, checkpoint, classifier=None) -> dict:
+    """What made a prediction: the config (as resolved, hashed) and the checkpoint
+    (path and content hash), and the classifier's if any."""
+    from mmengine.config import Config
+
+    def one(cfg_path, ckpt):
+        text = Config.fromfile(str(cfg_path)).pretty_text
+        return dict(config=str(cfg_path), config_sha256=hashlib.sha256(text.encode('utf-8')).hexdigest()[:16],
+                    checkpoint=str(ckpt), checkpoint_sha256=file_sha256(ckpt)[:16])
+
+    tag = dict(detector=one(config, checkpoint))
+    if classifier:
+        tag['classifier'] = one(*classifier)
+    return tag
+
+
+def read_page_or_report(path) -> np.ndarray:
+    from kaokore_mm.apis import read_page
+    try:
+        return read_page(path)
+    except (OSError, ValueError, cv2.error) as e:
+        raise BadPageError(str(e) if str(path) in str(e) else f'{path}: {e}') from None
+
+
+def predict_pages(pages, out, predict, tag: dict, rank: int = 0, world_size: int = 1, progress: bool = True):
+    """Predict this rank's share of ``pages`` (``pages[rank::world_size]``) with
+    ``predict(img) -> list of face dicts`` unless a prediction by the same model
+    exists; returns ``(predicted_now, bad_pages)``."""
+    pred_dir = Path(out) / 'predictions'
+    pred_dir.mkdir(parents=True, exist_ok=True)
+    mine = pages[rank::world_size]
+    if progress and rank == 0:
+        from tqdm import tqdm
+        mine = tqdm(mine, desc=f'pages (rank 0 of {world_size})' if world_size > 1 else 'pages', unit='page')
+    done, bad = 0, []
+    for p in mine:
+        pred_file = pred_dir / f'{page_stem(p["key"])}.json'
+        if pred_file.exists():
+            try:
+                old = json.loads(pred_file.read_text())
+                if old.get('model') == tag and old.get('key') == p['key']:
+                    continue  # finished in an earlier run, by the same model
+            except (OSError, ValueError):
+                pass  # unreadable: predict again
+        try:
+            img = read_page_or_report(p['path'])
+        except BadPageError as e:
+            bad.append(dict(key=p['key'], path=str(p['path']), reason=str(e)))
+            continue
+        faces = predict(img)
+        atomic_write_json(pred_file, dict(key=p['key'], width=img.shape[1], height=img.shape[0], model=tag,
+                                          faces=faces), indent=None)
+        done += 1
+    return done, bad
+
+
+def _sheet(crops, path: Path, cols: int = 10) -> None:
+    """Face crops, most doubtful (lowest score) first, with their scores."""
+    crops = sorted(crops, key=lambda c: (c[0], c[1]))
+    if not crops:
+        return
+    rows = -(-len(crops) // cols)
+    sheet = np.full((rows * (THUMB + 16), cols * THUMB, 3), 255, np.uint8)
+    for k, (score, _, tile, label) in enumerate(crops):
+        r, c = divmod(k, cols)
+        sheet[r * (THUMB + 16):r * (THUMB + 16) + THUMB, c * THUMB:(c + 1) * THUMB] = tile
+        cv2.putText(sheet, label, (c * THUMB + 2, r * (THUMB + 16) + THUMB + 12), cv2.FONT_HERSHEY_SIMPLEX, 0.35,
+                    (0, 0, 200) if score < 0.5 else (0, 120, 0), 1, cv2.LINE_AA)
+    atomic_write_bytes(path, cv2.imencode('.jpg', sheet)[1].tobytes())
+
+
+def write_outputs(pages, out, images_root, book_id: str, score_thr: float, book_title=None, description: str = '',
+                  sheet_size: int = 300) -> dict:
+    """COCO, W3C AnnotationPages, CSV, review pictures and the contact sheet from
+    the per-page predictions, one page in memory at a time; returns counts."""
+    out = Path(out)
+    images, anns, rows, worst, missing = [], [], [], [], []
+    for k, p in enumerate(pages, 1):
+        stem = page_stem(p['key'])
+        pred_file = out / 'predictions' / f'{stem}.json'
+        if not pred_file.exists():
+            missing.append(p['key'])
+            continue
+        pred = json.loads(pred_file.read_text())
+        faces = [f for f in pred['faces'] if f['score'] >= score_thr]
+        file_name = os.path.relpath(Path(p['path']).resolve(), images_root)
+        images.append(dict(id=k, file_name=Path(file_name).as_posix(), width=pred['width'], height=pred['height'],
+                           book_id=book_id, book_title=book_title, page_key=p['key'], canvas=p['canvas'],
+                           iiif_base=p.get('iiif_base')))
+        w3c = []
+        for f in faces:
+            x1, y1, x2, y2 = f['box']
+            attrs = {key: f[key] for key in ('status', 'gender') if key in f}
+            scores = {f'{key}_score': f[f'{key}_score'] for key in attrs}
+            anns.append(dict(id=len(anns) + 1, image_id=k, category_id=1, bbox=[x1, y1, x2 - x1, y2 - y1],
+                             area=(x2 - x1) * (y2 - y1), iscrowd=0, score=f['score'], attributes=dict(attrs, **scores)))
+            w3c.append(dict(bbox=[x1, y1, x2 - x1, y2 - y1], score=f['score'], tags=list(attrs.values())))
+            rows.append([p['key'], p['canvas'], round(x1, 1), round(y1, 1), round(x2 - x1, 1), round(y2 - y1, 1),
+                         round(f['score'], 4), f.get('status', f.get('gender', '')),
+                         round(f.get('status_score', f.get('gender_score', 0.0)), 4)])
+        atomic_write_json(out / 'w3c' / f'{stem}.json', annotation_page(p['canvas'], w3c), indent=1)
+        img = read_page_or_report(p['path'])
+        pic = draw_page_boxes(img, pred_boxes=[f['box'] for f in faces], pred_scores=[f['score'] for f in faces],
+                              score_thr=score_thr)
+        atomic_write_bytes(out / 'review' / f'{stem}.jpg', cv2.imencode('.jpg', pic)[1].tobytes())
+        for i, f in enumerate(faces):  # keep the sheet_size most doubtful crops only
+            label = f'{f["score"]:.2f}' + (f' {f["status"][:4]}' if f.get('status') else '')
+            item = (-f['score'], len(anns) - len(faces) + i)
+            if len(worst) < sheet_size or item > worst[0][:2]:
+                entry = (*item, cut_crop(img, face_window(f['box']), THUMB), label)
+                (heapq.heapreplace if len(worst) >= sheet_size else heapq.heappush)(worst, entry)
+        del img, pic
+    coco = dict(info=dict(description=description, score_thr=score_thr, images_root=str(images_root)),
+                images=images, annotations=anns, categories=[dict(id=1, name='face')])
+    atomic_write_json(out / 'annotations.coco.json', coco, indent=None)
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator='\n')
+    w.writerow(['page_key', 'canvas', 'x', 'y', 'w', 'h', 'score', 'label', 'label_score'])
+    w.writerows(rows)
+    atomic_write_text(out / 'annotations.csv', buf.getvalue())
+    _sheet([(-s, i, t, lab) for s, i, t, lab in worst], out / 'review' / 'contact_sheet.jpg')
+    return dict(pages_written=len(images), faces=len(anns), pages_without_prediction=missing)
+
+
+def annotate_pages(pages, out, predict, tag: dict, images_root, book_id: str, score_thr: float = 0.3,
+                   skip_bad: bool = True, book_title=None, description: str = '', progress: bool = True) -> dict:
+    """Predict (sharded over the ranks of an initialised process group) and
+    write the outputs (rank 0); returns the run's summary (``annotate.json``)."""
+    from kaokore_mm.utils.dist import rank_and_world
+    rank, world = rank_and_world()
+    keys = [p['key'] for p in pages]
+    if len(set(keys)) != len(keys):
+        dup = next(k for k in keys if keys.count(k) > 1)
+        raise ValueError(f'two pages share the key {dup!r}')
+    done, bad = predict_pages(pages, out, predict, tag, rank, world, progress)
+    if world > 1:
+        from mmengine.dist import all_gather_object
+        parts = all_gather_object(dict(done=done, bad=bad))
+        done, bad = sum(p['done'] for p in parts), [b for p in parts for b in p['bad']]
+    if bad and not skip_bad:
+        raise BadPageError(f'{bad[0]["reason"]} (and {len(bad) - 1} more unreadable pages)' if len(bad) > 1
+                           else bad[0]['reason'])
+    bad_keys = {b['key'] for b in bad}
+    summary = None
+    if rank == 0:
+        good = [p for p in pages if p['key'] not in bad_keys]
+        written = write_outputs(good, out, images_root, book_id, score_thr, book_title, description)
+        summary = dict(model=tag, book_id=book_id, score_thr=score_thr, pages=len(pages),
+                       pages_predicted_now=done, pages_written=written['pages_written'], faces=written['faces'],
+                       bad_pages=sorted(bad, key=lambda b: b['key']), processes=world)
+        atomic_write_json(Path(out) / 'annotate.json', summary)
+    if world > 1:
+        from mmengine.dist import broadcast_object_list
+        box = [summary]
+        broadcast_object_list(box)
+        summary = box[0]
+    return summary

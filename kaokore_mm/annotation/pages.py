@@ -1,0 +1,62 @@
+"""The pages of a book to annotate, with keys that are unique and stable.
+
+A page is a dict with ``key`` (unique, stable across runs), ``path`` (the image
+on disk), ``canvas`` (the IIIF canvas id, or the file URI for a folder) and,
+from a manifest, ``iiif_base``, ``label``, ``width``, ``height``. Keys:
+
+* folder: the path relative to the folder, with its extension (``vol1/p1.jpg``
+  and ``vol2/p1.jpg`` and ``p1.png`` are three pages);
+* manifest: the canvas id.
+
+Every file the annotator writes for a page is named by :func:`page_stem`: a
+readable slug of the key plus a hash of the whole key, so two keys never share
+a file, whatever characters they hold.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+IMAGE_EXT = ('.jpg', '.jpeg', '.png', '.tif', '.tiff', '.bmp', '.webp', '.jp2')
+
+
+class PageSourceError(ValueError):
+    """A folder or manifest that yields no page, or pages that cannot be told apart."""
+
+
+def page_stem(key: str) -> str:
+    """A file-name stem for the page ``key``: unique (hash of the key) and readable."""
+    slug = re.sub(r'[^A-Za-z0-9._-]+', '_', key).strip('._-')[-60:] or 'page'
+    return f'{slug}-{hashlib.sha1(key.encode("utf-8")).hexdigest()[:10]}'
+
+
+def pages_from_folder(folder) -> list[dict]:
+    """Image files below ``folder`` (sub-folders included), in path order; keys
+    are relative paths. A directory whose name looks like an image is not a page."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise PageSourceError(f'{folder}: not a folder')
+    files = sorted((f for f in folder.rglob('*') if f.suffix.lower() in IMAGE_EXT and f.is_file()),
+                   key=lambda f: f.relative_to(folder).as_posix())
+    if not files:
+        raise PageSourceError(f'{folder}: no page images ({", ".join(IMAGE_EXT)})')
+    return [dict(key=f.relative_to(folder).as_posix(), path=f.resolve(), canvas=f.resolve().as_uri()) for f in files]
+
+
+def pages_from_manifest_pages(manifest_pages: list[dict], folder) -> list[dict]:
+    """Pages of a IIIF manifest (:func:`kaokore_mm.converters.iiif_manifest.manifest_pages`),
+    keyed by canvas id, each downloaded into ``folder`` under a name unique per
+    image service."""
+    from kaokore_mm.converters.kaokore_metadata import page_file_name
+    pages, seen = [], {}
+    for p in manifest_pages:
+        if p['canvas'] in seen:
+            raise PageSourceError(f'canvas {p["canvas"]} appears twice in the manifest')
+        server, _, path = p['iiif_base'].split('://', 1)[1].partition('/')
+        name = page_file_name(server, path)
+        stem, ext = name.rsplit('.', 1) if '.' in name else (name, 'jpg')
+        name = f'{stem}-{hashlib.sha1(p["iiif_base"].encode("utf-8")).hexdigest()[:8]}.{ext}'
+        seen[p['canvas']] = name
+        pages.append(dict(p, key=p['canvas'], path=(Path(folder) / name).resolve()))
+    return pages

@@ -1,0 +1,98 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from kaokore_mm.annotation import BadPageError, annotate_pages, page_stem, pages_from_folder
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def book(folder, n=4, size=(300, 200)):
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        img = np.full((size[1], size[0], 3), 180 + i, np.uint8)
+        cv2.imwrite(str(folder / f'p{i}.png'), img)
+    return folder
+
+
+def fake_predict(img):
+    """One face whose position depends on the page's pixels: mixed-up pages would show."""
+    v = float(img[0, 0, 0])
+    return [dict(box=[v - 150, 10.0, v - 100, 60.0], score=0.9), dict(box=[5.0, 5.0, 25.0, 30.0], score=0.2)]
+
+
+def test_same_stem_other_extension_is_another_page(tmp_path):
+    src = book(tmp_path / 'book', 1)
+    cv2.imwrite(str(src / 'p0.jpg'), np.full((200, 300, 3), 50, np.uint8))
+    pages = pages_from_folder(src)
+    meta = annotate_pages(pages, tmp_path / 'out', fake_predict, dict(m=1), src, 'b', 0.0, progress=False)
+    assert meta['pages'] == meta['pages_written'] == 2
+    coco = json.loads((tmp_path / 'out' / 'annotations.coco.json').read_text())
+    assert sorted(im['file_name'] for im in coco['images']) == ['p0.jpg', 'p0.png']
+    x1 = {im['file_name']: a['bbox'][0] for im in coco['images'] for a in coco['annotations']
+          if a['image_id'] == im['id'] and a['score'] == 0.9}
+    assert x1['p0.png'] == 30.0 and abs(x1['p0.jpg'] - (-100.0)) < 3  # each page its own boxes
+    assert len(list((tmp_path / 'out' / 'w3c').glob('*.json'))) == 2
+    assert len(list((tmp_path / 'out' / 'review').glob('p0*.jpg'))) == 2
+
+
+def test_a_new_model_predicts_again_and_the_same_model_does_not(tmp_path):
+    src = book(tmp_path / 'book', 3)
+    pages = pages_from_folder(src)
+    calls = []
+
+    def predict(img):
+        calls.append(1)
+        return fake_predict(img)
+
+    annotate_pages(pages, tmp_path / 'out', predict, dict(checkpoint='a', sha='1'), src, 'b', progress=False)
+    meta = annotate_pages(pages, tmp_path / 'out', predict, dict(checkpoint='a', sha='1'), src, 'b', progress=False)
+    assert len(calls) == 3 and meta['pages_predicted_now'] == 0
+    meta = annotate_pages(pages, tmp_path / 'out', predict, dict(checkpoint='a', sha='2'), src, 'b', progress=False)
+    assert len(calls) == 6 and meta['pages_predicted_now'] == 3 and meta['model'] == dict(checkpoint='a', sha='2')
+    pred = json.loads((tmp_path / 'out' / 'predictions' / f'{page_stem("p0.png")}.json').read_text())
+    assert pred['model'] == dict(checkpoint='a', sha='2') and pred['key'] == 'p0.png'
+
+
+def test_unreadable_pages_are_listed_and_skipped_or_stop_the_run(tmp_path):
+    src = book(tmp_path / 'book', 3)
+    (src / 'p1.png').write_bytes(b'\x89PNG\r\n\x1a\n truncated')
+    pages = pages_from_folder(src)
+    meta = annotate_pages(pages, tmp_path / 'out', fake_predict, {}, src, 'b', progress=False)
+    assert meta['pages_written'] == 2 and [b['key'] for b in meta['bad_pages']] == ['p1.png']
+    assert 'p1.png' in meta['bad_pages'][0]['reason']
+    saved = json.loads((tmp_path / 'out' / 'annotate.json').read_text())
+    assert saved['bad_pages'] == meta['bad_pages']
+    with pytest.raises(BadPageError, match='p1.png'):
+        annotate_pages(pages, tmp_path / 'out2', fake_predict, {}, src, 'b', skip_bad=False, progress=False)
+
+
+SCRIPT = '''
+import resource, sys
+from pathlib import Path
+from kaokore_mm.annotation import annotate_pages, pages_from_folder
+src = Path(sys.argv[1])
+def predict(img):
+    return [dict(box=[10.0 * i, 10.0, 10.0 * i + 80, 90.0], score=0.1 + 0.01 * i) for i in range(30)]
+annotate_pages(pages_from_folder(src), Path(sys.argv[2]), predict, {}, src, 'b', 0.0, progress=False)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+'''
+
+
+def test_memory_is_bounded_by_one_page(tmp_path):
+    """Peak RSS annotating 16 pages exceeds that of 4 pages by less than one decoded page."""
+    size = (3000, 2000)  # one page: 18 MB decoded
+    page_kb = size[0] * size[1] * 3 / 1024
+    peaks = {}
+    for n in (4, 16):
+        src = book(tmp_path / f'b{n}', n, size)
+        r = subprocess.run([sys.executable, '-c', SCRIPT, str(src), str(tmp_path / f'o{n}')], capture_output=True,
+                           text=True, cwd=ROOT, timeout=600)
+        assert r.returncode == 0, r.stderr[-2000:]
+        peaks[n] = int(r.stdout.split()[-1])
+    assert peaks[16] - peaks[4] < page_kb, peaks
