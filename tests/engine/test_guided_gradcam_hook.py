@@ -67,3 +67,15 @@ def test_repeated_use_does_not_grow_memory(tmp_path):
         hook.after_val_epoch(runner, {})
     gc.collect()
     assert len(gc.get_objects()) - before < 2000  # no tensors, hooks or figures piling up
+
+
+def test_only_rank_0_writes(tmp_path, monkeypatch):
+    import mmengine.dist.utils as dist_utils
+    model = tiny_classifier().eval()
+    runner = mocked_runner(tmp_path, model, crops_dataset(tmp_path))
+    monkeypatch.setattr(dist_utils, 'get_rank', lambda group=None: 1)
+    GuidedGradCAMHook(num_per_class=1).after_test_epoch(runner, {})
+    assert not (tmp_path / 'work' / 'cam').exists() and runner.visualizer.add_image.call_count == 0
+    monkeypatch.setattr(dist_utils, 'get_rank', lambda group=None: 0)
+    GuidedGradCAMHook(num_per_class=1).after_test_epoch(runner, {})
+    assert len(list((tmp_path / 'work' / 'cam' / 'test').glob('*.png'))) == 3
