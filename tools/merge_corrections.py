@@ -15,14 +15,49 @@ COCO), the detector's proposals are scored against the corrections: precision,
 recall and the annotation effort saved. The COCO is written atomically.
 """
 import argparse
+import hashlib
 import json
+import math
+import re
 import sys
 from collections import defaultdict
 from pathlib import Path
 
 from kaokore_mm.converters.import_pages import PageCollector, canvas_index, load_json
 from kaokore_mm.core.face_metrics import annotation_effort, counts_at, match_page
+from kaokore_mm.utils.cli import UserError, cli_main
 from kaokore_mm.utils.io import atomic_write_bytes, atomic_write_json, atomic_write_text
+
+BOOK_ID = re.compile(r'[A-Za-z0-9_-][A-Za-z0-9._-]*')
+SAFE = re.compile(r'[^A-Za-z0-9._-]+')
+
+
+def check_book_id(book_id: str) -> str:
+    """Letters, digits, ``-``, ``_`` and ``.`` (not first): no path separators, no ``..``."""
+    if not BOOK_ID.fullmatch(book_id or '') or '..' in book_id:
+        raise UserError(f'--book-id {book_id!r} is not valid: use letters, digits, "-", "_" and "." (not first), '
+                        'no path separators')
+    return book_id
+
+
+def page_dest_names(file_names, book_id: str) -> list:
+    """``pages/<book>/<relative path>`` per page, made safe; pages whose safe names
+    would collide get a hash of their original name, so two pages never share a file."""
+    names = []
+    for f in file_names:
+        segs = [SAFE.sub('_', s).strip('.') or '_' for s in Path(f).as_posix().split('/') if s not in ('', '.', '..')]
+        names.append('/'.join(segs))
+    counts = defaultdict(int)
+    for n in names:
+        counts[n.lower()] += 1
+    out = []
+    for f, n in zip(file_names, names):
+        if counts[n.lower()] > 1:
+            stem, dot, ext = n.rpartition('.')
+            tag = hashlib.sha1(str(f).encode('utf-8')).hexdigest()[:8]
+            n = f'{stem}-{tag}.{ext}' if dot else f'{n}-{tag}'
+        out.append(f'pages/{book_id}/{n}')
+    return out
 
 
 def parse_args(argv=None):
@@ -62,11 +97,15 @@ def score_proposals(predictions: dict, corrected: dict, thr: float) -> dict:
 
 def main(argv=None):
     args = parse_args(argv)
+    check_book_id(args.book_id)
     pages = load_json(args.pages) if args.pages else {'images': []}
     pages_root = Path(pages.get('info', {}).get('images_root') or (Path(args.pages).parent if args.pages else '.'))
     col = PageCollector(book_id=args.book_id, book_title=args.book_title)
     by_canvas = canvas_index(pages)
-    for path in args.corrections:
+    files = []
+    for path in args.corrections:  # a folder (e.g. the review app's OUT/corrections/) stands for its JSON files
+        files += sorted(str(f) for f in Path(path).glob('*.json')) if Path(path).is_dir() else [path]
+    for path in files:
         doc = load_json(path)
         if isinstance(doc, dict) and 'images' in doc and 'annotations' in doc:
             col.add_coco(doc, path)
@@ -75,9 +114,32 @@ def main(argv=None):
     corrected = col.coco()
     for p in col.problems:
         print(f'  skipped: {p["file"]} [{p["item"]}]: {p["reason"]}')
+    # validate the whole merge before anything is written: a box the annotator drew is never dropped quietly
+    bad_boxes = [p for p in col.problems if p['reason'].startswith(('bad bbox', 'empty bbox', 'non-finite bbox'))]
+    if bad_boxes:
+        p = bad_boxes[0]
+        raise UserError(f'{p["file"]}, item {p["item"]}: {p["reason"]} ({len(bad_boxes)} such boxes); fix the '
+                        'corrections; nothing merged')
     if not corrected['images']:
-        print('no corrected page could be read')
-        return 1
+        raise UserError(f'no corrected page could be read from {", ".join(files) or "--corrections"}; nothing merged'
+                        + (' (the book in the training set is left as it is)' if args.replace else ''))
+    names = {im['id']: im['file_name'] for im in corrected['images']}
+    for a in corrected['annotations']:
+        b = a.get('bbox')
+        if not (isinstance(b, (list, tuple)) and len(b) == 4 and all(isinstance(v, (int, float)) for v in b)
+                and all(math.isfinite(v) for v in b) and b[2] > 0 and b[3] > 0):
+            raise UserError(f'page {names.get(a["image_id"])!r}, annotation {a.get("id")}: box {b!r} is not a '
+                            'finite box with positive size; nothing merged')
+    missing = [str(pages_root / im['file_name']) for im in corrected['images']
+               if not (pages_root / im['file_name']).is_file()]
+    if missing:
+        raise UserError(f'page image {missing[0]} not found ({len(missing)} missing; --pages names the folder in '
+                        'info.images_root); nothing merged')
+    dest_names = page_dest_names([im['file_name'] for im in corrected['images']], args.book_id)
+    data_root = Path(args.data_root).resolve()
+    for d in dest_names:
+        if not (data_root / d).resolve().is_relative_to(data_root):
+            raise UserError(f'page {d!r} would be written outside --data-root; nothing merged')
     report = {}
     if args.predictions:
         preds = load_json(args.predictions)
@@ -88,22 +150,17 @@ def main(argv=None):
     train = load_json(args.train_ann)
     existing = {im['id'] for im in train['images'] if im.get('book_id') == args.book_id}
     if existing and not args.replace:
-        raise SystemExit(f'{args.train_ann}: book {args.book_id!r} is already in the training set '
-                         f'({len(existing)} pages); use --replace to replace it')
+        raise UserError(f'{args.train_ann}: book {args.book_id!r} is already in the training set '
+                        f'({len(existing)} pages); use --replace to replace it')
     train['images'] = [im for im in train['images'] if im['id'] not in existing]
     train['annotations'] = [a for a in train['annotations'] if a['image_id'] not in existing]
     next_img = max((im['id'] for im in train['images']), default=0) + 1
     next_ann = max((a['id'] for a in train['annotations']), default=0) + 1
-    data_root = Path(args.data_root)
     new_ids = {}
-    for im in corrected['images']:
+    for im, dest_name in zip(corrected['images'], dest_names):
         src = pages_root / im['file_name']
-        if not src.is_file():
-            print(f'  skipped: page image {src} not found')
-            continue
-        dest_name = f'pages/{args.book_id}/{Path(im["file_name"]).name}'
         dest = data_root / dest_name
-        if not dest.exists() or dest.stat().st_size != src.stat().st_size:
+        if not dest.exists() or dest.read_bytes() != src.read_bytes():
             atomic_write_bytes(dest, src.read_bytes())
         new_ids[im['id']] = next_img
         train['images'].append(dict(im, id=next_img, file_name=dest_name, book_id=args.book_id))
@@ -125,4 +182,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(cli_main(main))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path, PurePosixPath
 
 from kaokore_mm.core.iiif import clip_box
@@ -51,6 +52,9 @@ class PageCollector:
             x, y, w, h = (float(v) for v in bbox)
         except (TypeError, ValueError):
             self.problems.append(dict(file=source, item=item, reason=f'bad bbox {bbox!r}'))
+            return
+        if not all(math.isfinite(v) for v in (x, y, w, h)):  # NaN would clip to a plausible page-wide box
+            self.problems.append(dict(file=source, item=item, reason=f'non-finite bbox {bbox!r}'))
             return
         if w <= 0 or h <= 0:
             self.problems.append(dict(file=source, item=item, reason=f'empty bbox {bbox!r}'))

@@ -86,7 +86,8 @@ def test_annotate_then_merge_corrections(tiny_data, detector, tmp_path):
     assert got == want  # the book is in the training set with the right boxes
     report = json.loads((train_ann.parent / 'merge_newbook.json').read_text())
     assert report['num_gt'] == len(want) and 0 <= report['recall'] <= 1 and 'manual_share' in report
-    with pytest.raises(SystemExit, match='already in the training set'):
+    from kaokore_mm.utils.cli import UserError
+    with pytest.raises(UserError, match='already in the training set'):
         merge.main(margs)
     assert merge.main([*margs, '--replace']) == 0
     assert len([im for im in json.loads(train_ann.read_text())['images'] if im['book_id'] == 'newbook']) == \

@@ -1,0 +1,95 @@
+"""merge_corrections.py validates the whole merge before it writes anything."""
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from kaokore_mm.utils.cli import cli_main
+from tests.conftest import load_tool
+
+
+@pytest.fixture
+def setup(tmp_path):
+    book = tmp_path / 'book'
+    for rel in ('a/p1.jpg', 'b/p1.jpg', 'p1.png'):
+        (book / rel).parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(book / rel), np.full((50, 60, 3), len(rel), np.uint8))
+    images = [dict(id=i + 1, file_name=f, width=60, height=50) for i, f in enumerate(('a/p1.jpg', 'b/p1.jpg', 'p1.png'))]
+    corr = dict(info=dict(images_root=str(book)), images=images,
+                annotations=[dict(id=i + 1, image_id=i + 1, category_id=1, bbox=[1, 2, 10, 12]) for i in range(3)],
+                categories=[dict(id=1, name='face')])
+    corr_file = tmp_path / 'corr.json'
+    corr_file.write_text(json.dumps(corr))
+    train = tmp_path / 'data' / 'annotations' / 'pages.json'
+    train.parent.mkdir(parents=True)
+    old = dict(images=[dict(id=1, file_name='pages/old/x.jpg', width=5, height=5, book_id='old')],
+               annotations=[dict(id=1, image_id=1, category_id=1, bbox=[0, 0, 2, 2])], categories=[dict(id=1, name='face')])
+    train.write_text(json.dumps(old))
+    args = ['--corrections', str(corr_file), '--pages', str(corr_file), '--train-ann', str(train),
+            '--data-root', str(tmp_path / 'data')]
+    return tmp_path, args, train, corr, corr_file
+
+
+def run(args, capsys):
+    rc = cli_main(load_tool('merge_corrections').main, args)
+    return rc, capsys.readouterr()
+
+
+@pytest.mark.parametrize('book_id', ['../../../x', 'a/b', '..', '.hidden', 'a\\\\b', ''])
+def test_bad_book_ids_write_nothing(setup, capsys, book_id):
+    tmp_path, args, train, _, _ = setup
+    before = train.read_text()
+    rc, out = run([*args, '--book-id', book_id], capsys)
+    assert rc == 2 and 'is not valid' in out.err and out.err.count('\n') == 1
+    assert train.read_text() == before
+    assert not (tmp_path / 'data' / 'pages').exists() and not (tmp_path / 'x').exists()
+
+
+def test_two_pages_with_one_file_name_stay_two_files(setup, capsys):
+    tmp_path, args, train, _, _ = setup
+    rc, _ = run([*args, '--book-id', 'new-book_1.v2'], capsys)
+    assert rc == 0
+    merged = json.loads(train.read_text())
+    names = [im['file_name'] for im in merged['images'] if im['book_id'] == 'new-book_1.v2']
+    assert names == ['pages/new-book_1.v2/a/p1.jpg', 'pages/new-book_1.v2/b/p1.jpg', 'pages/new-book_1.v2/p1.png']
+    pixels = {n: int(cv2.imread(str(tmp_path / 'data' / n))[0, 0, 0]) for n in names}
+    assert len(set(pixels.values())) == 2 and pixels[names[0]] == pixels[names[1]]  # same-length rel paths
+    assert all((tmp_path / 'data' / n).is_file() for n in names)
+
+
+def test_replace_never_removes_a_book_without_adding_it(setup, capsys):
+    tmp_path, args, train, _, corr_file = setup
+    assert run([*args, '--book-id', 'nb'], capsys)[0] == 0
+    before = train.read_text()
+    empty = tmp_path / 'empty.json'
+    empty.write_text(json.dumps(dict(images=[], annotations=[], categories=[dict(id=1, name='face')])))
+    rc, out = run(['--corrections', str(empty), *args[2:], '--book-id', 'nb', '--replace'], capsys)
+    assert rc == 2 and 'no corrected page' in out.err and train.read_text() == before
+
+
+@pytest.mark.parametrize('bbox', [[float('nan'), 2, 10, 12], [1, 2, float('inf'), 12], [1, 2, 0, 5]])
+def test_non_finite_or_empty_boxes_are_refused(setup, capsys, bbox):
+    tmp_path, args, train, corr, corr_file = setup
+    corr['annotations'][1]['bbox'] = bbox
+    corr_file.write_text(json.dumps(corr))
+    before = train.read_text()
+    rc, out = run([*args, '--book-id', 'nb'], capsys)
+    assert rc == 2 and train.read_text() == before and not (tmp_path / 'data' / 'pages').exists()
+
+
+def test_missing_page_image_refuses_the_merge(setup, capsys):
+    tmp_path, args, train, _, _ = setup
+    (tmp_path / 'book' / 'p1.png').unlink()
+    before = train.read_text()
+    rc, out = run([*args, '--book-id', 'nb'], capsys)
+    assert rc == 2 and 'p1.png' in out.err and train.read_text() == before
+
+
+def test_a_folder_of_corrections(setup, capsys, tmp_path):
+    _, args, train, corr, _ = setup
+    folder = tmp_path / 'corrections'
+    folder.mkdir()
+    (folder / 'all.json').write_text(json.dumps(corr))
+    rc, _ = run(['--corrections', str(folder), *args[2:], '--book-id', 'fb'], capsys)
+    assert rc == 0 and sum(im['book_id'] == 'fb' for im in json.loads(train.read_text())['images']) == 3
