@@ -25,6 +25,7 @@ setup(
         'mmdet==3.3.0',
         'mmpretrain==1.2.0',
         'grad-cam>=1.5',
+        'iiif-prezi3>=2.0',
     ],
     extras_require={'tests': ['pytest>=7'], 'bench': ['sahi>=0.11']},
     license='Apache-2.0',

@@ -15,6 +15,8 @@ costs a click and a missed face a drawing), it writes:
   file names are relative to the page folder, named in ``info.images_root``;
 - OUT/w3c/<page>.json: a W3C Web Annotation AnnotationPage per canvas
   (targets as integer #xywh= fragments) that IIIF viewers such as Mirador load;
+- OUT/manifest.json: a IIIF Presentation 3 manifest, one canvas per page with its
+  W3C AnnotationPage (open it in Mirador while tools/review.py serves OUT);
 - OUT/annotations.csv: one row per box;
 - OUT/review/<page>.jpg (pages with their boxes) and OUT/review/contact_sheet.jpg
   (the most doubtful face crops, lowest score first);
@@ -53,6 +55,8 @@ def parse_args(argv=None):
     p.add_argument('--batch-size', type=int)
     p.add_argument('--skip-bad', action=argparse.BooleanOptionalAction, default=True,
                    help='report and skip unreadable pages (default) or stop at the first')
+    p.add_argument('--base-url', default='http://localhost:8000',
+                   help='where tools/review.py serves OUT (the ids of manifest.json and the W3C pages)')
     p.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
     return p.parse_args(argv)
 
@@ -112,7 +116,7 @@ def main(argv=None):
     try:
         meta = annotate_pages(pages, out, predict, model_tag(args.config, args.checkpoint, args.classifier),
                               images_root, book, args.score_thr, args.skip_bad, args.book_title,
-                              description=f'faces proposed by {args.config}')
+                              description=f'faces proposed by {args.config}', base_url=args.base_url)
     except BadPageError as e:
         raise UserError(f'{e} (--skip-bad skips unreadable pages)') from None
     finish_distributed()

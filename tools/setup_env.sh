@@ -53,12 +53,15 @@ else
   MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} PIP install --no-build-isolation "mmcv==2.1.0"
 fi
 
+# setup.py's hash marks what was installed: a changed dependency list installs again
+SETUP_HASH=$(sha256sum setup.py | cut -c1-16)
 if "$VENV/bin/python" -c "import kaokore_mm, mmdet, mmpretrain, pycocotools, pytest" 2>/dev/null \
-   && PIP show -q kaokore_mm >/dev/null 2>&1; then
+   && PIP show -q kaokore_mm >/dev/null 2>&1 && [[ "$(cat "$VENV/.kaokore_setup" 2>/dev/null)" == "$SETUP_HASH" ]]; then
   say "kaokore_mm and its dependencies are installed"
 else
   say "installing mmengine, mmdet, mmpretrain and kaokore_mm (editable, with test extras)"
   PIP install -q -e ".[tests]" "$SETUPTOOLS_SPEC"
+  echo "$SETUP_HASH" > "$VENV/.kaokore_setup"
 fi
 # a later install may have upgraded setuptools past the pkg_resources removal
 "$VENV/bin/python" -c "import pkg_resources" 2>/dev/null || PIP install -q "$SETUPTOOLS_SPEC"

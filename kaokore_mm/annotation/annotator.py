@@ -118,11 +118,13 @@ def _sheet(crops, path: Path, cols: int = 10) -> None:
 
 
 def write_outputs(pages, out, images_root, book_id: str, score_thr: float, book_title=None, description: str = '',
-                  sheet_size: int = 300) -> dict:
-    """COCO, W3C AnnotationPages, CSV, review pictures and the contact sheet from
-    the per-page predictions, one page in memory at a time; returns counts."""
+                  sheet_size: int = 300, base_url: str = 'http://localhost:8000') -> dict:
+    """COCO, W3C AnnotationPages, a IIIF manifest, CSV, review pictures and the
+    contact sheet from the per-page predictions, one page in memory at a time;
+    returns counts. ``base_url``: where the review app serves ``out``."""
+    from .manifest import book_manifest, w3c_url
     out = Path(out)
-    images, anns, rows, worst, missing = [], [], [], [], []
+    images, anns, rows, worst, missing, canvases = [], [], [], [], [], []
     for k, p in enumerate(pages, 1):
         stem = page_stem(p['key'])
         pred_file = out / 'predictions' / f'{stem}.json'
@@ -146,7 +148,9 @@ def write_outputs(pages, out, images_root, book_id: str, score_thr: float, book_
             rows.append([p['key'], p['canvas'], round(x1, 1), round(y1, 1), round(x2 - x1, 1), round(y2 - y1, 1),
                          round(f['score'], 4), f.get('status', f.get('gender', '')),
                          round(f.get('status_score', f.get('gender_score', 0.0)), 4)])
-        atomic_write_json(out / 'w3c' / f'{stem}.json', annotation_page(p['canvas'], w3c), indent=1)
+        atomic_write_json(out / 'w3c' / f'{stem}.json', annotation_page(p['canvas'], w3c, w3c_url(base_url, p['key'])),
+                          indent=1)
+        canvases.append(dict(p, width=pred['width'], height=pred['height']))
         img = read_page_or_report(p['path'])
         pic = draw_page_boxes(img, pred_boxes=[f['box'] for f in faces], pred_scores=[f['score'] for f in faces],
                               score_thr=score_thr)
@@ -161,6 +165,7 @@ def write_outputs(pages, out, images_root, book_id: str, score_thr: float, book_
     coco = dict(info=dict(description=description, score_thr=score_thr, images_root=str(images_root)),
                 images=images, annotations=anns, categories=[dict(id=1, name='face')])
     atomic_write_json(out / 'annotations.coco.json', coco, indent=None)
+    atomic_write_json(out / 'manifest.json', book_manifest(canvases, base_url, book_title or book_id), indent=1)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator='\n')
     w.writerow(['page_key', 'canvas', 'x', 'y', 'w', 'h', 'score', 'label', 'label_score'])
@@ -171,7 +176,8 @@ def write_outputs(pages, out, images_root, book_id: str, score_thr: float, book_
 
 
 def annotate_pages(pages, out, predict, tag: dict, images_root, book_id: str, score_thr: float = 0.3,
-                   skip_bad: bool = True, book_title=None, description: str = '', progress: bool = True) -> dict:
+                   skip_bad: bool = True, book_title=None, description: str = '', progress: bool = True,
+                   base_url: str = 'http://localhost:8000') -> dict:
     """Predict (sharded over the ranks of an initialised process group) and
     write the outputs (rank 0); returns the run's summary (``annotate.json``)."""
     from kaokore_mm.utils.dist import rank_and_world
@@ -192,7 +198,8 @@ def annotate_pages(pages, out, predict, tag: dict, images_root, book_id: str, sc
     summary = None
     if rank == 0:
         good = [p for p in pages if p['key'] not in bad_keys]
-        written = write_outputs(good, out, images_root, book_id, score_thr, book_title, description)
+        written = write_outputs(good, out, images_root, book_id, score_thr, book_title, description,
+                                base_url=base_url)
         summary = dict(model=tag, book_id=book_id, score_thr=score_thr, pages=len(pages),
                        pages_predicted_now=done, pages_written=written['pages_written'], faces=written['faces'],
                        bad_pages=sorted(bad, key=lambda b: b['key']), processes=world)

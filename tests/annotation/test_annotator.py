@@ -96,3 +96,35 @@ def test_memory_is_bounded_by_one_page(tmp_path):
         assert r.returncode == 0, r.stderr[-2000:]
         peaks[n] = int(r.stdout.split()[-1])
     assert peaks[16] - peaks[4] < page_kb, peaks
+
+
+def test_manifest_has_one_canvas_per_page_pointing_at_its_w3c_page(tmp_path):
+    src = book(tmp_path / 'book', 3)
+    pages = pages_from_folder(src)
+    annotate_pages(pages, tmp_path / 'out', fake_predict, {}, src, 'b', 0.0, book_title='A book', progress=False,
+                   base_url='http://localhost:8123/')
+    m = json.loads((tmp_path / 'out' / 'manifest.json').read_text())
+    assert m['@context'] == 'http://iiif.io/api/presentation/3/context.json' and m['type'] == 'Manifest'
+    assert m['id'] == 'http://localhost:8123/manifest.json' and m['label'] == {'none': ['A book']}
+    assert [c['id'] for c in m['items']] == [p['canvas'] for p in pages]
+    for c, p in zip(m['items'], pages):
+        stem = page_stem(p['key'])
+        body = c['items'][0]['items'][0]['body']
+        assert (c['width'], c['height']) == (300, 200) and body['id'] == f'http://localhost:8123/pages/{stem}'
+        assert body['format'] == 'image/png' and c['items'][0]['items'][0]['target'] == c['id']
+        ref = c['annotations'][0]
+        assert ref == {'id': f'http://localhost:8123/w3c/{stem}.json', 'type': 'AnnotationPage'}
+        page = json.loads((tmp_path / 'out' / 'w3c' / f'{stem}.json').read_text())
+        assert page['id'] == ref['id'] and all(a['target']['source'] == c['id'] for a in page['items'])
+        assert len(page['items']) == 2
+
+
+def test_manifest_keeps_the_source_canvases_and_image_services(tmp_path):
+    from kaokore_mm.annotation.manifest import book_manifest
+    pages = [dict(key='https://x/c1', canvas='https://x/c1', width=640, height=480, path=tmp_path / 'a.jpg',
+                  iiif_base='https://iiif.example/iiif/p1', label='p. 1')]
+    m = book_manifest(pages, 'http://localhost:8000', 'book')
+    body = m['items'][0]['items'][0]['items'][0]['body']
+    assert m['items'][0]['id'] == 'https://x/c1' and m['items'][0]['label'] == {'none': ['p. 1']}
+    assert body['service'][0]['id'] == 'https://iiif.example/iiif/p1'
+    assert body['id'] == 'https://iiif.example/iiif/p1/full/max/0/default.jpg'
