@@ -26,7 +26,13 @@ setup(
         'mmpretrain==1.2.0',
         'grad-cam>=1.5',
         'iiif-prezi3>=2.0',
+        'starlette>=0.37',  # the review app (tools/review.py)
+        'uvicorn>=0.29',
     ],
-    extras_require={'tests': ['pytest>=7'], 'bench': ['sahi>=0.11']},
+    # the review app's front end (vendored OpenSeadragon and Annotorious, with their licences)
+    package_data={'kaokore_mm.review': ['static/*.html', 'static/*.js', 'static/*.css', 'static/vendor/VERSIONS',
+                                        'static/vendor/*/*', 'static/vendor/openseadragon/images/*']},
+    include_package_data=True,
+    extras_require={'tests': ['pytest>=7', 'httpx', 'selenium>=4.10'], 'bench': ['sahi>=0.11']},
     license='Apache-2.0',
 )

@@ -63,6 +63,16 @@ else
   PIP install -q -e ".[tests]" "$SETUPTOOLS_SPEC"
   echo "$SETUP_HASH" > "$VENV/.kaokore_setup"
 fi
+# the review app's browser tests: Chromium and its driver from Debian's packages, when we may install them
+if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then
+  say "chromium and chromedriver are installed"
+elif [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+  say "installing chromium and chromium-driver (Debian packages) for the browser tests"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    chromium chromium-driver >/dev/null || say "could not install chromium: the browser tests will be skipped"
+else
+  say "chromium/chromedriver missing and not root: the browser tests will be skipped (CI=true fails them)"
+fi
 # a later install may have upgraded setuptools past the pkg_resources removal
 "$VENV/bin/python" -c "import pkg_resources" 2>/dev/null || PIP install -q "$SETUPTOOLS_SPEC"
 say "ready: $("$VENV/bin/python" -c 'import torch, mmcv, mmdet, mmpretrain; print(f"torch {torch.__version__}, mmcv {mmcv.__version__}, mmdet {mmdet.__version__}, mmpretrain {mmpretrain.__version__}")')"

@@ -1,0 +1,194 @@
+"""The corrections of a book under review, on disk (framework-free).
+
+Reads what ``tools/annotate.py`` wrote into ``OUT`` (``annotations.coco.json``,
+``w3c/<stem>.json``) and keeps the annotator's work in ``OUT/corrections/``:
+
+* ``<stem>.json``: the page's corrected W3C AnnotationPage (the same model as
+  the proposals: ``SpecificResource`` targets with integer ``xywh=``
+  fragments, ``TextualBody`` tags for status and gender), with
+  ``kaokore:version`` (a counter: a save names the version it started from, and
+  a stale one is refused as a conflict, never overwritten) and
+  ``kaokore:state`` (``in progress`` or ``done``); written atomically;
+* ``<stem>.log.jsonl``: one line per annotator action (operation, time), from
+  which the correction effort is measured.
+
+``merge_corrections.py --corrections OUT/corrections`` reads the pages directly.
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+import threading
+from pathlib import Path
+
+from kaokore_mm.annotation.pages import page_stem
+from kaokore_mm.converters.web_annotation import CONTEXT, GENDER_WORDS, STATUS_WORDS, parse_xywh, pixel_fragment
+from kaokore_mm.utils.io import atomic_write_json
+
+STATES = ('to review', 'in progress', 'done')
+OPERATIONS = ('accept', 'delete', 'draw', 'move', 'resize', 'relabel', 'done', 'open')
+
+
+class ConflictError(Exception):
+    """The page changed since the client loaded it (another tab or person)."""
+
+
+class ReviewError(ValueError):
+    """A request the store cannot accept (unknown page, malformed annotations)."""
+
+
+class CorrectionStore:
+
+    def __init__(self, out_dir):
+        self.out = Path(out_dir)
+        coco_file = self.out / 'annotations.coco.json'
+        if not coco_file.exists():
+            raise ReviewError(f'{coco_file} not found: run tools/annotate.py first')
+        coco = json.loads(coco_file.read_text())
+        self.images_root = Path(coco.get('info', {}).get('images_root') or self.out)
+        self.pages = {}
+        counts = {}
+        for a in coco['annotations']:
+            counts[a['image_id']] = counts.get(a['image_id'], 0) + 1
+        for im in coco['images']:
+            key = im.get('page_key') or im['file_name']
+            self.pages[page_stem(key)] = dict(stem=page_stem(key), key=key, canvas=im['canvas'],
+                                              width=im['width'], height=im['height'],
+                                              path=self.images_root / im['file_name'],
+                                              proposals=counts.get(im['id'], 0))
+        (self.out / 'corrections').mkdir(exist_ok=True)
+        self._lock = threading.Lock()
+
+    def page(self, stem: str) -> dict:
+        if stem not in self.pages:
+            raise ReviewError(f'no page {stem!r} in {self.out}')
+        return self.pages[stem]
+
+    def _corrected(self, stem: str):
+        path = self.out / 'corrections' / f'{stem}.json'
+        return json.loads(path.read_text()) if path.exists() else None
+
+    def summary(self) -> list[dict]:
+        """Pages in book order with their state and counts, for the page list."""
+        rows = []
+        for stem, p in self.pages.items():
+            doc = self._corrected(stem)
+            rows.append(dict(stem=stem, key=p['key'], proposals=p['proposals'],
+                             state=doc.get('kaokore:state', 'in progress') if doc else 'to review',
+                             faces=len(doc['items']) if doc else None,
+                             version=doc.get('kaokore:version', 0) if doc else 0))
+        return rows
+
+    def load(self, stem: str) -> dict:
+        """The page's AnnotationPage: the saved corrections, else the proposals (version 0)."""
+        p = self.page(stem)
+        doc = self._corrected(stem)
+        if doc is None:
+            doc = json.loads((self.out / 'w3c' / f'{stem}.json').read_text())
+            doc['kaokore:version'] = 0
+            doc['kaokore:state'] = 'to review'
+        return dict(doc, page=dict(stem=stem, key=p['key'], canvas=p['canvas'], width=p['width'],
+                                   height=p['height']))
+
+    def _clean(self, stem: str, items) -> list:
+        """Validated annotations: boxes on the page (integer pixels), known labels."""
+        p = self.page(stem)
+        if not isinstance(items, list):
+            raise ReviewError('items must be a list of annotations')
+        clean = []
+        for k, a in enumerate(items):
+            try:
+                target = a['target']
+                selector = target['selector']
+                selector = selector[0] if isinstance(selector, list) else selector
+                unit, (x, y, w, h) = parse_xywh(selector['value'])
+            except (KeyError, TypeError, IndexError, ValueError) as e:
+                raise ReviewError(f'annotation {k}: no xywh box ({e})') from None
+            if unit != 'pixel' or not all(math.isfinite(v) for v in (x, y, w, h)):
+                raise ReviewError(f'annotation {k}: the box must be in pixels')
+            x1, y1 = max(0.0, x), max(0.0, y)
+            x2, y2 = min(float(p['width']), x + w), min(float(p['height']), y + h)
+            if x2 - x1 < 1 or y2 - y1 < 1:
+                raise ReviewError(f'annotation {k}: box {selector["value"]} is not on the page')
+            bodies = a.get('body') or []
+            bodies = bodies if isinstance(bodies, list) else [bodies]
+            tags = []
+            for b in bodies:
+                value = str(b.get('value', '')).strip() if isinstance(b, dict) else ''
+                if b.get('purpose') == 'tagging' and value and value != 'face':
+                    if value not in STATUS_WORDS and value not in GENDER_WORDS:
+                        raise ReviewError(f'annotation {k}: unknown label {value!r}')
+                    tags.append(value)
+            fx, fy, fw, fh = pixel_fragment([x1, y1, x2 - x1, y2 - y1])
+            ann_id = str(a.get('id') or f'{p["canvas"]}/correction/{k}')
+            clean.append(dict(
+                id=ann_id, type='Annotation', motivation='tagging',
+                body=[dict(type='TextualBody', purpose='tagging', value='face')]
+                + [dict(type='TextualBody', purpose='tagging', value=t) for t in tags],
+                target=dict(type='SpecificResource', source=p['canvas'],
+                            selector=dict(type='FragmentSelector', conformsTo='http://www.w3.org/TR/media-frags/',
+                                          value=f'xywh={fx},{fy},{fw},{fh}'))))
+        return clean
+
+    def save(self, stem: str, items, base_version: int, state: str = 'in progress') -> dict:
+        """Save the page's corrections if nobody saved since ``base_version``;
+        returns the stored document (with the new version)."""
+        if state not in STATES[1:]:
+            raise ReviewError(f'state must be one of {", ".join(STATES[1:])}, got {state!r}')
+        clean = self._clean(stem, items)
+        p = self.page(stem)
+        with self._lock:
+            old = self._corrected(stem)
+            current = old.get('kaokore:version', 0) if old else 0
+            if int(base_version) != current:
+                raise ConflictError(f'page {p["key"]} was saved elsewhere (version {current}, this view has '
+                                    f'{base_version}): reload it before editing')
+            doc = {'@context': CONTEXT, 'id': f'{p["canvas"]}/corrections', 'type': 'AnnotationPage',
+                   'kaokore:version': current + 1, 'kaokore:state': state, 'items': clean}
+            atomic_write_json(self.out / 'corrections' / f'{stem}.json', doc, indent=1)
+        return doc
+
+    def log(self, stem: str, actions) -> int:
+        """Append the annotator's actions (``op``, ``t`` in seconds since the epoch)."""
+        self.page(stem)
+        lines = []
+        for a in actions if isinstance(actions, list) else []:
+            op = a.get('op') if isinstance(a, dict) else None
+            t = a.get('t') if isinstance(a, dict) else None
+            if op not in OPERATIONS or not isinstance(t, (int, float)) or not math.isfinite(t):
+                raise ReviewError(f'bad action {a!r}: op in {", ".join(OPERATIONS)}, t a number')
+            lines.append(json.dumps(dict(op=op, t=float(t))))
+        with self._lock, open(self.out / 'corrections' / f'{stem}.log.jsonl', 'a', encoding='utf-8') as f:
+            f.write(''.join(line + '\n' for line in lines))
+            f.flush()
+        return len(lines)
+
+    def effort(self) -> dict:
+        """Operations and active seconds per page from the action logs (pauses over
+        ``idle`` seconds are not counted), against drawing every corrected face."""
+        idle = 60.0
+        pages, ops, seconds = 0, {}, 0.0
+        for stem in self.pages:
+            path = self.out / 'corrections' / f'{stem}.log.jsonl'
+            if not path.exists():
+                continue
+            acts = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+            if not acts:
+                continue
+            pages += 1
+            times = sorted(a['t'] for a in acts)
+            seconds += sum(min(b - a, idle) for a, b in zip(times, times[1:]))
+            for a in acts:
+                ops[a['op']] = ops.get(a['op'], 0) + 1
+        edits = sum(v for k, v in ops.items() if k not in ('open', 'done', 'accept'))
+        return dict(pages=pages, operations=ops, edit_operations=edits, active_seconds=seconds)
+
+
+_SAFE = re.compile(r'^[A-Za-z0-9._-]+$')
+
+
+def safe_stem(stem: str) -> str:
+    if not _SAFE.match(stem or ''):
+        raise ReviewError(f'bad page id {stem!r}')
+    return stem

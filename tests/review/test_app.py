@@ -1,0 +1,85 @@
+"""The review server's API (Starlette's TestClient): storage, conflicts, validation, logs."""
+import json
+
+import pytest
+from starlette.testclient import TestClient
+
+from kaokore_mm.review import create_app
+
+
+@pytest.fixture
+def client(annotated):
+    return TestClient(create_app(annotated[0]))
+
+
+def first(client):
+    pages = client.get('/api/pages').json()['pages']
+    return pages, pages[0]['stem']
+
+
+def box(canvas, xywh, *tags):
+    return dict(type='Annotation', body=[dict(type='TextualBody', purpose='tagging', value=t) for t in ('face', *tags)],
+                target=dict(type='SpecificResource', source=canvas,
+                            selector=dict(type='FragmentSelector', value=f'xywh=pixel:{xywh}')))
+
+
+def test_pages_proposals_save_and_state(client):
+    pages, stem = first(client)
+    assert [p['state'] for p in pages] == ['to review', 'to review'] and pages[0]['proposals'] >= 2
+    doc = client.get(f'/api/pages/{stem}').json()
+    assert doc['kaokore:version'] == 0 and len(doc['items']) == pages[0]['proposals']
+    canvas = doc['page']['canvas']
+    r = client.put(f'/api/pages/{stem}', json=dict(items=[box(canvas, '10.4,20.6,30.2,40', 'warrior')], version=0))
+    assert r.status_code == 200 and r.json()['kaokore:version'] == 1
+    saved = client.get(f'/api/pages/{stem}').json()
+    assert saved['items'][0]['target']['selector']['value'] == 'xywh=10,20,31,41'  # integer pixels, outwards
+    assert [b['value'] for b in saved['items'][0]['body']] == ['face', 'warrior']
+    r = client.put(f'/api/pages/{stem}', json=dict(items=saved['items'], version=1, state='done'))
+    assert r.json()['kaokore:state'] == 'done'
+    assert client.get('/api/pages').json()['pages'][0]['state'] == 'done'
+    # Mirador sees the corrections through the manifest's W3C URL
+    assert client.get(f'/w3c/{stem}.json').json()['kaokore:version'] == 2
+    assert client.get('/manifest.json').json()['type'] == 'Manifest'
+    assert client.get(f'/pages/{stem}').headers['content-type'].startswith('image/')
+
+
+def test_a_stale_save_is_a_conflict_not_an_overwrite(client, annotated):
+    _, stem = first(client)
+    canvas = client.get(f'/api/pages/{stem}').json()['page']['canvas']
+    assert client.put(f'/api/pages/{stem}', json=dict(items=[box(canvas, '1,1,9,9')], version=0)).status_code == 200
+    r = client.put(f'/api/pages/{stem}', json=dict(items=[], version=0))  # a second tab, loaded before
+    assert r.status_code == 409 and 'reload' in r.json()['error']
+    stored = json.loads((annotated[0] / 'corrections' / f'{stem}.json').read_text())
+    assert len(stored['items']) == 1 and stored['kaokore:version'] == 1
+
+
+@pytest.mark.parametrize('item, message', [
+    (lambda c: box(c, '1,1,9,9', 'emperor'), 'unknown label'),
+    (lambda c: box(c, '5000,5000,10,10'), 'not on the page'),
+    (lambda c: box(c, 'nan,1,2,3'), 'no xywh box'),
+    (lambda c: dict(type='Annotation', target=c), 'no xywh box'),
+])
+def test_bad_annotations_are_refused(client, annotated, item, message):
+    _, stem = first(client)
+    canvas = client.get(f'/api/pages/{stem}').json()['page']['canvas']
+    r = client.put(f'/api/pages/{stem}', json=dict(items=[item(canvas)], version=0))
+    assert r.status_code == 400 and message in r.json()['error']
+    assert not (annotated[0] / 'corrections' / f'{stem}.json').exists()
+
+
+def test_unknown_pages_and_path_tricks(client):
+    assert client.get('/api/pages/nope').status_code == 404
+    assert client.get('/api/pages/..%2F..%2Fetc').status_code in (400, 404)
+    assert client.get('/pages/%2E%2E').status_code in (400, 404)
+    assert client.get('/w3c/..%2Fannotate.json').status_code in (400, 404)
+    assert client.put('/api/pages/nope', content=b'not json').status_code in (400, 404)
+
+
+def test_actions_are_logged_and_give_the_effort(client):
+    _, stem = first(client)
+    acts = [dict(op='open', t=100.0), dict(op='delete', t=103.0), dict(op='draw', t=110.0), dict(op='done', t=500.0)]
+    assert client.post(f'/api/pages/{stem}/log', json=dict(actions=acts)).json() == dict(logged=4)
+    assert client.post(f'/api/pages/{stem}/log', json=dict(actions=[dict(op='rm -rf', t=1)])).status_code == 400
+    effort = client.get('/api/pages').json()['effort']
+    assert effort['pages'] == 1 and effort['edit_operations'] == 2
+    assert effort['active_seconds'] == pytest.approx(3 + 7 + 60)  # a pause counts at most 60 s

@@ -1,0 +1,171 @@
+"""The review app in a real browser (Chromium from Debian's packages, driven by selenium):
+delete a proposal, draw a missed face, resize a box, set a status, mark the page done,
+reload: all persisted; the corrections then go through merge_corrections into a training COCO."""
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import load_tool
+
+CHROMIUM = shutil.which('chromium') or shutil.which('chromium-browser')
+DRIVER = shutil.which('chromedriver')
+ROOT = Path(__file__).resolve().parents[2]
+if not (CHROMIUM and DRIVER):
+    if os.environ.get('CI') == 'true':
+        pytest.fail('CI=true but Chromium/chromedriver are missing (apt-get install chromium chromium-driver)',
+                    pytrace=False)
+    pytest.skip('Chromium and chromium-driver are not installed (make test installs them when run as root)',
+                allow_module_level=True)
+webdriver = pytest.importorskip('selenium.webdriver')
+
+
+@pytest.fixture
+def browser():
+    from selenium.webdriver.chrome.service import Service
+    opts = webdriver.ChromeOptions()
+    for a in ('--headless=new', '--no-sandbox', '--disable-dev-shm-usage', '--window-size=1280,900'):
+        opts.add_argument(a)
+    opts.binary_location = CHROMIUM
+    drv = webdriver.Chrome(service=Service(DRIVER), options=opts)
+    yield drv
+    drv.quit()
+
+
+def wait(drv, script, timeout=20.0):
+    end = time.time() + timeout
+    while time.time() < end:
+        value = drv.execute_script(script)
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f'timed out waiting for: {script}')
+
+
+def open_page(drv, url):
+    drv.get(url)
+    wait(drv, 'return window.review && window.review.ready')
+
+
+def saves(drv):
+    return drv.execute_script('return window.review.state.saves')
+
+
+def keys(drv, *k):
+    from selenium.webdriver.common.action_chains import ActionChains
+    ActionChains(drv).send_keys(*k).perform()
+
+
+def to_screen(drv, x, y):
+    """Image pixel -> offset from the viewer element's top-left corner."""
+    return drv.execute_script(
+        'const p = window.review.viewer.viewport.imageToViewerElementCoordinates(new OpenSeadragon.Point(arguments[0], '
+        'arguments[1])); return [p.x, p.y];', x, y)
+
+
+def drag(drv, element, start, end):
+    from selenium.webdriver.common.action_chains import ActionChains
+    rect = element.rect
+    ActionChains(drv).move_to_element_with_offset(element, start[0] - rect['width'] / 2, start[1] - rect['height'] / 2) \
+        .click_and_hold().move_by_offset(5, 5).move_by_offset(end[0] - start[0] - 5, end[1] - start[1] - 5) \
+        .release().perform()
+
+
+def boxes(doc):
+    import re
+    out = []
+    for a in doc['items']:
+        x, y, w, h = map(int, re.search(r'(\d+),(\d+),(\d+),(\d+)', a['target']['selector']['value']).groups())
+        out.append([x, y, w, h])
+    return out
+
+
+def test_correct_a_page_in_the_browser_then_merge(server, annotated, browser, tmp_path):
+    out, truth = annotated
+    drv = browser
+    drv.get(server + '/')
+    links = wait(drv, "return [...document.querySelectorAll('#pages a')].map(a => a.href)")
+    assert len(links) == 2
+    open_page(drv, links[0])
+    n0 = drv.execute_script('return window.review.anno.getAnnotations().length')
+    viewer = drv.find_element('id', 'viewer')
+
+    # delete the false proposal (score 0.4, at 5,5): select it, press Delete
+    before = saves(drv)
+    drv.execute_script("const a = window.review.anno.getAnnotations().find(a => a['kaokore:score'] === 0.4);"
+                       'window.review.select(a);')
+    keys(drv, '\ue017')  # Delete
+    wait(drv, f'return window.review.state.saves > {before}')
+    assert drv.execute_script('return window.review.anno.getAnnotations().length') == n0 - 1
+
+    # draw a missed face: d, then drag on the page
+    drv.execute_script('window.review.viewer.viewport.goHome(true);')
+    before = saves(drv)
+    keys(drv, 'd')
+    drag(drv, viewer, to_screen(drv, 300, 40), to_screen(drv, 360, 110))
+    wait(drv, f'return window.review.state.saves > {before}')
+    assert drv.execute_script('return window.review.anno.getAnnotations().length') == n0
+
+    # resize a proposal by its bottom-right corner
+    drv.execute_script("window.review.viewer.viewport.goHome(true);"
+                       "const a = window.review.anno.getAnnotations().find(a => a['kaokore:score'] === 0.3);"
+                       'window.review.anno.selectAnnotation(a.id);')
+    handles = wait(drv, "const h = [...document.querySelectorAll('.a9s-annotation.editable .a9s-handle')];"
+                        "return h.length ? h.map(e => { const r = e.getBoundingClientRect(); "
+                        "return [r.x + r.width / 2, r.y + r.height / 2]; }) : null;")
+    corner = max(handles, key=lambda p: p[0] + p[1])
+    vr = drv.execute_script('const r = arguments[0].getBoundingClientRect(); return [r.x, r.y];', viewer)
+    start = [corner[0] - vr[0], corner[1] - vr[1]]
+    before = saves(drv)
+    drag(drv, viewer, start, [start[0] + 25, start[1] + 20])
+    wait(drv, f'return window.review.state.saves > {before}')
+
+    # set a status on a selected box with the keyboard
+    drv.execute_script("const a = window.review.anno.getAnnotations().find(a => a['kaokore:score'] === 0.3);"
+                       'window.review.select(a);')
+    before = saves(drv)
+    keys(drv, '2')  # warrior
+    wait(drv, f'return window.review.state.saves > {before}')
+    stem = links[0].rsplit('/', 1)[1]
+    drv.save_screenshot(str(tmp_path / 'review.png'))
+    if os.environ.get('KAOKORE_DOCS_SCREENSHOT'):
+        shutil.copy(tmp_path / 'review.png', ROOT / 'docs' / 'images' / 'review.png')
+
+    # page done: Enter goes on to the next page
+    keys(drv, '\ue007')  # Enter
+    wait(drv, f"return location.pathname !== '/review/{stem}' && window.review && window.review.ready")
+
+    # reload the first page: everything is there
+    open_page(drv, links[0])
+    doc = json.loads((out / 'corrections' / f'{stem}.json').read_text())
+    assert doc['kaokore:state'] == 'done'
+    assert drv.execute_script('return window.review.anno.getAnnotations().length') == len(doc['items']) == n0
+    got = boxes(doc)
+    proposals = json.loads((out / 'w3c' / f'{stem}.json').read_text())
+    first = {a['kaokore:score']: b for a, b in zip(proposals['items'], boxes(proposals))}
+    assert first[0.4] not in got  # deleted
+    drawn = [b for b in got if abs(b[0] - 300) < 15 and abs(b[1] - 40) < 15]
+    assert len(drawn) == 1 and 45 < drawn[0][2] < 75 and 55 < drawn[0][3] < 85  # drawn, about 60 x 70
+    resized = [a for a in doc['items'] if 'warrior' in [b['value'] for b in a['body']]]
+    assert len(resized) == 1
+    (rb,) = boxes(dict(items=resized))
+    assert rb[:2] == first[0.3][:2] and rb[2] > first[0.3][2] + 5 and rb[3] > first[0.3][3] + 5  # resized, same corner
+    log = (out / 'corrections' / f'{stem}.log.jsonl').read_text().splitlines()
+    assert {json.loads(line)['op'] for line in log} >= {'open', 'delete', 'draw', 'resize', 'relabel', 'done'}
+
+    # fold the corrections back: the training COCO gets exactly these boxes
+    train = tmp_path / 'train' / 'annotations' / 'pages.json'
+    train.parent.mkdir(parents=True)
+    train.write_text(json.dumps(dict(images=[], annotations=[], categories=[dict(id=1, name='face')])))
+    rc = load_tool('merge_corrections').main(['--corrections', str(out / 'corrections'), '--pages',
+                                              str(out / 'annotations.coco.json'), '--book-id', 'newbook',
+                                              '--train-ann', str(train), '--data-root', str(train.parent.parent)])
+    assert rc == 0
+    merged = json.loads(train.read_text())
+    assert len(merged['images']) == 1
+    assert sorted(map(lambda b: [round(v) for v in b], (a['bbox'] for a in merged['annotations']))) == sorted(got)
+    assert [a['attributes'].get('status') for a in merged['annotations'] if a['attributes'].get('status')] == \
+        ['warrior']

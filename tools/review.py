@@ -1,0 +1,40 @@
+"""Review and correct the proposals of tools/annotate.py in the browser.
+
+    python tools/review.py OUT [--host 127.0.0.1] [--port 8000]
+
+Serves OUT (the folder tools/annotate.py wrote): the page list at
+http://HOST:PORT/, each page in an OpenSeadragon + Annotorious view, and
+OUT/manifest.json with its W3C pages for Mirador. Corrections are saved as you
+go into OUT/corrections/<page>.json (W3C AnnotationPages), with an action log
+per page; fold them back with tools/merge_corrections.py --corrections OUT/corrections.
+"""
+import argparse
+import sys
+
+from kaokore_mm.utils.cli import UserError, cli_main
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('out', help="tools/annotate.py's output folder")
+    p.add_argument('--host', default='127.0.0.1')
+    p.add_argument('--port', type=int, default=8000)
+    return p.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    import uvicorn
+
+    from kaokore_mm.review import ReviewError, create_app
+    try:
+        app = create_app(args.out)
+    except ReviewError as e:
+        raise UserError(str(e)) from None
+    print(f'reviewing {args.out}: open http://{args.host}:{args.port}/ (manifest: '
+          f'http://{args.host}:{args.port}/manifest.json)', flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level='warning')
+
+
+if __name__ == '__main__':
+    sys.exit(cli_main(main))
