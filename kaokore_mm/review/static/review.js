@@ -15,6 +15,8 @@
     tileSources: { type: 'image', url: `/pages/${encodeURIComponent(stem)}` },
     gestureSettingsMouse: { clickToZoom: false, dblClickToZoom: false },
   });
+  // the review keys are ours: OpenSeadragon's own (w/a/s/d pan, f flip, r rotate, ...) would move the page
+  viewer.addHandler('canvas-key', (e) => { e.preventDefaultAction = true; });
   const score = (a) => {
     const s = (a.underlying || a)['kaokore:score'];
     return typeof s === 'number' ? s : null;
@@ -137,9 +139,14 @@
     await anno.updateSelected(selection);
     anno.saveSelected();
   });
+  function drawing(on) {  // while drawing, existing boxes do not catch the mouse (a face next to a box)
+    anno.setDrawingEnabled(on);
+    $('draw').classList.toggle('on', on);
+    document.body.classList.toggle('drawing', on);
+  }
+
   anno.on('createAnnotation', async (a) => {
-    anno.setDrawingEnabled(false);
-    $('draw').classList.remove('on');
+    drawing(false);
     log('draw');
     await save();
   });
@@ -163,7 +170,7 @@
 
   $('status').addEventListener('change', (e) => relabel('status', e.target.value));
   $('gender').addEventListener('change', (e) => relabel('gender', e.target.value));
-  $('draw').addEventListener('click', () => { anno.setDrawingEnabled(true); $('draw').classList.add('on'); });
+  $('draw').addEventListener('click', () => { anno.cancelSelected(); drawing(true); });
   $('done').addEventListener('click', done);
 
   document.addEventListener('keydown', async (e) => {
@@ -173,7 +180,8 @@
     else if (k === 'p') step(-1);
     else if (k === 'a') { if (anno.getSelected()) { log('accept'); step(1); } }
     else if (k === 'Delete' || k === 'Backspace') { e.preventDefault(); await removeSelected(); }
-    else if (k === 'd') { anno.cancelSelected(); anno.setDrawingEnabled(true); $('draw').classList.add('on'); }
+    else if (k === 'd') { anno.cancelSelected(); drawing(true); }
+    else if (k === 'Escape') { anno.cancelSelected(); drawing(false); }
     else if (k >= '1' && k <= '4') await relabel('status', STATUS[Number(k) - 1]);
     else if (k === 'm') await relabel('gender', 'male');
     else if (k === 'f') await relabel('gender', 'female');
