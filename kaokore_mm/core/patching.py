@@ -50,10 +50,16 @@ def patch_stride(patch: int, overlap: float) -> int:
     return max(1, patch - int(round(overlap * patch)))
 
 
+MAX_PATCHES = 10000  # per page: beyond this a setting is a mistake (overlap 0.999 gave 7.5 million)
+
+
+def _count(length: int, patch: int, stride: int) -> int:
+    return 1 if length <= patch else 1 + math.ceil((length - patch) / stride)
+
+
 def _axis(length: int, patch: int, overlap: float) -> tuple[np.ndarray, int]:
     stride = patch_stride(patch, overlap)
-    n = 1 if length <= patch else 1 + math.ceil((length - patch) / stride)
-    starts = np.arange(n, dtype=np.int64) * stride
+    starts = np.arange(_count(length, patch, stride), dtype=np.int64) * stride
     return starts, int(starts[-1] + patch)
 
 
@@ -67,6 +73,10 @@ def patch_grid(img_size, patch_size, overlap: float = 0.0) -> PatchGrid:
     """
     img_w, img_h = _as_pair(img_size, 'img_size')
     patch_w, patch_h = _as_pair(patch_size, 'patch_size')
+    n = _count(img_w, patch_w, patch_stride(patch_w, overlap)) * _count(img_h, patch_h, patch_stride(patch_h, overlap))
+    if n > MAX_PATCHES:
+        raise ValueError(f'a page of {img_w}x{img_h} with patches of {patch_w}x{patch_h} and overlap {overlap} makes '
+                         f'{n} patches (more than {MAX_PATCHES}); use a smaller overlap or larger patches')
     xs, padded_w = _axis(img_w, patch_w, overlap)
     ys, padded_h = _axis(img_h, patch_h, overlap)
     yy, xx = np.meshgrid(ys, xs, indexing='ij')

@@ -73,3 +73,11 @@ def test_crop_window_pads_beyond_border():
     assert (out[3:] == 9).all() and (out[:, 3:] == 9).all()
     with pytest.raises(ValueError, match='does not start inside'):
         crop_window(img, (7, 0, 9, 2))
+
+
+def test_absurd_grids_are_refused_with_the_settings_named():
+    import pytest
+    from kaokore_mm.core.patching import patch_grid
+    with pytest.raises(ValueError, match=r'4000x3000 .* 512x512 and overlap 0.999 makes \d+ patches.*smaller overlap'):
+        patch_grid((4000, 3000), 512, 0.999)
+    assert len(patch_grid((20000, 1000), 512, 0.2)) > 40  # a long scroll is fine
