@@ -93,3 +93,20 @@ def trusted_checkpoint_loading():
 
 
 allow_mmengine_checkpoint_types()
+
+
+@contextlib.contextmanager
+def explain_refused_checkpoints(what: str = 'the checkpoint'):
+    """Turn torch's refusal of a checkpoint under ``weights_only=True`` (a long
+    traceback that never names the way out) into one user error that says why
+    and how to trust a file one knows."""
+    import pickle
+
+    from kaokore_mm.utils.cli import UserError
+    try:
+        yield
+    except pickle.UnpicklingError as e:
+        reason = next((line.strip() for line in str(e).splitlines() if 'Unsupported global' in line),
+                      str(e).splitlines()[0] if str(e) else 'objects beyond tensors')
+        raise UserError(f'{what} was refused by torch\'s safe loader (weights_only): {reason}. If you trust the '
+                        'source of the file, run again with --trust-checkpoint') from None

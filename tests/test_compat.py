@@ -94,3 +94,26 @@ def test_ssd_config_trains_validates_and_tests(tiny_data, tmp_path):
     assert runner.epoch == 1 and runner.iter >= 1
     metrics = test_tool.main([cfg, str(tmp_path / 'epoch_1.pth'), '--work-dir', str(tmp_path / 'test'), *opts])
     assert metrics['face/num_pages'] > 0
+
+
+def test_a_refused_checkpoint_is_one_line_naming_the_way_out(tiny_data, tmp_path, capsys):
+    import argparse
+
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    from kaokore_mm.utils.cli import cli_main
+    from mmdet.registry import MODELS
+    init_default_scope('mmdet')
+    model = MODELS.build(Config.fromfile(DEMO).model)
+    ckpt = tmp_path / 'foreign.pth'
+    torch.save(dict(state_dict=model.state_dict(), meta=dict(note=argparse.Namespace(a=1))), ckpt)
+    rc = cli_main(load_tool('test').main, [DEMO, str(ckpt), '--work-dir', str(tmp_path / 'w'), *tiny_opts(tiny_data, 2)])
+    err = capsys.readouterr().err
+    line = err.strip().splitlines()[-1]
+    assert rc == 2 and line.startswith(f'error: {ckpt} was refused') and '--trust-checkpoint' in line
+    assert 'Traceback' not in err
+    assert 'Namespace' in line  # why: the type it holds
+    rc = cli_main(load_tool('test').main, [DEMO, str(ckpt), '--work-dir', str(tmp_path / 'w'), '--trust-checkpoint',
+                                           *tiny_opts(tiny_data, 2)])
+    assert rc == 0

@@ -17,7 +17,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import kaokore_mm  # noqa: F401
-from kaokore_mm.compat import trusted_checkpoint_loading
+from kaokore_mm.compat import explain_refused_checkpoints, trusted_checkpoint_loading
 from kaokore_mm.utils.config import add_common_args, apply_common_args, parse_with_common_args
 from kaokore_mm.utils.dist import finish_distributed
 from kaokore_mm.utils.cli import UserError, cli_main
@@ -50,7 +50,8 @@ def main(argv=None):
             raise UserError(f'--out must name a .pkl or .pickle file, got {args.out}')
         runner.test_evaluator.metrics.append(DumpPageResults(out_file_path=args.out))
     t0 = time.perf_counter()
-    with trusted_checkpoint_loading() if args.trust_checkpoint else contextlib.nullcontext():
+    with trusted_checkpoint_loading() if args.trust_checkpoint else contextlib.nullcontext(), \
+            explain_refused_checkpoints(args.checkpoint):
         metrics = runner.test()
     seconds = time.perf_counter() - t0
     from mmengine.dist import is_main_process

@@ -14,7 +14,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import kaokore_mm  # noqa: F401  (registers plugins, allow-lists mmengine checkpoint types)
-from kaokore_mm.compat import trusted_checkpoint_loading
+from kaokore_mm.compat import explain_refused_checkpoints, trusted_checkpoint_loading
 from kaokore_mm.utils.dist import finish_distributed
 from kaokore_mm.utils.cli import UserError, cli_main
 from kaokore_mm.utils.config import add_common_args, apply_common_args, parse_with_common_args
@@ -55,7 +55,8 @@ def main(argv=None):
     args = parse_args(argv)
     cfg = build_cfg(args)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
-    with trusted_checkpoint_loading() if args.trust_checkpoint else contextlib.nullcontext():
+    with trusted_checkpoint_loading() if args.trust_checkpoint else contextlib.nullcontext(), \
+            explain_refused_checkpoints(cfg.get('load_from') or 'the checkpoint to resume from'):
         runner.train()
     finish_distributed()
     return runner
