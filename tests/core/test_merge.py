@@ -38,10 +38,10 @@ def test_weighted_box_fusion_averages_by_score():
     assert len(weighted_box_fusion(np.zeros((0, 4)), np.zeros(0))[0]) == 0
 
 
-def clustered(seed, faces=100, per_face=5, labels=1):
+def clustered(seed, faces=40, per_face=5, labels=1):
     """Boxes as neighbouring patches give them: ``per_face`` jittered, partly cut copies of each face."""
     rng = np.random.default_rng(seed)
-    xy = rng.uniform(0, 5000, (faces, 2))
+    xy = rng.uniform(0, 2500, (faces, 2))
     wh = rng.uniform(40, 300, (faces, 2))
     face = np.c_[xy, xy + wh]
     b = np.repeat(face, per_face, 0) + rng.normal(0, 0.08, (faces * per_face, 4)) * np.repeat(np.c_[wh, wh], per_face, 0)
@@ -51,7 +51,7 @@ def clustered(seed, faces=100, per_face=5, labels=1):
     return b, rng.random(len(b)), rng.integers(0, labels, len(b))
 
 
-def scattered(seed, n=300):
+def scattered(seed, n=150):
     rng = np.random.default_rng(seed)
     xy = rng.uniform(0, 1000, (n, 2))
     b = np.c_[xy, xy + rng.uniform(5, 200, (n, 2))]
