@@ -18,32 +18,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from kaokore_mm.core.patching import box_area
 
 MERGE_METHODS = ('nms', 'nmm', 'wbf')
 
 
-def _intersection(a, b):
-    """``(a, b, inter)``: both box sets as ``(N, 4)``/``(M, 4)`` floats and their pairwise intersection areas."""
-    a = np.asarray(a, np.float64).reshape(-1, 4)
-    b = np.asarray(b, np.float64).reshape(-1, 4)
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    return a, b, np.prod(np.clip(rb - lt, 0, None), axis=2)
-
-
-def iou_matrix(a, b) -> np.ndarray:
-    """Pairwise IoU of ``(N, 4)`` and ``(M, 4)`` boxes."""
-    a, b, inter = _intersection(a, b)
-    union = box_area(a)[:, None] + box_area(b)[None, :] - inter
-    return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
-
-
-def ios_matrix(a, b) -> np.ndarray:
-    """Pairwise intersection over the smaller of the two areas."""
-    a, b, inter = _intersection(a, b)
-    smaller = np.minimum(box_area(a)[:, None], box_area(b)[None, :])
-    return np.where(smaller > 0, inter / np.maximum(smaller, 1e-12), 0.0)
+# the pairwise overlaps are the package's (kaokore_mm.core.boxes): only the merges are frozen here
+from kaokore_mm.core.boxes import ios_matrix, iou_matrix  # noqa: E402,F401
 
 
 def _offset_by_label(boxes, labels):
