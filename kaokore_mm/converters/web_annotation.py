@@ -17,12 +17,15 @@ Writes W3C ``AnnotationPage`` documents (one per canvas) for the annotation tool
 """
 from __future__ import annotations
 
+import math
 import re
 
 STATUS_WORDS = {'noble': 'noble', 'warrior': 'warrior', 'incarnation': 'incarnation', 'commoner': 'commoner',
                 '貴族': 'noble', '武士': 'warrior', '化身': 'incarnation', '庶民': 'commoner'}
 GENDER_WORDS = {'male': 'male', 'female': 'female', '男': 'male', '女': 'female'}
-_XYWH = re.compile(r'xywh=(?:(pixel|percent):)?\s*(-?[\d.]+),(-?[\d.]+),([\d.]+),([\d.]+)\s*$')
+_NUM = r'(-?(?:\d+(?:\.\d*)?|\.\d+))'
+# one Media Fragments name-value pair; others (``t=5``, ``track=...``) may come with it, joined by ``&``
+_XYWH = re.compile(rf'^xywh=(?:(pixel|percent):)?\s*{_NUM},{_NUM},{_NUM},{_NUM}\s*$')
 
 
 class AnnotationError(ValueError):
@@ -31,18 +34,33 @@ class AnnotationError(ValueError):
 
 def parse_xywh(fragment: str):
     """``('pixel'|'percent', [x, y, w, h])`` of a media fragment ``xywh=...``."""
-    m = _XYWH.search(fragment.strip())
+    if not isinstance(fragment, str):
+        raise AnnotationError(f'the xywh fragment is not a string: {fragment!r:.80}')
+    parts = fragment.strip().lstrip('#').split('&')
+    found = [p for p in parts if p.strip().startswith('xywh=')]
+    m = _XYWH.match(found[0].strip()) if len(found) == 1 else None
     if not m:
-        raise AnnotationError(f'no xywh media fragment in {fragment[:80]!r}')
+        raise AnnotationError(f'no valid xywh media fragment in {fragment[:80]!r} (xywh=[pixel:|percent:]x,y,w,h)')
     x, y, w, h = (float(v) for v in m.groups()[1:])
+    if not all(math.isfinite(v) for v in (x, y, w, h)):
+        raise AnnotationError(f'non-finite box in {fragment[:80]!r}')
     if w <= 0 or h <= 0:
         raise AnnotationError(f'empty box in {fragment[:80]!r}')
     return m.group(1) or 'pixel', [x, y, w, h]
 
 
 def _items(doc):
+    items = _raw_items(doc)
+    if not isinstance(items, list):
+        raise AnnotationError(f'the annotations ("items") are not a list but {type(items).__name__}')
+    return items
+
+
+def _raw_items(doc):
     if isinstance(doc, list):
         return doc
+    if not isinstance(doc, dict):
+        raise AnnotationError(f'not a JSON object or list but {type(doc).__name__}')
     kind = doc.get('type') or doc.get('@type')
     if kind in ('Annotation', 'oa:Annotation'):
         return [doc]
@@ -79,8 +97,12 @@ def _target(ann):
         return canvas, frag
     if isinstance(target, dict):
         canvas = target.get('source') or target.get('full') or target.get('id') or target.get('@id')
+        if isinstance(canvas, list):  # a list of sources: the first
+            canvas = canvas[0] if canvas else None
         if isinstance(canvas, dict):
             canvas = canvas.get('id') or canvas.get('@id')
+        if not isinstance(canvas, str):
+            return None, None
         frag = _selector_value(target.get('selector'))
         if frag is None and isinstance(canvas, str) and '#' in canvas:
             canvas, _, frag = canvas.partition('#')

@@ -1,0 +1,66 @@
+"""Hostile and careless inputs: each gives a clear problem naming the item, never a
+traceback or a plausible wrong box. A table that grows with every bug found."""
+import pytest
+
+from kaokore_mm.converters.web_annotation import AnnotationError, parse_xywh, read_annotations
+
+C = 'https://example.org/canvas/1'
+
+
+def ann(target):
+    return {'type': 'Annotation', 'target': target}
+
+
+W3C_CASES = [
+    # (document, expected problem fragment or None for "read", expected box)
+    ({'type': 'AnnotationPage', 'items': [ann(f'{C}#xywh=1.2.3,4,5,6')]}, 'no valid xywh', None),
+    ({'type': 'AnnotationPage', 'items': [ann(f'{C}#xywh=.,.,.,.')]}, 'no valid xywh', None),
+    ({'type': 'AnnotationPage', 'items': [ann(f'{C}#xywh=percent:10,10,5,5')]}, 'size is unknown', None),
+    ({'type': 'AnnotationPage', 'items': [ann({'source': [C], 'selector': {'type': 'FragmentSelector',
+                                                                           'value': 'xywh=1,2,3,4'}})]}, None,
+     [1, 2, 3, 4]),
+    ({'type': 'AnnotationPage', 'items': [ann(f'{C}#xywh=10,20,30,40&t=5')]}, None, [10, 20, 30, 40]),
+    ({'type': 'AnnotationPage', 'items': [ann(f'{C}#t=5&xywh=pixel:1,2,3,4')]}, None, [1, 2, 3, 4]),
+    ({'type': 'AnnotationPage', 'items': [ann(f'{C}#xywh=1,2,0,4')]}, 'empty box', None),
+    ({'type': 'AnnotationPage', 'items': [ann(f'{C}#xywh=1,2,3,4&xywh=5,6,7,8')]}, 'no valid xywh', None),
+    ({'type': 'AnnotationPage', 'items': [ann({'source': 5})]}, 'no target canvas', None),
+    ({'type': 'AnnotationPage', 'items': [7]}, 'not an object', None),
+]
+
+
+@pytest.mark.parametrize('doc, problem, box', W3C_CASES, ids=[str(i) for i in range(len(W3C_CASES))])
+def test_w3c_items(doc, problem, box):
+    faces, problems = read_annotations(doc)
+    if problem is None:
+        assert problems == [] and faces[0]['bbox'] == box and faces[0]['canvas'] == C
+    else:
+        assert faces == [] and len(problems) == 1 and problems[0][0] == 0 and problem in problems[0][1]
+
+
+@pytest.mark.parametrize('doc, problem', [
+    ({'type': 'AnnotationPage', 'items': 5}, 'not a list'),
+    (5, 'not a JSON object'),
+    ('text', 'not a JSON object'),
+    ({'type': 'Manifest'}, 'not an AnnotationPage'),
+])
+def test_w3c_documents(doc, problem):
+    with pytest.raises(AnnotationError, match=problem):
+        read_annotations(doc)
+
+
+def test_fragments_are_numbers_only():
+    assert parse_xywh('xywh=pixel:1.5,2,3,4') == ('pixel', [1.5, 2.0, 3.0, 4.0])
+    for bad in ('xywh=1e999,1,1,1', 'xywh=inf,1,2,3', 'xywh=1,2,3', 'xywh=a,b,c,d', None):
+        with pytest.raises(AnnotationError):
+            parse_xywh(bad)
+
+
+def test_coco_nan_box_never_becomes_a_page_wide_box():
+    from kaokore_mm.converters.import_pages import PageCollector
+    col = PageCollector(book_id='b')
+    col.add_coco(dict(images=[dict(id=1, file_name='p.jpg', width=100, height=80)],
+                      annotations=[dict(id=1, image_id=1, category_id=1, bbox=[float('nan'), 0, 10, 10]),
+                                   dict(id=2, image_id=1, category_id=1, bbox=[0, 0, float('inf'), 10])],
+                      categories=[dict(id=1, name='face')]), 'x.json')
+    coco = col.coco()
+    assert coco['annotations'] == [] and [p['reason'][:15] for p in col.problems] == ['non-finite bbox'] * 2
