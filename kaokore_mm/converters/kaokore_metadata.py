@@ -29,7 +29,7 @@ import re
 from collections import OrderedDict
 from pathlib import Path
 
-from kaokore_mm.core.iiif import IIIFError, clip_box, parse_image_url, region_box
+from kaokore_mm.core.iiif import IIIFError, clip_box, parse_image_url, region_box, valid_page_size
 
 GENDERS = ('male', 'female')
 STATUSES = ('noble', 'warrior', 'incarnation', 'commoner')
@@ -170,11 +170,13 @@ def convert(kaokore_dir, size_of=None, report: Report | None = None):
         report.lines += 1
         try:
             req = parse_image_url(text)
-            box = region_box(req.region)
         except IIIFError as e:
             report.skip(d / 'urls.txt', no, str(e))
             continue
-        key = (req.base, tuple(box))
+        # full, square and pct: regions are resolved once the page sizes are known (below)
+        box = region_box(req.region) if req.region.kind == 'pixels' else None
+        key = (req.base, tuple(box) if box else (req.region.kind, req.region.x, req.region.y, req.region.w,
+                                                  req.region.h))
         if key in seen:
             report.skip(d / 'urls.txt', no, f'duplicate face: same page and region as line {seen[key] + 1}')
             continue
@@ -192,26 +194,38 @@ def convert(kaokore_dir, size_of=None, report: Report | None = None):
         attributes = dict(gender=GENDERS[lab[0]] if lab else None, status=STATUSES[lab[1]] if lab else None,
                           gender_id=lab[0] if lab else None, status_id=lab[1] if lab else None,
                           set=lab[2] if lab else None, orientation=tag.get('向き'), tags=tag)
-        anns.append(dict(id=len(anns) + 1, image_id=page['id'], category_id=1, box=box, line=no,
-                         crop=f'{no:08d}.jpg', region=[box[0], box[1], box[2] - box[0], box[3] - box[1]],
-                         attributes=attributes))
+        anns.append(dict(id=len(anns) + 1, image_id=page['id'], category_id=1, box=box, req_region=req.region,
+                         line=no, crop=f'{no:08d}.jpg', attributes=attributes))
     # page sizes, clipping
     for page in pages.values():
         size = size_of(page) if size_of else None
-        if size:
-            page['width'], page['height'] = int(size[0]), int(size[1])
+        if size is not None:
+            valid = valid_page_size(*size) if isinstance(size, (tuple, list)) and len(size) == 2 else None
+            if valid is None:
+                report.skip(page['file_name'], 0, f'page size {size!r} is not a valid size: treated as unknown')
+            else:
+                page['width'], page['height'] = valid
     by_id = {p['id']: p for p in pages.values()}
     out_anns = []
     for a in anns:
         page = by_id[a['image_id']]
-        box = a.pop('box')
+        box, region = a.pop('box'), a.pop('req_region')
+        if box is None:
+            if not page['width']:
+                report.skip(d / 'urls.txt', a['line'], f'region {region.kind!r} needs the page size, which is '
+                            'unknown: download the pages (tools/download_pages.py) and convert again')
+                continue
+            box = region_box(region, page['width'], page['height'])
+        a['region'] = [box[0], box[1], box[2] - box[0], box[3] - box[1]]
         if page['width']:
             clipped = clip_box(box, page['width'], page['height'])
-            if clipped is None:
-                report.skip(d / 'urls.txt', a['line'], f'face box {box} lies wholly outside its page '
-                            f'({page["width"]}x{page["height"]})')
-                continue
-            box = clipped
+        else:  # the size is unknown, but the left and top borders are at 0
+            clipped = clip_box(box, float('inf'), float('inf'))
+        if clipped is None:
+            size = f'{page["width"]}x{page["height"]}' if page['width'] else 'size unknown'
+            report.skip(d / 'urls.txt', a['line'], f'face box {box} lies wholly outside its page ({size})')
+            continue
+        box = clipped
         x1, y1, x2, y2 = box
         a.update(bbox=[x1, y1, x2 - x1, y2 - y1], area=(x2 - x1) * (y2 - y1), iscrowd=0)
         out_anns.append(a)

@@ -21,6 +21,7 @@ Grammar (both versions unless noted):
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
@@ -116,7 +117,11 @@ def parse_image_url(url: str) -> ImageRequest:
     url = url.strip()
     if not url:
         raise IIIFError('empty line')
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises on a bad port)
+    except ValueError as e:  # e.g. "Invalid IPv6 URL"
+        raise IIIFError(f'not a valid URL ({e}): {url[:80]!r}') from None
     if parts.scheme not in ('http', 'https') or not parts.netloc:
         raise IIIFError(f'not an http(s) URL: {url[:80]!r}')
     segments = parts.path.split('/')
@@ -179,3 +184,17 @@ def full_page_url(base: str, version: int = 3, max_size: tuple[int, int] | None 
 
 def info_url(base: str) -> str:
     return f'{base.rstrip("/")}/info.json'
+
+
+def valid_page_size(width, height, limit: int = 1_000_000):
+    """``(width, height)`` as positive ints when they are a plausible page size,
+    else ``None`` (0, negative, NaN, infinite, absurdly large or not numbers)."""
+    try:
+        w, h = float(width), float(height)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if not (math.isfinite(w) and math.isfinite(h)) or not (1 <= w <= limit and 1 <= h <= limit):
+        return None
+    if w != int(w) or h != int(h):
+        return None
+    return int(w), int(h)

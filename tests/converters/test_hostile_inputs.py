@@ -64,3 +64,37 @@ def test_coco_nan_box_never_becomes_a_page_wide_box():
                       categories=[dict(id=1, name='face')]), 'x.json')
     coco = col.coco()
     assert coco['annotations'] == [] and [p['reason'][:15] for p in col.problems] == ['non-finite bbox'] * 2
+
+
+BASE = 'http://iiif.example.org/iipsrv/book/p1.tif'
+
+
+def metadata(tmp_path, lines):
+    d = tmp_path / 'meta'
+    d.mkdir()
+    (d / 'urls.txt').write_text('\n'.join(lines) + '\n')
+    return d
+
+
+def test_metadata_negative_offsets_bad_urls_and_deferred_regions(tmp_path):
+    from kaokore_mm.converters.kaokore_metadata import convert
+    d = metadata(tmp_path, [f'{BASE}/-20,-10,100,100/256,/0/default.jpg',       # line 1: clipped at 0
+                            'http://[::1/iipsrv/x.tif/0,0,10,10/256,/0/default.jpg',  # line 2: bad URL
+                            f'{BASE}/pct:10,10,20,20/256,/0/default.jpg',        # line 3: needs the size
+                            f'{BASE}/-200,-200,50,50/256,/0/default.jpg'])       # line 4: wholly outside
+    coco, report = convert(d)  # before the pages are downloaded: sizes unknown
+    assert [a['bbox'] for a in coco['annotations']] == [[0.0, 0.0, 80.0, 90.0]]
+    reasons = {s['line']: s['reason'] for s in report.skipped}
+    assert 'not a valid URL' in reasons[2] and 'needs the page size' in reasons[3] and 'wholly outside' in reasons[4]
+    coco, report = convert(d, size_of=lambda page: (1000, 800))  # sizes known: the pct region resolves
+    assert sorted(a['bbox'] for a in coco['annotations']) == [[0.0, 0.0, 80.0, 90.0], [100.0, 80.0, 200.0, 160.0]]
+    assert all(min(a['bbox'][:2]) >= 0 for a in coco['annotations'])
+
+
+@pytest.mark.parametrize('size', [(1e999, 5), (0, 0), (float('nan'), 10), ('wide', 3), (10.5, 3), (-5, 10)])
+def test_bad_page_sizes_are_unknown_not_zero(tmp_path, size):
+    from kaokore_mm.converters.kaokore_metadata import convert
+    d = metadata(tmp_path, [f'{BASE}/20,10,100,100/256,/0/default.jpg'])
+    coco, report = convert(d, size_of=lambda page: size)
+    assert coco['images'][0]['width'] is None and coco['annotations'][0]['bbox'] == [20.0, 10.0, 100.0, 100.0]
+    assert any('not a valid size' in s['reason'] for s in report.skipped)

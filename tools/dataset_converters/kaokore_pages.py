@@ -37,7 +37,7 @@ def page_size_reader(root: Path):
         if info.is_file():
             try:
                 data = json.loads(info.read_text(encoding='utf-8'))
-                return int(data['width']), int(data['height'])
+                return data['width'], data['height']  # checked by the converter (valid_page_size)
             except (ValueError, KeyError, TypeError):
                 pass
         if img.is_file():
