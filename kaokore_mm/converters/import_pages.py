@@ -5,7 +5,7 @@ import json
 import math
 from pathlib import Path, PurePosixPath
 
-from kaokore_mm.core.iiif import clip_box
+from kaokore_mm.core.iiif import clip_box, valid_page_size
 
 from .web_annotation import AnnotationError, read_annotations
 
@@ -29,14 +29,23 @@ class PageCollector:
         if not _safe_name(name):
             self.problems.append(dict(file=source, item=info.get('id'), reason=f'unsafe or empty file name {name!r}'))
             return None
-        if name in self._by_name:
-            return self._by_name[name]
-        w, h = info.get('width'), info.get('height')
-        if not (isinstance(w, (int, float)) and isinstance(h, (int, float)) and w > 0 and h > 0):
-            self.problems.append(dict(file=source, item=info.get('id'), reason=f'page {name} has no valid size'))
+        size = valid_page_size(info.get('width'), info.get('height'))
+        if size is None:
+            self.problems.append(dict(file=source, item=info.get('id'),
+                                      reason=f'page {name} has no valid size ({info.get("width")!r} x '
+                                      f'{info.get("height")!r})'))
             return None
-        img = dict(id=len(self.images) + 1, file_name=name, width=int(w), height=int(h),
-                   book_id=info.get('book_id') or self.book_id, book_title=info.get('book_title') or self.book_title)
+        book = info.get('book_id') or self.book_id
+        if name in self._by_name:  # the same page again (another file): it must be the same page
+            known = self._by_name[name]
+            if (known['width'], known['height']) != size or known['book_id'] != book:
+                self.problems.append(dict(file=source, item=info.get('id'), reason=(
+                    f'page {name} appears again with another size or book ({size[0]}x{size[1]}, {book}; first '
+                    f'{known["width"]}x{known["height"]}, {known["book_id"]}): skipped with its faces')))
+                return None
+            return known
+        img = dict(id=len(self.images) + 1, file_name=name, width=size[0], height=size[1],
+                   book_id=book, book_title=info.get('book_title') or self.book_title)
         for key in ('canvas', 'iiif_base', 'page_no'):
             if info.get(key) is not None:
                 img[key] = info[key]
@@ -72,14 +81,36 @@ class PageCollector:
         self.annotations.append(ann)
 
     def add_coco(self, coco: dict, source: str):
-        cats = {c['id']: c.get('name') for c in coco.get('categories', [])}
+        for key in ('images', 'annotations', 'categories'):
+            if not isinstance(coco.get(key, []), list):
+                self.problems.append(dict(file=source, item=key, reason=f'"{key}" is not a list: file skipped'))
+                return
+        cats = {}
+        for c in coco.get('categories', []):
+            if not isinstance(c, dict) or 'id' not in c:
+                self.problems.append(dict(file=source, item='categories', reason=(
+                    f'category {c!r:.60} is not an object with an id (COCO: {{"id": 1, "name": "face"}}): '
+                    'file skipped')))
+                return
+            cats[c['id']] = c.get('name')
         face_cats = {k for k, v in cats.items() if v == 'face'} or set(cats) or None
-        pages = {}
+        pages, ids = {}, [info.get('id') for info in coco.get('images', []) if isinstance(info, dict)]
+        dup_ids = {i for i in ids if ids.count(i) > 1}
         for info in coco.get('images', []):
+            if not isinstance(info, dict):
+                self.problems.append(dict(file=source, item=None, reason=f'image {info!r:.60} is not an object'))
+                continue
+            if info.get('id') in dup_ids:
+                self.problems.append(dict(file=source, item=info.get('id'), reason=(
+                    f'image id {info.get("id")} is used by several pages: their faces cannot be placed; skipped')))
+                continue
             img = self.page(info, source)
             if img is not None:
                 pages[info.get('id')] = img
         for a in coco.get('annotations', []):
+            if not isinstance(a, dict):
+                self.problems.append(dict(file=source, item=None, reason=f'annotation {a!r:.60} is not an object'))
+                continue
             if face_cats is not None and a.get('category_id') not in face_cats:
                 continue
             img = pages.get(a.get('image_id'))

@@ -98,3 +98,59 @@ def test_bad_page_sizes_are_unknown_not_zero(tmp_path, size):
     coco, report = convert(d, size_of=lambda page: size)
     assert coco['images'][0]['width'] is None and coco['annotations'][0]['bbox'] == [20.0, 10.0, 100.0, 100.0]
     assert any('not a valid size' in s['reason'] for s in report.skipped)
+
+
+IMG = dict(id=1, file_name='p1.jpg', width=100, height=80)
+FACE = dict(id=1, image_id=1, category_id=1, bbox=[1, 2, 10, 10])
+CATS = [dict(id=1, name='face')]
+COCO_CASES = [
+    (dict(images=[IMG], annotations=[FACE], categories=['face']), 'not an object with an id', 0),
+    (dict(images=[IMG], annotations=[FACE], categories=[dict(name='face')]), 'not an object with an id', 0),
+    (dict(images=None, annotations=[FACE], categories=CATS), '"images" is not a list', 0),
+    (dict(images=[dict(IMG, width=float('inf'))], annotations=[FACE], categories=CATS), 'no valid size', 0),
+    (dict(images=[IMG, dict(IMG, file_name='p2.jpg')], annotations=[FACE], categories=CATS),
+     'used by several pages', 0),
+    (dict(images=[IMG, 5], annotations=[FACE, 'x'], categories=CATS), 'not an object', 1),
+]
+
+
+@pytest.mark.parametrize('coco, problem, faces', COCO_CASES, ids=[str(i) for i in range(len(COCO_CASES))])
+def test_coco_imports(coco, problem, faces):
+    from kaokore_mm.converters.import_pages import PageCollector
+    col = PageCollector(book_id='b')
+    col.add_coco(coco, 'in.json')
+    assert len(col.coco()['annotations']) == faces
+    assert any(problem in p['reason'] for p in col.problems), col.problems
+
+
+def test_same_file_name_with_another_size_is_not_merged():
+    from kaokore_mm.converters.import_pages import PageCollector
+    col = PageCollector(book_id='b')
+    col.add_coco(dict(images=[IMG], annotations=[FACE], categories=CATS), 'a.json')
+    col.add_coco(dict(images=[dict(IMG, width=200)], annotations=[dict(FACE, bbox=[50, 5, 10, 10])],
+                      categories=CATS), 'b.json')
+    coco = col.coco()
+    assert [im['width'] for im in coco['images']] == [100] and len(coco['annotations']) == 1
+    assert any('appears again with another size' in p['reason'] for p in col.problems)
+
+
+def test_import_tool_keeps_going_and_never_replaces_a_file_silently(tmp_path, capsys):
+    import json
+
+    from kaokore_mm.utils.cli import cli_main
+    from tests.conftest import load_tool
+    good = tmp_path / 'good.json'
+    good.write_text(json.dumps(dict(images=[IMG], annotations=[FACE], categories=CATS)))
+    (tmp_path / 'number.json').write_text('5')
+    (tmp_path / 'cats.json').write_text(json.dumps(dict(images=[IMG], annotations=[FACE], categories=['face'])))
+    out = tmp_path / 'pages.json'
+    tool = load_tool('dataset_converters/import_annotations')
+    args = ['--input', str(tmp_path / 'number.json'), str(tmp_path / 'cats.json'), str(good), '--book-id', 'b',
+            '--out', str(out)]
+    assert cli_main(tool.main, args) == 0
+    assert len(json.loads(out.read_text())['annotations']) == 1
+    text = capsys.readouterr().out
+    assert 'number.json' in text and 'cats.json' in text
+    before = out.read_text()
+    assert cli_main(tool.main, args) == 2 and 'exists' in capsys.readouterr().err and out.read_text() == before
+    assert cli_main(tool.main, [*args, '--overwrite']) == 0

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from kaokore_mm.converters.import_pages import PageCollector, canvas_index, load_json
+from kaokore_mm.utils.cli import UserError, cli_main
 from kaokore_mm.utils.io import atomic_write_text
 
 
@@ -28,23 +29,28 @@ def parse_args(argv=None):
     p.add_argument('--book-id', help='book of pages that name none')
     p.add_argument('--book-title')
     p.add_argument('--out', required=True)
+    p.add_argument('--overwrite', action='store_true', help='replace --out if it exists (refused otherwise)')
     return p.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
+    if Path(args.out).exists() and not args.overwrite:
+        raise UserError(f'{args.out} exists (a training COCO?); give another --out, or --overwrite to replace it')
     col = PageCollector(args.book_id, args.book_title)
-    by_canvas = canvas_index(load_json(args.pages)) if args.pages else {}
-    for path in args.input:
+    try:
+        by_canvas = canvas_index(load_json(args.pages)) if args.pages else {}
+    except (ValueError, AttributeError, TypeError) as e:
+        raise UserError(f'--pages {args.pages}: {e}') from None
+    for path in args.input:  # one bad file is reported and skipped; the others are imported
         try:
             doc = load_json(path)
-        except ValueError as e:
-            col.problems.append(dict(file=path, item=None, reason=str(e)))
-            continue
-        if isinstance(doc, dict) and 'images' in doc and 'annotations' in doc:
-            col.add_coco(doc, path)
-        else:
-            col.add_web_annotations(doc, path, by_canvas)
+            if isinstance(doc, dict) and 'images' in doc and 'annotations' in doc:
+                col.add_coco(doc, path)
+            else:
+                col.add_web_annotations(doc, path, by_canvas)
+        except (ValueError, TypeError, KeyError, AttributeError) as e:
+            col.problems.append(dict(file=path, item=None, reason=f'{type(e).__name__}: {e}'))
     coco = col.coco()
     if coco['annotations'] or coco['images']:
         atomic_write_text(Path(args.out), json.dumps(coco, ensure_ascii=False))
@@ -56,4 +62,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(cli_main(main))
