@@ -20,7 +20,7 @@ import kaokore_mm  # noqa: F401
 from kaokore_mm.compat import explain_refused_checkpoints, trusted_checkpoint_loading
 from kaokore_mm.utils.config import add_common_args, apply_common_args, parse_with_common_args
 from kaokore_mm.utils.dist import finish_distributed
-from kaokore_mm.utils.cli import UserError, cli_main
+from kaokore_mm.utils.cli import UserError, cli_main, split_errors_as_user_errors
 from kaokore_mm.utils.io import atomic_write_json
 
 
@@ -51,7 +51,7 @@ def main(argv=None):
         runner.test_evaluator.metrics.append(DumpPageResults(out_file_path=args.out))
     t0 = time.perf_counter()
     with trusted_checkpoint_loading() if args.trust_checkpoint else contextlib.nullcontext(), \
-            explain_refused_checkpoints(args.checkpoint):
+            explain_refused_checkpoints(args.checkpoint), split_errors_as_user_errors(args.config):
         metrics = runner.test()
     seconds = time.perf_counter() - t0
     from mmengine.dist import is_main_process

@@ -16,7 +16,7 @@ from mmengine.runner import Runner
 import kaokore_mm  # noqa: F401  (registers plugins, allow-lists mmengine checkpoint types)
 from kaokore_mm.compat import explain_refused_checkpoints, trusted_checkpoint_loading
 from kaokore_mm.utils.dist import finish_distributed
-from kaokore_mm.utils.cli import UserError, cli_main
+from kaokore_mm.utils.cli import UserError, cli_main, split_errors_as_user_errors
 from kaokore_mm.utils.config import add_common_args, apply_common_args, parse_with_common_args
 
 
@@ -56,7 +56,8 @@ def main(argv=None):
     cfg = build_cfg(args)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     with trusted_checkpoint_loading() if args.trust_checkpoint else contextlib.nullcontext(), \
-            explain_refused_checkpoints(cfg.get('load_from') or 'the checkpoint to resume from'):
+            explain_refused_checkpoints(cfg.get('load_from') or 'the checkpoint to resume from'), \
+            split_errors_as_user_errors(args.config):
         runner.train()
     finish_distributed()
     return runner

@@ -1,6 +1,7 @@
 """The one place where a tool turns a user error into one line and exit code 2."""
 from __future__ import annotations
 
+import contextlib
 import sys
 
 
@@ -27,3 +28,14 @@ def cli_main(main, argv=None) -> int:
         print('interrupted', file=sys.stderr)
         return 130
     return rc if isinstance(rc, int) and not isinstance(rc, bool) else 0
+
+
+@contextlib.contextmanager
+def split_errors_as_user_errors(what: str):
+    """A book-aware split that cannot be made (an empty subset, ...) is the user's
+    data or settings, not a bug: one line naming the config and what to change."""
+    from kaokore_mm.core.splits import SplitError
+    try:
+        yield
+    except SplitError as e:
+        raise UserError(f'{what}: {e}') from None

@@ -27,3 +27,25 @@ def test_split_report(tiny_data, tmp_path, capsys):
     table = split_report.main([str(ROOT / 'configs/faster_rcnn_r50_patch1333.py'), '--data-root', str(tiny_data),
                                '--split', 'intra_book', '--out', str(out)])
     assert set(table['train']) == set(table['test']) == {'book000', 'book001', 'book002', 'book003'}
+
+
+def test_an_empty_subset_is_one_line_saying_what_to_change(tiny_data, tmp_path, capsys):
+    import json
+
+    from kaokore_mm.utils.cli import cli_main
+    from tests.conftest import load_tool
+    root = tmp_path / 'two_books'
+    (root / 'annotations').mkdir(parents=True)
+    (root / 'pages').symlink_to(tiny_data / 'pages', target_is_directory=True)
+    coco = json.loads((tiny_data / 'annotations' / 'pages.json').read_text())
+    keep = {im['id'] for im in coco['images'] if im['book_id'] in ('book000', 'book001')}
+    coco['images'] = [im for im in coco['images'] if im['id'] in keep]
+    coco['annotations'] = [a for a in coco['annotations'] if a['image_id'] in keep]
+    (root / 'annotations' / 'pages.json').write_text(json.dumps(coco))
+    loaders = [f'{s}_dataloader.{k}' for s in ('train', 'val', 'test') for k in ('num_workers=0', 'persistent_workers=False')]
+    rc = cli_main(load_tool('train').main, ['configs/demo/faster_rcnn_r18_patch512_demo.py', '--work-dir',
+                                             str(tmp_path / 'w'), '--data-root', str(root), '--cfg-options', *loaders,
+                                             'train_cfg.max_iters=1', 'train_cfg.val_interval=1'])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and err[-1].startswith('error: configs/demo/faster_rcnn_r18_patch512_demo.py: subset')
+    assert 'is empty' in err[-1] and 'intra_book' in err[-1] and 'Traceback' not in '\n'.join(err)

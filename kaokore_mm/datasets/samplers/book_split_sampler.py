@@ -10,7 +10,7 @@ from mmengine.dataset import DefaultSampler
 from mmengine.dist import get_dist_info, sync_random_seed
 from mmdet.registry import DATA_SAMPLERS
 
-from kaokore_mm.core.splits import SPLITS, SUBSETS, assign_splits, check_choice, normalize_ratios
+from kaokore_mm.core.splits import SPLITS, SUBSETS, SplitError, assign_splits, check_choice, normalize_ratios
 
 
 def page_keys(dataset) -> tuple[list, list]:
@@ -81,8 +81,13 @@ class BookSplitSampler(DefaultSampler):
         self.split, self.subset, self.ratios, self.split_seed = split, subset, tuple(ratios), split_seed
         self.indices, self.pages = split_indices(dataset, split, subset, ratios, split_seed, return_pages=True)
         if len(self.indices) == 0:
-            raise ValueError(f'subset {subset!r} of split {split!r} with ratios {tuple(ratios)} is empty '
-                             f'({len(dataset)} samples in the dataset)')
+            _, books = page_keys(dataset)
+            n_books = len({b for b in books if b is not None})
+            hint = (f'{n_books} books cannot fill the subsets of an inter_book split: use split=intra_book, more '
+                    'books, or ratios without this subset' if split == 'inter_book' else
+                    'change the ratios (e.g. --cfg-options test_dataloader.sampler.ratios=(0.6,0.2,0.2)), or add pages')
+            raise SplitError(f'subset {subset!r} of split {split!r} with ratios {tuple(ratios)} is empty '
+                             f'({len(dataset)} samples in the dataset): {hint}')
         n = len(self.indices)
         if round_up:
             self.num_samples = math.ceil(n / world_size)
