@@ -1,6 +1,8 @@
 """Page-level KaoKore face dataset (COCO layout, one category ``face``)."""
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import torch
 from mmdet.datasets import CocoDataset
@@ -34,7 +36,23 @@ class KaoKoreFaceDataset(CocoDataset):
         # page paths in the COCO file are relative to data_root unless a prefix is given
         super().__init__(*args, data_prefix=data_prefix or dict(img=''), **kwargs)
 
+    def load_data_list(self) -> list[dict]:
+        self._raw_faces, self._categories = 0, []
+        data_list = super().load_data_list()
+        faces = sum(len(d.get('instances') or []) for d in data_list)
+        annotated = self._raw_faces
+        if faces == 0 and annotated:
+            from mmengine.logging import print_log
+            found = self._categories
+            print_log(f'{self.ann_file}: {annotated} annotations but no face for this dataset: its categories are '
+                      f'{found}, the config expects {list(self.metainfo["classes"])} (names must match exactly, '
+                      'case included); training would see no targets', logger='current', level=logging.WARNING)
+        return data_list
+
     def parse_data_info(self, raw_data_info: dict) -> dict:
+        if not self._categories and getattr(self, 'coco', None) is not None:  # (CocoDataset drops self.coco later)
+            self._categories = sorted({str(c.get('name')) for c in self.coco.dataset.get('categories') or []})
+        self._raw_faces += len(raw_data_info['raw_ann_info'])
         img_info = raw_data_info['raw_img_info']
         if not img_info.get('width') or not img_info.get('height'):
             raise ValueError(f'{self.ann_file}: page {img_info.get("file_name")!r} has no width/height; download '

@@ -56,3 +56,29 @@ def test_patched_dataset_enumerates_patches(tmp_path):
 def test_patched_dataset_rejects_bad_options(tmp_path, kwargs):
     with pytest.raises(ValueError):
         PatchedPageDataset(ann_file=str(pages_coco(tmp_path)), pipeline=[], **kwargs)
+
+
+def test_a_category_that_does_not_match_is_warned_about(tmp_path, caplog):
+    import json
+    import logging
+
+    from mmengine.logging import MMLogger
+    from mmengine.registry import init_default_scope
+
+    from kaokore_mm.datasets import KaoKoreFaceDataset
+    init_default_scope('mmdet')
+    ann = tmp_path / 'pages.json'
+    ann.write_text(json.dumps(dict(images=[dict(id=1, file_name='p.jpg', width=50, height=40, book_id='b')],
+                                   annotations=[dict(id=1, image_id=1, category_id=3, bbox=[1, 1, 9, 9], area=81,
+                                                     iscrowd=0)],
+                                   categories=[dict(id=3, name='Face')])))
+    logger = MMLogger.get_instance('kaokore_test_category', log_level='WARNING')
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger.addHandler(handler)
+    MMLogger._instance_dict['kaokore_test_category'] = logger
+    ds = KaoKoreFaceDataset(ann_file=str(ann), data_root=str(tmp_path), pipeline=[])
+    assert sum(len(ds.get_data_info(i)['instances']) for i in range(len(ds))) == 0
+    msgs = [r.getMessage() for r in records]
+    assert any("categories are ['Face']" in m and "expects ['face']" in m for m in msgs), msgs
