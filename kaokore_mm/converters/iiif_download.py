@@ -55,16 +55,19 @@ class PermanentError(Exception):
 
 
 def valid_image_bytes(data: bytes) -> bool:
-    """Whether ``data`` is a complete image (end markers for JPEG/PNG, else a decode)."""
+    """Whether ``data`` is a complete image that decodes: the end markers of
+    JPEG/PNG (a body cut short), then an actual decode (a body that only starts
+    and ends like an image; the reduced decode of JPEGs keeps it cheap)."""
     if len(data) < 8:
         return False
-    if data[:2] == b'\xff\xd8':
-        return data.rstrip(b'\x00\r\n ')[-2:] == b'\xff\xd9'
-    if data[:8] == b'\x89PNG\r\n\x1a\n':
-        return b'IEND' in data[-12:]
+    if data[:2] == b'\xff\xd8' and data.rstrip(b'\x00\r\n ')[-2:] != b'\xff\xd9':
+        return False
+    if data[:8] == b'\x89PNG\r\n\x1a\n' and b'IEND' not in data[-12:]:
+        return False
     import cv2
     import numpy as np
-    return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_REDUCED_GRAYSCALE_8) is not None
+    flag = cv2.IMREAD_REDUCED_GRAYSCALE_8 if data[:2] == b'\xff\xd8' else cv2.IMREAD_GRAYSCALE
+    return cv2.imdecode(np.frombuffer(data, np.uint8), flag) is not None
 
 
 def valid_image_file(path: Path) -> bool:
@@ -113,23 +116,52 @@ class Downloader:
         version: 2 or 3 to force the Image API version; ``None`` reads info.json.
         max_size: ``(w, h)`` cap (``!w,h``), ``None`` for the full resolution.
         workers: pages fetched at once; per_host: requests at once to one server.
-        timeout: seconds per request; retries: attempts after the first;
-        backoff: first delay in seconds, doubled each attempt up to max_backoff.
+        timeout: seconds per read; deadline: seconds per request, however the
+        server trickles (default 5 x timeout); retries: attempts after the first;
+        backoff: first delay in seconds, doubled each attempt up to max_backoff;
+        max_bytes: the largest body accepted (a page is never kept beyond it);
+        allow_file: also fetch ``file:`` URLs (off: a manifest cannot make the
+        downloader read local files).
     """
 
     def __init__(self, version: int | None = None, max_size=None, workers: int = 8, per_host: int = 2,
                  timeout: float = 60.0, retries: int = 5, backoff: float = 1.0, max_backoff: float = 60.0,
-                 progress: bool = True):
+                 progress: bool = True, deadline: float | None = None, max_bytes: int = 200 * 2**20,
+                 allow_file: bool = False):
         self.version, self.max_size = version, max_size
         self.workers, self.per_host = workers, per_host
         self.timeout, self.retries, self.backoff, self.max_backoff = timeout, retries, backoff, max_backoff
+        self.deadline = deadline if deadline is not None else 5 * timeout
+        self.max_bytes, self.allow_file = int(max_bytes), allow_file
         self.progress = progress
         self._hosts: dict[str, threading.Semaphore] = {}
         self._lock = threading.Lock()
         self.report = DownloadReport()
 
     # one HTTP GET, classified
+    def _read(self, resp, length) -> bytes:
+        """The body, read as it arrives, within ``max_bytes`` and the request's deadline."""
+        if length is not None and length.isdigit() and int(length) > self.max_bytes:
+            raise PermanentError(f'body of {int(length)} bytes is over the limit of {self.max_bytes} bytes '
+                                 '(max_bytes)')
+        deadline = time.monotonic() + self.deadline
+        chunks, size = [], 0
+        while True:
+            chunk = resp.read1(1 << 16) if hasattr(resp, 'read1') else resp.read(1 << 16)
+            if not chunk:
+                return b''.join(chunks)
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > self.max_bytes:
+                raise PermanentError(f'body over the limit of {self.max_bytes} bytes (max_bytes)')
+            if time.monotonic() > deadline:
+                raise RetryableError(f'deadline of {self.deadline} s passed with {size} bytes read')
+
     def _get(self, url: str, want_image: bool) -> tuple[bytes, str]:
+        scheme = urlsplit(url).scheme
+        if scheme not in ('http', 'https') and not (self.allow_file and scheme == 'file'):
+            raise PermanentError(f'{scheme!r} URLs are not fetched (only http and https; allow_file=True opts in '
+                                 f'to file:): {url[:80]}')
         host = urlsplit(url).netloc
         with self._lock:
             sem = self._hosts.setdefault(host, threading.Semaphore(self.per_host))
@@ -139,7 +171,7 @@ class Downloader:
                 with urllib.request.urlopen(req, timeout=self.timeout) as resp:
                     ctype = resp.headers.get('Content-Type', '')
                     length = resp.headers.get('Content-Length')
-                    body = resp.read()
+                    body = self._read(resp, length)
             except urllib.error.HTTPError as e:
                 if e.code == 429 or e.code >= 500:
                     raise RetryableError(f'HTTP {e.code}', _retry_after(e.headers.get('Retry-After'))) from None

@@ -124,9 +124,18 @@ def book_id_from(base: str, server: str, path: str) -> str:
 
 
 def page_file_name(server: str, path: str, ext: str = 'jpg') -> str:
-    """A relative file name for a page that cannot escape the output directory."""
-    segs = [SAFE.sub('_', s) for s in [server, *path.split('/')] if s and s not in ('.', '..')]
-    segs = [s.strip('.') or '_' for s in segs]
+    """A relative file name for a page that cannot escape the output directory
+    and is unique per image service: a segment whose characters had to be
+    replaced gets a hash of the original (``book:A`` and ``book_A`` stay apart)."""
+    import hashlib
+    segs = []
+    for s in [server, *path.split('/')]:
+        if not s or s in ('.', '..'):
+            continue
+        safe = SAFE.sub('_', s).strip('.') or '_'
+        if safe != s:
+            safe = f'{safe}-{hashlib.sha1(s.encode("utf-8")).hexdigest()[:6]}'
+        segs.append(safe)
     return 'pages/' + '/'.join(segs) + f'.{ext}'
 
 

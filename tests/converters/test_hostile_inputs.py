@@ -154,3 +154,11 @@ def test_import_tool_keeps_going_and_never_replaces_a_file_silently(tmp_path, ca
     before = out.read_text()
     assert cli_main(tool.main, args) == 2 and 'exists' in capsys.readouterr().err and out.read_text() == before
     assert cli_main(tool.main, [*args, '--overwrite']) == 0
+
+
+def test_services_whose_safe_names_collide_get_two_files():
+    from kaokore_mm.converters.kaokore_metadata import page_file_name
+    a = page_file_name('iiif.example.org', 'iiif/book:A/p1')
+    b = page_file_name('iiif.example.org', 'iiif/book_A/p1')
+    assert a != b and a.startswith('pages/iiif.example.org/iiif/book_A-') and b == 'pages/iiif.example.org/iiif/book_A/p1.jpg'
+    assert '..' not in page_file_name('x', '../../etc/passwd') and page_file_name('x', 'a/./b') == 'pages/x/a/b.jpg'

@@ -100,8 +100,59 @@ def test_tool_reports_bad_input_lines(tmp_path):
     assert 'would escape' in report['input_problems'][0]['reason']
 
 
-@pytest.mark.parametrize('data, ok', [(b'\xff\xd8' + b'x' * 10 + b'\xff\xd9', True), (b'\xff\xd8' + b'x' * 10, False),
+@pytest.mark.parametrize('data, ok', [(b'\xff\xd8' + b'x' * 10 + b'\xff\xd9', False),  # looks like a JPEG, no decode
+                                      (b'\xff\xd8' + b'x' * 10, False),
+                                      (cv2.imencode('.jpg', np.zeros((40, 40, 3), np.uint8))[1].tobytes(), True),
                                       (cv2.imencode('.png', np.zeros((4, 4), np.uint8))[1].tobytes(), True)])
 def test_valid_image_bytes(data, ok):
     from kaokore_mm.converters.iiif_download import valid_image_bytes
     assert valid_image_bytes(data) is ok
+
+
+def test_limits_deadline_and_schemes(tmp_path):
+    """A body over max_bytes (announced or not) is refused without keeping it; a trickling
+    server meets the per-request deadline; file: URLs are refused unless allowed."""
+    import http.server
+    import threading
+    import time
+
+    from kaokore_mm.converters.iiif_download import Downloader, PermanentError
+    big = b'\xff\xd8' + b'x' * 300_000
+
+    class H(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header('Content-Type', 'image/jpeg')
+            if self.path == '/huge-length':
+                self.send_header('Content-Length', str(10**12))
+                self.end_headers()
+                return
+            self.end_headers()
+            if self.path == '/trickle':
+                for _ in range(40):
+                    self.wfile.write(b'x')
+                    self.wfile.flush()
+                    time.sleep(0.1)
+                return
+            self.wfile.write(big)  # no Content-Length
+
+    srv = http.server.ThreadingHTTPServer(('127.0.0.1', 0), H)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    base = f'http://127.0.0.1:{srv.server_address[1]}'
+    d = Downloader(retries=0, timeout=2, deadline=1.0, max_bytes=100_000, progress=False)
+    try:
+        for path, msg in (('/huge-length', 'over the limit'), ('/nolength', 'over the limit')):
+            with pytest.raises(PermanentError, match=msg):
+                d._with_retries(base + path, want_image=True)
+        t0 = time.time()
+        with pytest.raises(PermanentError, match='deadline'):
+            d._with_retries(base + '/trickle', want_image=True)
+        assert time.time() - t0 < 3
+    finally:
+        srv.shutdown()
+    (tmp_path / 'secret.jpg').write_bytes(b'secret')
+    with pytest.raises(PermanentError, match="'file' URLs are not fetched"):
+        d._with_retries((tmp_path / 'secret.jpg').as_uri(), want_image=False)
