@@ -75,8 +75,19 @@ class KaoKoreFaceDataset(CocoDataset):
     def prepare_data(self, idx):
         data = super().prepare_data(idx)
         if self.test_mode and isinstance(data, dict) and hasattr(data.get('data_samples'), 'set_field'):
-            data['data_samples'].page_gt_instances = page_gt_instances(self.get_data_info(idx))
+            info = self.get_data_info(idx)
+            ori = data['data_samples'].metainfo.get('ori_shape')
+            if ori is not None and tuple(ori[:2]) != (info.get('height'), info.get('width')):
+                # the faces are in the COCO's pixels: a page of another size would be scored wrongly
+                raise PageSizeError(f'{info.get("img_path")}: the image is {ori[1]}x{ori[0]} but {self.ann_file} '
+                                    f'says {info.get("width")}x{info.get("height")}; fix the COCO sizes (run the '
+                                    'converter again on the downloaded pages) or the image')
+            data['data_samples'].page_gt_instances = page_gt_instances(info)
         return data
+
+
+class PageSizeError(ValueError):
+    """A page image whose size differs from the size its annotations were made on."""
 
 
 def page_gt_instances(data_info: dict) -> InstanceData:

@@ -32,10 +32,14 @@ def cli_main(main, argv=None) -> int:
 
 @contextlib.contextmanager
 def split_errors_as_user_errors(what: str):
-    """A book-aware split that cannot be made (an empty subset, ...) is the user's
-    data or settings, not a bug: one line naming the config and what to change."""
+    """A book-aware split that cannot be made (an empty subset, ...) or a page
+    whose size disagrees with its COCO is the user's data or settings, not a
+    bug: one line naming what and what to change."""
     from kaokore_mm.core.splits import SplitError
+    from kaokore_mm.datasets.kaokore_face_dataset import PageSizeError
     try:
         yield
     except SplitError as e:
         raise UserError(f'{what}: {e}') from None
+    except PageSizeError as e:  # raised in a DataLoader worker, the message carries its traceback: the last line
+        raise UserError(str(e).strip().splitlines()[-1].split('PageSizeError: ')[-1]) from None

@@ -49,3 +49,32 @@ def test_an_empty_subset_is_one_line_saying_what_to_change(tiny_data, tmp_path, 
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and err[-1].startswith('error: configs/demo/faster_rcnn_r18_patch512_demo.py: subset')
     assert 'is empty' in err[-1] and 'intra_book' in err[-1] and 'Traceback' not in '\n'.join(err)
+
+
+def test_a_page_whose_size_disagrees_with_its_coco_stops_the_test_with_one_line(tiny_data, tmp_path, capsys):
+    import json
+
+    import torch
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    from kaokore_mm.utils.cli import cli_main
+    from mmdet.registry import MODELS
+    from tests.conftest import load_tool
+    root = tmp_path / 'data'
+    (root / 'annotations').mkdir(parents=True)
+    (root / 'pages').symlink_to(tiny_data / 'pages', target_is_directory=True)
+    coco = json.loads((tiny_data / 'annotations' / 'pages.json').read_text())
+    coco['images'][0]['width'] += 100  # as a COCO made on a larger download of the page
+    (root / 'annotations' / 'pages.json').write_text(json.dumps(coco))
+    init_default_scope('mmdet')
+    config = 'configs/demo/faster_rcnn_r18_nopatch_demo.py'
+    ckpt = tmp_path / 'w.pth'
+    torch.save(dict(state_dict=MODELS.build(Config.fromfile(config).model).state_dict()), ckpt)
+    loaders = [f'{s}_dataloader.{k}' for s in ('train', 'val', 'test') for k in ('num_workers=0', 'persistent_workers=False')]
+    rc = cli_main(load_tool('test').main, [config, str(ckpt), '--work-dir', str(tmp_path / 'w'), '--data-root',
+                                           str(root), '--cfg-options', *loaders, 'test_dataloader.sampler.ratios=(0,0,1)'])
+    err = capsys.readouterr().err.strip().splitlines()
+    name = coco['images'][0]['file_name'].split('/')[-1]
+    assert rc == 2 and err[-1].startswith('error: ') and name in err[-1] and 'says' in err[-1]
+    assert not (tmp_path / 'w' / 'test_metrics.json').exists()
