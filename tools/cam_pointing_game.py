@@ -24,13 +24,10 @@ import numpy as np
 import torch
 from mmengine.dataset import Compose
 
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-
-from vis_cam import build_model  # noqa: E402
-
-from kaokore_mm.cam import GuidedGradCAM  # noqa: E402
-from kaokore_mm.utils.io import atomic_write_json  # noqa: E402
-from kaokore_mm.utils.cli import cli_main  # noqa: E402
+from kaokore_mm.apis.face_classifier import build_classifier
+from kaokore_mm.cam import GuidedGradCAM
+from kaokore_mm.utils.cli import cli_main
+from kaokore_mm.utils.io import atomic_write_json
 
 
 def parse_args(argv=None):
@@ -63,7 +60,7 @@ def blank(x, cy, cx, half, fill):
 
 def main(argv=None):
     args = parse_args(argv)
-    model, cfg, classes = build_model(args.config, args.checkpoint)
+    model, cfg, classes = build_classifier(args.config, args.checkpoint)
     task = cfg.test_dataloader.dataset.get('task', 'status')
     if task != 'status':
         raise SystemExit('the pointing game needs a status classifier (the recorded part carries the status)')

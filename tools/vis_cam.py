@@ -15,12 +15,10 @@ import sys
 
 import cv2
 import numpy as np
-from mmengine.config import Config
 from mmengine.dataset import Compose
-from mmengine.registry import init_default_scope
-from mmengine.runner import load_checkpoint
 
 import kaokore_mm  # noqa: F401
+from kaokore_mm.apis.face_classifier import build_classifier
 from kaokore_mm.cam import GuidedGradCAM, cam_panel, figure_to_rgb
 from kaokore_mm.utils.cli import cli_main
 
@@ -38,24 +36,6 @@ def parse_args(argv=None):
     p.add_argument('--max-images', type=int, default=None)
     p.add_argument('--device', default='cpu')
     return p.parse_args(argv)
-
-
-def build_model(config, checkpoint, device='cpu'):
-    cfg = Config.fromfile(config)
-    init_default_scope(cfg.get('default_scope', 'mmpretrain'))
-    from mmpretrain.registry import MODELS
-    model_cfg = cfg.model.copy()
-    model_cfg.backbone.init_cfg = None
-    if 'data_preprocessor' not in model_cfg and cfg.get('data_preprocessor'):
-        model_cfg.data_preprocessor = cfg.data_preprocessor
-    model = MODELS.build(model_cfg)
-    ckpt = load_checkpoint(model, checkpoint, map_location='cpu')
-    classes = (ckpt.get('meta', {}).get('dataset_meta') or {}).get('classes')
-    if classes is None:
-        ds = cfg.test_dataloader.dataset
-        from kaokore_mm.classification import CLASSES
-        classes = CLASSES.get(ds.get('task', 'status'))
-    return model.to(device).eval(), cfg, list(classes)
 
 
 def resolve_target(target, classes):
@@ -95,7 +75,7 @@ def main(argv=None):
     paths = paths[:args.max_images]
     if not paths:
         raise SystemExit(f'{args.img}: no images')
-    model, cfg, classes = build_model(args.config, args.checkpoint, args.device)
+    model, cfg, classes = build_classifier(args.config, args.checkpoint, args.device)
     target = resolve_target(args.target_class, classes)
     pipeline = Compose(cfg.test_dataloader.dataset.pipeline)
     cam = GuidedGradCAM(model, method=args.method)

@@ -13,27 +13,32 @@ from kaokore_mm.utils.image_ops import cut_crop, face_window
 LOADING = ('LoadImageFromFile', )
 
 
+def build_classifier(config, checkpoint, device: str = 'cpu'):
+    """``(model, cfg, classes)``: an mmpretrain classifier of a config with its
+    checkpoint's weights, in eval mode on ``device``; the classes come from the
+    checkpoint's ``dataset_meta`` or, failing that, from the config's task."""
+    cfg = config if isinstance(config, Config) else Config.fromfile(config)
+    init_default_scope(cfg.get('default_scope', 'mmpretrain'))
+    from mmpretrain.registry import MODELS
+    model_cfg = cfg.model.copy()
+    model_cfg.backbone.init_cfg = None  # the weights come from the checkpoint
+    if 'data_preprocessor' not in model_cfg and cfg.get('data_preprocessor'):
+        model_cfg.data_preprocessor = cfg.data_preprocessor
+    model = MODELS.build(model_cfg)
+    ckpt = load_checkpoint(model, checkpoint, map_location='cpu')
+    classes = ((ckpt.get('meta') or {}).get('dataset_meta') or {}).get('classes')
+    if not classes:
+        from kaokore_mm.classification import CLASSES
+        classes = CLASSES[cfg.test_dataloader.dataset.get('task', 'status')]
+    return model.to(device).eval(), cfg, list(classes)
+
+
 class FaceClassifier:
     """Classify faces on a page: each box is cut as a 256 x 256 crop (as KaoKore's
     crops) and goes through the classifier's test pipeline."""
 
     def __init__(self, config, checkpoint, device: str = 'cpu', crop_size: int = 256):
-        cfg = config if isinstance(config, Config) else Config.fromfile(config)
-        init_default_scope(cfg.get('default_scope', 'mmpretrain'))
-        from mmpretrain.registry import MODELS
-        model_cfg = cfg.model.copy()
-        model_cfg.backbone.init_cfg = None
-        if 'data_preprocessor' not in model_cfg and cfg.get('data_preprocessor'):
-            model_cfg.data_preprocessor = cfg.data_preprocessor
-        self.model = MODELS.build(model_cfg)
-        ckpt = load_checkpoint(self.model, checkpoint, map_location='cpu')
-        self.model.to(device).eval()
-        meta = (ckpt.get('meta') or {}).get('dataset_meta') or {}
-        if meta.get('classes'):
-            self.classes = list(meta['classes'])
-        else:
-            from kaokore_mm.classification import CLASSES
-            self.classes = list(CLASSES[cfg.test_dataloader.dataset.get('task', 'status')])
+        self.model, cfg, self.classes = build_classifier(config, checkpoint, device)
         self.task = cfg.test_dataloader.dataset.get('task', 'status')
         self.pipeline = Compose([t for t in cfg.test_dataloader.dataset.pipeline if t['type'] not in LOADING])
         self.crop_size = crop_size
