@@ -17,7 +17,6 @@ about a person's, the operation counts do.
 """
 import argparse
 import json
-import re
 import shutil
 import socket
 import sys
@@ -27,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kaokore_mm.converters.web_annotation import parse_xywh
 from kaokore_mm.core.boxes import iou_matrix
 from kaokore_mm.utils.cli import UserError, cli_main
 from kaokore_mm.utils.io import atomic_write_json
@@ -105,10 +105,10 @@ class Browser:
 
 
 def xywh_boxes(items):
+    """``x1, y1, x2, y2`` of W3C annotations with pixel ``xywh=`` selectors."""
     out = []
     for a in items:
-        x, y, w, h = map(float, re.search(r'(-?[\d.]+),(-?[\d.]+),([\d.]+),([\d.]+)',
-                                          a['target']['selector']['value']).groups())
+        _, (x, y, w, h) = parse_xywh(a['target']['selector']['value'])
         out.append([x, y, x + w, y + h])
     return np.array(out, float).reshape(-1, 4)
 

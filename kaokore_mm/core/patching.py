@@ -53,13 +53,10 @@ def patch_stride(patch: int, overlap: float) -> int:
 MAX_PATCHES = 10000  # per page: beyond this a setting is a mistake (overlap 0.999 gave 7.5 million)
 
 
-def _count(length: int, patch: int, stride: int) -> int:
-    return 1 if length <= patch else 1 + math.ceil((length - patch) / stride)
-
-
 def _axis(length: int, patch: int, overlap: float) -> tuple[np.ndarray, int]:
     stride = patch_stride(patch, overlap)
-    starts = np.arange(_count(length, patch, stride), dtype=np.int64) * stride
+    n = 1 if length <= patch else 1 + math.ceil((length - patch) / stride)
+    starts = np.arange(n, dtype=np.int64) * stride
     return starts, int(starts[-1] + patch)
 
 
@@ -73,12 +70,12 @@ def patch_grid(img_size, patch_size, overlap: float = 0.0) -> PatchGrid:
     """
     img_w, img_h = _as_pair(img_size, 'img_size')
     patch_w, patch_h = _as_pair(patch_size, 'patch_size')
-    n = _count(img_w, patch_w, patch_stride(patch_w, overlap)) * _count(img_h, patch_h, patch_stride(patch_h, overlap))
+    xs, padded_w = _axis(img_w, patch_w, overlap)
+    ys, padded_h = _axis(img_h, patch_h, overlap)
+    n = len(xs) * len(ys)  # checked before the grid is built: the axes are small, the grid is their product
     if n > MAX_PATCHES:
         raise ValueError(f'a page of {img_w}x{img_h} with patches of {patch_w}x{patch_h} and overlap {overlap} makes '
                          f'{n} patches (more than {MAX_PATCHES}); use a smaller overlap or larger patches')
-    xs, padded_w = _axis(img_w, patch_w, overlap)
-    ys, padded_h = _axis(img_h, patch_h, overlap)
     yy, xx = np.meshgrid(ys, xs, indexing='ij')
     x1, y1 = xx.ravel(), yy.ravel()
     windows = np.stack([x1, y1, x1 + patch_w, y1 + patch_h], axis=1)

@@ -73,16 +73,19 @@ class KaoKoreFaceDataset(CocoDataset):
         return data_info
 
     def prepare_data(self, idx):
-        data = super().prepare_data(idx)
-        if self.test_mode and isinstance(data, dict) and hasattr(data.get('data_samples'), 'set_field'):
-            info = self.get_data_info(idx)
+        if not self.test_mode:
+            return super().prepare_data(idx)
+        info = self.get_data_info(idx)
+        # read before the pipeline, which may change the info it is given
+        gt, (h, w), path = page_gt_instances(info), (info.get('height'), info.get('width')), info.get('img_path')
+        data = self.pipeline(info)
+        if isinstance(data, dict) and hasattr(data.get('data_samples'), 'set_field'):
             ori = data['data_samples'].metainfo.get('ori_shape')
-            if ori is not None and tuple(ori[:2]) != (info.get('height'), info.get('width')):
+            if ori is not None and tuple(ori[:2]) != (h, w):
                 # the faces are in the COCO's pixels: a page of another size would be scored wrongly
-                raise PageSizeError(f'{info.get("img_path")}: the image is {ori[1]}x{ori[0]} but {self.ann_file} '
-                                    f'says {info.get("width")}x{info.get("height")}; fix the COCO sizes (run the '
-                                    'converter again on the downloaded pages) or the image')
-            data['data_samples'].page_gt_instances = page_gt_instances(info)
+                raise PageSizeError(f'{path}: the image is {ori[1]}x{ori[0]} but {self.ann_file} says {w}x{h}; fix '
+                                    'the COCO sizes (run the converter again on the downloaded pages) or the image')
+            data['data_samples'].page_gt_instances = gt
         return data
 
 
