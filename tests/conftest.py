@@ -13,8 +13,23 @@ def tiny_data(tmp_path_factory):
     return root
 
 
-def write_coco(path, images, anns):
-    """A COCO file of pages ``images`` (dicts) with face boxes ``anns`` (image_id, [x, y, w, h])."""
+def blank_pages(root, images):
+    """Blank page files under ``root`` for COCO ``images`` (file_name, width, height):
+    datasets check every page's file and size before use."""
+    import cv2
+    import numpy as np
+    from pathlib import Path
+    for im in images:
+        path = Path(root) / im['file_name']
+        path.parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(path), np.full((im['height'], im['width'], 3), 230, np.uint8))
+
+
+def write_coco(path, images, anns, pages_root=None):
+    """A COCO file of pages ``images`` (dicts) with face boxes ``anns`` (image_id, [x, y, w, h]);
+    with ``pages_root``, blank page files there too."""
+    if pages_root is not None:
+        blank_pages(pages_root, images)
     coco = dict(images=images,
                 annotations=[dict(id=i + 1, image_id=img_id, category_id=1, bbox=list(b), area=b[2] * b[3], iscrowd=0,
                                   attributes=dict(status='noble', gender='male'))

@@ -2,7 +2,7 @@
 
     python tools/annotate.py CONFIG CKPT (--images DIR | --iiif-manifest FILE_OR_URL) --out DIR
         [--classifier CLS_CONFIG CLS_CKPT] [--score-thr 0.3] [--book-id ID] [--device cpu]
-        [--no-skip-bad] [--launcher none|pytorch|slurm|mpi]
+        [--skip-bad-pages] [--launcher none|pytorch|slurm|mpi]
 
 Every page goes through patched page inference (the config's patching, batched,
 progress bar); its boxes are kept in OUT/predictions/<page>.json with the model
@@ -24,7 +24,9 @@ costs a click and a missed face a drawing), it writes:
   unreadable pages).
 Pages are keyed by their path relative to --images (with extension) or by
 canvas id. With a manifest, the pages are first downloaded into OUT/pages/
-(resumable). Unreadable pages are reported and skipped (--no-skip-bad: stop).
+(resumable). Pages that cannot be used (missing, cut short, not an image) stop
+the run before any prediction, with one line naming them; --skip-bad-pages
+lists them in annotate.json and goes on (the policy of train.py and test.py).
 With --launcher (torchrun, slurm, mpi) the pages are shared by the processes.
 """
 import argparse
@@ -53,8 +55,9 @@ def parse_args(argv=None):
     p.add_argument('--book-title')
     p.add_argument('--device', default=None, help='default: cuda:LOCAL_RANK when CUDA is there, else cpu')
     p.add_argument('--batch-size', type=int)
-    p.add_argument('--skip-bad', action=argparse.BooleanOptionalAction, default=True,
-                   help='report and skip unreadable pages (default) or stop at the first')
+    p.add_argument('--skip-bad-pages', action='store_true',
+                   help='list pages that cannot be used in annotate.json and go on without them (default: stop '
+                   'before predicting, naming them)')
     p.add_argument('--base-url', default='http://localhost:8000',
                    help='where tools/review.py serves OUT (the ids of manifest.json and the W3C pages)')
     p.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
@@ -115,10 +118,10 @@ def main(argv=None):
 
     try:
         meta = annotate_pages(pages, out, predict, model_tag(args.config, args.checkpoint, args.classifier),
-                              images_root, book, args.score_thr, args.skip_bad, args.book_title,
+                              images_root, book, args.score_thr, args.skip_bad_pages, args.book_title,
                               description=f'faces proposed by {args.config}', base_url=args.base_url)
     except BadPageError as e:
-        raise UserError(f'{e} (--skip-bad skips unreadable pages)') from None
+        raise UserError(str(e)) from None
     finish_distributed()
     if rank == 0:
         for b in meta['bad_pages']:

@@ -12,13 +12,13 @@ import os.path as osp
 import sys
 import time
 
-from mmengine.config import Config
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import kaokore_mm  # noqa: F401
 from kaokore_mm.compat import explain_refused_checkpoints, trusted_checkpoint_loading
-from kaokore_mm.utils.config import add_common_args, apply_common_args, parse_with_common_args
+from kaokore_mm.utils.config import add_common_args, apply_common_args, load_config, parse_with_common_args
+from kaokore_mm.utils.preflight import check_config
 from kaokore_mm.utils.dist import finish_distributed
 from kaokore_mm.utils.cli import UserError, cli_main, split_errors_as_user_errors
 from kaokore_mm.utils.io import atomic_write_json
@@ -36,13 +36,14 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    cfg = Config.fromfile(args.config)
+    cfg = load_config(args.config)
     apply_common_args(cfg, args, args.config)
     cfg.load_from = args.checkpoint
     if args.show_dir:
         vis = cfg.default_hooks.visualization
         vis.draw = True
         vis.test_out_dir = args.show_dir
+    check_config(cfg, args.config, 'test')  # one line before the Runner's environment dump
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     if args.out is not None:
         from kaokore_mm.evaluation import DumpPageResults

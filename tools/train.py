@@ -9,7 +9,6 @@ import argparse
 import contextlib
 import sys
 
-from mmengine.config import Config
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
@@ -17,7 +16,8 @@ import kaokore_mm  # noqa: F401  (registers plugins, allow-lists mmengine checkp
 from kaokore_mm.compat import explain_refused_checkpoints, trusted_checkpoint_loading
 from kaokore_mm.utils.dist import finish_distributed
 from kaokore_mm.utils.cli import UserError, cli_main, split_errors_as_user_errors
-from kaokore_mm.utils.config import add_common_args, apply_common_args, parse_with_common_args
+from kaokore_mm.utils.config import add_common_args, apply_common_args, load_config, parse_with_common_args
+from kaokore_mm.utils.preflight import check_config
 
 
 def parse_args(argv=None):
@@ -32,7 +32,7 @@ def parse_args(argv=None):
 
 
 def build_cfg(args):
-    cfg = Config.fromfile(args.config)
+    cfg = load_config(args.config)
     apply_common_args(cfg, args, args.config)
     if args.amp:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
@@ -54,6 +54,7 @@ def build_cfg(args):
 def main(argv=None):
     args = parse_args(argv)
     cfg = build_cfg(args)
+    check_config(cfg, args.config, 'train')  # one line before the Runner's environment dump
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     with trusted_checkpoint_loading() if args.trust_checkpoint else contextlib.nullcontext(), \
             explain_refused_checkpoints(cfg.get('load_from') or 'the checkpoint to resume from'), \

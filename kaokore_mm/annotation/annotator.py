@@ -5,9 +5,10 @@ outputs written by rank 0 from the per-page predictions, so any number of
 processes gives the same files and a run resumes after a change of that
 number). Per page, ``OUT/predictions/<stem>.json`` holds the boxes with the
 model that made them (config and checkpoint, each with a content hash): a page
-is predicted again when the model changed, never mixed. A page that cannot be
-read is reported, listed in ``annotate.json`` and skipped (``skip_bad``), so
-the rest of the book finishes. Memory stays bounded by one page: outputs are
+is predicted again when the model changed, never mixed. Pages that cannot be
+used (missing, cut short, not an image) stop the run before any prediction,
+with one line naming them, or with ``skip_bad`` are listed in ``annotate.json``
+and skipped, so the rest of the book finishes: the policy of train and test. Memory stays bounded by one page: outputs are
 written page by page and the contact sheet keeps only the ``sheet_size`` most
 doubtful face crops.
 """
@@ -25,6 +26,7 @@ import cv2
 import numpy as np
 
 from kaokore_mm.converters.web_annotation import annotation_page
+from kaokore_mm.core.page_files import BadPageError, bad_pages_message, page_problem
 from kaokore_mm.utils.draw import draw_page_boxes
 from kaokore_mm.utils.image_ops import cut_crop, face_window
 from kaokore_mm.utils.io import atomic_write_bytes, atomic_write_json, atomic_write_text
@@ -32,10 +34,6 @@ from kaokore_mm.utils.io import atomic_write_bytes, atomic_write_json, atomic_wr
 from .pages import page_stem
 
 THUMB = 96
-
-
-class BadPageError(ValueError):
-    """A page image that cannot be read (missing, truncated, not an image)."""
 
 
 def file_sha256(path, chunk: int = 1 << 20) -> str:
@@ -64,6 +62,9 @@ def model_tag(config, checkpoint, classifier=None) -> dict:
 
 def read_page_or_report(path) -> np.ndarray:
     from kaokore_mm.apis import read_page
+    problem = page_problem(path)  # also a JPEG cut short, which OpenCV decodes as grey without a word
+    if problem:
+        raise BadPageError(problem)
     try:
         return read_page(path)
     except (OSError, ValueError, cv2.error) as e:
@@ -176,7 +177,7 @@ def write_outputs(pages, out, images_root, book_id: str, score_thr: float, book_
 
 
 def annotate_pages(pages, out, predict, tag: dict, images_root, book_id: str, score_thr: float = 0.3,
-                   skip_bad: bool = True, book_title=None, description: str = '', progress: bool = True,
+                   skip_bad: bool = False, book_title=None, description: str = '', progress: bool = True,
                    base_url: str = 'http://localhost:8000') -> dict:
     """Predict (sharded over the ranks of an initialised process group) and
     write the outputs (rank 0); returns the run's summary (``annotate.json``)."""
@@ -186,14 +187,20 @@ def annotate_pages(pages, out, predict, tag: dict, images_root, book_id: str, sc
     if len(set(keys)) != len(keys):
         dup = next(k for k in keys if keys.count(k) > 1)
         raise ValueError(f'two pages share the key {dup!r}')
-    done, bad = predict_pages(pages, out, predict, tag, rank, world, progress)
+    # the bad-page policy of train and test: checked up front (file headers, no decode), stop unless skip_bad
+    bad = [dict(key=p['key'], path=str(p['path']), reason=r) for p in pages if (r := page_problem(p['path']))]
+    if bad and not skip_bad:
+        raise BadPageError(bad_pages_message([b['reason'] for b in bad], len(pages)))
+    checked = {b['key'] for b in bad}
+    done, late = predict_pages([p for p in pages if p['key'] not in checked], out, predict, tag, rank, world,
+                               progress)
     if world > 1:
         from mmengine.dist import all_gather_object
-        parts = all_gather_object(dict(done=done, bad=bad))
-        done, bad = sum(p['done'] for p in parts), [b for p in parts for b in p['bad']]
-    if bad and not skip_bad:
-        raise BadPageError(f'{bad[0]["reason"]} (and {len(bad) - 1} more unreadable pages)' if len(bad) > 1
-                           else bad[0]['reason'])
+        parts = all_gather_object(dict(done=done, bad=late))
+        done, late = sum(p['done'] for p in parts), [b for p in parts for b in p['bad']]
+    if late and not skip_bad:  # a sound header over pixels that do not decode
+        raise BadPageError(bad_pages_message([b['reason'] for b in late], len(pages)))
+    bad += late
     bad_keys = {b['key'] for b in bad}
     summary = None
     if rank == 0:

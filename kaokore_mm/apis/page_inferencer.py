@@ -11,6 +11,7 @@ from mmengine.runner import load_checkpoint
 from mmdet.registry import MODELS
 
 from kaokore_mm.core.images import to_bgr_uint8
+from kaokore_mm.core.page_files import BadPageError, apply_exif_orientation, file_orientation
 
 from .patched_predictor import PatchedPredictor
 
@@ -18,17 +19,25 @@ LOADING = ('LoadImageFromFile', 'LoadAnnotations')
 
 
 def read_page(path) -> np.ndarray:
-    """A page file as a BGR uint8 array (grayscale, RGBA and 16-bit handled)."""
+    """A page file as a BGR uint8 array (grayscale, RGBA and 16-bit handled), turned
+    as its EXIF orientation says, as the training pipelines (OpenCV's colour
+    decode) and browsers show it.
+
+    Raises:
+        BadPageError: the file is missing or cannot be decoded (the message
+            starts with the path).
+    """
     data = np.fromfile(os.fspath(path), dtype=np.uint8) if os.path.isfile(path) else None
     if data is None:
-        raise FileNotFoundError(f'{path}: no such page image')
-    img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+        raise BadPageError(f'{path}: no such page image')
+    img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)  # keeps alpha and 16 bits, ignores EXIF orientation
     if img is None:
-        raise ValueError(f'{path}: not a readable image (corrupt or unsupported format)')
+        raise BadPageError(f'{path}: not a readable image (corrupt or unsupported format)')
     try:
-        return to_bgr_uint8(img)
+        img = to_bgr_uint8(img)
     except ValueError as e:
-        raise ValueError(f'{path}: {e}') from None
+        raise BadPageError(f'{path}: {e}') from None
+    return apply_exif_orientation(img, file_orientation(path))
 
 
 def predictor_from_config(cfg, **overrides) -> PatchedPredictor:

@@ -37,6 +37,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from kaokore_mm.core.iiif import full_page_url, info_url
+from kaokore_mm.core.page_files import cut_short
 from kaokore_mm.utils.io import atomic_write_bytes, remove_stale_temp_files
 
 USER_AGENT = 'kaokore_mm-downloader/0.1 (+https://github.com/)'
@@ -58,11 +59,7 @@ def valid_image_bytes(data: bytes) -> bool:
     """Whether ``data`` is a complete image that decodes: the end markers of
     JPEG/PNG (a body cut short), then an actual decode (a body that only starts
     and ends like an image; the reduced decode of JPEGs keeps it cheap)."""
-    if len(data) < 8:
-        return False
-    if data[:2] == b'\xff\xd8' and data.rstrip(b'\x00\r\n ')[-2:] != b'\xff\xd9':
-        return False
-    if data[:8] == b'\x89PNG\r\n\x1a\n' and b'IEND' not in data[-12:]:
+    if len(data) < 8 or cut_short(data[:16], data[-64:]):
         return False
     import cv2
     import numpy as np

@@ -9,6 +9,8 @@ from mmdet.datasets import CocoDataset
 from mmdet.registry import DATASETS
 from mmengine.structures import InstanceData
 
+from kaokore_mm.core.page_files import BadPageError, bad_pages_message, page_problem
+
 PAGE_KEYS = ('book_id', 'book_title', 'page_no', 'iiif_base')
 
 
@@ -31,14 +33,18 @@ class KaoKoreFaceDataset(CocoDataset):
     """
 
     METAINFO = {'classes': ('face', ), 'palette': [(220, 20, 60)]}
+    BAD_PAGES = ('error', 'skip')
 
-    def __init__(self, *args, data_prefix: dict | None = None, **kwargs):
+    def __init__(self, *args, data_prefix: dict | None = None, bad_pages: str = 'error', **kwargs):
+        if bad_pages not in self.BAD_PAGES:
+            raise ValueError(f'bad_pages must be one of {self.BAD_PAGES}, got {bad_pages!r}')
+        self.bad_pages = bad_pages
         # page paths in the COCO file are relative to data_root unless a prefix is given
         super().__init__(*args, data_prefix=data_prefix or dict(img=''), **kwargs)
 
     def load_data_list(self) -> list[dict]:
         self._raw_faces, self._categories = 0, []
-        data_list = super().load_data_list()
+        data_list = self._check_pages(super().load_data_list())
         faces = sum(len(d.get('instances') or []) for d in data_list)
         annotated = self._raw_faces
         if faces == 0 and annotated:
@@ -48,6 +54,40 @@ class KaoKoreFaceDataset(CocoDataset):
                       f'{found}, the config expects {list(self.metainfo["classes"])} (names must match exactly, '
                       'case included); training would see no targets', logger='current', level=logging.WARNING)
         return data_list
+
+    def _check_pages(self, data_list: list[dict]) -> list[dict]:
+        """The bad-page policy: every page file's header and size are checked up
+        front (no decode, about a millisecond a page) so that a missing, cut
+        short or resized page stops the run here with one line naming it
+        (``bad_pages='error'``), or is left out with a warning (``'skip'``,
+        ``--skip-bad-pages``), instead of failing hours later in a worker."""
+        problems = [(i, r) for i, d in enumerate(data_list)
+                    if (r := page_problem(d['img_path'], (d['width'], d['height'])))]
+        if not problems:
+            return data_list
+        message = bad_pages_message([r for _, r in problems], len(data_list))
+        if self.bad_pages == 'error':
+            raise BadPageError(f'{self.ann_file}: {message}')
+        from mmengine.logging import print_log
+        print_log(f'{self.ann_file}: skipped {len(problems)} of {len(data_list)} pages that cannot be used: '
+                  + '; '.join(r for _, r in problems[:10]) + (' ...' if len(problems) > 10 else ''),
+                  logger='current', level=logging.WARNING)
+        self.skipped_pages = [r for _, r in problems]
+        bad = {i for i, _ in problems}
+        return [d for i, d in enumerate(data_list) if i not in bad]
+
+    def filter_data(self) -> list[dict]:
+        data_list = super().filter_data()
+        if not data_list and not self.test_mode:  # mmengine would fail on it with "need at least one array ..."
+            raise EmptyDatasetError(f'{self.ann_file}: no training sample: {self._empty_reason()}')
+        return data_list
+
+    def _empty_reason(self) -> str:
+        faces = self._raw_faces
+        if not faces:
+            return 'no page has a face (a training set needs annotated faces)'
+        return (f'{faces} faces, but filter_cfg {self.filter_cfg} removed every page; '
+                'change filter_cfg or the annotations')
 
     def parse_data_info(self, raw_data_info: dict) -> dict:
         if not self._categories and getattr(self, 'coco', None) is not None:  # (CocoDataset drops self.coco later)
@@ -89,8 +129,12 @@ class KaoKoreFaceDataset(CocoDataset):
         return data
 
 
-class PageSizeError(ValueError):
+class PageSizeError(BadPageError):
     """A page image whose size differs from the size its annotations were made on."""
+
+
+class EmptyDatasetError(ValueError):
+    """A training set without a single sample (mmengine cannot build it)."""
 
 
 def page_gt_instances(data_info: dict) -> InstanceData:

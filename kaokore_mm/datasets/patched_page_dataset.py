@@ -68,3 +68,9 @@ class PatchedPageDataset(KaoKoreFaceDataset):
         self.num_pages = len(pages)
         self.num_empty_patches = (len(empty), keep)
         return samples
+
+    def _empty_reason(self) -> str:
+        empty, kept = getattr(self, 'num_empty_patches', (0, 0))
+        return (f'{self.num_pages} pages with {self._raw_faces} faces give no patch with a face and {empty} '
+                f'without, of which empty_patch_ratio={self.empty_patch_ratio} keeps {kept}; annotate faces, '
+                'or raise empty_patch_ratio')

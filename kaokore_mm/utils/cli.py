@@ -32,14 +32,26 @@ def cli_main(main, argv=None) -> int:
 
 @contextlib.contextmanager
 def split_errors_as_user_errors(what: str):
-    """A book-aware split that cannot be made (an empty subset, ...) or a page
-    whose size disagrees with its COCO is the user's data or settings, not a
-    bug: one line naming what and what to change."""
+    """A book-aware split that cannot be made (an empty subset, ...), a page
+    that cannot be used (missing, cut short, of another size than its COCO) or
+    a training set without samples is the user's data or settings, not a bug:
+    one line naming what and what to change, also when it was raised in a
+    DataLoader worker (whose message carries the worker's traceback)."""
+    from kaokore_mm.core.page_files import BadPageError
     from kaokore_mm.core.splits import SplitError
-    from kaokore_mm.datasets.kaokore_face_dataset import PageSizeError
+    from kaokore_mm.datasets.kaokore_face_dataset import EmptyDatasetError
     try:
         yield
     except SplitError as e:
         raise UserError(f'{what}: {e}') from None
-    except PageSizeError as e:  # raised in a DataLoader worker, the message carries its traceback: the last line
-        raise UserError(str(e).strip().splitlines()[-1].split('PageSizeError: ')[-1]) from None
+    except (BadPageError, EmptyDatasetError) as e:
+        raise UserError(last_line(e)) from None
+
+
+def last_line(e: Exception) -> str:
+    """The message of ``e`` without the traceback a DataLoader worker puts before it."""
+    text = str(e).strip()
+    if 'Traceback' not in text:
+        return text
+    line = text.splitlines()[-1]
+    return line.split(f'{type(e).__name__}: ', 1)[-1]

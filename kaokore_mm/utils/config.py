@@ -47,6 +47,18 @@ def set_data_root(cfg, data_root: str, ann_file: str | None = None) -> None:
                 ev['ann_file'] = osp.join(data_root, anns[-1])
 
 
+PAGE_DATASETS = ('KaoKoreFaceDataset', 'PatchedPageDataset')
+
+
+def set_bad_pages(cfg, policy: str) -> None:
+    """The bad-page policy (``'error'`` or ``'skip'``) of every page dataset of the
+    config's dataloaders (see :class:`~kaokore_mm.datasets.KaoKoreFaceDataset`)."""
+    for name in LOADERS:
+        for ds in _datasets(cfg.get(name) or {}):
+            if str(ds.get('type', '')).split('.')[-1] in PAGE_DATASETS:
+                ds['bad_pages'] = policy
+
+
 PATCH_OPTIONS = ('patch_size', 'overlap', 'min_visible', 'empty_patch_ratio', 'patch_seed')
 
 
@@ -70,6 +82,9 @@ def add_common_args(parser, work_dir_help: str) -> None:
     parser.add_argument('--trust-checkpoint', action='store_true',
                         help='load checkpoints with weights_only=False (only for files from a trusted source; '
                         'checkpoints written with kaokore_mm load without it)')
+    parser.add_argument('--skip-bad-pages', action='store_true',
+                        help='leave out pages that are missing, cut short, not images or of another size than '
+                        'their annotations, with a warning (default: stop before training/testing, naming them)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override settings of the config, key=value')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
@@ -92,6 +107,8 @@ def apply_common_args(cfg, args, config_path: str) -> None:
     if args.data_root:
         set_data_root(cfg, args.data_root)
     set_split(cfg, args.split, args.split_seed)
+    if getattr(args, 'skip_bad_pages', False):
+        set_bad_pages(cfg, 'skip')
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     if args.work_dir is not None:
@@ -99,3 +116,20 @@ def apply_common_args(cfg, args, config_path: str) -> None:
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])
     setup_distributed(cfg, args.launcher)  # last: --cfg-options may have set env_cfg or model_wrapper_cfg
+
+
+def load_config(path: str):
+    """``Config.fromfile(path)``, with a missing file, a syntax error or a missing
+    ``_base_`` reported as one :class:`~kaokore_mm.utils.cli.UserError` line."""
+    from mmengine.config import Config
+
+    from .cli import UserError
+    if not osp.isfile(path):
+        raise UserError(f'config {path} not found')
+    try:
+        return Config.fromfile(path)
+    except SyntaxError as e:
+        raise UserError(f'{e.filename or path}:{e.lineno}: syntax error in the config: {e.msg}') from None
+    except (FileNotFoundError, ImportError, NameError, KeyError, TypeError, ValueError, AttributeError) as e:
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise UserError(f'{path}: cannot be read as a config: {type(e).__name__}: {first}') from None

@@ -59,17 +59,26 @@ def test_a_new_model_predicts_again_and_the_same_model_does_not(tmp_path):
     assert pred['model'] == dict(checkpoint='a', sha='2') and pred['key'] == 'p0.png'
 
 
-def test_unreadable_pages_are_listed_and_skipped_or_stop_the_run(tmp_path):
-    src = book(tmp_path / 'book', 3)
+def test_bad_pages_stop_the_run_before_any_prediction_or_are_listed_and_skipped(tmp_path):
+    src = book(tmp_path / 'book', 4)
     (src / 'p1.png').write_bytes(b'\x89PNG\r\n\x1a\n truncated')
+    good = (src / 'p2.png').read_bytes()  # a sound header and end marker over pixels that do not decode
+    (src / 'p2.png').write_bytes(good[:60] + bytes(255 - b for b in good[60:-20]) + good[-20:])
     pages = pages_from_folder(src)
-    meta = annotate_pages(pages, tmp_path / 'out', fake_predict, {}, src, 'b', progress=False)
-    assert meta['pages_written'] == 2 and [b['key'] for b in meta['bad_pages']] == ['p1.png']
-    assert 'p1.png' in meta['bad_pages'][0]['reason']
+    calls = []
+
+    def predict(img):
+        calls.append(img.shape)
+        return fake_predict(img)
+
+    with pytest.raises(BadPageError, match=r'1 of 4 pages cannot be used: .*p1.png: truncated.*--skip-bad-pages'):
+        annotate_pages(pages, tmp_path / 'out', predict, {}, src, 'b', progress=False)
+    assert calls == [] and not (tmp_path / 'out' / 'annotate.json').exists()  # stopped up front
+    meta = annotate_pages(pages, tmp_path / 'out', predict, {}, src, 'b', skip_bad=True, progress=False)
+    assert meta['pages_written'] == 2 and [b['key'] for b in meta['bad_pages']] == ['p1.png', 'p2.png']
+    assert 'p1.png: truncated' in meta['bad_pages'][0]['reason'] and 'p2.png' in meta['bad_pages'][1]['reason']
     saved = json.loads((tmp_path / 'out' / 'annotate.json').read_text())
-    assert saved['bad_pages'] == meta['bad_pages']
-    with pytest.raises(BadPageError, match='p1.png'):
-        annotate_pages(pages, tmp_path / 'out2', fake_predict, {}, src, 'b', skip_bad=False, progress=False)
+    assert saved['bad_pages'] == meta['bad_pages'] and len(calls) == 2
 
 
 SCRIPT = '''

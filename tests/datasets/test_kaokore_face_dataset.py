@@ -3,7 +3,7 @@ from mmengine.registry import init_default_scope
 
 import kaokore_mm  # noqa: F401
 from kaokore_mm.datasets import KaoKoreFaceDataset, PatchedPageDataset
-from tests.conftest import write_coco
+from tests.conftest import blank_pages, write_coco
 
 
 @pytest.fixture(autouse=True)
@@ -15,7 +15,7 @@ def pages_coco(tmp_path):
     images = [dict(id=1, file_name='a.jpg', width=1000, height=700, book_id='b1', book_title='T1'),
               dict(id=2, file_name='b.jpg', width=500, height=400, book_id='b2', book_title='T2')]
     anns = [(1, [390, 10, 20, 20]), (1, [395, 40, 20, 20]), (1, [10, 10, 10, 10]), (1, [900, 650, 40, 40])]
-    return write_coco(tmp_path / 'ann.json', images, anns)
+    return write_coco(tmp_path / 'ann.json', images, anns, pages_root=tmp_path)
 
 
 def test_page_dataset_keeps_books_attributes_and_empty_pages(tmp_path):
@@ -72,6 +72,7 @@ def test_a_category_that_does_not_match_is_warned_about(tmp_path, caplog):
                                    annotations=[dict(id=1, image_id=1, category_id=3, bbox=[1, 1, 9, 9], area=81,
                                                      iscrowd=0)],
                                    categories=[dict(id=3, name='Face')])))
+    blank_pages(tmp_path, [dict(file_name='p.jpg', width=50, height=40)])
     logger = MMLogger.get_instance('kaokore_test_category', log_level='WARNING')
     records = []
     handler = logging.Handler()

@@ -3,8 +3,11 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
+import cv2
 from mmcv.transforms import LoadImageFromFile
 from mmdet.registry import TRANSFORMS
+
+from kaokore_mm.core.page_files import BadPageError
 
 
 @TRANSFORMS.register_module()
@@ -44,7 +47,10 @@ class LoadPageFromFile(LoadImageFromFile):
             results['img_shape'] = img.shape[:2]
             results['ori_shape'] = img.shape[:2]
             return results
-        results = super().transform(results)
+        try:
+            results = super().transform(results)
+        except (OSError, ValueError, AssertionError, cv2.error) as e:  # one line naming the page, even from a worker
+            raise BadPageError(f'{key}: cannot be read ({type(e).__name__}: {str(e).splitlines()[0][:200]})') from None
         if results is None or not self.cache_size:
             return results
         self.misses += 1

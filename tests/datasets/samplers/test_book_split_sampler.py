@@ -86,8 +86,11 @@ def test_bad_values_and_missing_books(tiny_data, tmp_path):
     with pytest.raises(ValueError, match='valid values: train, val, test'):
         BookSplitSampler(pages, subset='dev')
     from tests.conftest import write_coco
+    import cv2
+    import numpy as np
+    cv2.imwrite(str(tmp_path / 'a.jpg'), np.full((10, 10, 3), 255, np.uint8))
     ann = write_coco(tmp_path / 'nobook.json', [dict(id=1, file_name='a.jpg', width=10, height=10)], [])
-    ds = KaoKoreFaceDataset(ann_file=str(ann), pipeline=[])
+    ds = KaoKoreFaceDataset(ann_file=str(ann), data_root=str(tmp_path), pipeline=[], test_mode=True)
     with pytest.raises(ValueError, match='nobook.json'):
         BookSplitSampler(ds, split='inter_book')
     assert list(BookSplitSampler(ds, split='random', subset='train', ratios=(1, 0, 0), shuffle=False)) == [0]

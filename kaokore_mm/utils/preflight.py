@@ -1,0 +1,105 @@
+"""Checking a config's data, split and evaluator before mmengine's Runner starts.
+
+The Runner prints hundreds of lines of environment before it builds the
+dataloaders, and a typo in a dataset type, a missing annotation file, a bad
+page, an impossible patch grid or an empty split subset then ends in a long
+traceback far below. :func:`check_config` builds what the run will build (each
+used dataset in full, its sampler, the evaluators; the model's type is looked
+up, the model is not built) and turns the first problem into one
+:class:`~kaokore_mm.utils.cli.UserError` line naming the config and the item.
+Page checks are remembered (:mod:`kaokore_mm.core.page_files`), so the Runner
+does not pay for them twice.
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+import os.path as osp
+
+from .cli import UserError
+
+USER_ERRORS = (KeyError, TypeError, ValueError, AssertionError, FileNotFoundError)
+
+
+def _one_line(e: BaseException) -> str:
+    text = str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e)
+    text = text.strip().splitlines()[0] if text.strip() else type(e).__name__
+    # mmengine's registry message continues with a link to its docs: keep the first sentence
+    return text.split(' Please check whether', 1)[0]
+
+
+def loaders_of(cfg, stage: str) -> list[str]:
+    """The dataloaders ``tools/train.py`` (``'train'``) or ``tools/test.py``
+    (``'test'``) will build with this config."""
+    if stage == 'train':
+        return ['train_dataloader'] + (['val_dataloader'] if cfg.get('val_cfg') and cfg.get('val_dataloader') else [])
+    return ['test_dataloader']
+
+
+def check_config(cfg, config_path: str, stage: str) -> None:
+    """Raise a one-line :class:`UserError` for the first problem in the data,
+    split or evaluator of ``cfg`` that the ``stage`` (``'train'`` or ``'test'``) uses.
+
+    Args:
+        cfg: the config as the tool will run it (overrides applied).
+        config_path: the config file, named in the message.
+        stage: ``'train'`` (train and val loaders) or ``'test'``.
+    """
+    from mmengine.registry import DATA_SAMPLERS, DATASETS, METRICS, MODELS, init_default_scope
+
+    from kaokore_mm.core.page_files import BadPageError
+    from kaokore_mm.core.splits import SplitError
+    from kaokore_mm.datasets.kaokore_face_dataset import EmptyDatasetError
+    errors = USER_ERRORS + (SplitError, BadPageError, EmptyDatasetError)
+    if cfg.get('default_scope'):
+        init_default_scope(cfg.default_scope)
+
+    @contextlib.contextmanager
+    def item(where: str):
+        try:
+            yield
+        except errors as e:
+            raise UserError(f'{config_path}: {where}: {_one_line(e)}') from None
+
+    if 'model' in cfg:
+        with item('model'):
+            with MODELS.switch_scope_and_registry(None) as registry:
+                known = registry.get(cfg.model.get('type')) is not None
+            if not known:
+                raise KeyError(f'model type {cfg.model.get("type")!r} is not registered (a typo, or a missing '
+                               'custom_imports entry?)')
+    for name in loaders_of(cfg, stage):
+        loader = cfg.get(name)
+        if not loader:
+            raise UserError(f'{config_path}: {name} is missing')
+        ds_cfg = copy.deepcopy(loader.get('dataset'))
+        ann = _ann_file(ds_cfg)
+        if ann is not None and not osp.isfile(ann):
+            raise UserError(f'{config_path}: {name}.dataset: annotation file {ann} not found (set --data-root, or '
+                            'make the dataset first: see docs/getting_started.md)')
+        with item(f'{name}.dataset'):
+            dataset = DATASETS.build(ds_cfg)
+            if hasattr(dataset, 'full_init'):
+                dataset.full_init()
+        sampler = copy.deepcopy(loader.get('sampler'))
+        if sampler:
+            with item(f'{name}.sampler'):
+                DATA_SAMPLERS.build(sampler, default_args=dict(dataset=dataset, seed=cfg.get('randomness', {})
+                                                               .get('seed')))
+    evaluator = cfg.get('val_evaluator' if stage == 'train' else 'test_evaluator')
+    if evaluator and (stage == 'test' or cfg.get('val_cfg')):
+        if isinstance(evaluator, dict) and 'metrics' in evaluator:  # an Evaluator config
+            evaluator = evaluator['metrics']
+        for metric in evaluator if isinstance(evaluator, (list, tuple)) else [evaluator]:
+            with item(f'evaluator {metric.get("type")}'):
+                METRICS.build(copy.deepcopy(metric))
+
+
+def _ann_file(ds_cfg) -> str | None:
+    """The annotation file a dataset config reads (innermost wrapped dataset), as a path."""
+    while ds_cfg is not None and 'ann_file' not in ds_cfg and isinstance(ds_cfg.get('dataset'), dict):
+        ds_cfg = ds_cfg['dataset']
+    if not ds_cfg or not ds_cfg.get('ann_file'):
+        return None
+    ann = ds_cfg['ann_file']
+    return ann if osp.isabs(ann) else osp.join(ds_cfg.get('data_root') or '', ann)
