@@ -112,14 +112,15 @@ def main(argv=None):
         else:
             col.add_web_annotations(doc, path, by_canvas)
     corrected = col.coco()
-    for p in col.problems:
-        print(f'  skipped: {p["file"]} [{p["item"]}]: {p["reason"]}')
-    # validate the whole merge before anything is written: a box the annotator drew is never dropped quietly
-    bad_boxes = [p for p in col.problems if p['reason'].startswith(('bad bbox', 'empty bbox', 'non-finite bbox'))]
-    if bad_boxes:
-        p = bad_boxes[0]
-        raise UserError(f'{p["file"]}, item {p["item"]}: {p["reason"]} ({len(bad_boxes)} such boxes); fix the '
-                        'corrections; nothing merged')
+    # validate the whole merge before anything is written: a box the annotator drew is never dropped, and
+    # corrections that cannot all be read (a box without a valid place, a canvas not among --pages) are not
+    # merged in part
+    for p in col.problems[1:]:
+        print(f'  problem: {p["file"]} [{p["item"]}]: {p["reason"]}', file=sys.stderr)
+    if col.problems:
+        p = col.problems[0]
+        more = f' (and {len(col.problems) - 1} more problems, listed above)' if len(col.problems) > 1 else ''
+        raise UserError(f'{p["file"]}, item {p["item"]}: {p["reason"]}{more}; fix the corrections; nothing merged')
     if not corrected['images']:
         raise UserError(f'no corrected page could be read from {", ".join(files) or "--corrections"}; nothing merged'
                         + (' (the book in the training set is left as it is)' if args.replace else ''))

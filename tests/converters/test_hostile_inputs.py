@@ -162,3 +162,122 @@ def test_services_whose_safe_names_collide_get_two_files():
     b = page_file_name('iiif.example.org', 'iiif/book_A/p1')
     assert a != b and a.startswith('pages/iiif.example.org/iiif/book_A-') and b == 'pages/iiif.example.org/iiif/book_A/p1.jpg'
     assert '..' not in page_file_name('x', '../../etc/passwd') and page_file_name('x', 'a/./b') == 'pages/x/a/b.jpg'
+
+
+def _page_bytes(kind, tmp_path):
+    import cv2
+    import numpy as np
+    ok, buf = cv2.imencode('.jpg', np.full((80, 100, 3), 200, np.uint8))
+    good = buf.tobytes()
+    return {'missing': None, 'empty': b'', 'cut short': good[:len(good) // 2],
+            'html error page': b'<html><body>503 Service Unavailable</body></html>',
+            'wrong size': cv2.imencode('.jpg', np.full((80, 90, 3), 200, np.uint8))[1].tobytes()}[kind]
+
+
+PAGE_CASES = [('missing', 'no such page image'), ('empty', 'empty file'), ('cut short', 'truncated'),
+              ('html error page', 'not a readable image'), ('wrong size', 'the image is 90x80 but its annotations say')]
+
+
+@pytest.mark.parametrize('kind, problem', PAGE_CASES)
+def test_bad_page_files_stop_a_dataset_naming_them_or_are_skipped(tmp_path, kind, problem):
+    """The bad-page policy of train/test (``--skip-bad-pages`` sets ``bad_pages='skip'``)."""
+    from mmengine.registry import init_default_scope
+
+    from kaokore_mm.core.page_files import BadPageError
+    from kaokore_mm.datasets import KaoKoreFaceDataset, PatchedPageDataset
+    from tests.conftest import blank_pages, write_coco
+    init_default_scope('mmdet')
+    images = [dict(id=k + 1, file_name=f'pages/p{k}.jpg', width=100, height=80, book_id='b') for k in range(3)]
+    blank_pages(tmp_path, images)
+    content = _page_bytes(kind, tmp_path)
+    bad = tmp_path / 'pages' / 'p1.jpg'
+    bad.unlink()
+    if content is not None:
+        bad.write_bytes(content)
+    ann = write_coco(tmp_path / 'pages.json', images, [(k + 1, [10, 10, 20, 20]) for k in range(3)])
+    kw = dict(ann_file=str(ann), data_root=str(tmp_path), pipeline=[])
+    for cls in (KaoKoreFaceDataset, PatchedPageDataset):
+        with pytest.raises(BadPageError) as e:
+            cls(**kw)
+        line = str(e.value)
+        assert '\n' not in line and str(bad) in line and problem in line and '1 of 3 pages' in line
+        ds = cls(bad_pages='skip', **kw)
+        assert [ds.get_data_info(i)['img_path'] for i in range(len(ds))] == \
+            [str(tmp_path / 'pages' / f'p{k}.jpg') for k in (0, 2)]
+    assert (bad.read_bytes() if bad.exists() else None) == content  # nothing changed
+
+
+def test_a_training_set_without_samples_says_why(tmp_path):
+    """A 1x1 page without faces: mmengine's "need at least one array to concatenate" before."""
+    from mmengine.registry import init_default_scope
+
+    from kaokore_mm.datasets import KaoKoreFaceDataset, PatchedPageDataset
+    from kaokore_mm.datasets.kaokore_face_dataset import EmptyDatasetError
+    from tests.conftest import write_coco
+    init_default_scope('mmdet')
+    ann = write_coco(tmp_path / 'pages.json', [dict(id=1, file_name='p.jpg', width=1, height=1, book_id='b')], [],
+                     pages_root=tmp_path)
+    kw = dict(ann_file=str(ann), data_root=str(tmp_path), pipeline=[])
+    with pytest.raises(EmptyDatasetError, match='no training sample: 1 pages with 0 faces .* empty_patch_ratio=0.3 '
+                                                'keeps 0'):
+        PatchedPageDataset(patch_size=(512, 512), empty_patch_ratio=0.3, **kw)
+    assert len(PatchedPageDataset(patch_size=(512, 512), empty_patch_ratio=1.0, **kw)) == 1  # background only
+    with pytest.raises(EmptyDatasetError, match='filter_cfg'):
+        write_coco(ann, [dict(id=1, file_name='p.jpg', width=1, height=1, book_id='b')], [(1, [0, 0, 1, 1])])
+        KaoKoreFaceDataset(filter_cfg=dict(filter_empty_gt=True, min_size=32), **kw)
+    assert len(KaoKoreFaceDataset(test_mode=True, **kw)) == 1  # testing on such a page is allowed
+
+
+DEMO = 'configs/demo/faster_rcnn_r18_patch512_demo.py'
+CONFIG_CASES = [
+    (['train_dataloader.dataset.type=PatchedPageDatset'], 'train_dataloader.dataset: PatchedPageDatset is not in '
+                                                          'the mmdet::dataset registry'),
+    (['train_dataloader.dataset.patch_sise=3'], "unexpected keyword argument 'patch_sise'"),
+    (['train_dataloader.dataset.overlap=1.0'], 'overlap must be a ratio in [0, 1)'),
+    (['train_dataloader.dataset.empty_patch_ratio=2'], 'empty_patch_ratio must be in [0, 1]'),
+    (['train_dataloader.dataset.bad_pages=ignore'], "bad_pages must be one of ('error', 'skip')"),
+    (['train_dataloader.sampler.split=books'], 'train_dataloader.sampler'),
+    (['train_dataloader.dataset.ann_file=annotations/nothere.json'], 'annotations/nothere.json not found'),
+    (['model.type=FasterRCN'], "model: model type 'FasterRCN' is not registered"),
+    (['val_evaluator.type=FaceDetectionMetrik'], 'evaluator FaceDetectionMetrik'),
+]
+
+
+@pytest.mark.parametrize('options, problem', CONFIG_CASES, ids=[c[0][0].split('=')[0] for c in CONFIG_CASES])
+def test_config_errors_are_one_line_before_the_runner(tiny_data, options, problem):
+    from mmengine.config import Config, DictAction
+
+    from kaokore_mm.utils.cli import UserError
+    from kaokore_mm.utils.config import set_data_root
+    from kaokore_mm.utils.preflight import check_config
+    cfg = Config.fromfile(DEMO)
+    set_data_root(cfg, str(tiny_data))
+    cfg.merge_from_dict({k: DictAction._parse_iterable(v) for k, v in (o.split('=', 1) for o in options)})
+    with pytest.raises(UserError) as e:
+        check_config(cfg, DEMO, 'train')
+    line = str(e.value)
+    assert line.startswith(DEMO) and problem in line and '\n' not in line, line
+
+
+def test_a_sound_config_passes_the_check(tiny_data):
+    from mmengine.config import Config
+
+    from kaokore_mm.utils.config import set_data_root
+    from kaokore_mm.utils.preflight import check_config
+    cfg = Config.fromfile(DEMO)
+    set_data_root(cfg, str(tiny_data))
+    check_config(cfg, DEMO, 'train')
+    check_config(cfg, DEMO, 'test')
+
+
+@pytest.mark.parametrize('text, problem', [('x = (1,\n', 'syntax error in the config'),
+                                           ("_base_ = ['nothere.py']\n", 'cannot be read as a config'),
+                                           (None, 'not found')])
+def test_unreadable_configs(tmp_path, text, problem):
+    from kaokore_mm.utils.cli import UserError
+    from kaokore_mm.utils.config import load_config
+    path = tmp_path / 'c.py'
+    if text is not None:
+        path.write_text(text)
+    with pytest.raises(UserError, match=problem):
+        load_config(str(path))

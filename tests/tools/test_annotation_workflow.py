@@ -67,6 +67,10 @@ def test_annotate_then_merge_corrections(tiny_data, detector, tmp_path):
     corr_file.write_text(json.dumps(corrected))
     train_ann = tmp_path / 'data' / 'annotations' / 'pages.json'
     train_ann.parent.mkdir(parents=True)
+    for im in coco['images']:  # the other books' pages, as in a real training set
+        if im['book_id'] != 'book003':
+            (tmp_path / 'data' / im['file_name']).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(tiny_data / im['file_name'], tmp_path / 'data' / im['file_name'])
     train_ann.write_text(json.dumps(dict(coco, images=[im for im in coco['images'] if im['book_id'] != 'book003'],
                                          annotations=[a for a in coco['annotations']
                                                       if a['image_id'] not in {im['id'] for im in held_out}])))

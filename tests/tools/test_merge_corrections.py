@@ -93,3 +93,31 @@ def test_a_folder_of_corrections(setup, capsys, tmp_path):
     (folder / 'all.json').write_text(json.dumps(corr))
     rc, _ = run(['--corrections', str(folder), *args[2:], '--book-id', 'fb'], capsys)
     assert rc == 0 and sum(im['book_id'] == 'fb' for im in json.loads(train.read_text())['images']) == 3
+
+
+def w3c_page(items):
+    return dict(type='AnnotationPage', items=[dict(type='Annotation', id=f'a{k}', target=t)
+                                              for k, t in enumerate(items)])
+
+
+def test_w3c_percent_fragments_are_placed_on_the_pages_size(setup, capsys, tmp_path):
+    """``percent:`` (from other W3C tools) becomes pixels of the page named by --pages;
+    a fragment that cannot be placed stops the merge, naming file and item."""
+    _, args, train, corr, corr_file = setup
+    for k, im in enumerate(corr['images']):
+        im['canvas'] = f'https://example.org/c{k}'
+    corr_file.write_text(json.dumps(corr))
+    w3c = tmp_path / 'w3c.json'
+    w3c.write_text(json.dumps(w3c_page(['https://example.org/c0#xywh=percent:10,20,50,40',
+                                        'https://example.org/c2#xywh=pixel:1,2,3,4'])))
+    rc, _ = run(['--corrections', str(w3c), *args[2:], '--book-id', 'pb'], capsys)
+    merged = json.loads(train.read_text())
+    pages = {im['id']: im['file_name'] for im in merged['images'] if im['book_id'] == 'pb'}
+    boxes = sorted((pages[a['image_id']], a['bbox']) for a in merged['annotations'] if a['image_id'] in pages)
+    assert rc == 0 and boxes == [('pages/pb/a/p1.jpg', [6.0, 10.0, 30.0, 20.0]), ('pages/pb/p1.png', [1, 2, 3, 4])]
+    before = train.read_text()
+    for bad, problem in (('https://example.org/other#xywh=percent:10,20,50,40', 'whose size is unknown'),
+                         ('https://example.org/c0#xywh=percent:10,20', 'no valid xywh')):
+        w3c.write_text(json.dumps(w3c_page(['https://example.org/c1#xywh=1,2,3,4', bad])))
+        rc, out = run(['--corrections', str(w3c), *args[2:], '--book-id', 'qb'], capsys)
+        assert rc == 2 and problem in out.err and 'w3c.json, item 1' in out.err and train.read_text() == before
