@@ -1,7 +1,7 @@
 """Test a detector on whole pages (mmdet's tools/test.py, with kaokore_mm's options).
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--data-root DIR]
-        [--split ...] [--out results.pkl] [--show-dir DIR] [--cfg-options k=v ...]
+        [--split ...] [--out results.pkl] [--show-dir DIR] [--skip-bad-pages] [--cfg-options k=v ...]
 
 Patched configs predict each page patch by patch (PatchedTestLoop); the metrics
 are page-level either way.

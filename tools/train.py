@@ -2,7 +2,7 @@
 
     python tools/train.py configs/faster_rcnn_r50_patch1333.py [--work-dir DIR]
         [--data-root DIR] [--split inter_book|intra_book|random] [--split-seed N]
-        [--resume [CKPT]] [--amp] [--auto-scale-lr] [--cfg-options k=v ...]
+        [--resume [CKPT]] [--amp] [--auto-scale-lr] [--skip-bad-pages] [--cfg-options k=v ...]
         [--launcher none|pytorch|slurm|mpi]
 """
 import argparse

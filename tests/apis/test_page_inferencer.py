@@ -34,10 +34,11 @@ def test_page_in_boxes_out(inferencer, tmp_path):
 
 
 def test_bad_files_name_the_file(tmp_path):
-    with pytest.raises(FileNotFoundError, match='missing.jpg'):
+    from kaokore_mm.core.page_files import BadPageError
+    with pytest.raises(BadPageError, match='missing.jpg: no such page image'):
         read_page(tmp_path / 'missing.jpg')
     (tmp_path / 'broken.jpg').write_bytes(b'\xff\xd8 not really a jpeg')
-    with pytest.raises(ValueError, match='broken.jpg'):
+    with pytest.raises(BadPageError, match='broken.jpg'):
         read_page(tmp_path / 'broken.jpg')
 
 
