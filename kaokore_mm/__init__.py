@@ -15,4 +15,4 @@ if find_spec('mmcv') is not None and find_spec('mmdet') is not None:
     from . import compat  # noqa: F401  (first: fixes to the stack)
     from . import apis, datasets, engine, evaluation, models  # noqa: F401
     if find_spec('mmpretrain') is not None:
-        from . import classification  # noqa: F401  (mmpretrain registries)
+        from . import interpretation  # noqa: F401  (mmpretrain registries)

@@ -105,7 +105,7 @@ def main(argv=None):
     inferencer = PageInferencer(args.config, args.checkpoint, device=device, batch_size=args.batch_size)
     classifier = None
     if args.classifier:
-        from kaokore_mm.apis.face_classifier import FaceClassifier
+        from kaokore_mm.interpretation import FaceClassifier
         classifier = FaceClassifier(*args.classifier, device=device)
 
     def predict(img):

@@ -66,7 +66,7 @@ def fmt(v):
 
 def run_regime(regime: str, work: Path, args) -> list:
     from kaokore_mm.synthetic.emaki import ensure_synthetic
-    from kaokore_mm.utils.draw import draw_prediction_pages
+    from kaokore_mm.visualization.draw import draw_prediction_pages
     data = work / regime / 'data'
     say('patching', f'{regime}: synthetic pages in {data}')
     ensure_synthetic(data, **REGIMES[regime])

@@ -64,7 +64,7 @@ def main(argv=None):
     preds = work / 'test' / 'predictions.pkl'
     run = train_and_test(args.config, work, data, args.max_iters, test_args=['--out', preds], tag='demo')
     metrics = run['metrics']
-    from kaokore_mm.utils.draw import draw_prediction_pages
+    from kaokore_mm.visualization.draw import draw_prediction_pages
     n = len(draw_prediction_pages(data / 'annotations' / 'pages.json', preds, work / 'pages', args.score_thr))
     from mmengine.config import Config
     metric_cfg = Config.fromfile(str(ROOT / args.config)).test_evaluator

@@ -49,29 +49,6 @@ def split_table(cfg) -> dict:
     return table
 
 
-def plot(table, path, title):
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    books = sorted({b for t in table.values() for b in t})
-    colours = dict(train='#4c72b0', val='#dd8452', test='#55a868')
-    fig, axes = plt.subplots(1, 2, figsize=(max(8, 0.5 * len(books) + 4), 4.5))
-    for ax, k, label in ((axes[0], 0, 'pages'), (axes[1], 1, 'faces')):
-        bottom = [0] * len(books)
-        for subset in SUBSETS:
-            vals = [table[subset].get(b, (0, 0))[k] for b in books]
-            ax.bar(books, vals, bottom=bottom, color=colours[subset], label=subset)
-            bottom = [a + v for a, v in zip(bottom, vals)]
-        ax.set_ylabel(label)
-        ax.set_title(f'{label} per book')
-        ax.tick_params(axis='x', rotation=60)
-    axes[0].legend()
-    fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-
-
 def main(argv=None):
     args = parse_args(argv)
     cfg = Config.fromfile(args.config)

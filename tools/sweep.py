@@ -65,25 +65,6 @@ def fmt(v):
     return f'{v:.3f}' if isinstance(v, float) else str(v)
 
 
-def plot(rows, path):
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    names = [Path(r['config']).stem for r in rows]
-    fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(rows) + 2), 4))
-    width = 0.27
-    for k, key in enumerate(('AP50', 'recall', 'precision')):
-        ax.bar([i + (k - 1) * width for i in range(len(rows))], [r[key] or 0.0 for r in rows], width, label=key)
-    ax.set_xticks(range(len(rows)))
-    ax.set_xticklabels(names, rotation=15, ha='right', fontsize=8)
-    ax.set_ylim(0, 1)
-    ax.set_title('page-level face detection')
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-
-
 def main(argv=None):
     args = parse_args(argv)
     work = Path(args.work_dir)
@@ -96,7 +77,7 @@ def main(argv=None):
     writer.writeheader()
     writer.writerows({c: r[c] for c in COLUMNS} for r in rows)
     atomic_write_text(work / 'sweep.csv', buf.getvalue())
-    plot(rows, work / 'sweep.png')
+    save_figure(metrics_bar_figure([Path(r['config']).stem for r in rows], rows), work / 'sweep.png')
     print('\n'.join(md))
     say('sweep', f'table: {work / "sweep.md"}, {work / "sweep.csv"}; plot: {work / "sweep.png"}')
     return rows

@@ -27,7 +27,7 @@ import numpy as np
 
 from kaokore_mm.converters.web_annotation import annotation_page
 from kaokore_mm.core.page_files import BadPageError, bad_pages_message, page_problem
-from kaokore_mm.utils.draw import draw_page_boxes
+from kaokore_mm.visualization.draw import draw_page_boxes
 from kaokore_mm.utils.image_ops import cut_crop, face_window
 from kaokore_mm.utils.io import atomic_write_bytes, atomic_write_json, atomic_write_text
 

@@ -30,9 +30,8 @@ from collections import OrderedDict
 from pathlib import Path
 
 from kaokore_mm.core.iiif import IIIFError, clip_box, parse_image_url, region_box, valid_page_size
+from kaokore_mm.core.labels import GENDERS, STATUSES
 
-GENDERS = ('male', 'female')
-STATUSES = ('noble', 'warrior', 'incarnation', 'commoner')
 SAFE = re.compile(r'[^A-Za-z0-9._-]+')
 
 

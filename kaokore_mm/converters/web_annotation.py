@@ -20,9 +20,8 @@ from __future__ import annotations
 import math
 import re
 
-STATUS_WORDS = {'noble': 'noble', 'warrior': 'warrior', 'incarnation': 'incarnation', 'commoner': 'commoner',
-                '貴族': 'noble', '武士': 'warrior', '化身': 'incarnation', '庶民': 'commoner'}
-GENDER_WORDS = {'male': 'male', 'female': 'female', '男': 'male', '女': 'female'}
+from kaokore_mm.core.labels import GENDER_WORDS, STATUS_WORDS
+
 _NUM = r'(-?(?:\d+(?:\.\d*)?|\.\d+))'
 # one Media Fragments name-value pair; others (``t=5``, ``track=...``) may come with it, joined by ``&``
 _XYWH = re.compile(rf'^xywh=(?:(pixel|percent):)?\s*{_NUM},{_NUM},{_NUM},{_NUM}\s*$')

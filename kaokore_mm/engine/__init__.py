@@ -1,9 +1,4 @@
-from importlib.util import find_spec
-
+"""Registered mmengine glue of the detection step: the patched validation and test loops."""
 from .runner import PatchedTestLoop, PatchedValLoop
 
 __all__ = ['PatchedTestLoop', 'PatchedValLoop']
-
-if find_spec('mmpretrain') is not None:  # the interpretation step
-    from .hooks import GuidedGradCAMHook  # noqa: F401
-    __all__.append('GuidedGradCAMHook')

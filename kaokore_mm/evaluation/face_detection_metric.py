@@ -138,27 +138,9 @@ class FaceDetectionMetric(BaseMetric):
             if not log_file:
                 return
             out_dir = osp.dirname(log_file)
-        import matplotlib
-        matplotlib.use('Agg')
-        import matplotlib.pyplot as plt
-        fig, ax = plt.subplots(figsize=(6, 5))
-        for name, ms in curves.items():
-            recall, precision, scores = pr_curve(ms)
-            if not len(recall):
-                continue
-            ax.plot(recall, precision, lw=2.5 if name == 'all pages' else 1,
-                    label=f'{name} (AP50 {average_precision(ms):.3f})')
-            at = np.searchsorted(-scores, -self.score_thr, side='right') - 1
-            if name == 'all pages' and at >= 0:
-                ax.plot(recall[at], precision[at], 'ko', label=f'score >= {self.score_thr}')
-        ax.set(xlabel='recall', ylabel='precision', xlim=(0, 1.01), ylim=(0, 1.01),
-               title=f'page-level faces, IoU >= {self.iou_thr}')
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc='lower left')
-        os.makedirs(out_dir, exist_ok=True)
-        fig.tight_layout()
-        fig.savefig(osp.join(out_dir, 'pr_curve.png'), dpi=110)
-        plt.close(fig)
+        from kaokore_mm.visualization.plots import pr_curve_figure, save_figure
+        drawn = {name: (*pr_curve(ms), average_precision(ms)) for name, ms in curves.items()}
+        save_figure(pr_curve_figure(drawn, self.score_thr, self.iou_thr), osp.join(out_dir, 'pr_curve.png'), dpi=110)
 
 
 def coco_metrics(results: list) -> dict:

@@ -15,6 +15,8 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from kaokore_mm.core.labels import TASKS
+
 from .store import ConflictError, CorrectionStore, ReviewError, safe_stem
 
 STATIC = Path(__file__).parent / 'static'
@@ -39,6 +41,9 @@ def create_app(out_dir) -> Starlette:
 
     async def pages(request: Request):
         return JSONResponse(dict(pages=store.summary(), effort=store.effort()))
+
+    async def labels(request: Request):
+        return JSONResponse({task: list(names) for task, names in TASKS.items()})
 
     async def page(request: Request):
         try:
@@ -93,6 +98,7 @@ def create_app(out_dir) -> Starlette:
         Route('/', index),
         Route('/favicon.ico', favicon),
         Route('/review/{stem}', review),
+        Route('/api/labels', labels),
         Route('/api/pages', pages),
         Route('/api/pages/{stem}', page, methods=['GET', 'PUT']),
         Route('/api/pages/{stem}/log', log, methods=['POST']),

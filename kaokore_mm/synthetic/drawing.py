@@ -30,8 +30,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-GENDERS = ('male', 'female')
-STATUSES = ('noble', 'warrior', 'incarnation', 'commoner')
+
 LINE = cv2.LINE_AA
 SKINS = ((235, 240, 245), (200, 235, 245), (150, 185, 215), (120, 160, 200))
 

@@ -28,7 +28,9 @@ import numpy as np
 from kaokore_mm.utils.image_ops import cut_crop, face_window
 from kaokore_mm.utils.io import atomic_write_bytes, atomic_write_text
 
-from .drawing import GENDERS, STATUSES, BookStyle, calligraphy, figure, make_book_style, page_size, paper, scenery
+from kaokore_mm.core.labels import GENDERS, STATUSES
+
+from .drawing import BookStyle, calligraphy, figure, make_book_style, page_size, paper, scenery
 
 STATUS_P = (0.45, 0.25, 0.1, 0.2)  # roughly KaoKore's imbalance: commoner and incarnation are rare
 CROP_SETS = ('train', 'dev', 'test')

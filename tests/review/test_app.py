@@ -83,3 +83,9 @@ def test_actions_are_logged_and_give_the_effort(client):
     effort = client.get('/api/pages').json()['effort']
     assert effort['pages'] == 1 and effort['edit_operations'] == 2
     assert effort['active_seconds'] == pytest.approx(3 + 7 + 60)  # a pause counts at most 60 s
+
+
+def test_the_label_vocabulary_is_the_packages(client):
+    """review.js fills its menus and keys from here: one vocabulary (kaokore_mm/core/labels.py)."""
+    from kaokore_mm.core.labels import GENDERS, STATUSES
+    assert client.get('/api/labels').json() == dict(status=list(STATUSES), gender=list(GENDERS))

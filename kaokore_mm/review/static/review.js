@@ -4,8 +4,9 @@
 (function () {
   'use strict';
   const stem = decodeURIComponent(location.pathname.split('/').pop());
-  const STATUS = ['noble', 'warrior', 'incarnation', 'commoner'];
-  const GENDER = ['male', 'female'];
+  // the label vocabulary comes from the server (kaokore_mm/core/labels.py), in KaoKore's label order
+  let STATUS = [];
+  let GENDER = [];
   const state = { version: 0, state: 'to review', page: null, order: [], cursor: -1, blocked: false,
                   pending: Promise.resolve(), saves: 0 };
   const $ = (id) => document.getElementById(id);
@@ -183,12 +184,22 @@
     else if (k === 'd') { anno.cancelSelected(); drawing(true); }
     else if (k === 'Escape') { anno.cancelSelected(); drawing(false); }
     else if (k >= '1' && k <= '4') await relabel('status', STATUS[Number(k) - 1]);
-    else if (k === 'm') await relabel('gender', 'male');
-    else if (k === 'f') await relabel('gender', 'female');
+    else if (k === 'm') await relabel('gender', GENDER[0]);
+    else if (k === 'f') await relabel('gender', GENDER[1]);
     else if (k === 'Enter') { e.preventDefault(); await done(); }
   });
 
+  async function labels() {
+    const tasks = await (await fetch('/api/labels')).json();
+    STATUS = tasks.status;
+    GENDER = tasks.gender;
+    for (const [kind, words] of [['status', STATUS], ['gender', GENDER]]) {
+      for (const w of words) $(kind).add(new Option(w, w));
+    }
+  }
+
   async function load() {
+    await labels();
     const r = await fetch(`/api/pages/${stem}`);
     const doc = await r.json();
     state.version = doc['kaokore:version'];

@@ -139,23 +139,91 @@ class GuidedGradCAM:
 
 
 def cam_panel(result: CAMResult, classes, title: str | None = None):
-    """A matplotlib figure: image, CAM overlay, guided backprop, Guided Grad-CAM."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, 4, figsize=(10, 2.9))
+    """A figure (:class:`matplotlib.figure.Figure`): image, CAM overlay, guided
+    backprop, Guided Grad-CAM."""
+    from kaokore_mm.visualization.plots import image_grid_figure
     name = classes[result.target] if classes else str(result.target)
     pred = classes[result.pred] if classes else str(result.pred)
-    for ax, im, t in zip(axes, (result.image, result.overlay, result.guided, result.guided_gradcam),
-                         ('input', f'Grad-CAM: {name}', 'guided backprop', 'Guided Grad-CAM')):
-        ax.imshow(im)
-        ax.set_title(t, fontsize=9)
-        ax.axis('off')
-    fig.suptitle(title or f'predicted {pred} ({result.scores[result.pred]:.2f}), explained: {name}', fontsize=10)
+    items = list(zip((result.image, result.overlay, result.guided, result.guided_gradcam),
+                     ('input', f'Grad-CAM: {name}', 'guided backprop', 'Guided Grad-CAM')))
+    fig = image_grid_figure(items, cols=4, cell=(2.5, 2.9),
+                            title=title or f'predicted {pred} ({result.scores[result.pred]:.2f}), explained: {name}')
     fig.tight_layout()
     return fig
 
 
-def figure_to_rgb(fig) -> np.ndarray:
-    fig.canvas.draw()
-    return np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
+def resolve_target(target, classes) -> int | str:
+    """``'pred'``, a class name or a class index -> what :class:`GuidedGradCAM` takes.
+
+    Raises:
+        ValueError: neither of these (the message lists the classes).
+    """
+    if target == 'pred':
+        return 'pred'
+    if target in classes:
+        return list(classes).index(target)
+    if str(target).isdigit() and int(target) < len(classes):
+        return int(target)
+    raise ValueError(f'target class {target!r} is neither pred, a class index nor one of {", ".join(classes)}')
+
+
+def explain_images(model, cfg, classes, paths, out_dir, target='pred', method: str = 'gradcam',
+                   progress: bool = True) -> tuple[list, list]:
+    """Grad-CAM, guided backprop and Guided Grad-CAM images of face crops.
+
+    Every image goes through the config's test pipeline first (as in
+    evaluation) and gives ``OUT/<name>_panel.png``, ``_cam.png``, ``_guided.png``
+    and ``_guided_gradcam.png``; several images also ``OUT/contact_sheet.png``.
+
+    Args:
+        model: an mmpretrain classifier in eval mode.
+        cfg: its config.
+        classes: the class names.
+        paths: image files.
+        out_dir: output folder (made).
+        target: ``'pred'``, a class name or an index.
+        method: ``'gradcam'`` or ``'gradcam++'``.
+        progress: show a progress bar.
+
+    Returns:
+        ``(done, unreadable)``: ``(name, CAMResult)`` per explained image and
+        ``(path, reason)`` per image that could not be read.
+    """
+    import os
+    import os.path as osp
+
+    import cv2
+    from mmengine.dataset import Compose
+
+    from kaokore_mm.visualization.plots import figure_to_rgb, image_grid_figure, save_figure
+    target = resolve_target(target, classes)
+    pipeline = Compose(cfg.test_dataloader.dataset.pipeline)
+    cam = GuidedGradCAM(model, method=method)
+    os.makedirs(out_dir, exist_ok=True)
+    bar = None
+    if progress:
+        from mmengine.utils import ProgressBar
+        bar = ProgressBar(len(paths))
+    done, unreadable = [], []
+    for path in paths:
+        try:
+            packed = pipeline(dict(img_path=path))
+        except (OSError, ValueError, AssertionError, cv2.error) as e:  # report and go on
+            unreadable.append((path, f'{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ""}'))
+            if bar is not None:
+                bar.update()
+            continue
+        img = packed['inputs'].permute(1, 2, 0).numpy()
+        r = cam(img, target)
+        name = osp.splitext(osp.basename(path))[0]
+        cv2.imwrite(osp.join(out_dir, f'{name}_panel.png'), figure_to_rgb(cam_panel(r, classes))[..., ::-1])
+        cv2.imwrite(osp.join(out_dir, f'{name}_cam.png'), r.overlay[..., ::-1])
+        cv2.imwrite(osp.join(out_dir, f'{name}_guided.png'), r.guided[..., ::-1])
+        cv2.imwrite(osp.join(out_dir, f'{name}_guided_gradcam.png'), r.guided_gradcam[..., ::-1])
+        done.append((name, r))
+        if bar is not None:
+            bar.update()
+    if len(done) > 1:
+        items = [(r.overlay, f'{name[:14]}\n{classes[r.pred]} {r.scores[r.pred]:.2f}') for name, r in done]
+        save_figure(image_grid_figure(items, cols=6), osp.join(out_dir, 'contact_sheet.png'))
+    return done, unreadable

@@ -47,7 +47,8 @@ def test_demo_classifier_and_cam_tools(tiny_data, tmp_path):
     assert len(done) == 3 and all(r.target == 1 for _, r in done)
     assert (tmp_path / 'cam' / 'contact_sheet.png').exists()
     assert len(list((tmp_path / 'cam').glob('*_guided_gradcam.png'))) == 3
-    with pytest.raises(SystemExit, match='neither pred'):
+    from kaokore_mm.utils.cli import UserError
+    with pytest.raises(UserError, match='neither pred'):
         vis.main([str(tiny_data / 'images_256'), config, ckpt, '--target-class', 'emperor'])
     game = load_tool('cam_pointing_game')
     res = game.main([config, ckpt, '--data-root', str(tiny_data), '--split', 'train', '--out',

@@ -4,12 +4,12 @@ import cv2
 import numpy as np
 import torch
 
-from kaokore_mm.engine.hooks import GuidedGradCAMHook
-from tests.cam.test_guided_gradcam import tiny_classifier
+from kaokore_mm.interpretation import GuidedGradCAMHook
+from tests.interpretation.test_guided_gradcam import tiny_classifier
 
 
 def crops_dataset(tmp_path):
-    from kaokore_mm.classification import KaoKoreCrops
+    from kaokore_mm.interpretation import KaoKoreCrops
     (tmp_path / 'images_256').mkdir()
     rows = ['image,gender,status,set']
     for i in range(6):

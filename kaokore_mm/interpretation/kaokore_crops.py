@@ -8,13 +8,10 @@ from mmengine.logging import MMLogger
 from mmpretrain.datasets import BaseDataset
 from mmpretrain.registry import DATASETS
 
+from kaokore_mm.core.labels import TASKS
 from kaokore_mm.core.splits import check_choice
 
-CLASSES = {
-    # KaoKore 1.0 labels.metadata.en.txt
-    'status': ('noble', 'warrior', 'incarnation', 'commoner'),
-    'gender': ('male', 'female'),
-}
+CLASSES = TASKS  # task -> class names, in KaoKore's label order
 SPLITS = ('train', 'dev', 'test')
 
 

@@ -18,7 +18,7 @@ class GuidedGradCAMHook(Hook):
     panel (input, Grad-CAM overlay, guided backpropagation, Guided Grad-CAM) to
     ``<work_dir>/<out_dir>/<val_epoch_N|test>/`` and to the visualizer's backends.
 
-    It leaves training as it was (see :class:`kaokore_mm.cam.GuidedGradCAM`):
+    It leaves training as it was (see :class:`kaokore_mm.interpretation.GuidedGradCAM`):
     gradients only inside, cleared after; mode and modules restored; hooks released.
 
     Args:
@@ -61,8 +61,9 @@ class GuidedGradCAMHook(Hook):
 
     @master_only
     def explain(self, runner, dataset, tag: str) -> list[str]:
-        from kaokore_mm.cam import GuidedGradCAM, cam_panel, figure_to_rgb
-        import matplotlib.pyplot as plt
+        from kaokore_mm.visualization.plots import figure_to_rgb
+
+        from .guided_gradcam import GuidedGradCAM, cam_panel
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         base = getattr(dataset, 'dataset', dataset)
         classes = list(base.metainfo.get('classes', ()))
@@ -78,7 +79,6 @@ class GuidedGradCAMHook(Hook):
             fig = cam_panel(result, classes, f'true {classes[gt] if classes else gt}, predicted '
                             f'{classes[result.pred] if classes else result.pred} ({result.scores[result.pred]:.2f})')
             panel = figure_to_rgb(fig)
-            plt.close(fig)
             path = osp.join(out, f'{name}.png')
             import os
             os.makedirs(out, exist_ok=True)

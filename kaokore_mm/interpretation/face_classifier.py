@@ -28,7 +28,7 @@ def build_classifier(config, checkpoint, device: str = 'cpu'):
     ckpt = load_checkpoint(model, checkpoint, map_location='cpu')
     classes = ((ckpt.get('meta') or {}).get('dataset_meta') or {}).get('classes')
     if not classes:
-        from kaokore_mm.classification import CLASSES
+        from kaokore_mm.interpretation import CLASSES
         classes = CLASSES[cfg.test_dataloader.dataset.get('task', 'status')]
     return model.to(device).eval(), cfg, list(classes)
 

@@ -2,7 +2,7 @@ import pytest
 from mmengine.registry import init_default_scope
 
 import kaokore_mm  # noqa: F401
-from kaokore_mm.classification import KaoKoreCrops
+from kaokore_mm.interpretation import KaoKoreCrops
 
 
 def labels(tmp_path, text):

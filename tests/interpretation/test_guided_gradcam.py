@@ -4,7 +4,7 @@ import torch
 from mmengine.registry import init_default_scope
 
 import kaokore_mm  # noqa: F401
-from kaokore_mm.cam import GuidedGradCAM
+from kaokore_mm.interpretation import GuidedGradCAM
 
 
 def tiny_classifier():
@@ -56,3 +56,12 @@ def test_gradcam_plus_plus_and_bad_target():
     assert not model.training
     with pytest.raises(ValueError, match='valid: gradcam, gradcam\\+\\+'):
         GuidedGradCAM(model, method='scorecam')
+
+
+def test_pointing_game_distance_from_the_peak_to_the_part():
+    from kaokore_mm.interpretation.pointing_game import peak_distance
+    cam = np.zeros((10, 10))
+    cam[2, 7] = 1.0  # peak at pixel (y=2, x=7): centre (7.5, 2.5)
+    assert peak_distance(cam, [6, 1, 9, 4]) == (0.0, (2, 7))  # inside
+    d, _ = peak_distance(cam, [0, 5.5, 4.5, 9])  # left-below: dx 3, dy 3
+    assert abs(d - np.hypot(3, 3)) < 1e-9

@@ -1,4 +1,0 @@
-from .confusion_matrix_plot import ConfusionMatrixPlot
-from .kaokore_crops import CLASSES, KaoKoreCrops
-
-__all__ = ['CLASSES', 'ConfusionMatrixPlot', 'KaoKoreCrops']

@@ -1,3 +1,0 @@
-from .guided_gradcam_hook import GuidedGradCAMHook
-
-__all__ = ['GuidedGradCAMHook']

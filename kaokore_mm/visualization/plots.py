@@ -1,0 +1,135 @@
+"""Charts of the project's results, drawn on :class:`matplotlib.figure.Figure` objects.
+
+No function here touches pyplot or ``matplotlib.use``: a figure gets its own
+Agg canvas, so a user's notebook backend and open figures are never changed
+and nothing is left open (no ``plt.close`` to forget).
+"""
+from __future__ import annotations
+
+import os
+import os.path as osp
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+
+def new_figure(**kwargs) -> Figure:
+    """A figure with its own Agg canvas (``kwargs`` as for :class:`Figure`)."""
+    fig = Figure(**kwargs)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def figure_to_rgb(fig: Figure) -> np.ndarray:
+    """The figure rendered as an ``H x W x 3`` uint8 RGB array."""
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba())[..., :3].copy()
+
+
+def save_figure(fig: Figure, path, dpi: int = 100) -> str:
+    """Lay out and write ``fig`` to ``path`` (folders made); returns the path."""
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=dpi)
+    return str(path)
+
+
+def pr_curve_figure(curves: Mapping[str, tuple], score_thr: float, iou_thr: float) -> Figure:
+    """Precision-recall curves.
+
+    Args:
+        curves: ``{name: (recall, precision, scores, ap)}``, arrays in order of
+            falling score; the curve named ``'all pages'`` is drawn thick with
+            the operating point at ``score_thr``.
+        score_thr: the score threshold marked on the main curve.
+        iou_thr: the IoU threshold of the matching (in the title).
+    """
+    fig = new_figure(figsize=(6, 5))
+    ax = fig.subplots()
+    for name, (recall, precision, scores, ap) in curves.items():
+        if not len(recall):
+            continue
+        ax.plot(recall, precision, lw=2.5 if name == 'all pages' else 1, label=f'{name} (AP50 {ap:.3f})')
+        at = np.searchsorted(-np.asarray(scores), -score_thr, side='right') - 1
+        if name == 'all pages' and at >= 0:
+            ax.plot(recall[at], precision[at], 'ko', label=f'score >= {score_thr}')
+    ax.set(xlabel='recall', ylabel='precision', xlim=(0, 1.01), ylim=(0, 1.01),
+           title=f'page-level faces, IoU >= {iou_thr}')
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc='lower left')
+    return fig
+
+
+def confusion_matrix_figure(counts: np.ndarray, classes: Sequence[str]) -> Figure:
+    """Counts and the share of each true class (row-normalised recall) per cell."""
+    counts = np.asarray(counts)
+    recall = counts / counts.sum(1, keepdims=True).clip(min=1)
+    n = len(classes)
+    fig = new_figure(figsize=(1.3 * n + 2.5, 1.1 * n + 2))
+    ax = fig.subplots()
+    ax.imshow(recall, cmap='Blues', vmin=0, vmax=1)
+    for i in range(n):
+        for j in range(n):
+            ax.text(j, i, f'{int(counts[i, j]):d}\n{recall[i, j]:.0%}', ha='center', va='center',
+                    color='white' if recall[i, j] > 0.5 else 'black', fontsize=8)
+    ax.set(xticks=range(n), yticks=range(n), xlabel='predicted', ylabel='true',
+           title='confusion matrix (count, share of the true class)')
+    ax.set_xticklabels(classes, rotation=30, ha='right')
+    ax.set_yticklabels(classes)
+    return fig
+
+
+def image_grid_figure(items: Sequence[tuple[np.ndarray, str]], cols: int = 6, cell=(2.0, 2.2),
+                      title: str | None = None) -> Figure:
+    """RGB images with captions in a grid (contact sheets, CAM panels)."""
+    rows = max(1, -(-len(items) // cols))
+    fig = new_figure(figsize=(cell[0] * cols, cell[1] * rows))
+    axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).ravel()
+    for ax in axes:
+        ax.axis('off')
+    for ax, (img, caption) in zip(axes, items):
+        ax.imshow(img)
+        ax.set_title(caption, fontsize=7 if cols > 4 else 9)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def split_figure(table: Mapping[str, Mapping[str, tuple[int, int]]], subsets: Sequence[str], title: str) -> Figure:
+    """Pages and faces per book, stacked by subset (``table[subset][book] = (pages, faces)``)."""
+    books = sorted({b for t in table.values() for b in t})
+    colours = dict(train='#4c72b0', val='#dd8452', test='#55a868')
+    fig = new_figure(figsize=(max(8, 0.5 * len(books) + 4), 4.5))
+    axes = fig.subplots(1, 2)
+    for ax, k, label in ((axes[0], 0, 'pages'), (axes[1], 1, 'faces')):
+        bottom = [0] * len(books)
+        for subset in subsets:
+            vals = [table[subset].get(b, (0, 0))[k] for b in books]
+            ax.bar(books, vals, bottom=bottom, color=colours.get(subset), label=subset)
+            bottom = [a + v for a, v in zip(bottom, vals)]
+        ax.set_ylabel(label)
+        ax.set_title(f'{label} per book')
+        ax.tick_params(axis='x', rotation=60)
+    axes[0].legend()
+    fig.suptitle(title)
+    return fig
+
+
+def metrics_bar_figure(names: Sequence[str], rows: Sequence[Mapping], keys=('AP50', 'recall', 'precision'),
+                       title: str = 'page-level face detection') -> Figure:
+    """Grouped bars of ``keys`` per run (an undefined figure, None, is drawn as 0)."""
+    fig = new_figure(figsize=(max(6, 1.6 * len(rows) + 2), 4))
+    ax = fig.subplots()
+    width = 0.8 / len(keys)
+    for k, key in enumerate(keys):
+        ax.bar([i + (k - (len(keys) - 1) / 2) * width for i in range(len(rows))], [r.get(key) or 0.0 for r in rows],
+               width, label=key)
+    ax.set_xticks(range(len(rows)))
+    ax.set_xticklabels(names, rotation=15, ha='right', fontsize=8)
+    ax.set_ylim(0, 1)
+    ax.set_title(title)
+    ax.legend()
+    return fig
