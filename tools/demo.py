@@ -4,33 +4,27 @@
 
 1. writes synthetic emaki pages (pages/, COCO, crops) into WORK_DIR/data;
 2. trains configs/demo/faster_rcnn_r18_patch512_demo.py on the patches of the
-   training books (inter_book split) with tools/train.py;
-3. tests it on the whole pages of the held-out books with tools/test.py
-   (patched inference, page-level metrics);
+   training books (inter_book split);
+3. tests it on the whole pages of the held-out books (patched inference,
+   page-level metrics);
 4. writes WORK_DIR/metrics.json and WORK_DIR/pages/*.jpg (true faces green,
    predictions red) and prints the page-level recall;
 5. trains the demo status classifier (configs/demo/resnet18_kaokore_status_demo.py)
    on the synthetic face crops, tests it on their test set with Guided Grad-CAM
-   panels (WORK_DIR/classifier/test/cam/test/), and plays the pointing game
-   (tools/cam_pointing_game.py): do the CAM peaks fall on the headgear?
+   panels (WORK_DIR/classifier/test/cam/test/), and plays the pointing game:
+   do the CAM peaks fall on the headgear?
 
 Every step is resumable: finished data is kept, training resumes from its last
-checkpoint, and a finished training is not repeated.
+checkpoint, and a finished training is not repeated
+(:func:`kaokore_mm.apis.demo.run_demo`).
 """
 import argparse
-import json
 import sys
-import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from kaokore_mm.utils.experiments import say, train_and_test  # noqa: E402
-from kaokore_mm.utils.cli import cli_main  # noqa: E402
-
-CONFIG = 'configs/demo/faster_rcnn_r18_patch512_demo.py'
-CLS_CONFIG = 'configs/demo/resnet18_kaokore_status_demo.py'
+import kaokore_mm  # noqa: F401
+from kaokore_mm.apis.demo import CONFIG, run_demo
+from kaokore_mm.apis.experiments import say
+from kaokore_mm.utils.cli import cli_main
 
 
 def parse_args(argv=None):
@@ -46,66 +40,24 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
-def ensure_data(data: Path, **want) -> None:
-    from kaokore_mm.synthetic.emaki import ensure_synthetic
-    say('data', f'synthetic data in {data}')
-    if ensure_synthetic(data, **want):
-        say('data', f'wrote {want["pages"]} synthetic pages of {want["books"]} books into {data}')
-
-
 def main(argv=None):
     args = parse_args(argv)
-    from kaokore_mm.utils.io import atomic_write_json
-    t0 = time.time()
-    work = Path(args.work_dir).resolve()
-    data = work / 'data'
-    ensure_data(data, pages=args.pages, books=args.books, seed=args.seed, long_side=(2000, 2600),
-                face_range=(30, 150))
-    preds = work / 'test' / 'predictions.pkl'
-    run = train_and_test(args.config, work, data, args.max_iters, test_args=['--out', preds], tag='demo')
-    metrics = run['metrics']
-    from kaokore_mm.visualization.draw import draw_prediction_pages
-    n = len(draw_prediction_pages(data / 'annotations' / 'pages.json', preds, work / 'pages', args.score_thr))
-    from mmengine.config import Config
-    metric_cfg = Config.fromfile(str(ROOT / args.config)).test_evaluator
-    summary = dict(config=args.config, checkpoint=run['checkpoint'], held_out_pages=n,
-                   score_thr=metric_cfg.get('score_thr', 0.5), recall=metrics.get('face/recall'),
-                   precision=metrics.get('face/precision'), AP50=metrics.get('face/AP50'),
-                   coco_AP=metrics.get('face/coco_AP'), manual_share=metrics.get('face/manual_share'),
-                   all_metrics=metrics, train_minutes=round(run['train_s'] / 60, 1),
-                   minutes=round((time.time() - t0) / 60, 1))
-    if not args.no_classifier:
-        summary['classifier'] = interpretation_step(work, data)
-    atomic_write_json(work / "metrics.json", summary)
-    say('demo', f'held-out pages: {n}; page-level recall {summary["recall"]:.3f}, precision '
-        f'{summary["precision"]:.3f} at score >= {summary["score_thr"]}; AP50 {summary["AP50"]:.3f}; annotation effort '
-        f'{summary["manual_share"]:.2f} of drawing from scratch')
-    say('demo', f'metrics: {work / "metrics.json"}')
-    say('demo', f'pages with true (green) and predicted (red, score >= {args.score_thr}) boxes: {work / "pages"}/')
-    say('demo', f'training curves and logs: {work / "train"}/, PR curve: {work / "test"}/<timestamp>/pr_curve.png')
-    if 'classifier' in summary:
-        c = summary['classifier']
-        say('demo', f'status classifier on the test crops: accuracy {c["accuracy"]:.3f}, macro F1 {c["macro_f1"]:.3f}; '
-            f'pointing game {c["pointing_game"]:.3f} (CAM peak on the headgear), class score drop '
-            f'{c["score_drop_top_cam"]:.3f} at the CAM peak vs {c["score_drop_random"]:.3f} at random')
+    s = run_demo(args.work_dir, args.config, args.pages, args.books, args.seed, args.max_iters, args.score_thr,
+                 classifier=not args.no_classifier)
+    work = args.work_dir
+    say('demo', f'held-out pages: {s["held_out_pages"]}; page-level recall {s["recall"]:.3f}, precision '
+        f'{s["precision"]:.3f} at score >= {s["score_thr"]}; AP50 {s["AP50"]:.3f}; annotation effort '
+        f'{s["manual_share"]:.2f} of drawing from scratch')
+    say('demo', f'metrics: {work}/metrics.json')
+    say('demo', f'pages with true (green) and predicted (red, score >= {args.score_thr}) boxes: {work}/pages/')
+    say('demo', f'training curves and logs: {work}/train/, PR curve: {work}/test/<timestamp>/pr_curve.png')
+    if 'classifier' in s:
+        c = s['classifier']
+        say('demo', f'status classifier on the test crops: accuracy {c["accuracy"]:.3f}, macro F1 '
+            f'{c["macro_f1"]:.3f}; pointing game {c["pointing_game"]:.3f} (CAM peak on the headgear), class score '
+            f'drop {c["score_drop_top_cam"]:.3f} at the CAM peak vs {c["score_drop_random"]:.3f} at random')
         say('demo', f'Guided Grad-CAM panels: {c["cam_dir"]}/, confusion matrix: {c["test_dir"]}/<timestamp>/')
-    return summary
-
-
-def interpretation_step(work: Path, data: Path) -> dict:
-    from kaokore_mm.utils.experiments import run_tool
-    cls_dir = work / 'classifier'
-    run = train_and_test(CLS_CONFIG, cls_dir, data, tag='demo:classifier')
-    pg_file = cls_dir / 'pointing_game.json'
-    run_tool('cam_pointing_game.py', CLS_CONFIG, run['checkpoint'], '--data-root', data, '--out', pg_file,
-             tag='demo:classifier')
-    pg = json.loads(pg_file.read_text())
-    m = run['metrics']
-    return dict(checkpoint=run['checkpoint'], accuracy=m.get('accuracy/top1', 0) / 100,
-                macro_f1=m.get('macro/f1-score', 0) / 100, per_class_f1=m.get('single-label/f1-score_classwise'),
-                pointing_game=pg['pointing_game'], score_drop_top_cam=pg['score_drop_top_cam'],
-                score_drop_random=pg['score_drop_random'], cam_dir=str(cls_dir / 'test' / 'cam' / 'test'),
-                test_dir=str(cls_dir / 'test'))
+    return s
 
 
 if __name__ == '__main__':

@@ -7,21 +7,14 @@ Patched configs predict each page patch by patch (PatchedTestLoop); the metrics
 are page-level either way.
 """
 import argparse
-import contextlib
 import os.path as osp
 import sys
-import time
-
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
 
 import kaokore_mm  # noqa: F401
-from kaokore_mm.compat import explain_refused_checkpoints, trusted_checkpoint_loading
+from kaokore_mm.apis.train_test import test_detector
+from kaokore_mm.utils.cli import cli_main
 from kaokore_mm.utils.config import add_common_args, apply_common_args, load_config, parse_with_common_args
-from kaokore_mm.utils.preflight import check_config
 from kaokore_mm.utils.dist import finish_distributed
-from kaokore_mm.utils.cli import UserError, cli_main, split_errors_as_user_errors
-from kaokore_mm.utils.io import atomic_write_json
 
 
 def parse_args(argv=None):
@@ -38,30 +31,14 @@ def main(argv=None):
     args = parse_args(argv)
     cfg = load_config(args.config)
     apply_common_args(cfg, args, args.config)
-    cfg.load_from = args.checkpoint
     if args.show_dir:
         vis = cfg.default_hooks.visualization
         vis.draw = True
         vis.test_out_dir = args.show_dir
-    check_config(cfg, args.config, 'test')  # one line before the Runner's environment dump
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
-    if args.out is not None:
-        from kaokore_mm.evaluation import DumpPageResults
-        if not args.out.endswith(('.pkl', '.pickle')):
-            raise UserError(f'--out must name a .pkl or .pickle file, got {args.out}')
-        runner.test_evaluator.metrics.append(DumpPageResults(out_file_path=args.out))
-    t0 = time.perf_counter()
-    with trusted_checkpoint_loading() if args.trust_checkpoint else contextlib.nullcontext(), \
-            explain_refused_checkpoints(args.checkpoint), split_errors_as_user_errors(args.config):
-        metrics = runner.test()
-    seconds = time.perf_counter() - t0
+    metrics = test_detector(cfg, args.checkpoint, out=args.out, trust_checkpoint=args.trust_checkpoint)
     from mmengine.dist import is_main_process
     if is_main_process():
-        out = osp.join(cfg.work_dir, 'test_metrics.json')
-        # strict JSON: an undefined figure (e.g. AP50 of pages without faces) is null, not NaN
-        atomic_write_json(out, dict(config=args.config, checkpoint=args.checkpoint, test_seconds=seconds,
-                                    samples=len(runner.test_dataloader.dataset), metrics=metrics))
-        print(f'metrics: {out}')
+        print(f'metrics: {osp.join(cfg.work_dir, "test_metrics.json")}')
     finish_distributed()
     return metrics
 

@@ -6,18 +6,13 @@
         [--launcher none|pytorch|slurm|mpi]
 """
 import argparse
-import contextlib
 import sys
 
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
-
 import kaokore_mm  # noqa: F401  (registers plugins, allow-lists mmengine checkpoint types)
-from kaokore_mm.compat import explain_refused_checkpoints, trusted_checkpoint_loading
-from kaokore_mm.utils.dist import finish_distributed
-from kaokore_mm.utils.cli import UserError, cli_main, split_errors_as_user_errors
+from kaokore_mm.apis.train_test import train_detector
+from kaokore_mm.utils.cli import UserError, cli_main
 from kaokore_mm.utils.config import add_common_args, apply_common_args, load_config, parse_with_common_args
-from kaokore_mm.utils.preflight import check_config
+from kaokore_mm.utils.dist import finish_distributed
 
 
 def parse_args(argv=None):
@@ -53,13 +48,7 @@ def build_cfg(args):
 
 def main(argv=None):
     args = parse_args(argv)
-    cfg = build_cfg(args)
-    check_config(cfg, args.config, 'train')  # one line before the Runner's environment dump
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
-    with trusted_checkpoint_loading() if args.trust_checkpoint else contextlib.nullcontext(), \
-            explain_refused_checkpoints(cfg.get('load_from') or 'the checkpoint to resume from'), \
-            split_errors_as_user_errors(args.config):
-        runner.train()
+    runner = train_detector(build_cfg(args), trust_checkpoint=args.trust_checkpoint)
     finish_distributed()
     return runner
 

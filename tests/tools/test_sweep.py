@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from kaokore_mm.utils.cli import UserError
-from kaokore_mm.utils.experiments import effective_schedule
+from kaokore_mm.apis.experiments import effective_schedule
 from tests.conftest import load_tool
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,0 +1,50 @@
+"""Python API: which books, pages and faces each subset of a config's book-aware split gets."""
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+
+from kaokore_mm.core.splits import SUBSETS
+from kaokore_mm.utils.config import page_dataset_cfg
+
+LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+
+
+def split_table(cfg) -> dict:
+    """``{subset: {book_id: (pages, faces)}}`` for the config's train/val/test loaders
+    (whole pages, whatever the patching)."""
+    from mmengine.registry import init_default_scope
+    from mmdet.registry import DATASETS
+
+    from kaokore_mm.datasets.samplers.book_split_sampler import split_indices
+    init_default_scope(cfg.get('default_scope', 'mmdet'))
+    table = {}
+    for subset, loader in zip(SUBSETS, LOADERS):
+        lc = cfg[loader]
+        dataset = DATASETS.build(dict(page_dataset_cfg(lc.dataset), test_mode=True))
+        s = lc.sampler
+        idx = split_indices(dataset, s.get('split', 'inter_book'), subset, s.get('ratios', (0.8, 0.1, 0.1)),
+                            s.get('split_seed', 0))
+        pages, faces = Counter(), Counter()
+        for i in idx:
+            info = dataset.get_data_info(int(i))
+            pages[info['book_id']] += 1
+            faces[info['book_id']] += len(info['instances'])
+        table[subset] = {b: (pages[b], faces[b]) for b in pages}
+    return table
+
+
+def format_split_table(table: dict) -> str:
+    """The table as text: one row per book, pages and faces per subset, totals."""
+    books = sorted({b for t in table.values() for b in t})
+    lines = [f'{"book":<16}' + ''.join(f'{s + " pages":>13}{s + " faces":>13}' for s in SUBSETS)]
+    totals = defaultdict(int)
+    for b in books:
+        row = f'{b:<16}'
+        for s in SUBSETS:
+            p, f = table[s].get(b, (0, 0))
+            totals[s, 0] += p
+            totals[s, 1] += f
+            row += f'{p:>13}{f:>13}'
+        lines.append(row)
+    lines.append(f'{"total":<16}' + ''.join(f'{totals[s, 0]:>13}{totals[s, 1]:>13}' for s in SUBSETS))
+    return '\n'.join(lines)

@@ -1,0 +1,104 @@
+"""Python API: train and test a config in this process with mmengine's Runner.
+
+What ``tools/train.py`` and ``tools/test.py`` run after parsing their
+arguments, and what sweeps and benchmarks call (no script is run by path, so
+an installed, non-editable package works the same):
+
+>>> cfg = load_config('configs/demo/faster_rcnn_r18_patch512_demo.py')
+>>> runner = train_detector(cfg)
+>>> metrics = test_detector(cfg, f'{cfg.work_dir}/iter_500.pth')
+
+Both check the config's data, split and evaluator before the Runner starts
+(:func:`~kaokore_mm.utils.preflight.check_config`) and turn the user's errors
+(bad pages, an empty split subset, a refused checkpoint) into one-line
+:class:`~kaokore_mm.utils.cli.UserError`.
+"""
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import os.path as osp
+import time
+
+from kaokore_mm.compat import explain_refused_checkpoints, trusted_checkpoint_loading
+from kaokore_mm.utils.cli import UserError, split_errors_as_user_errors
+from kaokore_mm.utils.io import atomic_write_json
+from kaokore_mm.utils.preflight import check_config
+
+_RUNS = itertools.count()
+
+
+def build_runner(cfg):
+    """mmengine's Runner of ``cfg`` (its ``runner_type`` if set), with an
+    experiment name unique in this process: two runs of one config within a
+    second would otherwise share mmengine's logger and visualizer instances."""
+    from mmengine.registry import RUNNERS
+    from mmengine.runner import Runner
+    if not cfg.get('experiment_name'):
+        stem = osp.splitext(osp.basename(cfg.filename or 'config'))[0]
+        cfg.experiment_name = f'{stem}_{time.strftime("%Y%m%d_%H%M%S")}_{os.getpid()}_{next(_RUNS)}'
+    return Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+
+
+def _loading(trust_checkpoint: bool):
+    return trusted_checkpoint_loading() if trust_checkpoint else contextlib.nullcontext()
+
+
+def train_detector(cfg, trust_checkpoint: bool = False):
+    """Train ``cfg`` (a config with its overrides applied and ``work_dir`` set).
+
+    Args:
+        cfg: the mmengine config (detector or classifier).
+        trust_checkpoint: load ``load_from``/resume checkpoints with
+            ``weights_only=False`` (files from a trusted source only).
+
+    Returns:
+        The Runner after training.
+    """
+    name = cfg.filename or 'the config'
+    check_config(cfg, name, 'train')
+    runner = build_runner(cfg)
+    with _loading(trust_checkpoint), \
+            explain_refused_checkpoints(cfg.get('load_from') or 'the checkpoint to resume from'), \
+            split_errors_as_user_errors(name):
+        runner.train()
+    return runner
+
+
+def test_detector(cfg, checkpoint: str, out: str | None = None, trust_checkpoint: bool = False,
+                  metrics_file: str | None = 'test_metrics.json') -> dict:
+    """Test ``checkpoint`` with ``cfg``'s test loader and evaluator.
+
+    Args:
+        cfg: the mmengine config with ``work_dir`` set.
+        checkpoint: the weights to test.
+        out: also dump the page predictions to this ``.pkl`` file.
+        trust_checkpoint: load with ``weights_only=False``.
+        metrics_file: written (strict JSON, rank 0) into the work dir with the
+            metrics, the config, the checkpoint and the seconds of the test
+            loop; None writes nothing.
+
+    Returns:
+        The metrics.
+    """
+    name = cfg.filename or 'the config'
+    if out is not None and not out.endswith(('.pkl', '.pickle')):
+        raise UserError(f'--out must name a .pkl or .pickle file, got {out}')
+    cfg.load_from = checkpoint
+    check_config(cfg, name, 'test')
+    runner = build_runner(cfg)
+    if out is not None:
+        from kaokore_mm.evaluation import DumpPageResults
+        runner.test_evaluator.metrics.append(DumpPageResults(out_file_path=out))
+    t0 = time.perf_counter()
+    with _loading(trust_checkpoint), explain_refused_checkpoints(checkpoint), split_errors_as_user_errors(name):
+        metrics = runner.test()
+    seconds = time.perf_counter() - t0
+    from mmengine.dist import is_main_process
+    if metrics_file and is_main_process():
+        # strict JSON: an undefined figure (e.g. AP50 of pages without faces) is null, not NaN
+        atomic_write_json(osp.join(cfg.work_dir, metrics_file),
+                          dict(config=name, checkpoint=str(checkpoint), test_seconds=seconds,
+                               samples=len(runner.test_dataloader.dataset), metrics=metrics))
+    return metrics
