@@ -23,5 +23,5 @@ patch_pipeline = [
                                           'patch_offset')),
 ]
 train_dataloader = dict(batch_size=8, dataset=dict(patch_size=patch_size, pipeline=train_pipeline))
-val_cfg = dict(patch_size=patch_size, patch_pipeline=patch_pipeline)
-test_cfg = dict(patch_size=patch_size, patch_pipeline=patch_pipeline)
+val_cfg = dict(patch_pipeline=patch_pipeline)
+test_cfg = dict(patch_pipeline=patch_pipeline)

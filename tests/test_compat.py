@@ -16,8 +16,7 @@ DEMO = str(ROOT / 'configs/demo/faster_rcnn_r18_patch512_demo.py')
 def tiny_opts(data, iters):
     return ['--data-root', str(data), '--cfg-options', f'train_cfg.max_iters={iters}',
             f'train_cfg.val_interval={iters}', 'train_dataloader.batch_size=2',
-            'train_dataloader.dataset.patch_size=(256,256)', 'val_cfg.patch_size=(256,256)',
-            'test_cfg.patch_size=(256,256)', 'default_hooks.checkpoint.interval=2',
+            'train_dataloader.dataset.patch_size=(256,256)', 'default_hooks.checkpoint.interval=2',
             'default_hooks.checkpoint.max_keep_ckpts=5', 'train_dataloader.num_workers=0',
             'train_dataloader.persistent_workers=False', 'val_dataloader.num_workers=0',
             'val_dataloader.persistent_workers=False', 'test_dataloader.num_workers=0',

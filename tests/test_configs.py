@@ -38,8 +38,38 @@ def test_config_builds(path):
         assert METRICS.get(ev.type) is not None
     if 'patch' in Path(path).name and 'nopatch' not in Path(path).name:
         assert cfg.train_dataloader.dataset.type == 'PatchedPageDataset'
-        assert cfg.val_cfg.type == 'PatchedValLoop'
-        assert tuple(cfg.val_cfg.patch_size) == tuple(cfg.train_dataloader.dataset.patch_size)
+        assert cfg.val_cfg.type == 'PatchedValLoop' and cfg.test_cfg.type == 'PatchedTestLoop'
+        # one patch setting: written in the training dataset only, the loops follow it
+        assert 'patch_size' not in cfg.val_cfg and 'patch_size' not in cfg.test_cfg
+
+
+PATCHED = [p for p in CONFIGS if 'patch' in Path(p).name and 'nopatch' not in Path(p).name]
+
+
+@pytest.mark.parametrize('path', PATCHED, ids=lambda p: Path(p).name)
+def test_one_patch_setting_reaches_training_validation_testing_and_annotation(path):
+    """Change patch_size and overlap once (as --cfg-options would): the training
+    dataset, both loops and the page inferencer (annotation) all use them."""
+    from types import SimpleNamespace
+
+    from mmdet.registry import DATASETS
+
+    from kaokore_mm.apis.page_inferencer import predictor_from_config
+    from kaokore_mm.engine import PatchedTestLoop, PatchedValLoop
+    cfg = Config.fromfile(path)
+    cfg.merge_from_dict({'train_dataloader.dataset.patch_size': (320, 288), 'train_dataloader.dataset.overlap': 0.25})
+    init_default_scope(cfg.default_scope)
+    ds = DATASETS.build(dict(cfg.train_dataloader.dataset, lazy_init=True))
+    assert ds.patch_size == (320, 288) and ds.overlap == 0.25
+    runner = SimpleNamespace(cfg=cfg)
+    for cls, loop_cfg in ((PatchedValLoop, cfg.val_cfg), (PatchedTestLoop, cfg.test_cfg)):
+        loop = cls.__new__(cls)  # the loop's own predictor set-up, without a dataloader
+        loop._init_predictor(runner, {k: v for k, v in loop_cfg.items() if k not in ('type', 'fp16')})
+        assert (loop.predictor.patch_size, loop.predictor.overlap) == ((320, 288), 0.25)
+    pred = predictor_from_config(cfg)
+    assert (pred.patch_size, pred.overlap) == ((320, 288), 0.25)
+    cfg.merge_from_dict({'test_cfg.overlap': 0.5})  # a test-time choice written in the loop wins there
+    assert predictor_from_config(cfg).overlap == 0.5
 
 
 def check_classification_config(cfg):

@@ -12,8 +12,6 @@ train_dataloader = dict(num_workers=1, dataset=dict(data_root=data_root, patch_s
                                                     empty_patch_ratio=0.3))
 val_dataloader = dict(num_workers=1, dataset=dict(data_root=data_root))
 test_dataloader = dict(num_workers=1, dataset=dict(data_root=data_root))
-val_cfg = dict(patch_size=patch_size)
-test_cfg = dict(patch_size=patch_size)
 default_hooks = dict(logger=dict(interval=25),
                      checkpoint=dict(by_epoch=False, interval=250, max_keep_ckpts=2, save_best=None))
 log_processor = dict(by_epoch=False)

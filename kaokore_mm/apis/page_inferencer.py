@@ -6,11 +6,9 @@ import os
 import cv2
 import numpy as np
 from mmengine.config import Config
-from mmengine.registry import init_default_scope
-from mmengine.runner import load_checkpoint
-from mmdet.registry import MODELS
 
 from kaokore_mm.core.images import to_bgr_uint8
+from kaokore_mm.utils.config import loop_patching
 from kaokore_mm.core.page_files import BadPageError, apply_exif_orientation, file_orientation
 
 from .patched_predictor import PatchedPredictor
@@ -46,7 +44,7 @@ def predictor_from_config(cfg, **overrides) -> PatchedPredictor:
     transforms (e.g. the resize to the input size)."""
     test_cfg = dict(cfg.get('test_cfg') or {})
     if test_cfg.get('type') == 'PatchedTestLoop':
-        kwargs = {k: v for k, v in test_cfg.items() if k not in ('type', 'fp16')}
+        kwargs = loop_patching(cfg, {k: v for k, v in test_cfg.items() if k not in ('type', 'fp16')})
     else:
         pipeline = cfg.test_dataloader.dataset.pipeline
         kwargs = dict(patch_size=None, patch_pipeline=[t for t in pipeline if t['type'] not in LOADING])
@@ -67,16 +65,11 @@ class PageInferencer:
 
     def __init__(self, config, checkpoint: str | None = None, device: str = 'cpu', score_thr: float = 0.0,
                  **overrides):
+        from mmdet.apis import init_detector
         cfg = config if isinstance(config, Config) else Config.fromfile(config)
-        init_default_scope(cfg.get('default_scope', 'mmdet'))
-        model_cfg = cfg.model.copy()
-        if checkpoint is not None and 'backbone' in model_cfg:
-            model_cfg.backbone.init_cfg = None  # weights come from the checkpoint
-        self.model = MODELS.build(model_cfg)
-        if checkpoint is not None:
-            load_checkpoint(self.model, checkpoint, map_location='cpu')
-        self.model.cfg = cfg
-        self.model.to(device).eval()
+        # mmdet's builder: the model without its pretrained init (the weights come from the checkpoint;
+        # kaokore_mm's checkpoints pass torch's safe loader, see compat.py), dataset_meta, eval mode
+        self.model = init_detector(cfg, checkpoint, device=device)
         self.cfg = cfg
         self.score_thr = score_thr
         self.predictor = predictor_from_config(cfg, **overrides)

@@ -6,8 +6,8 @@ import torch
 from mmengine.config import Config
 from mmengine.dataset import Compose
 from mmengine.registry import init_default_scope
-from mmengine.runner import load_checkpoint
 
+from kaokore_mm.core.labels import TASKS
 from kaokore_mm.utils.image_ops import cut_crop, face_window
 
 LOADING = ('LoadImageFromFile', )
@@ -15,22 +15,19 @@ LOADING = ('LoadImageFromFile', )
 
 def build_classifier(config, checkpoint, device: str = 'cpu'):
     """``(model, cfg, classes)``: an mmpretrain classifier of a config with its
-    checkpoint's weights, in eval mode on ``device``; the classes come from the
-    checkpoint's ``dataset_meta`` or, failing that, from the config's task."""
+    checkpoint's weights, in eval mode on ``device`` (mmpretrain's own builder,
+    ``mmpretrain.apis.get_model``; kaokore_mm's checkpoints pass torch's safe
+    loader, see :mod:`kaokore_mm.compat`). The classes come from the
+    checkpoint's ``dataset_meta`` or, failing that, from the config's task.
+    """
+    from mmpretrain.apis import get_model
     cfg = config if isinstance(config, Config) else Config.fromfile(config)
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
-    from mmpretrain.registry import MODELS
-    model_cfg = cfg.model.copy()
-    model_cfg.backbone.init_cfg = None  # the weights come from the checkpoint
-    if 'data_preprocessor' not in model_cfg and cfg.get('data_preprocessor'):
-        model_cfg.data_preprocessor = cfg.data_preprocessor
-    model = MODELS.build(model_cfg)
-    ckpt = load_checkpoint(model, checkpoint, map_location='cpu')
-    classes = ((ckpt.get('meta') or {}).get('dataset_meta') or {}).get('classes')
+    model = get_model(cfg, pretrained=str(checkpoint), device=device)
+    classes = (getattr(model, '_dataset_meta', None) or {}).get('classes')
     if not classes:
-        from kaokore_mm.interpretation import CLASSES
-        classes = CLASSES[cfg.test_dataloader.dataset.get('task', 'status')]
-    return model.to(device).eval(), cfg, list(classes)
+        classes = TASKS[cfg.test_dataloader.dataset.get('task', 'status')]
+    return model, cfg, list(classes)
 
 
 class FaceClassifier:

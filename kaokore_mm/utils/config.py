@@ -133,3 +133,26 @@ def load_config(path: str):
     except (FileNotFoundError, ImportError, NameError, KeyError, TypeError, ValueError, AttributeError) as e:
         first = (str(e).strip().splitlines() or [type(e).__name__])[0]
         raise UserError(f'{path}: cannot be read as a config: {type(e).__name__}: {first}') from None
+
+
+def train_patching(cfg) -> dict:
+    """``patch_size``, ``overlap`` and ``min_visible`` of the config's training
+    dataset when it is a ``PatchedPageDataset`` (wrappers unwrapped), else ``{}``."""
+    for ds in _datasets((cfg or {}).get('train_dataloader') or {}):
+        if str(ds.get('type', '')).split('.')[-1] == 'PatchedPageDataset':
+            return {k: ds[k] for k in ('patch_size', 'overlap', 'min_visible') if k in ds}
+    return {}
+
+
+def loop_patching(cfg, loop_cfg: dict) -> dict:
+    """The predictor settings of a patched val/test loop: the loop's own
+    (``loop_cfg``, e.g. ``test_cfg``; test-time choices such as ``overlap``
+    win), else the training dataset's patching, so that a config writes its
+    patch size once (in the training dataset) and the loops follow it."""
+    out = dict(loop_cfg)
+    for key, value in train_patching(cfg).items():
+        if key in ('patch_size', 'overlap'):
+            out.setdefault(key, value)
+    if isinstance(out.get('patch_size'), (list, tuple)):
+        out['patch_size'] = tuple(out['patch_size'])
+    return out

@@ -33,5 +33,7 @@ train_dataloader = dict(
 val_dataloader = dict(dataset=dict(pipeline=page_pipeline))
 test_dataloader = dict(dataset=dict(pipeline=page_pipeline))
 
-val_cfg = dict(_delete_=True, type='PatchedValLoop', patch_size=patch_size, overlap=overlap, batch_size='auto')
-test_cfg = dict(_delete_=True, type='PatchedTestLoop', patch_size=patch_size, overlap=overlap, batch_size='auto')
+# the loops cut pages with the training dataset's patch_size and overlap (one setting, written above);
+# a test-time choice (e.g. test_cfg = dict(overlap=0.2)) is written in the loop and wins there
+val_cfg = dict(_delete_=True, type='PatchedValLoop', batch_size='auto')
+test_cfg = dict(_delete_=True, type='PatchedTestLoop', batch_size='auto')

@@ -1,4 +1,3 @@
-from .patched_test_loop import PatchedTestLoop
-from .patched_val_loop import PatchedValLoop
+from .patched_loops import PatchedLoopMixin, PatchedTestLoop, PatchedValLoop
 
-__all__ = ['PatchedTestLoop', 'PatchedValLoop']
+__all__ = ['PatchedLoopMixin', 'PatchedTestLoop', 'PatchedValLoop']
