@@ -5,16 +5,26 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 DEMO_DIR ?= work_dirs/demo
 
-.PHONY: setup demo test clean-demo
+.PHONY: setup demo test lint format clean-demo
 setup:
 	@VENV=$(VENV) PYTHON=$(PYTHON) bash tools/setup_env.sh
 
 demo: setup
 	@$(PY) tools/demo.py --work-dir $(DEMO_DIR)
 
-test: setup
+test: setup lint
 	@echo "[test] running pytest"
 	@$(PY) -m pytest tests -q -p no:cacheprovider
+
+# ruff: lint and import order, then the format check (configured in pyproject.toml)
+lint: setup
+	@echo "[lint] ruff check, ruff format --check"
+	@$(VENV)/bin/ruff check kaokore_mm tools tests configs setup.py
+	@$(VENV)/bin/ruff format --check kaokore_mm tools tests configs setup.py
+
+format: setup
+	@$(VENV)/bin/ruff check --fix kaokore_mm tools tests configs setup.py
+	@$(VENV)/bin/ruff format kaokore_mm tools tests configs setup.py
 
 clean-demo:
 	rm -rf $(DEMO_DIR)
