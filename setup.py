@@ -30,8 +30,16 @@ setup(
         'uvicorn>=0.29',
     ],
     # the review app's front end (vendored OpenSeadragon and Annotorious, with their licences)
-    package_data={'kaokore_mm.review': ['static/*.html', 'static/*.js', 'static/*.css', 'static/vendor/VERSIONS',
-                                        'static/vendor/*/*', 'static/vendor/openseadragon/images/*']},
+    package_data={
+        'kaokore_mm.review': [
+            'static/*.html',
+            'static/*.js',
+            'static/*.css',
+            'static/vendor/VERSIONS',
+            'static/vendor/*/*',
+            'static/vendor/openseadragon/images/*',
+        ]
+    },
     include_package_data=True,
     extras_require={'tests': ['pytest>=7', 'httpx', 'selenium>=4.10', 'ruff==0.17.6'], 'bench': ['sahi>=0.11']},
     license='Apache-2.0',

@@ -6,9 +6,13 @@ _base_ = [
     './_base_/schedules/schedule_cls_30e.py',
     './_base_/classification_runtime.py',
 ]
-pretrained = ('https://download.openmmlab.com/mmclassification/v0/resnext/'
-              'resnext50_32x4d_b32x8_imagenet_20210429-56066e27.pth')  # or a local file
+pretrained = (
+    'https://download.openmmlab.com/mmclassification/v0/resnext/'
+    'resnext50_32x4d_b32x8_imagenet_20210429-56066e27.pth'
+)  # or a local file
 model = dict(
-    backbone=dict(type='mmpretrain.ResNeXt',
-                  init_cfg=dict(type='Pretrained', checkpoint=pretrained, prefix='backbone')),
-    head=dict(num_classes=4, topk=(1, )))
+    backbone=dict(
+        type='mmpretrain.ResNeXt', init_cfg=dict(type='Pretrained', checkpoint=pretrained, prefix='backbone')
+    ),
+    head=dict(num_classes=4, topk=(1,)),
+)

@@ -11,16 +11,22 @@ train_pipeline = [
     dict(type='LoadPageFromFile', cache_size=4),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(type='CropPatch'),
-    dict(type='PhotoMetricDistortion', brightness_delta=32, contrast_range=(0.5, 1.5),
-         saturation_range=(0.5, 1.5), hue_delta=18),
+    dict(
+        type='PhotoMetricDistortion',
+        brightness_delta=32,
+        contrast_range=(0.5, 1.5),
+        saturation_range=(0.5, 1.5),
+        hue_delta=18,
+    ),
     dict(type='Resize', scale=(input_size, input_size), keep_ratio=False),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackDetInputs'),
 ]
 patch_pipeline = [
     dict(type='Resize', scale=(input_size, input_size), keep_ratio=False),
-    dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor',
-                                          'patch_offset')),
+    dict(
+        type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor', 'patch_offset')
+    ),
 ]
 train_dataloader = dict(batch_size=8, dataset=dict(patch_size=patch_size, pipeline=train_pipeline))
 val_cfg = dict(patch_pipeline=patch_pipeline)

@@ -5,7 +5,7 @@ Checkpoints
     pickled type it does not know. mmengine 0.10.7 calls ``torch.load`` without
     ``weights_only`` and writes checkpoints that hold a few such types (the
     message hub's ``HistoryBuffer``, NumPy arrays, scalars and dtypes), so its
-    own checkpoints fail with ``Weights only load failed``: ``tools/test.py
+    own checkpoints fail with ``Weights only load failed``: ``test.py
     CONFIG CKPT``, ``--resume`` and ``load_from`` break. Instead of switching the
     safety check off:
 
@@ -28,6 +28,7 @@ SSD
     mmdet 3.3.0's ``SSDHead`` lacks ``loss_cls`` at predict time; see
     :class:`kaokore_mm.models.FixedSSDHead`.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -44,15 +45,32 @@ def _numpy_types() -> list:
         from numpy.core.multiarray import _reconstruct, scalar
     types += [_reconstruct, scalar]
     # the dtype classes (np.dtypes.Float64DType, ...) that pickled dtypes name
-    types += [type(np.dtype(t)) for t in (np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16,
-                                          np.uint32, np.uint64, np.float16, np.float32, np.float64, np.str_,
-                                          np.object_)]
+    types += [
+        type(np.dtype(t))
+        for t in (
+            np.bool_,
+            np.int8,
+            np.int16,
+            np.int32,
+            np.int64,
+            np.uint8,
+            np.uint16,
+            np.uint32,
+            np.uint64,
+            np.float16,
+            np.float32,
+            np.float64,
+            np.str_,
+            np.object_,
+        )
+    ]
     return types
 
 
 def mmengine_checkpoint_types() -> list:
     """The non-tensor types that mmengine 0.10.7 writes into its checkpoints."""
     from mmengine.logging.history_buffer import HistoryBuffer
+
     return [HistoryBuffer, *_numpy_types()]
 
 
@@ -66,6 +84,7 @@ def allow_mmengine_checkpoint_types() -> None:
     """Allow-list mmengine's checkpoint types for ``torch.load(weights_only=True)``
     and make ``HistoryBuffer`` pickle without ``getattr`` calls."""
     from mmengine.logging.history_buffer import HistoryBuffer
+
     HistoryBuffer.__getstate__ = _history_buffer_getstate
     if hasattr(torch.serialization, 'add_safe_globals'):
         torch.serialization.add_safe_globals(mmengine_checkpoint_types())
@@ -103,10 +122,15 @@ def explain_refused_checkpoints(what: str = 'the checkpoint'):
     import pickle
 
     from kaokore_mm.utils.cli import UserError
+
     try:
         yield
     except pickle.UnpicklingError as e:
-        reason = next((line.strip() for line in str(e).splitlines() if 'Unsupported global' in line),
-                      str(e).splitlines()[0] if str(e) else 'objects beyond tensors')
-        raise UserError(f'{what} was refused by torch\'s safe loader (weights_only): {reason}. If you trust the '
-                        'source of the file, run again with --trust-checkpoint') from None
+        reason = next(
+            (line.strip() for line in str(e).splitlines() if 'Unsupported global' in line),
+            str(e).splitlines()[0] if str(e) else 'objects beyond tensors',
+        )
+        raise UserError(
+            f"{what} was refused by torch's safe loader (weights_only): {reason}. If you trust the "
+            'source of the file, run again with --trust-checkpoint'
+        ) from None

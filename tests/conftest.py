@@ -16,9 +16,11 @@ def tiny_data(tmp_path_factory):
 def blank_pages(root, images):
     """Blank page files under ``root`` for COCO ``images`` (file_name, width, height):
     datasets check every page's file and size before use."""
+    from pathlib import Path
+
     import cv2
     import numpy as np
-    from pathlib import Path
+
     for im in images:
         path = Path(root) / im['file_name']
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -30,11 +32,22 @@ def write_coco(path, images, anns, pages_root=None):
     with ``pages_root``, blank page files there too."""
     if pages_root is not None:
         blank_pages(pages_root, images)
-    coco = dict(images=images,
-                annotations=[dict(id=i + 1, image_id=img_id, category_id=1, bbox=list(b), area=b[2] * b[3], iscrowd=0,
-                                  attributes=dict(status='noble', gender='male'))
-                             for i, (img_id, b) in enumerate(anns)],
-                categories=[dict(id=1, name='face')])
+    coco = dict(
+        images=images,
+        annotations=[
+            dict(
+                id=i + 1,
+                image_id=img_id,
+                category_id=1,
+                bbox=list(b),
+                area=b[2] * b[3],
+                iscrowd=0,
+                attributes=dict(status='noble', gender='male'),
+            )
+            for i, (img_id, b) in enumerate(anns)
+        ],
+        categories=[dict(id=1, name='face')],
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(coco))
     return path
@@ -44,6 +57,7 @@ def load_tool(name):
     """Import ``tools/<name>.py`` as a module (tools/ is not a package)."""
     import importlib.util
     from pathlib import Path
+
     path = Path(__file__).resolve().parents[1] / 'tools' / f'{name}.py'
     spec = importlib.util.spec_from_file_location(f'kaokore_tools_{name}', path)
     module = importlib.util.module_from_spec(spec)
@@ -69,7 +83,9 @@ def crowd_data(tiny_data, tmp_path_factory):
 def detector_configs():
     """Every detector config in configs/ (found by globbing: a new config is covered automatically)."""
     from pathlib import Path
+
     from mmengine.config import Config
+
     root = Path(__file__).resolve().parents[1]
     found = []
     for p in sorted(root.glob('configs/**/*.py')):

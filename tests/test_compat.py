@@ -1,4 +1,5 @@
 """Fixes of kaokore_mm.compat, checked end to end on tiny synthetic pages."""
+
 import copy
 import json
 from pathlib import Path
@@ -14,20 +15,33 @@ DEMO = str(ROOT / 'configs/demo/faster_rcnn_r18_patch512_demo.py')
 
 
 def tiny_opts(data, iters):
-    return ['--data-root', str(data), '--cfg-options', f'train_cfg.max_iters={iters}',
-            f'train_cfg.val_interval={iters}', 'train_dataloader.batch_size=2',
-            'train_dataloader.dataset.patch_size=(256,256)', 'default_hooks.checkpoint.interval=2',
-            'default_hooks.checkpoint.max_keep_ckpts=5', 'train_dataloader.num_workers=0',
-            'train_dataloader.persistent_workers=False', 'val_dataloader.num_workers=0',
-            'val_dataloader.persistent_workers=False', 'test_dataloader.num_workers=0',
-            'test_dataloader.persistent_workers=False', 'train_dataloader.sampler.ratios=(0.5,0.25,0.25)',
-            'val_dataloader.sampler.ratios=(0.5,0.25,0.25)', 'test_dataloader.sampler.ratios=(0.5,0.25,0.25)']
+    return [
+        '--data-root',
+        str(data),
+        '--cfg-options',
+        f'train_cfg.max_iters={iters}',
+        f'train_cfg.val_interval={iters}',
+        'train_dataloader.batch_size=2',
+        'train_dataloader.dataset.patch_size=(256,256)',
+        'default_hooks.checkpoint.interval=2',
+        'default_hooks.checkpoint.max_keep_ckpts=5',
+        'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False',
+        'val_dataloader.num_workers=0',
+        'val_dataloader.persistent_workers=False',
+        'test_dataloader.num_workers=0',
+        'test_dataloader.persistent_workers=False',
+        'train_dataloader.sampler.ratios=(0.5,0.25,0.25)',
+        'val_dataloader.sampler.ratios=(0.5,0.25,0.25)',
+        'test_dataloader.sampler.ratios=(0.5,0.25,0.25)',
+    ]
 
 
 def test_unknown_types_still_refused_unless_trusted(tmp_path):
     import argparse
 
     from kaokore_mm.compat import trusted_checkpoint_loading
+
     torch.save({'x': argparse.Namespace(a=1)}, tmp_path / 'foreign.pth')
     with pytest.raises(Exception, match='Weights only load failed'):
         torch.load(tmp_path / 'foreign.pth')
@@ -55,8 +69,7 @@ def test_train_save_test_and_resume(tiny_data, tmp_path):
     assert runner.iter == 4
     assert (work / 'iter_4.pth').exists()
     # load_from: a new run starts from the weights
-    runner = train_tool.main([DEMO, '--work-dir', str(tmp_path / 'ft'), *tiny_opts(tiny_data, 1),
-                              f'load_from={ckpt}'])
+    runner = train_tool.main([DEMO, '--work-dir', str(tmp_path / 'ft'), *tiny_opts(tiny_data, 1), f'load_from={ckpt}'])
     assert runner.iter == 1
 
 
@@ -65,7 +78,9 @@ def test_ssd_head_fix(tiny_data):
     from mmdet.structures import DetDataSample
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
+
     import kaokore_mm  # noqa: F401
+
     init_default_scope('mmdet')
     cfg = Config.fromfile(str(ROOT / 'configs/ssd300_vgg16_patch600.py'))
     cfg.model.backbone.init_cfg = None
@@ -85,10 +100,17 @@ def test_ssd_head_fix(tiny_data):
 def test_ssd_config_trains_validates_and_tests(tiny_data, tmp_path):
     train_tool, test_tool = load_tool('train'), load_tool('test')
     cfg = str(ROOT / 'configs/ssd300_vgg16_patch600.py')
-    opts = [o for o in tiny_opts(tiny_data, 1) if not o.startswith(('train_cfg', 'default_hooks', 'val_cfg.',
-                                                                     'test_cfg.', 'train_dataloader.dataset.patch'))]
-    opts += ['model.backbone.init_cfg=None', 'train_cfg.max_epochs=1', 'train_dataloader.batch_size=4',
-             'train_dataloader.dataset.empty_patch_ratio=0.0']
+    opts = [
+        o
+        for o in tiny_opts(tiny_data, 1)
+        if not o.startswith(('train_cfg', 'default_hooks', 'val_cfg.', 'test_cfg.', 'train_dataloader.dataset.patch'))
+    ]
+    opts += [
+        'model.backbone.init_cfg=None',
+        'train_cfg.max_epochs=1',
+        'train_dataloader.batch_size=4',
+        'train_dataloader.dataset.empty_patch_ratio=0.0',
+    ]
     runner = train_tool.main([cfg, '--work-dir', str(tmp_path), *opts])
     assert runner.epoch == 1 and runner.iter >= 1
     metrics = test_tool.main([cfg, str(tmp_path / 'epoch_1.pth'), '--work-dir', str(tmp_path / 'test'), *opts])
@@ -98,21 +120,26 @@ def test_ssd_config_trains_validates_and_tests(tiny_data, tmp_path):
 def test_a_refused_checkpoint_is_one_line_naming_the_way_out(tiny_data, tmp_path, capsys):
     import argparse
 
+    from mmdet.registry import MODELS
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
 
     from kaokore_mm.utils.cli import cli_main
-    from mmdet.registry import MODELS
+
     init_default_scope('mmdet')
     model = MODELS.build(Config.fromfile(DEMO).model)
     ckpt = tmp_path / 'foreign.pth'
     torch.save(dict(state_dict=model.state_dict(), meta=dict(note=argparse.Namespace(a=1))), ckpt)
-    rc = cli_main(load_tool('test').main, [DEMO, str(ckpt), '--work-dir', str(tmp_path / 'w'), *tiny_opts(tiny_data, 2)])
+    rc = cli_main(
+        load_tool('test').main, [DEMO, str(ckpt), '--work-dir', str(tmp_path / 'w'), *tiny_opts(tiny_data, 2)]
+    )
     err = capsys.readouterr().err
     line = err.strip().splitlines()[-1]
     assert rc == 2 and line.startswith(f'error: {ckpt} was refused') and '--trust-checkpoint' in line
     assert 'Traceback' not in err
     assert 'Namespace' in line  # why: the type it holds
-    rc = cli_main(load_tool('test').main, [DEMO, str(ckpt), '--work-dir', str(tmp_path / 'w'), '--trust-checkpoint',
-                                           *tiny_opts(tiny_data, 2)])
+    rc = cli_main(
+        load_tool('test').main,
+        [DEMO, str(ckpt), '--work-dir', str(tmp_path / 'w'), '--trust-checkpoint', *tiny_opts(tiny_data, 2)],
+    )
     assert rc == 0

@@ -1,4 +1,5 @@
 """Smoke test: every config parses, its model builds, and its loops and datasets are registered."""
+
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ def test_config_builds(path):
     if cfg.default_scope == 'mmpretrain':
         return check_classification_config(cfg)
     from mmdet.registry import DATA_SAMPLERS, DATASETS, LOOPS, METRICS, MODELS
+
     model_cfg = cfg.model.copy()
     model = MODELS.build(model_cfg)
     assert model.__class__.__name__ in ('FasterRCNN', 'CascadeRCNN', 'SingleStageDetector')
@@ -56,6 +58,7 @@ def test_one_patch_setting_reaches_training_validation_testing_and_annotation(pa
 
     from kaokore_mm.apis.page_inferencer import predictor_from_config
     from kaokore_mm.engine import PatchedTestLoop, PatchedValLoop
+
     cfg = Config.fromfile(path)
     cfg.merge_from_dict({'train_dataloader.dataset.patch_size': (320, 288), 'train_dataloader.dataset.overlap': 0.25})
     init_default_scope(cfg.default_scope)
@@ -74,6 +77,7 @@ def test_one_patch_setting_reaches_training_validation_testing_and_annotation(pa
 
 def check_classification_config(cfg):
     from mmpretrain.registry import DATASETS, HOOKS, METRICS, MODELS
+
     model_cfg = cfg.model.copy()
     model_cfg.backbone.init_cfg = None
     model = MODELS.build(model_cfg)

@@ -1,6 +1,7 @@
 """Every tool command shown in the README and docs/ parses with that tool's own
 argument parser (options and positional arguments), so the docs cannot drift
 from the tools. The tools themselves are run by the other tests and `make demo`."""
+
 import re
 import shlex
 from pathlib import Path
@@ -32,8 +33,18 @@ CMDS = commands()
 
 def test_docs_show_the_tools():
     tools = {t for _, t, _ in CMDS}
-    assert {'train', 'test', 'make_synthetic', 'benchmark', 'annotate', 'merge_corrections', 'sweep',
-            'download_pages', 'vis_cam', 'dataset_converters/kaokore_pages'} <= tools
+    assert {
+        'train',
+        'test',
+        'make_synthetic',
+        'benchmark',
+        'annotate',
+        'merge_corrections',
+        'sweep',
+        'download_pages',
+        'vis_cam',
+        'dataset_converters/kaokore_pages',
+    } <= tools
 
 
 @pytest.mark.parametrize('doc, tool, args', CMDS, ids=[f'{d}:{t}' for d, t, _ in CMDS])

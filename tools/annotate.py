@@ -29,6 +29,7 @@ the run before any prediction, with one line naming them; --skip-bad-pages
 lists them in annotate.json and goes on (the policy of train.py and test.py).
 With --launcher (torchrun, slurm, mpi) the pages are shared by the processes.
 """
+
 import argparse
 import json
 import sys
@@ -36,8 +37,14 @@ import urllib.request
 from pathlib import Path
 
 import kaokore_mm  # noqa: F401
-from kaokore_mm.annotation import (BadPageError, PageSourceError, annotate_pages, model_tag, pages_from_folder,
-                                   pages_from_manifest_pages)
+from kaokore_mm.annotation import (
+    BadPageError,
+    PageSourceError,
+    annotate_pages,
+    model_tag,
+    pages_from_folder,
+    pages_from_manifest_pages,
+)
 from kaokore_mm.utils.cli import UserError, cli_main
 
 
@@ -55,11 +62,17 @@ def parse_args(argv=None):
     p.add_argument('--book-title')
     p.add_argument('--device', default=None, help='default: cuda:LOCAL_RANK when CUDA is there, else cpu')
     p.add_argument('--batch-size', type=int)
-    p.add_argument('--skip-bad-pages', action='store_true',
-                   help='list pages that cannot be used in annotate.json and go on without them (default: stop '
-                   'before predicting, naming them)')
-    p.add_argument('--base-url', default='http://localhost:8000',
-                   help='where tools/review.py serves OUT (the ids of manifest.json and the W3C pages)')
+    p.add_argument(
+        '--skip-bad-pages',
+        action='store_true',
+        help='list pages that cannot be used in annotate.json and go on without them (default: stop '
+        'before predicting, naming them)',
+    )
+    p.add_argument(
+        '--base-url',
+        default='http://localhost:8000',
+        help='where tools/review.py serves OUT (the ids of manifest.json and the W3C pages)',
+    )
     p.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
     return p.parse_args(argv)
 
@@ -67,8 +80,12 @@ def parse_args(argv=None):
 def manifest_pages(src: str, out: Path, rank: int) -> list:
     from kaokore_mm.converters.iiif_download import Downloader, PageJob
     from kaokore_mm.converters.iiif_manifest import manifest_pages as read_manifest
-    raw = urllib.request.urlopen(src, timeout=60).read() if src.startswith(('http://', 'https://')) \
+
+    raw = (
+        urllib.request.urlopen(src, timeout=60).read()
+        if src.startswith(('http://', 'https://'))
         else Path(src).read_bytes()
+    )
     pages = pages_from_manifest_pages(read_manifest(json.loads(raw.decode('utf-8'))), out)
     if rank == 0:  # one downloader; the others wait at the barrier below
         report = Downloader().run([PageJob(p['iiif_base'], p['path']) for p in pages], root=out / 'pages')
@@ -82,8 +99,10 @@ def main(argv=None):
     import torch
 
     from kaokore_mm.utils.dist import finish_distributed, init_cpu_process_group, rank_and_world
+
     if args.launcher != 'none' and not init_cpu_process_group(args.launcher):
         from mmengine.dist import init_dist
+
         init_dist(args.launcher)
     rank, world = rank_and_world()
     device = args.device or (f'cuda:{torch.cuda.current_device()}' if torch.cuda.is_available() else 'cpu')
@@ -102,10 +121,12 @@ def main(argv=None):
     if world > 1:
         torch.distributed.barrier()
     from kaokore_mm.apis import PageInferencer
+
     inferencer = PageInferencer(args.config, args.checkpoint, device=device, batch_size=args.batch_size)
     classifier = None
     if args.classifier:
         from kaokore_mm.interpretation import FaceClassifier
+
         classifier = FaceClassifier(*args.classifier, device=device)
 
     def predict(img):
@@ -117,18 +138,30 @@ def main(argv=None):
         return faces
 
     try:
-        meta = annotate_pages(pages, out, predict, model_tag(args.config, args.checkpoint, args.classifier),
-                              images_root, book, args.score_thr, args.skip_bad_pages, args.book_title,
-                              description=f'faces proposed by {args.config}', base_url=args.base_url)
+        meta = annotate_pages(
+            pages,
+            out,
+            predict,
+            model_tag(args.config, args.checkpoint, args.classifier),
+            images_root,
+            book,
+            args.score_thr,
+            args.skip_bad_pages,
+            args.book_title,
+            description=f'faces proposed by {args.config}',
+            base_url=args.base_url,
+        )
     except BadPageError as e:
         raise UserError(str(e)) from None
     finish_distributed()
     if rank == 0:
         for b in meta['bad_pages']:
             print(f'unreadable page skipped: {b["reason"]}', file=sys.stderr)
-        print(f'{meta["pages"]} pages ({meta["pages_predicted_now"]} predicted now, {len(meta["bad_pages"])} '
-              f'unreadable): {meta["faces"]} faces at score >= {args.score_thr} -> {out}/annotations.coco.json, '
-              'w3c/, annotations.csv, review/')
+        print(
+            f'{meta["pages"]} pages ({meta["pages_predicted_now"]} predicted now, {len(meta["bad_pages"])} '
+            f'unreadable): {meta["faces"]} faces at score >= {args.score_thr} -> {out}/annotations.coco.json, '
+            'w3c/, annotations.csv, review/'
+        )
     return meta
 
 

@@ -15,6 +15,7 @@ Prints, for the same pages in one run:
   the recall of both at ``--score-thr``.
 Without a checkpoint the detector has random weights (speed only).
 """
+
 import argparse
 import contextlib
 import json
@@ -46,8 +47,12 @@ def parse_args(argv=None):
     p.add_argument('--max-pages', type=int, default=None)
     p.add_argument('--book', help='only the pages of this book_id (COCO input), e.g. a held-out book')
     p.add_argument('--device', default='cpu')
-    p.add_argument('--batch-size', type=int, default=None,
-                   help="patches per forward (default: the config's, 'auto': 1 on CPU, 8 on CUDA)")
+    p.add_argument(
+        '--batch-size',
+        type=int,
+        default=None,
+        help="patches per forward (default: the config's, 'auto': 1 on CPU, 8 on CUDA)",
+    )
     p.add_argument('--amp', action='store_true', help='autocast the forward (fp16 on CUDA, bf16 on CPU)')
     p.add_argument('--channels-last', action='store_true', help='channels_last memory format for the model')
     p.add_argument('--vs-sahi', action='store_true', help='also run SAHI get_sliced_prediction')
@@ -55,8 +60,12 @@ def parse_args(argv=None):
     p.add_argument('--overlap', type=float, help="override the config's test-time patch overlap")
     p.add_argument('--score-thr', type=float, default=0.5, help='score threshold of the recall figures')
     p.add_argument('--warmup', type=int, default=1, help='pages run once before timing')
-    p.add_argument('--repeat', type=int, default=2,
-                   help='timed rounds, ours and the pure forward alternating; the fastest round counts')
+    p.add_argument(
+        '--repeat',
+        type=int,
+        default=2,
+        help='timed rounds, ours and the pure forward alternating; the fastest round counts',
+    )
     p.add_argument('--out', help='write the figures as JSON')
     return p.parse_args(argv)
 
@@ -74,8 +83,11 @@ def load_pages(pages, data_root=None, max_pages=None, book=None):
         for a in coco.get('annotations', []):
             x, y, w, h = a['bbox']
             gts.setdefault(a['image_id'], []).append([x, y, x + w, y + h, a.get('iscrowd', 0)])
-        items = [(osp.join(root, im['file_name']), np.array(gts[im['id']], float).reshape(-1, 5))
-                 for im in coco['images'] if book is None or im.get('book_id') == book]
+        items = [
+            (osp.join(root, im['file_name']), np.array(gts[im['id']], float).reshape(-1, 5))
+            for im in coco['images']
+            if book is None or im.get('book_id') == book
+        ]
     if not items:
         raise UserError(f'{pages}: no page images found')
     return items[:max_pages]
@@ -113,8 +125,9 @@ def run_ours(inf, items, device, autocast_ctx):
             out = inf(img)
         preds.append((out['bboxes'], out['scores']))
     sync(device)
-    return dict(time=time.perf_counter() - t0, decode=decode, forward=pred.forward_time, merge=pred.merge_time,
-                patches=patches), preds
+    return dict(
+        time=time.perf_counter() - t0, decode=decode, forward=pred.forward_time, merge=pred.merge_time, patches=patches
+    ), preds
 
 
 def run_pure_forward(inf, items, device, autocast_ctx):
@@ -125,7 +138,7 @@ def run_pure_forward(inf, items, device, autocast_ctx):
         img = read_page(path)
         windows = pred.windows(img.shape[1], img.shape[0])
         for start in range(0, len(windows), bs):
-            packed = [pred._pack(img, w, {}, pred.pipeline) for w in windows[start:start + bs]]
+            packed = [pred._pack(img, w, {}, pred.pipeline) for w in windows[start : start + bs]]
             data = dict(inputs=[p['inputs'] for p in packed], data_samples=[p['data_samples'] for p in packed])
             sync(device)
             t = time.perf_counter()
@@ -141,8 +154,11 @@ def sahi_config(cfg, patch_size):
     (to the patch size, i.e. none) and no img_id."""
     cfg = cfg.copy()
     pw, ph = (patch_size, patch_size) if isinstance(patch_size, int) else patch_size
-    pipeline = [dict(type='LoadImageFromFile'), dict(type='Resize', scale=(pw, ph), keep_ratio=True),
-                dict(type='PackDetInputs', meta_keys=('img_path', 'ori_shape', 'img_shape', 'scale_factor'))]
+    pipeline = [
+        dict(type='LoadImageFromFile'),
+        dict(type='Resize', scale=(pw, ph), keep_ratio=True),
+        dict(type='PackDetInputs', meta_keys=('img_path', 'ori_shape', 'img_shape', 'scale_factor')),
+    ]
     test_cfg = cfg.get('test_cfg') or {}
     if test_cfg.get('patch_pipeline'):  # e.g. SSD: resize the patch to the input size
         pipeline = [pipeline[0], *[dict(t) for t in test_cfg['patch_pipeline']]]
@@ -154,6 +170,7 @@ def sahi_config(cfg, patch_size):
 def run_sahi(inf, items, args, tmp):
     from sahi.models.mmdet import MmdetDetectionModel
     from sahi.predict import get_sliced_prediction
+
     pred = inf.predictor
     patch = pred.patch_size if not isinstance(pred.patch_size, int) else (pred.patch_size, pred.patch_size)
     cfg_path = osp.join(tmp, 'sahi_config.py')
@@ -161,14 +178,23 @@ def run_sahi(inf, items, args, tmp):
     ckpt = args.checkpoint
     if ckpt is None:  # random weights: hand SAHI the very same ones
         ckpt = osp.join(tmp, 'weights.pth')
-        torch.save(dict(state_dict=inf.model.state_dict(), meta=dict(dataset_meta=dict(classes=('face', )))), ckpt)
-    model = MmdetDetectionModel(model_path=ckpt, config_path=cfg_path, device=args.device,
-                                confidence_threshold=0.0, load_at_init=True)
-    kwargs = dict(detection_model=model, slice_width=patch[0], slice_height=patch[1],
-                  overlap_width_ratio=pred.overlap, overlap_height_ratio=pred.overlap, perform_standard_pred=False,
-                  postprocess_type='NMS', postprocess_match_metric='IOU',
-                  postprocess_match_threshold=pred.merge.get('iou_thr', 0.5), verbose=0)
-    for path, _ in items[:args.warmup]:
+        torch.save(dict(state_dict=inf.model.state_dict(), meta=dict(dataset_meta=dict(classes=('face',)))), ckpt)
+    model = MmdetDetectionModel(
+        model_path=ckpt, config_path=cfg_path, device=args.device, confidence_threshold=0.0, load_at_init=True
+    )
+    kwargs = dict(
+        detection_model=model,
+        slice_width=patch[0],
+        slice_height=patch[1],
+        overlap_width_ratio=pred.overlap,
+        overlap_height_ratio=pred.overlap,
+        perform_standard_pred=False,
+        postprocess_type='NMS',
+        postprocess_match_metric='IOU',
+        postprocess_match_threshold=pred.merge.get('iou_thr', 0.5),
+        verbose=0,
+    )
+    for path, _ in items[: args.warmup]:
         get_sliced_prediction(read_page(path)[..., ::-1].copy(), **kwargs)
     best = None
     for _ in range(max(1, args.repeat)):
@@ -179,8 +205,12 @@ def run_sahi(inf, items, args, tmp):
             rgb = read_page(path)[..., ::-1].copy()  # SAHI takes RGB arrays
             result = get_sliced_prediction(rgb, **kwargs)
             objs = result.object_prediction_list
-            preds.append((np.array([o.bbox.to_xyxy() for o in objs], float).reshape(-1, 4),
-                          np.array([o.score.value for o in objs], float)))
+            preds.append(
+                (
+                    np.array([o.bbox.to_xyxy() for o in objs], float).reshape(-1, 4),
+                    np.array([o.score.value for o in objs], float),
+                )
+            )
         sync(args.device)
         elapsed = time.perf_counter() - t0
         best = elapsed if best is None else min(best, elapsed)
@@ -190,8 +220,14 @@ def run_sahi(inf, items, args, tmp):
 def main(argv=None):
     args = parse_args(argv)
     items = load_pages(args.pages, args.data_root, args.max_pages, args.book)
-    inf = PageInferencer(args.config, args.checkpoint, device=args.device, batch_size=args.batch_size,
-                         merge=dict(type=args.merge) if args.merge else None, overlap=args.overlap)
+    inf = PageInferencer(
+        args.config,
+        args.checkpoint,
+        device=args.device,
+        batch_size=args.batch_size,
+        merge=dict(type=args.merge) if args.merge else None,
+        overlap=args.overlap,
+    )
     if args.channels_last:
         inf.model.to(memory_format=torch.channels_last)
     dev_type = 'cuda' if args.device.startswith('cuda') else 'cpu'
@@ -200,7 +236,7 @@ def main(argv=None):
     def autocast_ctx():
         return torch.autocast(dev_type, dtype=amp_dtype) if args.amp else contextlib.nullcontext()
 
-    for path, _ in items[:args.warmup]:
+    for path, _ in items[: args.warmup]:
         with autocast_ctx():
             inf(read_page(path))
     if dev_type == 'cuda':
@@ -213,36 +249,62 @@ def main(argv=None):
     rss = peak_rss_mb()
     gpu = torch.cuda.max_memory_allocated() / 2**20 if dev_type == 'cuda' else None
     n = len(items)
-    res = dict(config=args.config, checkpoint=args.checkpoint, device=args.device, pages=n,
-               patches=ours['patches'], patch_size=inf.predictor.patch_size, overlap=inf.predictor.overlap,
-               batch_size=inf.predictor.batch_size_for(inf.model), amp=args.amp, channels_last=args.channels_last,
-               time_s=ours['time'], pages_per_s=n / ours['time'], patches_per_s=ours['patches'] / ours['time'],
-               decode_s=ours['decode'], forward_s=ours['forward'], forward_share=ours['forward'] / ours['time'],
-               merge_s=ours['merge'], merge_share=ours['merge'] / ours['time'], merge=inf.predictor.merge,
-               pure_forward_s=pure, page_vs_pure_forward=ours['time'] / pure, peak_rss_mb=rss, peak_gpu_mb=gpu)
+    res = dict(
+        config=args.config,
+        checkpoint=args.checkpoint,
+        device=args.device,
+        pages=n,
+        patches=ours['patches'],
+        patch_size=inf.predictor.patch_size,
+        overlap=inf.predictor.overlap,
+        batch_size=inf.predictor.batch_size_for(inf.model),
+        amp=args.amp,
+        channels_last=args.channels_last,
+        time_s=ours['time'],
+        pages_per_s=n / ours['time'],
+        patches_per_s=ours['patches'] / ours['time'],
+        decode_s=ours['decode'],
+        forward_s=ours['forward'],
+        forward_share=ours['forward'] / ours['time'],
+        merge_s=ours['merge'],
+        merge_share=ours['merge'] / ours['time'],
+        merge=inf.predictor.merge,
+        pure_forward_s=pure,
+        page_vs_pure_forward=ours['time'] / pure,
+        peak_rss_mb=rss,
+        peak_gpu_mb=gpu,
+    )
     counts = recall_of(our_preds, items, args.score_thr)
     if counts:
         res.update(recall=counts['recall'], precision=counts['precision'])
-    print(f'device {args.device}{" (" + torch.cuda.get_device_name() + ")" if dev_type == "cuda" else ""}, '
-          f'{n} pages, {ours["patches"]} patches of {inf.predictor.patch_size}, batch {res["batch_size"]}, '
-          f'best of {max(1, args.repeat)} rounds')
-    print(f'ours:  {res["time_s"]:.2f} s  {res["pages_per_s"]:.3f} pages/s  {res["patches_per_s"]:.2f} patches/s  '
-          f'forward share {res["forward_share"]:.1%}  (page decoding {ours["decode"]:.2f} s)')
-    print(f'merge ({inf.predictor.merge["type"]}): {ours["merge"] * 1000 / n:.1f} ms per page, '
-          f'{res["merge_share"]:.2%} of the page time')
-    print(f'pure forward of the same patches: {pure:.2f} s  ->  page time / pure forward = '
-          f'{res["page_vs_pure_forward"]:.3f}')
+    print(
+        f'device {args.device}{" (" + torch.cuda.get_device_name() + ")" if dev_type == "cuda" else ""}, '
+        f'{n} pages, {ours["patches"]} patches of {inf.predictor.patch_size}, batch {res["batch_size"]}, '
+        f'best of {max(1, args.repeat)} rounds'
+    )
+    print(
+        f'ours:  {res["time_s"]:.2f} s  {res["pages_per_s"]:.3f} pages/s  {res["patches_per_s"]:.2f} patches/s  '
+        f'forward share {res["forward_share"]:.1%}  (page decoding {ours["decode"]:.2f} s)'
+    )
+    print(
+        f'merge ({inf.predictor.merge["type"]}): {ours["merge"] * 1000 / n:.1f} ms per page, '
+        f'{res["merge_share"]:.2%} of the page time'
+    )
+    print(
+        f'pure forward of the same patches: {pure:.2f} s  ->  page time / pure forward = '
+        f'{res["page_vs_pure_forward"]:.3f}'
+    )
     print(f'peak RSS {rss:.0f} MB' + (f', peak GPU memory {gpu:.0f} MB' if gpu is not None else ''))
     if counts:
-        print(f'ours:  recall {counts["recall"]:.4f}, precision {counts["precision"]:.4f} at score >= '
-              f'{args.score_thr}')
+        print(f'ours:  recall {counts["recall"]:.4f}, precision {counts["precision"]:.4f} at score >= {args.score_thr}')
     if args.vs_sahi:
         with tempfile.TemporaryDirectory() as tmp:
             sahi, sahi_preds = run_sahi(inf, items, args, tmp)
         res.update(sahi_time_s=sahi['time'], ours_vs_sahi=ours['time'] / sahi['time'])
         sc = recall_of(sahi_preds, items, args.score_thr)
-        print(f'SAHI:  {sahi["time"]:.2f} s  {n / sahi["time"]:.3f} pages/s   ours/SAHI time = '
-              f'{res["ours_vs_sahi"]:.3f}')
+        print(
+            f'SAHI:  {sahi["time"]:.2f} s  {n / sahi["time"]:.3f} pages/s   ours/SAHI time = {res["ours_vs_sahi"]:.3f}'
+        )
         if sc:
             res.update(sahi_recall=sc['recall'], sahi_precision=sc['precision'])
             print(f'SAHI:  recall {sc["recall"]:.4f}, precision {sc["precision"]:.4f} at score >= {args.score_thr}')

@@ -15,6 +15,7 @@ from scratch, and the effort share with stated costs (draw 1, corner
 adjustment 0.5, delete 0.1, accept 0.05): the machine's seconds say nothing
 about a person's, the operation counts do.
 """
+
 import argparse
 import json
 import shutil
@@ -48,6 +49,7 @@ class Browser:
     def __init__(self):
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
+
         chromium = shutil.which('chromium') or shutil.which('chromium-browser')
         driver = shutil.which('chromedriver')
         if not (chromium and driver):
@@ -71,6 +73,7 @@ class Browser:
 
     def keys(self, *k):
         from selenium.webdriver.common.action_chains import ActionChains
+
         ActionChains(self.drv).send_keys(*k).perform()
 
     def saved(self, before):
@@ -83,25 +86,39 @@ class Browser:
         """Zoom the viewer onto an image region ``x1, y1, x2, y2`` (with a margin)."""
         x1, y1, x2, y2 = box
         pad = max(x2 - x1, y2 - y1)
-        self.js('const v = window.review.viewer.viewport; v.fitBounds(v.imageToViewportRectangle('
-                'arguments[0], arguments[1], arguments[2], arguments[3]), true);',
-                x1 - pad, y1 - pad, x2 - x1 + 2 * pad, y2 - y1 + 2 * pad)
+        self.js(
+            'const v = window.review.viewer.viewport; v.fitBounds(v.imageToViewportRectangle('
+            'arguments[0], arguments[1], arguments[2], arguments[3]), true);',
+            x1 - pad,
+            y1 - pad,
+            x2 - x1 + 2 * pad,
+            y2 - y1 + 2 * pad,
+        )
         # OpenSeadragon may still spring towards its constraints: wait until the view is still
-        self.wait('const v = window.review.viewer.viewport; const a = v.getCenter(true), b = v.getCenter(false); '
-                  'return Math.abs(v.getZoom(true) - v.getZoom(false)) < 1e-9 && a.distanceTo(b) < 1e-9;')
+        self.wait(
+            'const v = window.review.viewer.viewport; const a = v.getCenter(true), b = v.getCenter(false); '
+            'return Math.abs(v.getZoom(true) - v.getZoom(false)) < 1e-9 && a.distanceTo(b) < 1e-9;'
+        )
         time.sleep(0.05)
 
     def screen(self, x, y):
-        return self.js('const p = window.review.viewer.viewport.imageToViewerElementCoordinates('
-                       'new OpenSeadragon.Point(arguments[0], arguments[1])); return [p.x, p.y];', x, y)
+        return self.js(
+            'const p = window.review.viewer.viewport.imageToViewerElementCoordinates('
+            'new OpenSeadragon.Point(arguments[0], arguments[1])); return [p.x, p.y];',
+            x,
+            y,
+        )
 
     def drag(self, start, end):
         from selenium.webdriver.common.action_chains import ActionChains
+
         el = self.drv.find_element('id', 'viewer')
         r = el.rect
-        ActionChains(self.drv).move_to_element_with_offset(el, start[0] - r['width'] / 2, start[1] - r['height'] / 2) \
-            .click_and_hold().move_by_offset(3, 3).move_by_offset(end[0] - start[0] - 3, end[1] - start[1] - 3) \
-            .release().perform()
+        ActionChains(self.drv).move_to_element_with_offset(
+            el, start[0] - r['width'] / 2, start[1] - r['height'] / 2
+        ).click_and_hold().move_by_offset(3, 3).move_by_offset(
+            end[0] - start[0] - 3, end[1] - start[1] - 3
+        ).release().perform()
 
 
 def xywh_boxes(items):
@@ -131,10 +148,12 @@ def correct_page(b: Browser, url: str, truth: np.ndarray, args, done_file: Path)
                 b.focus(t)
                 b.js('window.review.anno.selectAnnotation(arguments[0]);', items[i]['id'])
                 for corner in ((0, 1), (2, 3)):
-                    handles = b.js("return [...document.querySelectorAll('.a9s-annotation.editable .a9s-handle')]"
-                                   '.map(e => { const r = e.getBoundingClientRect(); const v = '
-                                   "document.getElementById('viewer').getBoundingClientRect(); "
-                                   'return [r.x + r.width / 2 - v.x, r.y + r.height / 2 - v.y]; });')
+                    handles = b.js(
+                        "return [...document.querySelectorAll('.a9s-annotation.editable .a9s-handle')]"
+                        '.map(e => { const r = e.getBoundingClientRect(); const v = '
+                        "document.getElementById('viewer').getBoundingClientRect(); "
+                        'return [r.x + r.width / 2 - v.x, r.y + r.height / 2 - v.y]; });'
+                    )
                     pick = min if corner == (0, 1) else max
                     start = pick(handles, key=lambda p: p[0] + p[1])
                     before = b.saves()
@@ -177,6 +196,7 @@ def main(argv=None):
     import uvicorn
 
     from kaokore_mm.review import create_app
+
     out = Path(args.out)
     truth_coco = json.loads(Path(args.truth).read_text())
     faces = {}
@@ -205,8 +225,9 @@ def main(argv=None):
             if name not in faces:
                 raise UserError(f'{args.truth}: no page named {name}')
             truth = np.array(faces[name], float).reshape(-1, 4)
-            ops = correct_page(browser, f'http://127.0.0.1:{port}/review/{stem}', truth, args,
-                               out / 'corrections' / f'{stem}.json')
+            ops = correct_page(
+                browser, f'http://127.0.0.1:{port}/review/{stem}', truth, args, out / 'corrections' / f'{stem}.json'
+            )
             for k, v in ops.items():
                 totals[k] += v
             n_faces += len(truth)
@@ -215,18 +236,30 @@ def main(argv=None):
             got = xywh_boxes(doc['items'])
             if len(got) != len(truth) or (len(truth) and iou_matrix(got, truth).max(0).min() < args.iou):
                 raise UserError(f'page {page["key"]}: the corrected boxes do not match the truth')
-            print(f'{page["key"]}: {len(truth)} faces; accepted {ops["accept"]}, adjusted {ops["resize"]}, '
-                  f'deleted {ops["delete"]}, drew {ops["draw"]}', flush=True)
+            print(
+                f'{page["key"]}: {len(truth)} faces; accepted {ops["accept"]}, adjusted {ops["resize"]}, '
+                f'deleted {ops["delete"]}, drew {ops["draw"]}',
+                flush=True,
+            )
     finally:
         browser.drv.quit()
         server.should_exit = True
     seconds = time.time() - t0
     cost = sum(COSTS[k] * v for k, v in totals.items())
-    res = dict(pages=len(store.pages), faces=n_faces, operations=totals, costs=COSTS,
-               effort_share=cost / max(1, n_faces), logged=store.effort(), script_seconds=seconds)
-    print(f'{res["pages"]} pages, {n_faces} faces: correcting = {totals["accept"]} accepts, {totals["resize"]} '
-          f'adjustments, {totals["delete"]} deletes, {totals["draw"]} drawings; drawing from scratch = {n_faces} '
-          f'drawings -> effort share {res["effort_share"]:.3f} (costs {COSTS})')
+    res = dict(
+        pages=len(store.pages),
+        faces=n_faces,
+        operations=totals,
+        costs=COSTS,
+        effort_share=cost / max(1, n_faces),
+        logged=store.effort(),
+        script_seconds=seconds,
+    )
+    print(
+        f'{res["pages"]} pages, {n_faces} faces: correcting = {totals["accept"]} accepts, {totals["resize"]} '
+        f'adjustments, {totals["delete"]} deletes, {totals["draw"]} drawings; drawing from scratch = {n_faces} '
+        f'drawings -> effort share {res["effort_share"]:.3f} (costs {COSTS})'
+    )
     if args.json:
         atomic_write_json(args.json, res)
     return res

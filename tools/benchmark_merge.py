@@ -10,10 +10,12 @@ neighbouring patches, some cut by a border) and on scattered boxes, best of
 tests/core/merge_reference.py run on the same boxes, and the results are
 checked to be the same.
 """
+
 import argparse
 import importlib.util
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -76,6 +78,7 @@ def main(argv=None):
         ref = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(ref)
     from torchvision.ops import batched_nms
+
     rows = []
     for kind in ('clustered', 'scattered'):
         for n in args.boxes:
@@ -83,27 +86,39 @@ def main(argv=None):
             tb = torch.tensor(b, dtype=torch.float32, device=args.device)
             ts = torch.tensor(s, dtype=torch.float32, device=args.device)
             zeros = torch.zeros(len(b), dtype=torch.long, device=args.device)
-            row = dict(kind=kind, boxes=n, device=args.device,
-                       torchvision_batched_nms=best_ms(lambda: batched_nms(tb, ts, zeros, 0.5), args.repeat, args.device),
-                       nms=best_ms(lambda: merge.nms_tensor(tb, ts, 0.5), args.repeat, args.device),
-                       nmm=best_ms(lambda: merge.greedy_nmm_tensor(tb, ts), args.repeat, args.device),
-                       wbf=best_ms(lambda: merge.weighted_box_fusion_tensor(tb, ts), args.repeat, args.device))
+            row = dict(
+                kind=kind,
+                boxes=n,
+                device=args.device,
+                torchvision_batched_nms=best_ms(partial(batched_nms, tb, ts, zeros, 0.5), args.repeat, args.device),
+                nms=best_ms(partial(merge.nms_tensor, tb, ts, 0.5), args.repeat, args.device),
+                nmm=best_ms(partial(merge.greedy_nmm_tensor, tb, ts), args.repeat, args.device),
+                wbf=best_ms(partial(merge.weighted_box_fusion_tensor, tb, ts), args.repeat, args.device),
+            )
             if ref is not None:
-                row.update(ref_nms=best_ms(lambda: ref.nms(b, s), 1, 'cpu'),
-                           ref_nmm=best_ms(lambda: ref.greedy_nmm(b, s), 1, 'cpu'),
-                           ref_wbf=best_ms(lambda: ref.weighted_box_fusion(b, s), 1, 'cpu'))
-                same = (merge.nms(b, s).tolist() == ref.nms(b, s).tolist()
-                        and merge.greedy_nmm(b, s)[2].tolist() == ref.greedy_nmm(b, s)[2].tolist()
-                        and np.allclose(merge.weighted_box_fusion(b, s)[0], ref.weighted_box_fusion(b, s)[0]))
+                row.update(
+                    ref_nms=best_ms(partial(ref.nms, b, s), 1, 'cpu'),
+                    ref_nmm=best_ms(partial(ref.greedy_nmm, b, s), 1, 'cpu'),
+                    ref_wbf=best_ms(partial(ref.weighted_box_fusion, b, s), 1, 'cpu'),
+                )
+                same = (
+                    merge.nms(b, s).tolist() == ref.nms(b, s).tolist()
+                    and merge.greedy_nmm(b, s)[2].tolist() == ref.greedy_nmm(b, s)[2].tolist()
+                    and np.allclose(merge.weighted_box_fusion(b, s)[0], ref.weighted_box_fusion(b, s)[0])
+                )
                 row['same_results'] = same
                 if not same:
                     raise UserError(f'{kind} {n} boxes: the tensor merges differ from the reference')
             rows.append(row)
-            line = (f'{kind:9s} {n:5d} boxes  torchvision nms {row["torchvision_batched_nms"]:7.2f} ms | nms '
-                    f'{row["nms"]:7.2f} ms  nmm {row["nmm"]:7.2f} ms  wbf {row["wbf"]:7.2f} ms')
+            line = (
+                f'{kind:9s} {n:5d} boxes  torchvision nms {row["torchvision_batched_nms"]:7.2f} ms | nms '
+                f'{row["nms"]:7.2f} ms  nmm {row["nmm"]:7.2f} ms  wbf {row["wbf"]:7.2f} ms'
+            )
             if ref is not None:
-                line += (f' | reference: nms {row["ref_nms"]:.1f} ms  nmm {row["ref_nmm"]:.1f} ms  wbf '
-                         f'{row["ref_wbf"]:.1f} ms (same results)')
+                line += (
+                    f' | reference: nms {row["ref_nms"]:.1f} ms  nmm {row["ref_nmm"]:.1f} ms  wbf '
+                    f'{row["ref_wbf"]:.1f} ms (same results)'
+                )
             print(line, flush=True)
     if args.out:
         atomic_write_json(args.out, rows)

@@ -22,6 +22,7 @@ finished trainings are not repeated.
 Regimes: ``demo`` = the pages of ``make demo`` (2000-2600 px, faces 30-150 px);
 ``small_faces`` = pages of 3000-4000 px with faces of 30-80 px.
 """
+
 import argparse
 import sys
 from pathlib import Path
@@ -49,8 +50,11 @@ def main(argv=None):
     print(markdown_table(rows, COLUMNS))
     for r in rows:
         if r['AP50'] in (0.0, 1.0) or r['recall'] in (0.0, 1.0):
-            say('patching', f'look at {r["regime"]}/{r["detector"]} ({r["test"]}): a figure of exactly 0 or 1; '
-                f'its pages are drawn in {work / r["regime"] / r["detector"]}')
+            say(
+                'patching',
+                f'look at {r["regime"]}/{r["detector"]} ({r["test"]}): a figure of exactly 0 or 1; '
+                f'its pages are drawn in {work / r["regime"] / r["detector"]}',
+            )
     say('patching', f'table: {work / "benchmark_patching.md"}, figures: {args.out or work / "result.json"}')
     return rows
 

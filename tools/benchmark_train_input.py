@@ -13,10 +13,10 @@ Measured in one run, single process (the per-worker cost):
 Prints patches/s of both and the cost of one patch relative to decoding its
 page (goal: <= 1/4 for the cached pipeline).
 """
+
 import argparse
 import copy
 import itertools
-import json
 import sys
 import time
 
@@ -39,6 +39,7 @@ def parse_args(argv=None):
 
 def build(cfg, pipeline, page_window, **dataset_overrides):
     from mmdet.registry import DATA_SAMPLERS, DATASETS
+
     ds_cfg = copy.deepcopy(cfg.train_dataloader.dataset)
     ds_cfg.pipeline = pipeline
     ds_cfg.update(dataset_overrides)
@@ -76,12 +77,21 @@ def main(argv=None):
     patch_size = cached_ds.patch_size
 
     from mmdet.registry import DATASETS
+
     ds_cfg = copy.deepcopy(cfg.train_dataloader.dataset)
     decode_ds = DATASETS.build(page_dataset_cfg(ds_cfg, [dict(type='LoadImageFromFile')]))
-    pages_ds = DATASETS.build(page_dataset_cfg(ds_cfg, [
-        dict(type='LoadImageFromFile'), dict(type='LoadAnnotations', with_bbox=True),
-        dict(type='Resize', scale=patch_size, keep_ratio=True), dict(type='RandomFlip', prob=0.5),
-        dict(type='PackDetInputs')]))
+    pages_ds = DATASETS.build(
+        page_dataset_cfg(
+            ds_cfg,
+            [
+                dict(type='LoadImageFromFile'),
+                dict(type='LoadAnnotations', with_bbox=True),
+                dict(type='Resize', scale=patch_size, keep_ratio=True),
+                dict(type='RandomFlip', prob=0.5),
+                dict(type='PackDetInputs'),
+            ],
+        )
+    )
     train_pages = sorted({cached_ds.get_data_info(i)['page_idx'] for i in cached_sampler.indices})
     n_pages = min(len(train_pages), max(5, args.samples // 10))
     decode_s = timed(decode_ds, train_pages, n_pages)
@@ -89,18 +99,32 @@ def main(argv=None):
     naive_s = timed(naive_ds, list(naive_sampler), args.samples)
     cached_s = timed(cached_ds, list(cached_sampler), args.samples)
     loader = cached_ds.pipeline.transforms[load]
-    res = dict(config=args.config, patch_size=patch_size, page_window=window, train_pages=len(train_pages),
-               train_patches=len(cached_sampler), decode_s_per_page=decode_s, whole_pages_per_s=1 / page_s,
-               naive_patches_per_s=1 / naive_s, cached_patches_per_s=1 / cached_s,
-               naive_patch_vs_decode=naive_s / decode_s, cached_patch_vs_decode=cached_s / decode_s,
-               cache_hits=getattr(loader, 'hits', None), cache_misses=getattr(loader, 'misses', None))
-    print(f'{len(train_pages)} training pages, {len(cached_sampler)} patches of {patch_size}; '
-          f'{args.samples} patches timed per variant, one process')
+    res = dict(
+        config=args.config,
+        patch_size=patch_size,
+        page_window=window,
+        train_pages=len(train_pages),
+        train_patches=len(cached_sampler),
+        decode_s_per_page=decode_s,
+        whole_pages_per_s=1 / page_s,
+        naive_patches_per_s=1 / naive_s,
+        cached_patches_per_s=1 / cached_s,
+        naive_patch_vs_decode=naive_s / decode_s,
+        cached_patch_vs_decode=cached_s / decode_s,
+        cache_hits=getattr(loader, 'hits', None),
+        cache_misses=getattr(loader, 'misses', None),
+    )
+    print(
+        f'{len(train_pages)} training pages, {len(cached_sampler)} patches of {patch_size}; '
+        f'{args.samples} patches timed per variant, one process'
+    )
     print(f'page decode:         {decode_s * 1000:8.1f} ms/page')
     print(f'whole pages:         {1 / page_s:8.2f} pages/s (decode, resize to {patch_size}, flip, pack)')
     print(f'patches, naive:      {1 / naive_s:8.2f} patches/s   one patch = {naive_s / decode_s:.2f} x a page decode')
-    print(f'patches, cached:     {1 / cached_s:8.2f} patches/s   one patch = {cached_s / decode_s:.2f} x a page decode'
-          f'   (cache hits {res["cache_hits"]}, misses {res["cache_misses"]})')
+    print(
+        f'patches, cached:     {1 / cached_s:8.2f} patches/s   one patch = {cached_s / decode_s:.2f} x a page decode'
+        f'   (cache hits {res["cache_hits"]}, misses {res["cache_misses"]})'
+    )
     print(f'speed-up of the cached pipeline: {naive_s / cached_s:.1f} x')
     if args.out:
         atomic_write_json(args.out, res)

@@ -18,6 +18,7 @@ Every step is resumable: finished data is kept, training resumes from its last
 checkpoint, and a finished training is not repeated
 (:func:`kaokore_mm.apis.demo.run_demo`).
 """
+
 import argparse
 import sys
 
@@ -42,20 +43,34 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    s = run_demo(args.work_dir, args.config, args.pages, args.books, args.seed, args.max_iters, args.score_thr,
-                 classifier=not args.no_classifier)
+    s = run_demo(
+        args.work_dir,
+        args.config,
+        args.pages,
+        args.books,
+        args.seed,
+        args.max_iters,
+        args.score_thr,
+        classifier=not args.no_classifier,
+    )
     work = args.work_dir
-    say('demo', f'held-out pages: {s["held_out_pages"]}; page-level recall {s["recall"]:.3f}, precision '
+    say(
+        'demo',
+        f'held-out pages: {s["held_out_pages"]}; page-level recall {s["recall"]:.3f}, precision '
         f'{s["precision"]:.3f} at score >= {s["score_thr"]}; AP50 {s["AP50"]:.3f}; annotation effort '
-        f'{s["manual_share"]:.2f} of drawing from scratch')
+        f'{s["manual_share"]:.2f} of drawing from scratch',
+    )
     say('demo', f'metrics: {work}/metrics.json')
     say('demo', f'pages with true (green) and predicted (red, score >= {args.score_thr}) boxes: {work}/pages/')
     say('demo', f'training curves and logs: {work}/train/, PR curve: {work}/test/<timestamp>/pr_curve.png')
     if 'classifier' in s:
         c = s['classifier']
-        say('demo', f'status classifier on the test crops: accuracy {c["accuracy"]:.3f}, macro F1 '
+        say(
+            'demo',
+            f'status classifier on the test crops: accuracy {c["accuracy"]:.3f}, macro F1 '
             f'{c["macro_f1"]:.3f}; pointing game {c["pointing_game"]:.3f} (CAM peak on the headgear), class score '
-            f'drop {c["score_drop_top_cam"]:.3f} at the CAM peak vs {c["score_drop_random"]:.3f} at random')
+            f'drop {c["score_drop_top_cam"]:.3f} at the CAM peak vs {c["score_drop_random"]:.3f} at random',
+        )
         say('demo', f'Guided Grad-CAM panels: {c["cam_dir"]}/, confusion matrix: {c["test_dir"]}/<timestamp>/')
     return s
 

@@ -10,6 +10,7 @@ from info.json), --max-size W H (!w,h cap), --workers, --per-host,
 corrupt ones fetched again, temporary files of a killed run removed. Writes
 OUT/download_report.json; exits 1 when some pages failed (listed there).
 """
+
 import argparse
 import json
 import sys
@@ -87,15 +88,24 @@ def main(argv=None):
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     jobs, problems = jobs_from(args, out)
-    dl = Downloader(version=args.version, max_size=tuple(args.max_size) if args.max_size else None,
-                    workers=args.workers, per_host=args.per_host, timeout=args.timeout, retries=args.retries,
-                    backoff=args.backoff, progress=not args.no_progress)
+    dl = Downloader(
+        version=args.version,
+        max_size=tuple(args.max_size) if args.max_size else None,
+        workers=args.workers,
+        per_host=args.per_host,
+        timeout=args.timeout,
+        retries=args.retries,
+        backoff=args.backoff,
+        progress=not args.no_progress,
+    )
     report = dl.run(jobs, root=out).as_dict()
     report['input_problems'] = problems
     atomic_write_text(out / 'download_report.json', json.dumps(report, indent=1, ensure_ascii=False))
-    print(f'{len(jobs)} pages: {report["done"]} downloaded, {report["skipped"]} already complete, '
-          f'{len(report["failed"])} failed ({report["retries"]} retries); {len(problems)} input problems; '
-          f'{report["stale_temp_files_removed"]} stale temporary files removed')
+    print(
+        f'{len(jobs)} pages: {report["done"]} downloaded, {report["skipped"]} already complete, '
+        f'{len(report["failed"])} failed ({report["retries"]} retries); {len(problems)} input problems; '
+        f'{report["stale_temp_files_removed"]} stale temporary files removed'
+    )
     for f in report['failed'][:20]:
         print(f'  failed: {f["base"]}: {f["reason"]}')
     for p in problems[:20]:

@@ -1,7 +1,8 @@
 """Write synthetic emaki pages (page COCO + KaoKore crop layout).
 
-    python tools/make_synthetic.py --out data/synthetic --pages 200 --books 8 --seed 0
+python tools/make_synthetic.py --out data/synthetic --pages 200 --books 8 --seed 0
 """
+
 import argparse
 import sys
 import time
@@ -16,10 +17,22 @@ def parse_args(argv=None):
     p.add_argument('--pages', type=int, default=200)
     p.add_argument('--books', type=int, default=8)
     p.add_argument('--seed', type=int, default=0)
-    p.add_argument('--long-side', type=int, nargs=2, default=(2000, 6000), metavar=('MIN', 'MAX'),
-                   help='range of the long side of a page in pixels')
-    p.add_argument('--face-size', type=int, nargs=2, default=(30, 250), metavar=('MIN', 'MAX'),
-                   help='range of face widths in pixels')
+    p.add_argument(
+        '--long-side',
+        type=int,
+        nargs=2,
+        default=(2000, 6000),
+        metavar=('MIN', 'MAX'),
+        help='range of the long side of a page in pixels',
+    )
+    p.add_argument(
+        '--face-size',
+        type=int,
+        nargs=2,
+        default=(30, 250),
+        metavar=('MIN', 'MAX'),
+        help='range of face widths in pixels',
+    )
     p.add_argument('--crop-size', type=int, default=256)
     return p.parse_args(argv)
 
@@ -27,11 +40,19 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     t0 = time.time()
-    summary = make_synthetic(args.out, pages=args.pages, books=args.books, seed=args.seed,
-                             long_side=tuple(args.long_side), face_range=tuple(args.face_size),
-                             crop_size=args.crop_size)
-    print(f'{summary["pages"]} pages, {summary["faces"]} faces, {summary["books"]} books in '
-          f'{time.time() - t0:.1f} s -> {summary["out"]} (COCO: {summary["ann_file"]})')
+    summary = make_synthetic(
+        args.out,
+        pages=args.pages,
+        books=args.books,
+        seed=args.seed,
+        long_side=tuple(args.long_side),
+        face_range=tuple(args.face_size),
+        crop_size=args.crop_size,
+    )
+    print(
+        f'{summary["pages"]} pages, {summary["faces"]} faces, {summary["books"]} books in '
+        f'{time.time() - t0:.1f} s -> {summary["out"]} (COCO: {summary["ann_file"]})'
+    )
     return summary
 
 

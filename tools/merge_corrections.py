@@ -14,6 +14,7 @@ and the book-aware splits see the new book. With --predictions (annotate.py's
 COCO), the detector's proposals are scored against the corrections: precision,
 recall and the annotation effort saved. The COCO is written atomically.
 """
+
 import argparse
 import hashlib
 import json
@@ -35,8 +36,9 @@ SAFE = re.compile(r'[^A-Za-z0-9._-]+')
 def check_book_id(book_id: str) -> str:
     """Letters, digits, ``-``, ``_`` and ``.`` (not first): no path separators, no ``..``."""
     if not BOOK_ID.fullmatch(book_id or '') or '..' in book_id:
-        raise UserError(f'--book-id {book_id!r} is not valid: use letters, digits, "-", "_" and "." (not first), '
-                        'no path separators')
+        raise UserError(
+            f'--book-id {book_id!r} is not valid: use letters, digits, "-", "_" and "." (not first), no path separators'
+        )
     return book_id
 
 
@@ -89,8 +91,10 @@ def score_proposals(predictions: dict, corrected: dict, thr: float) -> dict:
     dets = defaultdict(list)
     for a in predictions['annotations']:
         dets[pred_names[a['image_id']]].append((xyxy(a['bbox']), a.get('score', 1.0)))
-    matches = [match_page([d for d, _ in dets[n]], [s for _, s in dets[n]], gt[n], max_dets=None)
-               for n in gt.keys() | dets.keys()]
+    matches = [
+        match_page([d for d, _ in dets[n]], [s for _, s in dets[n]], gt[n], max_dets=None)
+        for n in gt.keys() | dets.keys()
+    ]
     c = counts_at(matches, thr)
     return dict(c, **annotation_effort(c['tp'], c['fp'], c['fn']), score_thr=thr)
 
@@ -122,20 +126,33 @@ def main(argv=None):
         more = f' (and {len(col.problems) - 1} more problems, listed above)' if len(col.problems) > 1 else ''
         raise UserError(f'{p["file"]}, item {p["item"]}: {p["reason"]}{more}; fix the corrections; nothing merged')
     if not corrected['images']:
-        raise UserError(f'no corrected page could be read from {", ".join(files) or "--corrections"}; nothing merged'
-                        + (' (the book in the training set is left as it is)' if args.replace else ''))
+        raise UserError(
+            f'no corrected page could be read from {", ".join(files) or "--corrections"}; nothing merged'
+            + (' (the book in the training set is left as it is)' if args.replace else '')
+        )
     names = {im['id']: im['file_name'] for im in corrected['images']}
     for a in corrected['annotations']:
         b = a.get('bbox')
-        if not (isinstance(b, (list, tuple)) and len(b) == 4 and all(isinstance(v, (int, float)) for v in b)
-                and all(math.isfinite(v) for v in b) and b[2] > 0 and b[3] > 0):
-            raise UserError(f'page {names.get(a["image_id"])!r}, annotation {a.get("id")}: box {b!r} is not a '
-                            'finite box with positive size; nothing merged')
-    missing = [str(pages_root / im['file_name']) for im in corrected['images']
-               if not (pages_root / im['file_name']).is_file()]
+        if not (
+            isinstance(b, (list, tuple))
+            and len(b) == 4
+            and all(isinstance(v, (int, float)) for v in b)
+            and all(math.isfinite(v) for v in b)
+            and b[2] > 0
+            and b[3] > 0
+        ):
+            raise UserError(
+                f'page {names.get(a["image_id"])!r}, annotation {a.get("id")}: box {b!r} is not a '
+                'finite box with positive size; nothing merged'
+            )
+    missing = [
+        str(pages_root / im['file_name']) for im in corrected['images'] if not (pages_root / im['file_name']).is_file()
+    ]
     if missing:
-        raise UserError(f'page image {missing[0]} not found ({len(missing)} missing; --pages names the folder in '
-                        'info.images_root); nothing merged')
+        raise UserError(
+            f'page image {missing[0]} not found ({len(missing)} missing; --pages names the folder in '
+            'info.images_root); nothing merged'
+        )
     dest_names = page_dest_names([im['file_name'] for im in corrected['images']], args.book_id)
     data_root = Path(args.data_root).resolve()
     for d in dest_names:
@@ -145,14 +162,18 @@ def main(argv=None):
     if args.predictions:
         preds = load_json(args.predictions)
         report = score_proposals(preds, corrected, preds.get('info', {}).get('score_thr', 0.0))
-        print(f'proposals vs corrections at score >= {report["score_thr"]}: precision {report["precision"]:.3f}, '
-              f'recall {report["recall"]:.3f}; {report["faces_to_draw"]} faces drawn, {report["boxes_to_delete"]} '
-              f'boxes deleted: {report["manual_share"]:.2f} of the work from scratch, {report["saved_share"]:.0%} saved')
+        print(
+            f'proposals vs corrections at score >= {report["score_thr"]}: precision {report["precision"]:.3f}, '
+            f'recall {report["recall"]:.3f}; {report["faces_to_draw"]} faces drawn, {report["boxes_to_delete"]} '
+            f'boxes deleted: {report["manual_share"]:.2f} of the work from scratch, {report["saved_share"]:.0%} saved'
+        )
     train = load_json(args.train_ann)
     existing = {im['id'] for im in train['images'] if im.get('book_id') == args.book_id}
     if existing and not args.replace:
-        raise UserError(f'{args.train_ann}: book {args.book_id!r} is already in the training set '
-                        f'({len(existing)} pages); use --replace to replace it')
+        raise UserError(
+            f'{args.train_ann}: book {args.book_id!r} is already in the training set '
+            f'({len(existing)} pages); use --replace to replace it'
+        )
     train['images'] = [im for im in train['images'] if im['id'] not in existing]
     train['annotations'] = [a for a in train['annotations'] if a['image_id'] not in existing]
     next_img = max((im['id'] for im in train['images']), default=0) + 1
@@ -177,8 +198,10 @@ def main(argv=None):
     atomic_write_text(out, json.dumps(train, ensure_ascii=False))
     report.update(book_id=args.book_id, pages=len(new_ids), faces=added, skipped=len(col.problems), out=str(out))
     atomic_write_json(out.with_name(f'merge_{args.book_id}.json'), report)
-    print(f'book {args.book_id}: {len(new_ids)} pages, {added} faces added to {out} '
-          f'(now {len(train["images"])} pages, {len(train["annotations"])} faces)')
+    print(
+        f'book {args.book_id}: {len(new_ids)} pages, {added} faces added to {out} '
+        f'(now {len(train["images"])} pages, {len(train["annotations"])} faces)'
+    )
     return 0
 
 

@@ -8,6 +8,7 @@ OUT/manifest.json with its W3C pages for Mirador. Corrections are saved as you
 go into OUT/corrections/<page>.json (W3C AnnotationPages), with an action log
 per page; fold them back with tools/merge_corrections.py --corrections OUT/corrections.
 """
+
 import argparse
 import sys
 
@@ -27,12 +28,16 @@ def main(argv=None):
     import uvicorn
 
     from kaokore_mm.review import ReviewError, create_app
+
     try:
         app = create_app(args.out)
     except ReviewError as e:
         raise UserError(str(e)) from None
-    print(f'reviewing {args.out}: open http://{args.host}:{args.port}/ (manifest: '
-          f'http://{args.host}:{args.port}/manifest.json)', flush=True)
+    print(
+        f'reviewing {args.out}: open http://{args.host}:{args.port}/ (manifest: '
+        f'http://{args.host}:{args.port}/manifest.json)',
+        flush=True,
+    )
     uvicorn.run(app, host=args.host, port=args.port, log_level='warning')
 
 

@@ -5,6 +5,7 @@
 Prints a table and plots stacked bars (pages and faces per book, coloured by
 subset) with matplotlib.
 """
+
 import argparse
 import os.path as osp
 import sys

@@ -9,6 +9,7 @@ and an interrupted one resumes from its last checkpoint. Writes DIR/sweep.md
 and DIR/sweep.csv (AP50, recall, precision, annotation effort, train time,
 inference pages/s) and DIR/sweep.png (a bar plot).
 """
+
 import argparse
 import sys
 from pathlib import Path
@@ -23,9 +24,12 @@ def parse_args(argv=None):
     p.add_argument('configs', nargs='+')
     p.add_argument('--work-dir', required=True)
     p.add_argument('--data-root', required=True)
-    p.add_argument('--max-iters', type=int,
-                   help='iterations of iteration-based configs (an epoch-based config is refused: set '
-                   'train_cfg.max_epochs with --cfg-options)')
+    p.add_argument(
+        '--max-iters',
+        type=int,
+        help='iterations of iteration-based configs (an epoch-based config is refused: set '
+        'train_cfg.max_epochs with --cfg-options)',
+    )
     p.add_argument('--cfg-options', nargs='+', default=[], help='passed to every train and test run')
     return p.parse_args(argv)
 

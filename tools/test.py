@@ -6,6 +6,7 @@
 Patched configs predict each page patch by patch (PatchedTestLoop); the metrics
 are page-level either way.
 """
+
 import argparse
 import os.path as osp
 import sys
@@ -37,6 +38,7 @@ def main(argv=None):
         vis.test_out_dir = args.show_dir
     metrics = test_detector(cfg, args.checkpoint, out=args.out, trust_checkpoint=args.trust_checkpoint)
     from mmengine.dist import is_main_process
+
     if is_main_process():
         print(f'metrics: {osp.join(cfg.work_dir, "test_metrics.json")}')
     finish_distributed()

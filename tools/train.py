@@ -1,10 +1,11 @@
 """Train a detector (mmdet's tools/train.py, with kaokore_mm's options).
 
-    python tools/train.py configs/faster_rcnn_r50_patch1333.py [--work-dir DIR]
-        [--data-root DIR] [--split inter_book|intra_book|random] [--split-seed N]
-        [--resume [CKPT]] [--amp] [--auto-scale-lr] [--skip-bad-pages] [--cfg-options k=v ...]
-        [--launcher none|pytorch|slurm|mpi]
+python tools/train.py configs/faster_rcnn_r50_patch1333.py [--work-dir DIR]
+    [--data-root DIR] [--split inter_book|intra_book|random] [--split-seed N]
+    [--resume [CKPT]] [--amp] [--auto-scale-lr] [--skip-bad-pages] [--cfg-options k=v ...]
+    [--launcher none|pytorch|slurm|mpi]
 """
+
 import argparse
 import sys
 
@@ -21,8 +22,13 @@ def parse_args(argv=None):
     add_common_args(parser, 'the dir to save logs and models')
     parser.add_argument('--amp', action='store_true', help='enable automatic-mixed-precision training')
     parser.add_argument('--auto-scale-lr', action='store_true', help='enable automatically scaling LR')
-    parser.add_argument('--resume', nargs='?', type=str, const='auto',
-                        help='resume from CKPT, or without a value from the latest checkpoint in the work dir')
+    parser.add_argument(
+        '--resume',
+        nargs='?',
+        type=str,
+        const='auto',
+        help='resume from CKPT, or without a value from the latest checkpoint in the work dir',
+    )
     return parse_with_common_args(parser, argv)
 
 
@@ -34,8 +40,7 @@ def build_cfg(args):
         cfg.optim_wrapper.loss_scale = 'dynamic'
     if args.auto_scale_lr:
         if 'enable' not in cfg.get('auto_scale_lr', {}) or 'base_batch_size' not in cfg.auto_scale_lr:
-            raise UserError('Can not find "auto_scale_lr.enable" or "auto_scale_lr.base_batch_size" in '
-                               f'{args.config}')
+            raise UserError(f'Can not find "auto_scale_lr.enable" or "auto_scale_lr.base_batch_size" in {args.config}')
         cfg.auto_scale_lr.enable = True
     if args.resume == 'auto':
         cfg.resume = True

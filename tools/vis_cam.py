@@ -9,6 +9,7 @@ for a folder also OUT/contact_sheet.png with all overlays. The image goes
 through the config's test pipeline (resize/crop) first, as in evaluation
 (:func:`kaokore_mm.interpretation.guided_gradcam.explain_images`).
 """
+
 import argparse
 import os
 import os.path as osp
@@ -43,7 +44,7 @@ def main(argv=None):
         paths = [args.img]
     else:
         raise UserError(f'{args.img}: no such image or folder')
-    paths = paths[:args.max_images]
+    paths = paths[: args.max_images]
     if not paths:
         raise UserError(f'{args.img}: no images')
     model, cfg, classes = build_classifier(args.config, args.checkpoint, args.device)

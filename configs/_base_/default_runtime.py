@@ -5,4 +5,5 @@ custom_imports = dict(imports=['kaokore_mm'], allow_failed_imports=False)
 
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=20),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3, save_best='face/AP50', rule='greater'))
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3, save_best='face/AP50', rule='greater'),
+)

@@ -16,8 +16,15 @@ test_pipeline = [
     dict(type='LoadAnnotations', with_bbox=True),
     dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor', 'book_id')),
 ]
-train_dataloader = dict(dataset=dict(_delete_=True, type='KaoKoreFaceDataset', data_root=data_root,
-                                     ann_file='annotations/pages.json', pipeline=train_pipeline))
+train_dataloader = dict(
+    dataset=dict(
+        _delete_=True,
+        type='KaoKoreFaceDataset',
+        data_root=data_root,
+        ann_file='annotations/pages.json',
+        pipeline=train_pipeline,
+    )
+)
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 val_cfg = dict(_delete_=True, type='ValLoop')

@@ -8,10 +8,10 @@ _base_ = [
 ]
 data_root = 'work_dirs/demo/data/'
 patch_size = (512, 512)
-train_dataloader = dict(num_workers=1, dataset=dict(data_root=data_root, patch_size=patch_size,
-                                                    empty_patch_ratio=0.3))
+train_dataloader = dict(num_workers=1, dataset=dict(data_root=data_root, patch_size=patch_size, empty_patch_ratio=0.3))
 val_dataloader = dict(num_workers=1, dataset=dict(data_root=data_root))
 test_dataloader = dict(num_workers=1, dataset=dict(data_root=data_root))
-default_hooks = dict(logger=dict(interval=25),
-                     checkpoint=dict(by_epoch=False, interval=250, max_keep_ckpts=2, save_best=None))
+default_hooks = dict(
+    logger=dict(interval=25), checkpoint=dict(by_epoch=False, interval=250, max_keep_ckpts=2, save_best=None)
+)
 log_processor = dict(by_epoch=False)

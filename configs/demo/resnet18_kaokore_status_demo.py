@@ -10,7 +10,8 @@ _base_ = [
 data_root = 'work_dirs/demo/data/'
 model = dict(
     backbone=dict(type='mmpretrain.ResNet', base_channels=32, strides=(1, 2, 2, 1)),
-    head=dict(num_classes=4, in_channels=256, topk=(1, )))
+    head=dict(num_classes=4, in_channels=256, topk=(1,)),
+)
 size = 128
 train_pipeline = [
     dict(type='LoadImageFromFile'),
@@ -24,8 +25,9 @@ test_pipeline = [
     dict(type='CenterCrop', crop_size=size),
     dict(type='PackInputs'),
 ]
-train_dataloader = dict(batch_size=16, num_workers=1,
-                        dataset=dict(dataset=dict(data_root=data_root, pipeline=train_pipeline)))
+train_dataloader = dict(
+    batch_size=16, num_workers=1, dataset=dict(dataset=dict(data_root=data_root, pipeline=train_pipeline))
+)
 val_dataloader = dict(num_workers=1, dataset=dict(data_root=data_root, pipeline=test_pipeline))
 test_dataloader = dict(num_workers=1, dataset=dict(data_root=data_root, pipeline=test_pipeline))
 optim_wrapper = dict(_delete_=True, optimizer=dict(type='AdamW', lr=2e-3, weight_decay=1e-4))

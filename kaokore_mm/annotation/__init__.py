@@ -1,8 +1,18 @@
 """Semi-automatic annotation: page sources with stable keys, proposals per page
 (resumable, tagged with the model, sharded over processes) and the files
 annotators and IIIF viewers load (COCO, W3C AnnotationPages, CSV, review images)."""
+
 from .annotator import BadPageError, annotate_pages, model_tag, predict_pages, write_outputs
 from .pages import PageSourceError, page_stem, pages_from_folder, pages_from_manifest_pages
 
-__all__ = ['BadPageError', 'PageSourceError', 'annotate_pages', 'model_tag', 'page_stem', 'pages_from_folder',
-           'pages_from_manifest_pages', 'predict_pages', 'write_outputs']
+__all__ = [
+    'BadPageError',
+    'PageSourceError',
+    'annotate_pages',
+    'model_tag',
+    'page_stem',
+    'pages_from_folder',
+    'pages_from_manifest_pages',
+    'predict_pages',
+    'write_outputs',
+]

@@ -8,10 +8,11 @@ model that made them (config and checkpoint, each with a content hash): a page
 is predicted again when the model changed, never mixed. Pages that cannot be
 used (missing, cut short, not an image) stop the run before any prediction,
 with one line naming them, or with ``skip_bad`` are listed in ``annotate.json``
-and skipped, so the rest of the book finishes: the policy of train and test. Memory stays bounded by one page: outputs are
-written page by page and the contact sheet keeps only the ``sheet_size`` most
-doubtful face crops.
+and skipped, so the rest of the book finishes: the policy of train and test.
+Memory stays bounded by one page: outputs are written page by page and the
+contact sheet keeps only the ``sheet_size`` most doubtful face crops.
 """
+
 from __future__ import annotations
 
 import csv
@@ -27,9 +28,9 @@ import numpy as np
 
 from kaokore_mm.converters.web_annotation import annotation_page
 from kaokore_mm.core.page_files import BadPageError, bad_pages_message, page_problem
-from kaokore_mm.visualization.draw import draw_page_boxes
 from kaokore_mm.utils.image_ops import cut_crop, face_window
 from kaokore_mm.utils.io import atomic_write_bytes, atomic_write_json, atomic_write_text
+from kaokore_mm.visualization.draw import draw_page_boxes
 
 from .pages import page_stem
 
@@ -51,8 +52,12 @@ def model_tag(config, checkpoint, classifier=None) -> dict:
 
     def one(cfg_path, ckpt):
         text = Config.fromfile(str(cfg_path)).pretty_text
-        return dict(config=str(cfg_path), config_sha256=hashlib.sha256(text.encode('utf-8')).hexdigest()[:16],
-                    checkpoint=str(ckpt), checkpoint_sha256=file_sha256(ckpt)[:16])
+        return dict(
+            config=str(cfg_path),
+            config_sha256=hashlib.sha256(text.encode('utf-8')).hexdigest()[:16],
+            checkpoint=str(ckpt),
+            checkpoint_sha256=file_sha256(ckpt)[:16],
+        )
 
     tag = dict(detector=one(config, checkpoint))
     if classifier:
@@ -62,6 +67,7 @@ def model_tag(config, checkpoint, classifier=None) -> dict:
 
 def read_page_or_report(path) -> np.ndarray:
     from kaokore_mm.apis import read_page
+
     problem = page_problem(path)  # also a JPEG cut short, which OpenCV decodes as grey without a word
     if problem:
         raise BadPageError(problem)
@@ -80,6 +86,7 @@ def predict_pages(pages, out, predict, tag: dict, rank: int = 0, world_size: int
     mine = pages[rank::world_size]
     if progress and rank == 0:
         from tqdm import tqdm
+
         mine = tqdm(mine, desc=f'pages (rank 0 of {world_size})' if world_size > 1 else 'pages', unit='page')
     done, bad = 0, []
     for p in mine:
@@ -97,8 +104,9 @@ def predict_pages(pages, out, predict, tag: dict, rank: int = 0, world_size: int
             bad.append(dict(key=p['key'], path=str(p['path']), reason=str(e)))
             continue
         faces = predict(img)
-        atomic_write_json(pred_file, dict(key=p['key'], width=img.shape[1], height=img.shape[0], model=tag,
-                                          faces=faces), indent=None)
+        atomic_write_json(
+            pred_file, dict(key=p['key'], width=img.shape[1], height=img.shape[0], model=tag, faces=faces), indent=None
+        )
         done += 1
     return done, bad
 
@@ -112,18 +120,36 @@ def _sheet(crops, path: Path, cols: int = 10) -> None:
     sheet = np.full((rows * (THUMB + 16), cols * THUMB, 3), 255, np.uint8)
     for k, (score, _, tile, label) in enumerate(crops):
         r, c = divmod(k, cols)
-        sheet[r * (THUMB + 16):r * (THUMB + 16) + THUMB, c * THUMB:(c + 1) * THUMB] = tile
-        cv2.putText(sheet, label, (c * THUMB + 2, r * (THUMB + 16) + THUMB + 12), cv2.FONT_HERSHEY_SIMPLEX, 0.35,
-                    (0, 0, 200) if score < 0.5 else (0, 120, 0), 1, cv2.LINE_AA)
+        sheet[r * (THUMB + 16) : r * (THUMB + 16) + THUMB, c * THUMB : (c + 1) * THUMB] = tile
+        cv2.putText(
+            sheet,
+            label,
+            (c * THUMB + 2, r * (THUMB + 16) + THUMB + 12),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.35,
+            (0, 0, 200) if score < 0.5 else (0, 120, 0),
+            1,
+            cv2.LINE_AA,
+        )
     atomic_write_bytes(path, cv2.imencode('.jpg', sheet)[1].tobytes())
 
 
-def write_outputs(pages, out, images_root, book_id: str, score_thr: float, book_title=None, description: str = '',
-                  sheet_size: int = 300, base_url: str = 'http://localhost:8000') -> dict:
+def write_outputs(
+    pages,
+    out,
+    images_root,
+    book_id: str,
+    score_thr: float,
+    book_title=None,
+    description: str = '',
+    sheet_size: int = 300,
+    base_url: str = 'http://localhost:8000',
+) -> dict:
     """COCO, W3C AnnotationPages, a IIIF manifest, CSV, review pictures and the
     contact sheet from the per-page predictions, one page in memory at a time;
     returns counts. ``base_url``: where the review app serves ``out``."""
     from .manifest import book_manifest, w3c_url
+
     out = Path(out)
     images, anns, rows, worst, missing, canvases = [], [], [], [], [], []
     for k, p in enumerate(pages, 1):
@@ -135,26 +161,58 @@ def write_outputs(pages, out, images_root, book_id: str, score_thr: float, book_
         pred = json.loads(pred_file.read_text())
         faces = [f for f in pred['faces'] if f['score'] >= score_thr]
         file_name = os.path.relpath(Path(p['path']).resolve(), images_root)
-        images.append(dict(id=k, file_name=Path(file_name).as_posix(), width=pred['width'], height=pred['height'],
-                           book_id=book_id, book_title=book_title, page_key=p['key'], canvas=p['canvas'],
-                           iiif_base=p.get('iiif_base')))
+        images.append(
+            dict(
+                id=k,
+                file_name=Path(file_name).as_posix(),
+                width=pred['width'],
+                height=pred['height'],
+                book_id=book_id,
+                book_title=book_title,
+                page_key=p['key'],
+                canvas=p['canvas'],
+                iiif_base=p.get('iiif_base'),
+            )
+        )
         w3c = []
         for f in faces:
             x1, y1, x2, y2 = f['box']
             attrs = {key: f[key] for key in ('status', 'gender') if key in f}
             scores = {f'{key}_score': f[f'{key}_score'] for key in attrs}
-            anns.append(dict(id=len(anns) + 1, image_id=k, category_id=1, bbox=[x1, y1, x2 - x1, y2 - y1],
-                             area=(x2 - x1) * (y2 - y1), iscrowd=0, score=f['score'], attributes=dict(attrs, **scores)))
+            anns.append(
+                dict(
+                    id=len(anns) + 1,
+                    image_id=k,
+                    category_id=1,
+                    bbox=[x1, y1, x2 - x1, y2 - y1],
+                    area=(x2 - x1) * (y2 - y1),
+                    iscrowd=0,
+                    score=f['score'],
+                    attributes=dict(attrs, **scores),
+                )
+            )
             w3c.append(dict(bbox=[x1, y1, x2 - x1, y2 - y1], score=f['score'], tags=list(attrs.values())))
-            rows.append([p['key'], p['canvas'], round(x1, 1), round(y1, 1), round(x2 - x1, 1), round(y2 - y1, 1),
-                         round(f['score'], 4), f.get('status', f.get('gender', '')),
-                         round(f.get('status_score', f.get('gender_score', 0.0)), 4)])
-        atomic_write_json(out / 'w3c' / f'{stem}.json', annotation_page(p['canvas'], w3c, w3c_url(base_url, p['key'])),
-                          indent=1)
+            rows.append(
+                [
+                    p['key'],
+                    p['canvas'],
+                    round(x1, 1),
+                    round(y1, 1),
+                    round(x2 - x1, 1),
+                    round(y2 - y1, 1),
+                    round(f['score'], 4),
+                    f.get('status', f.get('gender', '')),
+                    round(f.get('status_score', f.get('gender_score', 0.0)), 4),
+                ]
+            )
+        atomic_write_json(
+            out / 'w3c' / f'{stem}.json', annotation_page(p['canvas'], w3c, w3c_url(base_url, p['key'])), indent=1
+        )
         canvases.append(dict(p, width=pred['width'], height=pred['height']))
         img = read_page_or_report(p['path'])
-        pic = draw_page_boxes(img, pred_boxes=[f['box'] for f in faces], pred_scores=[f['score'] for f in faces],
-                              score_thr=score_thr)
+        pic = draw_page_boxes(
+            img, pred_boxes=[f['box'] for f in faces], pred_scores=[f['score'] for f in faces], score_thr=score_thr
+        )
         atomic_write_bytes(out / 'review' / f'{stem}.jpg', cv2.imencode('.jpg', pic)[1].tobytes())
         for i, f in enumerate(faces):  # keep the sheet_size most doubtful crops only
             label = f'{f["score"]:.2f}' + (f' {f["status"][:4]}' if f.get('status') else '')
@@ -163,8 +221,12 @@ def write_outputs(pages, out, images_root, book_id: str, score_thr: float, book_
                 entry = (*item, cut_crop(img, face_window(f['box']), THUMB), label)
                 (heapq.heapreplace if len(worst) >= sheet_size else heapq.heappush)(worst, entry)
         del img, pic
-    coco = dict(info=dict(description=description, score_thr=score_thr, images_root=str(images_root)),
-                images=images, annotations=anns, categories=[dict(id=1, name='face')])
+    coco = dict(
+        info=dict(description=description, score_thr=score_thr, images_root=str(images_root)),
+        images=images,
+        annotations=anns,
+        categories=[dict(id=1, name='face')],
+    )
     atomic_write_json(out / 'annotations.coco.json', coco, indent=None)
     atomic_write_json(out / 'manifest.json', book_manifest(canvases, base_url, book_title or book_id), indent=1)
     buf = io.StringIO()
@@ -176,12 +238,24 @@ def write_outputs(pages, out, images_root, book_id: str, score_thr: float, book_
     return dict(pages_written=len(images), faces=len(anns), pages_without_prediction=missing)
 
 
-def annotate_pages(pages, out, predict, tag: dict, images_root, book_id: str, score_thr: float = 0.3,
-                   skip_bad: bool = False, book_title=None, description: str = '', progress: bool = True,
-                   base_url: str = 'http://localhost:8000') -> dict:
+def annotate_pages(
+    pages,
+    out,
+    predict,
+    tag: dict,
+    images_root,
+    book_id: str,
+    score_thr: float = 0.3,
+    skip_bad: bool = False,
+    book_title=None,
+    description: str = '',
+    progress: bool = True,
+    base_url: str = 'http://localhost:8000',
+) -> dict:
     """Predict (sharded over the ranks of an initialised process group) and
     write the outputs (rank 0); returns the run's summary (``annotate.json``)."""
     from kaokore_mm.utils.dist import rank_and_world
+
     rank, world = rank_and_world()
     keys = [p['key'] for p in pages]
     if len(set(keys)) != len(keys):
@@ -192,10 +266,10 @@ def annotate_pages(pages, out, predict, tag: dict, images_root, book_id: str, sc
     if bad and not skip_bad:
         raise BadPageError(bad_pages_message([b['reason'] for b in bad], len(pages)))
     checked = {b['key'] for b in bad}
-    done, late = predict_pages([p for p in pages if p['key'] not in checked], out, predict, tag, rank, world,
-                               progress)
+    done, late = predict_pages([p for p in pages if p['key'] not in checked], out, predict, tag, rank, world, progress)
     if world > 1:
         from mmengine.dist import all_gather_object
+
         parts = all_gather_object(dict(done=done, bad=late))
         done, late = sum(p['done'] for p in parts), [b for p in parts for b in p['bad']]
     if late and not skip_bad:  # a sound header over pixels that do not decode
@@ -205,14 +279,22 @@ def annotate_pages(pages, out, predict, tag: dict, images_root, book_id: str, sc
     summary = None
     if rank == 0:
         good = [p for p in pages if p['key'] not in bad_keys]
-        written = write_outputs(good, out, images_root, book_id, score_thr, book_title, description,
-                                base_url=base_url)
-        summary = dict(model=tag, book_id=book_id, score_thr=score_thr, pages=len(pages),
-                       pages_predicted_now=done, pages_written=written['pages_written'], faces=written['faces'],
-                       bad_pages=sorted(bad, key=lambda b: b['key']), processes=world)
+        written = write_outputs(good, out, images_root, book_id, score_thr, book_title, description, base_url=base_url)
+        summary = dict(
+            model=tag,
+            book_id=book_id,
+            score_thr=score_thr,
+            pages=len(pages),
+            pages_predicted_now=done,
+            pages_written=written['pages_written'],
+            faces=written['faces'],
+            bad_pages=sorted(bad, key=lambda b: b['key']),
+            processes=world,
+        )
         atomic_write_json(Path(out) / 'annotate.json', summary)
     if world > 1:
         from mmengine.dist import broadcast_object_list
+
         box = [summary]
         broadcast_object_list(box)
         summary = box[0]

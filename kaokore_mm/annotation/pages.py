@@ -12,6 +12,7 @@ Every file the annotator writes for a page is named by :func:`page_stem`: a
 readable slug of the key plus a hash of the whole key, so two keys never share
 a file, whatever characters they hold.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -37,8 +38,10 @@ def pages_from_folder(folder) -> list[dict]:
     folder = Path(folder)
     if not folder.is_dir():
         raise PageSourceError(f'{folder}: not a folder')
-    files = sorted((f for f in folder.rglob('*') if f.suffix.lower() in IMAGE_EXT and f.is_file()),
-                   key=lambda f: f.relative_to(folder).as_posix())
+    files = sorted(
+        (f for f in folder.rglob('*') if f.suffix.lower() in IMAGE_EXT and f.is_file()),
+        key=lambda f: f.relative_to(folder).as_posix(),
+    )
     if not files:
         raise PageSourceError(f'{folder}: no page images ({", ".join(IMAGE_EXT)})')
     return [dict(key=f.relative_to(folder).as_posix(), path=f.resolve(), canvas=f.resolve().as_uri()) for f in files]
@@ -49,6 +52,7 @@ def pages_from_manifest_pages(manifest_pages: list[dict], folder) -> list[dict]:
     keyed by canvas id, each downloaded into ``folder`` under a name unique per
     image service."""
     from kaokore_mm.converters.kaokore_metadata import page_file_name
+
     pages, seen = [], {}
     for p in manifest_pages:
         if p['canvas'] in seen:

@@ -2,6 +2,7 @@
 -> status classifier with Guided Grad-CAM and the pointing game. Every step is
 resumable (finished data kept, training resumed, a finished training not repeated).
 """
+
 from __future__ import annotations
 
 import time
@@ -17,13 +18,22 @@ DEMO_DATA = dict(long_side=(2000, 2600), face_range=(30, 150))
 def ensure_data(data: Path, **want) -> None:
     """Synthetic pages (and crops) in ``data``, written unless already there with these settings."""
     from kaokore_mm.synthetic.emaki import ensure_synthetic
+
     say('data', f'synthetic data in {data}')
     if ensure_synthetic(data, **want):
         say('data', f'wrote {want["pages"]} synthetic pages of {want["books"]} books into {data}')
 
 
-def run_demo(work_dir, config: str = CONFIG, pages: int = 48, books: int = 6, seed: int = 0,
-             max_iters: int | None = None, score_thr: float = 0.5, classifier: bool = True) -> dict:
+def run_demo(
+    work_dir,
+    config: str = CONFIG,
+    pages: int = 48,
+    books: int = 6,
+    seed: int = 0,
+    max_iters: int | None = None,
+    score_thr: float = 0.5,
+    classifier: bool = True,
+) -> dict:
     """Run the demo in ``work_dir``; returns the summary written to ``metrics.json``.
 
     Args:
@@ -40,6 +50,7 @@ def run_demo(work_dir, config: str = CONFIG, pages: int = 48, books: int = 6, se
 
     from kaokore_mm.utils.io import atomic_write_json
     from kaokore_mm.visualization.draw import draw_prediction_pages
+
     t0 = time.time()
     work = Path(work_dir).resolve()
     data = work / 'data'
@@ -49,11 +60,19 @@ def run_demo(work_dir, config: str = CONFIG, pages: int = 48, books: int = 6, se
     metrics = run['metrics']
     n = len(draw_prediction_pages(data / 'annotations' / 'pages.json', preds, work / 'pages', score_thr))
     metric_cfg = Config.fromfile(config).test_evaluator
-    summary = dict(config=config, checkpoint=run['checkpoint'], held_out_pages=n,
-                   score_thr=metric_cfg.get('score_thr', 0.5), recall=metrics.get('face/recall'),
-                   precision=metrics.get('face/precision'), AP50=metrics.get('face/AP50'),
-                   coco_AP=metrics.get('face/coco_AP'), manual_share=metrics.get('face/manual_share'),
-                   all_metrics=metrics, train_minutes=round(run['train_s'] / 60, 1))
+    summary = dict(
+        config=config,
+        checkpoint=run['checkpoint'],
+        held_out_pages=n,
+        score_thr=metric_cfg.get('score_thr', 0.5),
+        recall=metrics.get('face/recall'),
+        precision=metrics.get('face/precision'),
+        AP50=metrics.get('face/AP50'),
+        coco_AP=metrics.get('face/coco_AP'),
+        manual_share=metrics.get('face/manual_share'),
+        all_metrics=metrics,
+        train_minutes=round(run['train_s'] / 60, 1),
+    )
     if classifier:
         summary['classifier'] = interpretation_step(work, data)
     summary['minutes'] = round((time.time() - t0) / 60, 1)
@@ -66,6 +85,7 @@ def interpretation_step(work: Path, data: Path) -> dict:
     from kaokore_mm.interpretation import build_classifier
     from kaokore_mm.interpretation.pointing_game import pointing_game
     from kaokore_mm.utils.io import atomic_write_json
+
     cls_dir = work / 'classifier'
     run = train_and_test(CLS_CONFIG, cls_dir, data, tag='demo:classifier')
     say('demo:classifier', 'pointing game on the test crops')
@@ -73,8 +93,14 @@ def interpretation_step(work: Path, data: Path) -> dict:
     pg = pointing_game(model, cfg, str(data), 'test')
     atomic_write_json(cls_dir / 'pointing_game.json', dict(config=CLS_CONFIG, checkpoint=run['checkpoint'], **pg))
     m = run['metrics']
-    return dict(checkpoint=run['checkpoint'], accuracy=m.get('accuracy/top1', 0) / 100,
-                macro_f1=m.get('macro/f1-score', 0) / 100, per_class_f1=m.get('single-label/f1-score_classwise'),
-                pointing_game=pg['pointing_game'], score_drop_top_cam=pg['score_drop_top_cam'],
-                score_drop_random=pg['score_drop_random'], cam_dir=str(cls_dir / 'test' / 'cam' / 'test'),
-                test_dir=str(cls_dir / 'test'))
+    return dict(
+        checkpoint=run['checkpoint'],
+        accuracy=m.get('accuracy/top1', 0) / 100,
+        macro_f1=m.get('macro/f1-score', 0) / 100,
+        per_class_f1=m.get('single-label/f1-score_classwise'),
+        pointing_game=pg['pointing_game'],
+        score_drop_top_cam=pg['score_drop_top_cam'],
+        score_drop_random=pg['score_drop_random'],
+        cam_dir=str(cls_dir / 'test' / 'cam' / 'test'),
+        test_dir=str(cls_dir / 'test'),
+    )

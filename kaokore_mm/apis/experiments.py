@@ -5,6 +5,7 @@ A run lives in ``WORK/train`` (checkpoints, logs) and ``WORK/test``
 interrupted one resumes from its last checkpoint. :func:`sweep` trains and
 tests several configs (an architecture sweep by config inheritance).
 """
+
 from __future__ import annotations
 
 import csv
@@ -26,6 +27,7 @@ def parse_cfg_options(options) -> dict:
     import argparse
 
     from mmengine.config import DictAction
+
     if not options:
         return {}
     parser = argparse.ArgumentParser(add_help=False)
@@ -44,17 +46,21 @@ def effective_schedule(config: str, cfg_options=(), max_iters: int | None = None
     schedule and checkpoint cadence.
     """
     from kaokore_mm.utils.config import load_config
+
     cfg = load_config(str(config))
     cfg.merge_from_dict(parse_cfg_options(cfg_options))
     train_cfg = cfg.get('train_cfg') or {}
     by_epoch = train_cfg.get('type', '').startswith('EpochBased') or (
-        'max_epochs' in train_cfg and 'max_iters' not in train_cfg)
+        'max_epochs' in train_cfg and 'max_iters' not in train_cfg
+    )
     opts = list(cfg_options)
     if by_epoch:
         if max_iters is not None:
-            raise UserError(f'{config} trains by epochs (train_cfg.max_epochs={train_cfg.get("max_epochs")}); '
-                            '--max-iters applies to iteration-based configs: use --cfg-options '
-                            'train_cfg.max_epochs=N instead')
+            raise UserError(
+                f'{config} trains by epochs (train_cfg.max_epochs={train_cfg.get("max_epochs")}); '
+                '--max-iters applies to iteration-based configs: use --cfg-options '
+                'train_cfg.max_epochs=N instead'
+            )
         return opts, f'epoch_{train_cfg["max_epochs"]}.pth'
     iters = max_iters or train_cfg.get('max_iters')
     if not iters:
@@ -68,6 +74,7 @@ def run_cfg(config: str, work_dir, data_root, cfg_options=(), resume: bool = Fal
     """The config of one run: ``data_root`` for every loader, ``cfg_options``
     applied, ``work_dir`` set (and resuming from its last checkpoint)."""
     from kaokore_mm.utils.config import load_config, set_data_root
+
     cfg = load_config(str(config))
     set_data_root(cfg, str(data_root))
     cfg.merge_from_dict(parse_cfg_options(cfg_options))
@@ -77,8 +84,15 @@ def run_cfg(config: str, work_dir, data_root, cfg_options=(), resume: bool = Fal
     return cfg
 
 
-def train_and_test(config: str, work_dir, data_root, max_iters: int | None = None, cfg_options=(),
-                   out: str | None = None, tag: str = 'run') -> dict:
+def train_and_test(
+    config: str,
+    work_dir,
+    data_root,
+    max_iters: int | None = None,
+    cfg_options=(),
+    out: str | None = None,
+    tag: str = 'run',
+) -> dict:
     """Train ``config`` (resuming an interrupted run, skipping a finished one) and
     test the checkpoint the run wrote last.
 
@@ -96,6 +110,7 @@ def train_and_test(config: str, work_dir, data_root, max_iters: int | None = Non
         ``dict(metrics, checkpoint, train_s, test_s)`` (``test_s``: the test loop).
     """
     from kaokore_mm.apis.train_test import train_detector
+
     work_dir = Path(work_dir)
     opts, final_name = effective_schedule(config, cfg_options, max_iters)
     final = work_dir / 'train' / final_name
@@ -108,22 +123,27 @@ def train_and_test(config: str, work_dir, data_root, max_iters: int | None = Non
         train_detector(run_cfg(config, work_dir / 'train', data_root, opts, resume))
         if not final.exists():
             written = sorted(p.name for p in (work_dir / 'train').glob('*.pth'))
-            raise UserError(f'training {config} finished without writing {final} (checkpoints written: '
-                            f'{", ".join(written) or "none"})')
+            raise UserError(
+                f'training {config} finished without writing {final} (checkpoints written: '
+                f'{", ".join(written) or "none"})'
+            )
     t1 = time.time()
     test = test_checkpoint(config, final, work_dir / 'test', data_root, opts, out=out, tag=tag)
     return dict(metrics=test['metrics'], checkpoint=str(final), train_s=t1 - t0, test_s=test['test_s'])
 
 
-def test_checkpoint(config: str, checkpoint, test_dir, data_root, cfg_options=(), out: str | None = None,
-                    tag: str = 'run') -> dict:
+def test_checkpoint(
+    config: str, checkpoint, test_dir, data_root, cfg_options=(), out: str | None = None, tag: str = 'run'
+) -> dict:
     """Test ``checkpoint`` into ``test_dir``; returns ``dict(metrics, test_s)`` as
     written to its ``test_metrics.json``."""
     from kaokore_mm.apis.train_test import test_detector
+
     test_dir = Path(test_dir)
     say(tag, f'test {checkpoint} with {config} in {test_dir}')
-    test_detector(run_cfg(config, test_dir, data_root, cfg_options), str(checkpoint),
-                  out=str(out) if out is not None else None)
+    test_detector(
+        run_cfg(config, test_dir, data_root, cfg_options), str(checkpoint), out=str(out) if out is not None else None
+    )
     result = json.loads((test_dir / 'test_metrics.json').read_text())
     return dict(metrics=result['metrics'], test_s=result['test_seconds'])
 
@@ -156,21 +176,33 @@ def sweep_one(config: str, work: Path, data_root, max_iters: int | None = None, 
     """Train and test one config of a sweep in ``work`` (or read its finished
     ``result.json``, refused when written with other settings)."""
     from kaokore_mm.utils.io import atomic_write_json
+
     result_file = Path(work) / 'result.json'
     settings = dict(data_root=str(Path(data_root).resolve()), max_iters=max_iters, cfg_options=list(cfg_options))
     if result_file.exists():
         row = json.loads(result_file.read_text())
         if row.get('settings') != settings:
-            raise UserError(f'{result_file} was written with other settings ({row.get("settings")}); '
-                            'use another --work-dir or remove that folder')
+            raise UserError(
+                f'{result_file} was written with other settings ({row.get("settings")}); '
+                'use another --work-dir or remove that folder'
+            )
         say('sweep', f'{config}: finished earlier')
         return row
     run = train_and_test(config, work, data_root, max_iters, cfg_options, tag='sweep')
     m = run['metrics']
-    row = dict(config=config, AP50=m['face/AP50'], recall=m['face/recall'], precision=m['face/precision'],
-               manual_share=m['face/manual_share'], train_min=run['train_s'] / 60,
-               pages_per_s=m['face/num_pages'] / run['test_s'], pages=m['face/num_pages'],
-               faces=m['face/num_faces'], checkpoint=run['checkpoint'], settings=settings)
+    row = dict(
+        config=config,
+        AP50=m['face/AP50'],
+        recall=m['face/recall'],
+        precision=m['face/precision'],
+        manual_share=m['face/manual_share'],
+        train_min=run['train_s'] / 60,
+        pages_per_s=m['face/num_pages'] / run['test_s'],
+        pages=m['face/num_pages'],
+        faces=m['face/num_faces'],
+        checkpoint=run['checkpoint'],
+        settings=settings,
+    )
     atomic_write_json(result_file, row)
     return row
 
@@ -180,6 +212,7 @@ def sweep(configs, work_dir, data_root, max_iters: int | None = None, cfg_option
     ``WORK/sweep.md``, ``sweep.csv`` and ``sweep.png``; returns the rows."""
     from kaokore_mm.utils.io import atomic_write_text
     from kaokore_mm.visualization.plots import metrics_bar_figure, save_figure
+
     work = Path(work_dir)
     rows = [sweep_one(c, work / Path(c).stem, data_root, max_iters, cfg_options) for c in configs]
     atomic_write_text(work / 'sweep.md', markdown_table(rows, SWEEP_COLUMNS))

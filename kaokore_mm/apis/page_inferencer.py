@@ -1,15 +1,17 @@
 """Python API: a trained detector applied to whole pages."""
+
 from __future__ import annotations
 
 import os
+import warnings
 
 import cv2
 import numpy as np
 from mmengine.config import Config
 
 from kaokore_mm.core.images import to_bgr_uint8
-from kaokore_mm.utils.config import loop_patching
 from kaokore_mm.core.page_files import BadPageError, apply_exif_orientation, file_orientation
+from kaokore_mm.utils.config import loop_patching
 
 from .patched_predictor import PatchedPredictor
 
@@ -63,13 +65,17 @@ class PageInferencer:
     ``overlap``, ``batch_size``, ``merge``, ...).
     """
 
-    def __init__(self, config, checkpoint: str | None = None, device: str = 'cpu', score_thr: float = 0.0,
-                 **overrides):
+    def __init__(self, config, checkpoint: str | None = None, device: str = 'cpu', score_thr: float = 0.0, **overrides):
         from mmdet.apis import init_detector
+
         cfg = config if isinstance(config, Config) else Config.fromfile(config)
         # mmdet's builder: the model without its pretrained init (the weights come from the checkpoint;
         # kaokore_mm's checkpoints pass torch's safe loader, see compat.py), dataset_meta, eval mode
-        self.model = init_detector(cfg, checkpoint, device=device)
+        with warnings.catch_warnings(record=True) as caught:  # mmdet resets filters ('once') before it warns
+            self.model = init_detector(cfg, checkpoint, device=device)
+        for w in caught:  # without a checkpoint (random weights) mmdet's note on COCO class names does not apply
+            if not (checkpoint is None and 'use COCO classes by default' in str(w.message)):
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         self.cfg = cfg
         self.score_thr = score_thr
         self.predictor = predictor_from_config(cfg, **overrides)
@@ -83,5 +89,6 @@ class PageInferencer:
             page = to_bgr_uint8(page)
         pred = self.predictor.predict_page(self.model, page, meta)
         keep = pred.scores >= self.score_thr
-        return dict(bboxes=pred.bboxes[keep].numpy(), scores=pred.scores[keep].numpy(),
-                    labels=pred.labels[keep].numpy())
+        return dict(
+            bboxes=pred.bboxes[keep].numpy(), scores=pred.scores[keep].numpy(), labels=pred.labels[keep].numpy()
+        )

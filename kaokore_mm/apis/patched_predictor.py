@@ -9,6 +9,7 @@ built), boxes are shifted back to page coordinates, clipped to the page and
 merged. An optional whole-page pass (the page resized by ``page_pipeline``)
 adds the boxes of large faces before the merge.
 """
+
 from __future__ import annotations
 
 import time
@@ -16,8 +17,8 @@ import time
 import numpy as np
 import torch
 from mmcv.transforms import Compose
-from mmengine.structures import InstanceData
 from mmdet.registry import TRANSFORMS
+from mmengine.structures import InstanceData
 
 from kaokore_mm.core.images import to_bgr_uint8
 from kaokore_mm.core.merge import MERGE_METHODS, merge_tensor
@@ -54,8 +55,17 @@ class PatchedPredictor:
         max_per_page: keep at most this many boxes per page, highest scores first.
     """
 
-    def __init__(self, patch_size=(1333, 800), overlap: float = 0.0, batch_size='auto', patch_pipeline=None,
-                 merge=None, page_pipeline=None, pad_val=0, max_per_page: int = 1000):
+    def __init__(
+        self,
+        patch_size=(1333, 800),
+        overlap: float = 0.0,
+        batch_size='auto',
+        patch_pipeline=None,
+        merge=None,
+        page_pipeline=None,
+        pad_val=0,
+        max_per_page: int = 1000,
+    ):
         merge = dict(type='nms', iou_thr=0.5) if merge is None else dict(merge)
         if merge.get('type') not in MERGE_METHODS:
             raise ValueError(f'merge type {merge.get("type")!r} is not valid; valid: {", ".join(MERGE_METHODS)}')
@@ -86,14 +96,21 @@ class PatchedPredictor:
 
     def _pack(self, img, window, meta, pipeline):
         patch = crop_window(img, window, self.pad_val)
-        results = dict(meta, img=patch, img_shape=patch.shape[:2], ori_shape=patch.shape[:2],
-                       patch_offset=(int(window[0]), int(window[1])), scale_factor=(1.0, 1.0))
+        results = dict(
+            meta,
+            img=patch,
+            img_shape=patch.shape[:2],
+            ori_shape=patch.shape[:2],
+            patch_offset=(int(window[0]), int(window[1])),
+            scale_factor=(1.0, 1.0),
+        )
         return pipeline(results)
 
     def _forward(self, model, packed):
         t0 = time.perf_counter()
-        outs = model.test_step(dict(inputs=[p['inputs'] for p in packed],
-                                    data_samples=[p['data_samples'] for p in packed]))
+        outs = model.test_step(
+            dict(inputs=[p['inputs'] for p in packed], data_samples=[p['data_samples'] for p in packed])
+        )
         self.forward_time += time.perf_counter() - t0
         return outs
 
@@ -127,7 +144,7 @@ class PatchedPredictor:
         windows = self.windows(w, h)
         bs = self.batch_size_for(model)
         for start in range(0, len(windows), bs):
-            batch = windows[start:start + bs]
+            batch = windows[start : start + bs]
             collect(batch, self._forward(model, [self._pack(img, win, meta, self.pipeline) for win in batch]))
         if self.page_pipeline is not None:
             whole = np.array([[0, 0, w, h]])
@@ -139,7 +156,7 @@ class PatchedPredictor:
         if boxes:
             b, s, lab = torch.cat(boxes), torch.cat(scores), torch.cat(labels)
             b, s, lab = merge_tensor(b, s, lab, self.merge)
-            order = torch.sort(s, descending=True, stable=True).indices[:self.max_per_page]
+            order = torch.sort(s, descending=True, stable=True).indices[: self.max_per_page]
             b, s, lab = b[order], s[order], lab[order]
         else:
             b, s, lab = torch.zeros(0, 4), torch.zeros(0), torch.zeros(0, dtype=torch.int64)

@@ -11,6 +11,7 @@ Its command line is the ``benchmark_patching`` tool.
 Regimes: ``demo`` = the pages of ``make demo`` (2000-2600 px, faces 30-150 px);
 ``small_faces`` = pages of 3000-4000 px with faces of 30-80 px.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -21,24 +22,38 @@ REGIMES = {
     'demo': dict(pages=48, books=6, seed=0, long_side=(2000, 2600), face_range=(30, 150)),
     'small_faces': dict(pages=48, books=6, seed=1, long_side=(3000, 4000), face_range=(30, 80)),
 }
-TRAININGS = (('patch512', 'configs/demo/faster_rcnn_r18_patch512_demo.py'),
-             ('page512', 'configs/demo/faster_rcnn_r18_nopatch_demo.py'),
-             ('page1333', 'configs/demo/faster_rcnn_r18_nopatch1333_demo.py'))
+TRAININGS = (
+    ('patch512', 'configs/demo/faster_rcnn_r18_patch512_demo.py'),
+    ('page512', 'configs/demo/faster_rcnn_r18_nopatch_demo.py'),
+    ('page1333', 'configs/demo/faster_rcnn_r18_nopatch1333_demo.py'),
+)
 PATCH_TEST_OVERLAPS = (0.0, 0.2)
 COLUMNS = ('regime', 'detector', 'test', 'AP50', 'recall', 'precision', 'boxes', 'train_min', 's_per_page')
 
 
 def row(regime, detector, test, metrics, train_s, test_s):
     m = {k.split('/', 1)[1]: v for k, v in metrics.items() if k.startswith('face/') and k.count('/') == 1}
-    return dict(regime=regime, detector=detector, test=test, AP50=m['AP50'], recall=m['recall'],
-                precision=m['precision'], boxes=m['tp'] + m['fp'], faces=m['num_faces'], pages=m['num_pages'],
-                train_min=train_s / 60, s_per_page=test_s / max(1, m['num_pages']), coco_AP=m.get('coco_AP'))
+    return dict(
+        regime=regime,
+        detector=detector,
+        test=test,
+        AP50=m['AP50'],
+        recall=m['recall'],
+        precision=m['precision'],
+        boxes=m['tp'] + m['fp'],
+        faces=m['num_faces'],
+        pages=m['num_pages'],
+        train_min=train_s / 60,
+        s_per_page=test_s / max(1, m['num_pages']),
+        coco_AP=m.get('coco_AP'),
+    )
 
 
 def run_regime(regime: str, work: Path, max_iters: int = 500, draw: int = 2) -> list:
     """Train the three detectors on ``regime``'s pages and test them; returns the table rows."""
     from kaokore_mm.synthetic.emaki import ensure_synthetic
     from kaokore_mm.visualization.draw import draw_prediction_pages
+
     data = work / regime / 'data'
     say('patching', f'{regime}: synthetic pages in {data}')
     ensure_synthetic(data, **REGIMES[regime])
@@ -47,8 +62,7 @@ def run_regime(regime: str, work: Path, max_iters: int = 500, draw: int = 2) -> 
     for name, config in TRAININGS:
         run_dir = work / regime / name
         preds = run_dir / 'test' / 'predictions.pkl'
-        run = train_and_test(config, run_dir, data, max_iters, out=str(preds),
-                             tag=f'patching:{regime}:{name}')
+        run = train_and_test(config, run_dir, data, max_iters, out=str(preds), tag=f'patching:{regime}:{name}')
         draw_prediction_pages(ann, preds, run_dir / 'pages', limit=draw)
         test = 'overlap 0' if name.startswith('patch') else 'whole page'
         rows.append(row(regime, name, test, run['metrics'], run['train_s'], run['test_s']))
@@ -56,24 +70,34 @@ def run_regime(regime: str, work: Path, max_iters: int = 500, draw: int = 2) -> 
             for overlap in PATCH_TEST_OVERLAPS[1:]:
                 tdir = run_dir / f'test_overlap{overlap}'
                 preds = tdir / 'predictions.pkl'
-                t = test_checkpoint(config, run['checkpoint'], tdir, data,
-                                    [f'train_cfg.max_iters={max_iters}', f'test_cfg.overlap={overlap}'],
-                                    out=str(preds), tag=f'patching:{regime}:{name}')
+                t = test_checkpoint(
+                    config,
+                    run['checkpoint'],
+                    tdir,
+                    data,
+                    [f'train_cfg.max_iters={max_iters}', f'test_cfg.overlap={overlap}'],
+                    out=str(preds),
+                    tag=f'patching:{regime}:{name}',
+                )
                 draw_prediction_pages(ann, preds, tdir / 'pages', limit=draw)
                 rows.append(row(regime, name, f'overlap {overlap}', t['metrics'], run['train_s'], t['test_s']))
     return rows
 
 
-def benchmark_patching(work_dir, regimes=('demo', 'small_faces'), max_iters: int = 500, draw: int = 2,
-                       out=None) -> list[dict]:
+def benchmark_patching(
+    work_dir, regimes=('demo', 'small_faces'), max_iters: int = 500, draw: int = 2, out=None
+) -> list[dict]:
     """Run the regimes; writes ``WORK/benchmark_patching.md`` and ``out``
     (default ``WORK/result.json``); returns the rows."""
     from kaokore_mm.utils.io import atomic_write_json, atomic_write_text
+
     work = Path(work_dir).resolve()
     rows = []
     for regime in regimes:
         rows += run_regime(regime, work, max_iters, draw)
     atomic_write_text(work / 'benchmark_patching.md', markdown_table(rows, COLUMNS))
-    atomic_write_json(Path(out) if out else work / 'result.json',
-                      dict(max_iters=max_iters, regimes={r: REGIMES[r] for r in regimes}, rows=rows))
+    atomic_write_json(
+        Path(out) if out else work / 'result.json',
+        dict(max_iters=max_iters, regimes={r: REGIMES[r] for r in regimes}, rows=rows),
+    )
     return rows

@@ -1,4 +1,5 @@
 """Python API: which books, pages and faces each subset of a config's book-aware split gets."""
+
 from __future__ import annotations
 
 from collections import Counter, defaultdict
@@ -12,18 +13,20 @@ LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 def split_table(cfg) -> dict:
     """``{subset: {book_id: (pages, faces)}}`` for the config's train/val/test loaders
     (whole pages, whatever the patching)."""
-    from mmengine.registry import init_default_scope
     from mmdet.registry import DATASETS
+    from mmengine.registry import init_default_scope
 
     from kaokore_mm.datasets.samplers.book_split_sampler import split_indices
+
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     table = {}
     for subset, loader in zip(SUBSETS, LOADERS):
         lc = cfg[loader]
         dataset = DATASETS.build(dict(page_dataset_cfg(lc.dataset), test_mode=True))
         s = lc.sampler
-        idx = split_indices(dataset, s.get('split', 'inter_book'), subset, s.get('ratios', (0.8, 0.1, 0.1)),
-                            s.get('split_seed', 0))
+        idx = split_indices(
+            dataset, s.get('split', 'inter_book'), subset, s.get('ratios', (0.8, 0.1, 0.1)), s.get('split_seed', 0)
+        )
         pages, faces = Counter(), Counter()
         for i in idx:
             info = dataset.get_data_info(int(i))

@@ -1,6 +1,6 @@
 """Python API: train and test a config in this process with mmengine's Runner.
 
-What ``tools/train.py`` and ``tools/test.py`` run after parsing their
+What the train and test tools (``train.py``, ``test.py``) run after parsing their
 arguments, and what sweeps and benchmarks call (no script is run by path, so
 an installed, non-editable package works the same):
 
@@ -13,6 +13,7 @@ Both check the config's data, split and evaluator before the Runner starts
 (bad pages, an empty split subset, a refused checkpoint) into one-line
 :class:`~kaokore_mm.utils.cli.UserError`.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -35,6 +36,7 @@ def build_runner(cfg):
     second would otherwise share mmengine's logger and visualizer instances."""
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner
+
     if not cfg.get('experiment_name'):
         stem = osp.splitext(osp.basename(cfg.filename or 'config'))[0]
         cfg.experiment_name = f'{stem}_{time.strftime("%Y%m%d_%H%M%S")}_{os.getpid()}_{next(_RUNS)}'
@@ -59,15 +61,22 @@ def train_detector(cfg, trust_checkpoint: bool = False):
     name = cfg.filename or 'the config'
     check_config(cfg, name, 'train')
     runner = build_runner(cfg)
-    with _loading(trust_checkpoint), \
-            explain_refused_checkpoints(cfg.get('load_from') or 'the checkpoint to resume from'), \
-            split_errors_as_user_errors(name):
+    with (
+        _loading(trust_checkpoint),
+        explain_refused_checkpoints(cfg.get('load_from') or 'the checkpoint to resume from'),
+        split_errors_as_user_errors(name),
+    ):
         runner.train()
     return runner
 
 
-def test_detector(cfg, checkpoint: str, out: str | None = None, trust_checkpoint: bool = False,
-                  metrics_file: str | None = 'test_metrics.json') -> dict:
+def test_detector(
+    cfg,
+    checkpoint: str,
+    out: str | None = None,
+    trust_checkpoint: bool = False,
+    metrics_file: str | None = 'test_metrics.json',
+) -> dict:
     """Test ``checkpoint`` with ``cfg``'s test loader and evaluator.
 
     Args:
@@ -90,15 +99,24 @@ def test_detector(cfg, checkpoint: str, out: str | None = None, trust_checkpoint
     runner = build_runner(cfg)
     if out is not None:
         from kaokore_mm.evaluation import DumpPageResults
+
         runner.test_evaluator.metrics.append(DumpPageResults(out_file_path=out))
     t0 = time.perf_counter()
     with _loading(trust_checkpoint), explain_refused_checkpoints(checkpoint), split_errors_as_user_errors(name):
         metrics = runner.test()
     seconds = time.perf_counter() - t0
     from mmengine.dist import is_main_process
+
     if metrics_file and is_main_process():
         # strict JSON: an undefined figure (e.g. AP50 of pages without faces) is null, not NaN
-        atomic_write_json(osp.join(cfg.work_dir, metrics_file),
-                          dict(config=name, checkpoint=str(checkpoint), test_seconds=seconds,
-                               samples=len(runner.test_dataloader.dataset), metrics=metrics))
+        atomic_write_json(
+            osp.join(cfg.work_dir, metrics_file),
+            dict(
+                config=name,
+                checkpoint=str(checkpoint),
+                test_seconds=seconds,
+                samples=len(runner.test_dataloader.dataset),
+                metrics=metrics,
+            ),
+        )
     return metrics

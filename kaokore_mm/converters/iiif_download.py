@@ -20,6 +20,7 @@ seconds or as an HTTP date); other 4xx answers fail the page at once. A
 semaphore per host bounds concurrent requests to one server. Failures are
 collected, never raised, so one bad page does not stop the others.
 """
+
 from __future__ import annotations
 
 import email.utils
@@ -63,6 +64,7 @@ def valid_image_bytes(data: bytes) -> bool:
         return False
     import cv2
     import numpy as np
+
     flag = cv2.IMREAD_REDUCED_GRAYSCALE_8 if data[:2] == b'\xff\xd8' else cv2.IMREAD_GRAYSCALE
     return cv2.imdecode(np.frombuffer(data, np.uint8), flag) is not None
 
@@ -102,8 +104,13 @@ class DownloadReport:
     stale_removed: int = 0
 
     def as_dict(self):
-        return dict(done=len(self.done), skipped=len(self.skipped), failed=self.failed, retries=self.retries,
-                    stale_temp_files_removed=self.stale_removed)
+        return dict(
+            done=len(self.done),
+            skipped=len(self.skipped),
+            failed=self.failed,
+            retries=self.retries,
+            stale_temp_files_removed=self.stale_removed,
+        )
 
 
 class Downloader:
@@ -121,10 +128,21 @@ class Downloader:
         downloader read local files).
     """
 
-    def __init__(self, version: int | None = None, max_size=None, workers: int = 8, per_host: int = 2,
-                 timeout: float = 60.0, retries: int = 5, backoff: float = 1.0, max_backoff: float = 60.0,
-                 progress: bool = True, deadline: float | None = None, max_bytes: int = 200 * 2**20,
-                 allow_file: bool = False):
+    def __init__(
+        self,
+        version: int | None = None,
+        max_size=None,
+        workers: int = 8,
+        per_host: int = 2,
+        timeout: float = 60.0,
+        retries: int = 5,
+        backoff: float = 1.0,
+        max_backoff: float = 60.0,
+        progress: bool = True,
+        deadline: float | None = None,
+        max_bytes: int = 200 * 2**20,
+        allow_file: bool = False,
+    ):
         self.version, self.max_size = version, max_size
         self.workers, self.per_host = workers, per_host
         self.timeout, self.retries, self.backoff, self.max_backoff = timeout, retries, backoff, max_backoff
@@ -139,8 +157,7 @@ class Downloader:
     def _read(self, resp, length) -> bytes:
         """The body, read as it arrives, within ``max_bytes`` and the request's deadline."""
         if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            raise PermanentError(f'body of {int(length)} bytes is over the limit of {self.max_bytes} bytes '
-                                 '(max_bytes)')
+            raise PermanentError(f'body of {int(length)} bytes is over the limit of {self.max_bytes} bytes (max_bytes)')
         deadline = time.monotonic() + self.deadline
         chunks, size = [], 0
         while True:
@@ -157,8 +174,9 @@ class Downloader:
     def _get(self, url: str, want_image: bool) -> tuple[bytes, str]:
         scheme = urlsplit(url).scheme
         if scheme not in ('http', 'https') and not (self.allow_file and scheme == 'file'):
-            raise PermanentError(f'{scheme!r} URLs are not fetched (only http and https; allow_file=True opts in '
-                                 f'to file:): {url[:80]}')
+            raise PermanentError(
+                f'{scheme!r} URLs are not fetched (only http and https; allow_file=True opts in to file:): {url[:80]}'
+            )
         host = urlsplit(url).netloc
         with self._lock:
             sem = self._hosts.setdefault(host, threading.Semaphore(self.per_host))
@@ -170,6 +188,7 @@ class Downloader:
                     length = resp.headers.get('Content-Length')
                     body = self._read(resp, length)
             except urllib.error.HTTPError as e:
+                e.close()  # the error holds the response and its socket
                 if e.code == 429 or e.code >= 500:
                     raise RetryableError(f'HTTP {e.code}', _retry_after(e.headers.get('Retry-After'))) from None
                 raise PermanentError(f'HTTP {e.code}', e.code) from None
@@ -178,8 +197,9 @@ class Downloader:
             except urllib.error.URLError as e:
                 raise RetryableError(f'connection failed: {e.reason}') from None
             except http.client.IncompleteRead as e:
-                raise RetryableError(f'body cut short: {len(e.partial)} bytes read, {e.expected} more expected') \
-                    from None
+                raise RetryableError(
+                    f'body cut short: {len(e.partial)} bytes read, {e.expected} more expected'
+                ) from None
             except (ConnectionError, OSError, http.client.HTTPException) as e:  # reset, bad status line
                 raise RetryableError(f'connection broken: {e!r}') from None
         if length is not None and length.isdigit() and int(length) != len(body):
@@ -244,6 +264,7 @@ class Downloader:
         bar = None
         if self.progress:
             from tqdm import tqdm
+
             bar = tqdm(total=len(jobs), desc='pages', unit='page')
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
             futures = {pool.submit(self.fetch, job): job for job in jobs}

@@ -1,4 +1,5 @@
 """Pages of a IIIF Presentation manifest (2.x or 3.0): canvas, size, image service."""
+
 from __future__ import annotations
 
 
@@ -21,8 +22,15 @@ def manifest_pages(manifest: dict) -> list[dict]:
         canvases = manifest['sequences'][0].get('canvases', []) if manifest['sequences'] else []
         for c in canvases:
             res = ((c.get('images') or [{}])[0]).get('resource') or {}
-            pages.append(dict(canvas=c.get('@id'), width=c.get('width'), height=c.get('height'),
-                              iiif_base=_service_id(res.get('service')), label=c.get('label')))
+            pages.append(
+                dict(
+                    canvas=c.get('@id'),
+                    width=c.get('width'),
+                    height=c.get('height'),
+                    iiif_base=_service_id(res.get('service')),
+                    label=c.get('label'),
+                )
+            )
     elif 'items' in manifest:  # Presentation 3.0
         for c in manifest['items']:
             body = {}
@@ -35,8 +43,15 @@ def manifest_pages(manifest: dict) -> list[dict]:
             label = c.get('label')
             if isinstance(label, dict):
                 label = next(iter(label.values()), [''])[0]
-            pages.append(dict(canvas=c.get('id'), width=c.get('width'), height=c.get('height'),
-                              iiif_base=_service_id(body.get('service')), label=label))
+            pages.append(
+                dict(
+                    canvas=c.get('id'),
+                    width=c.get('width'),
+                    height=c.get('height'),
+                    iiif_base=_service_id(body.get('service')),
+                    label=label,
+                )
+            )
     else:
         raise ManifestError('not a IIIF Presentation 2.x or 3.0 manifest (no sequences or items)')
     bad = [p['canvas'] for p in pages if not p['canvas'] or not p['iiif_base']]

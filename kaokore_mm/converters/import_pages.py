@@ -1,4 +1,5 @@
 """A user's own page annotations (COCO, W3C Web Annotation, IIIF lists) -> kaokore page COCO."""
+
 from __future__ import annotations
 
 import json
@@ -31,27 +32,45 @@ class PageCollector:
             return None
         size = valid_page_size(info.get('width'), info.get('height'))
         if size is None:
-            self.problems.append(dict(file=source, item=info.get('id'),
-                                      reason=f'page {name} has no valid size ({info.get("width")!r} x '
-                                      f'{info.get("height")!r})'))
+            self.problems.append(
+                dict(
+                    file=source,
+                    item=info.get('id'),
+                    reason=f'page {name} has no valid size ({info.get("width")!r} x {info.get("height")!r})',
+                )
+            )
             return None
         book = info.get('book_id') or self.book_id
         if name in self._by_name:  # the same page again (another file): it must be the same page
             known = self._by_name[name]
             if (known['width'], known['height']) != size or known['book_id'] != book:
-                self.problems.append(dict(file=source, item=info.get('id'), reason=(
-                    f'page {name} appears again with another size or book ({size[0]}x{size[1]}, {book}; first '
-                    f'{known["width"]}x{known["height"]}, {known["book_id"]}): skipped with its faces')))
+                self.problems.append(
+                    dict(
+                        file=source,
+                        item=info.get('id'),
+                        reason=(
+                            f'page {name} appears again with another size or book ({size[0]}x{size[1]}, {book}; first '
+                            f'{known["width"]}x{known["height"]}, {known["book_id"]}): skipped with its faces'
+                        ),
+                    )
+                )
                 return None
             return known
-        img = dict(id=len(self.images) + 1, file_name=name, width=size[0], height=size[1],
-                   book_id=book, book_title=info.get('book_title') or self.book_title)
+        img = dict(
+            id=len(self.images) + 1,
+            file_name=name,
+            width=size[0],
+            height=size[1],
+            book_id=book,
+            book_title=info.get('book_title') or self.book_title,
+        )
         for key in ('canvas', 'iiif_base', 'page_no'):
             if info.get(key) is not None:
                 img[key] = info[key]
         if img['book_id'] is None:
-            self.problems.append(dict(file=source, item=info.get('id'),
-                                      reason=f'page {name} has no book_id (give --book-id)'))
+            self.problems.append(
+                dict(file=source, item=info.get('id'), reason=f'page {name} has no book_id (give --book-id)')
+            )
         self.images.append(img)
         self._by_name[name] = img
         return img
@@ -70,12 +89,24 @@ class PageCollector:
             return
         box = clip_box([x, y, x + w, y + h], img['width'], img['height'])
         if box is None:
-            self.problems.append(dict(file=source, item=item, reason=f'bbox {bbox} lies wholly outside page '
-                                      f'{img["file_name"]} ({img["width"]}x{img["height"]})'))
+            self.problems.append(
+                dict(
+                    file=source,
+                    item=item,
+                    reason=f'bbox {bbox} lies wholly outside page {img["file_name"]} ({img["width"]}x{img["height"]})',
+                )
+            )
             return
         x1, y1, x2, y2 = box
-        ann = dict(id=len(self.annotations) + 1, image_id=img['id'], category_id=1, bbox=[x1, y1, x2 - x1, y2 - y1],
-                   area=(x2 - x1) * (y2 - y1), iscrowd=0, attributes=dict(attributes or {}))
+        ann = dict(
+            id=len(self.annotations) + 1,
+            image_id=img['id'],
+            category_id=1,
+            bbox=[x1, y1, x2 - x1, y2 - y1],
+            area=(x2 - x1) * (y2 - y1),
+            iscrowd=0,
+            attributes=dict(attributes or {}),
+        )
         if score is not None:
             ann['score'] = score
         self.annotations.append(ann)
@@ -88,9 +119,16 @@ class PageCollector:
         cats = {}
         for c in coco.get('categories', []):
             if not isinstance(c, dict) or 'id' not in c:
-                self.problems.append(dict(file=source, item='categories', reason=(
-                    f'category {c!r:.60} is not an object with an id (COCO: {{"id": 1, "name": "face"}}): '
-                    'file skipped')))
+                self.problems.append(
+                    dict(
+                        file=source,
+                        item='categories',
+                        reason=(
+                            f'category {c!r:.60} is not an object with an id (COCO: {{"id": 1, "name": "face"}}): '
+                            'file skipped'
+                        ),
+                    )
+                )
                 return
             cats[c['id']] = c.get('name')
         face_cats = {k for k, v in cats.items() if v == 'face'} or set(cats) or None
@@ -101,8 +139,15 @@ class PageCollector:
                 self.problems.append(dict(file=source, item=None, reason=f'image {info!r:.60} is not an object'))
                 continue
             if info.get('id') in dup_ids:
-                self.problems.append(dict(file=source, item=info.get('id'), reason=(
-                    f'image id {info.get("id")} is used by several pages: their faces cannot be placed; skipped')))
+                self.problems.append(
+                    dict(
+                        file=source,
+                        item=info.get('id'),
+                        reason=(
+                            f'image id {info.get("id")} is used by several pages: their faces cannot be placed; skipped'
+                        ),
+                    )
+                )
                 continue
             img = self.page(info, source)
             if img is not None:
@@ -115,8 +160,13 @@ class PageCollector:
                 continue
             img = pages.get(a.get('image_id'))
             if img is None:
-                self.problems.append(dict(file=source, item=a.get('id'),
-                                          reason=f'annotation of unknown or unusable image {a.get("image_id")}'))
+                self.problems.append(
+                    dict(
+                        file=source,
+                        item=a.get('id'),
+                        reason=f'annotation of unknown or unusable image {a.get("image_id")}',
+                    )
+                )
                 continue
             self.face(img, a.get('bbox'), a.get('attributes'), source, a.get('id'), a.get('score'))
 

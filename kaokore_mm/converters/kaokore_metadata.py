@@ -21,6 +21,7 @@ Which field identifies a book
 
     ``book_title`` is the ``原典`` tag.
 """
+
 from __future__ import annotations
 
 import csv
@@ -127,6 +128,7 @@ def page_file_name(server: str, path: str, ext: str = 'jpg') -> str:
     and is unique per image service: a segment whose characters had to be
     replaced gets a hash of the original (``book:A`` and ``book_A`` stay apart)."""
     import hashlib
+
     segs = []
     for s in [server, *path.split('/')]:
         if not s or s in ('.', '..'):
@@ -159,7 +161,7 @@ def convert(kaokore_dir, size_of=None, report: Report | None = None):
     """
     d = Path(kaokore_dir)
     report = report or Report()
-    for name in ('urls.txt', ):
+    for name in ('urls.txt',):
         if not (d / name).is_file():
             raise FileNotFoundError(f'{d / name}: missing (the KaoKore metadata folder needs urls.txt)')
     tags = read_tags(d / 'original_tags.txt', report) if (d / 'original_tags.txt').is_file() else {}
@@ -183,8 +185,10 @@ def convert(kaokore_dir, size_of=None, report: Report | None = None):
             continue
         # full, square and pct: regions are resolved once the page sizes are known (below)
         box = region_box(req.region) if req.region.kind == 'pixels' else None
-        key = (req.base, tuple(box) if box else (req.region.kind, req.region.x, req.region.y, req.region.w,
-                                                  req.region.h))
+        key = (
+            req.base,
+            tuple(box) if box else (req.region.kind, req.region.x, req.region.y, req.region.w, req.region.h),
+        )
         if key in seen:
             report.skip(d / 'urls.txt', no, f'duplicate face: same page and region as line {seen[key] + 1}')
             continue
@@ -193,17 +197,39 @@ def convert(kaokore_dir, size_of=None, report: Report | None = None):
         page = pages.get(req.base)
         if page is None:
             title = tag.get('原典')
-            page = dict(id=len(pages) + 1, file_name=page_file_name(req.server, req.path), iiif_base=req.base,
-                        book_id=book_id_from(req.base, req.server, req.path),
-                        book_title=title[0] if isinstance(title, list) else title, width=None, height=None,
-                        holder=tag.get('所蔵'))
+            page = dict(
+                id=len(pages) + 1,
+                file_name=page_file_name(req.server, req.path),
+                iiif_base=req.base,
+                book_id=book_id_from(req.base, req.server, req.path),
+                book_title=title[0] if isinstance(title, list) else title,
+                width=None,
+                height=None,
+                holder=tag.get('所蔵'),
+            )
             pages[req.base] = page
         lab = labels.get(no)
-        attributes = dict(gender=GENDERS[lab[0]] if lab else None, status=STATUSES[lab[1]] if lab else None,
-                          gender_id=lab[0] if lab else None, status_id=lab[1] if lab else None,
-                          set=lab[2] if lab else None, orientation=tag.get('向き'), tags=tag)
-        anns.append(dict(id=len(anns) + 1, image_id=page['id'], category_id=1, box=box, req_region=req.region,
-                         line=no, crop=f'{no:08d}.jpg', attributes=attributes))
+        attributes = dict(
+            gender=GENDERS[lab[0]] if lab else None,
+            status=STATUSES[lab[1]] if lab else None,
+            gender_id=lab[0] if lab else None,
+            status_id=lab[1] if lab else None,
+            set=lab[2] if lab else None,
+            orientation=tag.get('向き'),
+            tags=tag,
+        )
+        anns.append(
+            dict(
+                id=len(anns) + 1,
+                image_id=page['id'],
+                category_id=1,
+                box=box,
+                req_region=req.region,
+                line=no,
+                crop=f'{no:08d}.jpg',
+                attributes=attributes,
+            )
+        )
     # page sizes, clipping
     for page in pages.values():
         size = size_of(page) if size_of else None
@@ -220,8 +246,12 @@ def convert(kaokore_dir, size_of=None, report: Report | None = None):
         box, region = a.pop('box'), a.pop('req_region')
         if box is None:
             if not page['width']:
-                report.skip(d / 'urls.txt', a['line'], f'region {region.kind!r} needs the page size, which is '
-                            'unknown: download the pages (tools/download_pages.py) and convert again')
+                report.skip(
+                    d / 'urls.txt',
+                    a['line'],
+                    f'region {region.kind!r} needs the page size, which is '
+                    'unknown: download the pages (download_pages.py) and convert again',
+                )
                 continue
             box = region_box(region, page['width'], page['height'])
         a['region'] = [box[0], box[1], box[2] - box[0], box[3] - box[1]]
@@ -239,14 +269,24 @@ def convert(kaokore_dir, size_of=None, report: Report | None = None):
         out_anns.append(a)
     used = {a['image_id'] for a in out_anns}
     images = [p for p in pages.values() if p['id'] in used]
-    coco = dict(info=dict(description='KaoKore pages from the official metadata',
-                          licence='CC BY-SA 4.0, KaoKore Dataset (CODH), doi:10.20676/00000353'),
-                images=images, annotations=out_anns, categories=[dict(id=1, name='face')])
+    coco = dict(
+        info=dict(
+            description='KaoKore pages from the official metadata',
+            licence='CC BY-SA 4.0, KaoKore Dataset (CODH), doi:10.20676/00000353',
+        ),
+        images=images,
+        annotations=out_anns,
+        categories=[dict(id=1, name='face')],
+    )
     return coco, report
 
 
 def summary(coco, report) -> dict:
-    return dict(lines=report.lines, faces=len(coco['annotations']), pages=len(coco['images']),
-                books=len({im['book_id'] for im in coco['images']}),
-                labelled=sum(a['attributes']['status'] is not None for a in coco['annotations']),
-                skipped=len(report.skipped))
+    return dict(
+        lines=report.lines,
+        faces=len(coco['annotations']),
+        pages=len(coco['images']),
+        books=len({im['book_id'] for im in coco['images']}),
+        labelled=sum(a['attributes']['status'] is not None for a in coco['annotations']),
+        skipped=len(report.skipped),
+    )

@@ -15,6 +15,7 @@ status and gender words among them become attributes.
 
 Writes W3C ``AnnotationPage`` documents (one per canvas) for the annotation tool.
 """
+
 from __future__ import annotations
 
 import math
@@ -157,8 +158,16 @@ def read_annotations(doc, canvas_sizes=None):
                 if low == word or low == f'gender:{word}':
                     attributes['gender'] = value
         score = ann.get('score', (ann.get('kaokore:score')))
-        faces.append(dict(canvas=canvas, bbox=box, tags=tags, attributes=attributes,
-                          id=ann.get('id') or ann.get('@id'), score=score))
+        faces.append(
+            dict(
+                canvas=canvas,
+                bbox=box,
+                tags=tags,
+                attributes=attributes,
+                id=ann.get('id') or ann.get('@id'),
+                score=score,
+            )
+        )
     return faces, problems
 
 
@@ -171,6 +180,7 @@ def pixel_fragment(bbox) -> tuple[int, int, int, int]:
     """``[x, y, w, h]`` as the integers of a Media Fragments ``xywh=`` (pixels are
     integers there), rounded outwards so the fragment covers the box."""
     import math
+
     x, y, w, h = (float(v) for v in bbox)
     x0, y0 = math.floor(x), math.floor(y)
     return x0, y0, max(1, math.ceil(x + w) - x0), max(1, math.ceil(y + h) - y0)
@@ -186,10 +196,21 @@ def annotation_page(canvas: str, faces, page_id: str | None = None) -> dict:
         body += [dict(type='TextualBody', purpose='tagging', value=t) for t in f.get('tags', [])]
         if f.get('score') is not None:
             body.append(dict(type='TextualBody', purpose='commenting', value=f'score {float(f["score"]):.3f}'))
-        ann = dict(id=f'{page_id or canvas}/annotation/{k}', type='Annotation', motivation='tagging', body=body,
-                   target=dict(type='SpecificResource', source=canvas,
-                               selector=dict(type='FragmentSelector', conformsTo='http://www.w3.org/TR/media-frags/',
-                                             value=f'xywh={x},{y},{w},{h}')))
+        ann = dict(
+            id=f'{page_id or canvas}/annotation/{k}',
+            type='Annotation',
+            motivation='tagging',
+            body=body,
+            target=dict(
+                type='SpecificResource',
+                source=canvas,
+                selector=dict(
+                    type='FragmentSelector',
+                    conformsTo='http://www.w3.org/TR/media-frags/',
+                    value=f'xywh={x},{y},{w},{h}',
+                ),
+            ),
+        )
         if f.get('score') is not None:
             ann['kaokore:score'] = round(float(f['score']), 4)
         items.append(ann)

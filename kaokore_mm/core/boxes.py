@@ -1,4 +1,5 @@
 """Pairwise overlaps of ``x1, y1, x2, y2`` boxes (NumPy only)."""
+
 from __future__ import annotations
 
 import numpy as np

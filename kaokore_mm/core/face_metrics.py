@@ -14,6 +14,7 @@ whole datasets through its own COCO objects, prints as it goes and cannot
 give the per-detection match flags the recall/precision at a score threshold,
 the per-book figures and the PR curves need.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -48,8 +49,9 @@ def crowd_iou_matrix(det_boxes, gt_boxes, gt_crowd) -> np.ndarray:
     return ious
 
 
-def match_page(det_boxes, det_scores, gt_boxes, iou_thr: float = 0.5, max_dets: int | None = 100,
-               gt_ignore=None) -> PageMatch:
+def match_page(
+    det_boxes, det_scores, gt_boxes, iou_thr: float = 0.5, max_dets: int | None = 100, gt_ignore=None
+) -> PageMatch:
     """COCO-style greedy matching of one page's detections to its faces
     (``COCOeval.evaluateImg`` for one category and area range "all").
 
@@ -93,8 +95,9 @@ def match_page(det_boxes, det_scores, gt_boxes, iou_thr: float = 0.5, max_dets: 
             matched[d] = g_order[m]
             drop[d] = ignore[m]
     keep = ~drop
-    return PageMatch(scores=det_scores[keep], tp=(matched > -1)[keep], num_gt=int((~ignore).sum()),
-                     matched_gt=matched[keep])
+    return PageMatch(
+        scores=det_scores[keep], tp=(matched > -1)[keep], num_gt=int((~ignore).sum()), matched_gt=matched[keep]
+    )
 
 
 def average_precision(matches: list[PageMatch]) -> float:
@@ -130,8 +133,15 @@ def counts_at(matches: list[PageMatch], score_thr: float) -> dict:
     tp = sum(int(m.tp[m.scores >= score_thr].sum()) for m in matches)
     det = sum(int((m.scores >= score_thr).sum()) for m in matches)
     gt = sum(m.num_gt for m in matches)
-    return dict(tp=tp, fp=det - tp, fn=gt - tp, num_gt=gt, num_det=det,
-                precision=tp / det if det else float('nan'), recall=tp / gt if gt else float('nan'))
+    return dict(
+        tp=tp,
+        fp=det - tp,
+        fn=gt - tp,
+        num_gt=gt,
+        num_det=det,
+        precision=tp / det if det else float('nan'),
+        recall=tp / gt if gt else float('nan'),
+    )
 
 
 def annotation_effort(tp: int, fp: int, fn: int, draw_cost: float = 1.0, delete_cost: float = 0.1) -> dict:
@@ -155,5 +165,9 @@ def annotation_effort(tp: int, fp: int, fn: int, draw_cost: float = 1.0, delete_
     faces = tp + fn
     manual = fn * draw_cost + fp * delete_cost
     share = manual / (faces * draw_cost) if faces else float('nan')
-    return dict(faces_to_draw=int(fn), boxes_to_delete=int(fp), manual_share=share,
-                saved_share=1 - share if faces else float('nan'))
+    return dict(
+        faces_to_draw=int(fn),
+        boxes_to_delete=int(fp),
+        manual_share=share,
+        saved_share=1 - share if faces else float('nan'),
+    )

@@ -19,6 +19,7 @@ Grammar (both versions unless noted):
 - quality: ``default``, ``color``, ``gray``, ``bitonal`` (``native`` in 1.x);
   format: ``jpg``, ``tif``, ``png``, ``gif``, ``jp2``, ``pdf``, ``webp``.
 """
+
 from __future__ import annotations
 
 import math
@@ -142,9 +143,18 @@ def parse_image_url(url: str) -> ImageRequest:
     if not prefix_path.strip('/'):
         raise IIIFError(f'no identifier before the parameters: {url[:120]!r}')
     base = f'{parts.scheme}://{parts.netloc}{prefix_path}'
-    return ImageRequest(url=url, base=base, server=parts.netloc, path=unquote(prefix_path.strip('/')),
-                        region=parse_region(unquote(region_s)), size=parse_size(unquote(size_s)),
-                        rotation=float(m.group(2)), mirror=bool(m.group(1)), quality=quality, format=fmt.lower())
+    return ImageRequest(
+        url=url,
+        base=base,
+        server=parts.netloc,
+        path=unquote(prefix_path.strip('/')),
+        region=parse_region(unquote(region_s)),
+        size=parse_size(unquote(size_s)),
+        rotation=float(m.group(2)),
+        mirror=bool(m.group(1)),
+        quality=quality,
+        format=fmt.lower(),
+    )
 
 
 def region_box(region: Region, page_w: float | None = None, page_h: float | None = None):
@@ -160,8 +170,12 @@ def region_box(region: Region, page_w: float | None = None, page_h: float | None
         side = min(page_w, page_h)
         x, y = (page_w - side) / 2, (page_h - side) / 2
         return [x, y, x + side, y + side]
-    return [region.x * page_w / 100, region.y * page_h / 100, (region.x + region.w) * page_w / 100,
-            (region.y + region.h) * page_h / 100]
+    return [
+        region.x * page_w / 100,
+        region.y * page_h / 100,
+        (region.x + region.w) * page_w / 100,
+        (region.y + region.h) * page_h / 100,
+    ]
 
 
 def clip_box(box, page_w: float, page_h: float):

@@ -1,4 +1,5 @@
 """Normalising page arrays to what detectors were trained on (NumPy only)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -18,7 +19,7 @@ def to_bgr_uint8(img: np.ndarray, background=(255, 255, 255)) -> np.ndarray:
     if a.dtype == np.uint8:
         f = a
     elif a.dtype == np.uint16:
-        f = (a.astype(np.float32) / 257.0)
+        f = a.astype(np.float32) / 257.0
     elif np.issubdtype(a.dtype, np.floating):
         peak = float(np.nanmax(a)) if a.size else 1.0
         f = a.astype(np.float32) * (255.0 if peak <= 1.0 else 255.0 / peak)

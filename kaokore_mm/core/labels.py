@@ -6,6 +6,7 @@ Names and ids are those of KaoKore 1.0's ``labels.metadata.en.txt``
 the classifiers' outputs and in checkpoints. Imported by the converters, the
 synthetic pages, the crops dataset and the annotation tools.
 """
+
 from __future__ import annotations
 
 GENDERS = ('male', 'female')
@@ -13,5 +14,11 @@ STATUSES = ('noble', 'warrior', 'incarnation', 'commoner')
 TASKS = {'status': STATUSES, 'gender': GENDERS}
 
 # words other annotation tools write for the same labels (KaoKore's Japanese tags), to the names above
-STATUS_WORDS = {**{s: s for s in STATUSES}, '貴族': 'noble', '武士': 'warrior', '化身': 'incarnation', '庶民': 'commoner'}
+STATUS_WORDS = {
+    **{s: s for s in STATUSES},
+    '貴族': 'noble',
+    '武士': 'warrior',
+    '化身': 'incarnation',
+    '庶民': 'commoner',
+}
 GENDER_WORDS = {**{g: g for g in GENDERS}, '男': 'male', '女': 'female'}

@@ -32,6 +32,7 @@ inside a group, all groups at once.
 The first NumPy-loop implementations are kept in ``tests/core/merge_reference.py``
 and the tests compare both on random and clustered boxes.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -84,10 +85,12 @@ def _touching_pairs(b: torch.Tensor, labels: torch.Tensor | None):
     return torch.minimum(p, q), torch.maximum(p, q)
 
 
-def nms_tensor(boxes: torch.Tensor, scores: torch.Tensor, iou_thr: float = 0.5,
-               labels: torch.Tensor | None = None) -> torch.Tensor:
+def nms_tensor(
+    boxes: torch.Tensor, scores: torch.Tensor, iou_thr: float = 0.5, labels: torch.Tensor | None = None
+) -> torch.Tensor:
     """Indices kept by greedy NMS (``torchvision.ops.batched_nms``), highest score first."""
     from torchvision.ops import batched_nms
+
     if len(boxes) == 0:
         return torch.zeros(0, dtype=torch.long, device=boxes.device)
     order = _sorted(scores)
@@ -114,8 +117,13 @@ def _greedy_leaders(n: int, k: torch.Tensor, i: torch.Tensor) -> torch.Tensor:
     return leader
 
 
-def greedy_nmm_tensor(boxes: torch.Tensor, scores: torch.Tensor, match_thr: float = 0.5, match_metric: str = 'ios',
-                      labels: torch.Tensor | None = None):
+def greedy_nmm_tensor(
+    boxes: torch.Tensor,
+    scores: torch.Tensor,
+    match_thr: float = 0.5,
+    match_metric: str = 'ios',
+    labels: torch.Tensor | None = None,
+):
     """Greedy non-maximum merging on tensors; returns ``(boxes, scores, keep)`` as :func:`greedy_nmm`."""
     if match_metric not in ('ios', 'iou'):
         raise ValueError(f'match_metric must be ios or iou, got {match_metric!r}')
@@ -134,7 +142,7 @@ def greedy_nmm_tensor(boxes: torch.Tensor, scores: torch.Tensor, match_thr: floa
     by_leader = leader[k]
     group = group.scatter_reduce(0, i[by_leader], k[by_leader], 'amin')
     lead_idx = ranks[leader]
-    slot = torch.full((n + 1, ), -1, dtype=torch.long, device=b.device)
+    slot = torch.full((n + 1,), -1, dtype=torch.long, device=b.device)
     slot[lead_idx] = torch.arange(len(lead_idx), device=b.device)
     g = slot[group][:, None]
     inf = torch.full((len(lead_idx), 2), float('inf'), dtype=b.dtype, device=b.device)
@@ -172,8 +180,13 @@ def _groups(b: torch.Tensor, labels: torch.Tensor | None, iou_thr: float) -> tor
         ids, inv = torch.unique(comp, return_inverse=True)
         m = len(ids)
         inf = torch.full((m, 2), float('inf'), dtype=b.dtype, device=b.device)
-        hull = torch.cat([inf.scatter_reduce(0, inv[:, None].expand(-1, 2), b[:, :2], 'amin'),
-                          (-inf).scatter_reduce(0, inv[:, None].expand(-1, 2), b[:, 2:], 'amax')], 1)
+        hull = torch.cat(
+            [
+                inf.scatter_reduce(0, inv[:, None].expand(-1, 2), b[:, :2], 'amin'),
+                (-inf).scatter_reduce(0, inv[:, None].expand(-1, 2), b[:, 2:], 'amax'),
+            ],
+            1,
+        )
         hull_labels = None if labels is None else labels[ids]
         hk, hi = _touching_pairs(hull, hull_labels)
         if len(hk) == 0:
@@ -185,8 +198,9 @@ def _groups(b: torch.Tensor, labels: torch.Tensor | None, iou_thr: float) -> tor
     return comp
 
 
-def weighted_box_fusion_tensor(boxes: torch.Tensor, scores: torch.Tensor, iou_thr: float = 0.55,
-                               labels: torch.Tensor | None = None):
+def weighted_box_fusion_tensor(
+    boxes: torch.Tensor, scores: torch.Tensor, iou_thr: float = 0.55, labels: torch.Tensor | None = None
+):
     """Weighted box fusion on tensors; returns ``(boxes, scores, keep)`` as :func:`weighted_box_fusion`.
 
     A box can only join a cluster whose fused box it overlaps, and a fused box
@@ -226,9 +240,9 @@ def weighted_box_fusion_tensor(boxes: torch.Tensor, scores: torch.Tensor, iou_th
         i, j = i[lead], j[lead]
         fused = torch.where((count[j] == 1)[:, None], b[j], wbox[j] / wsum[j].clamp(min=1e-12)[:, None])
         iou = _overlap(b[i], fused, 'iou')
-        best = torch.full((n, ), -1.0, dtype=iou.dtype, device=b.device).scatter_reduce(0, i, iou, 'amax')
+        best = torch.full((n,), -1.0, dtype=iou.dtype, device=b.device).scatter_reduce(0, i, iou, 'amax')
         hit = (iou == best[i]) & (iou >= iou_thr)
-        target = torch.full((n, ), n, dtype=torch.long, device=b.device).scatter_reduce(0, i[hit], j[hit], 'amin')
+        target = torch.full((n,), n, dtype=torch.long, device=b.device).scatter_reduce(0, i[hit], j[hit], 'amin')
         here = ranks[pos == step]
         joins = target[here] < n  # ties: the earliest cluster, as the sequential pass
         target = torch.where(joins, target[here], here)
@@ -283,8 +297,9 @@ def merge_tensor(boxes: torch.Tensor, scores: torch.Tensor, labels: torch.Tensor
         keep = nms_tensor(boxes, scores, merge.get('iou_thr', 0.5), by_label)
         return boxes[keep], scores[keep], labels[keep]
     if kind == 'nmm':
-        b, s, keep = greedy_nmm_tensor(boxes, scores, merge.get('match_thr', 0.5), merge.get('match_metric', 'ios'),
-                                       by_label)
+        b, s, keep = greedy_nmm_tensor(
+            boxes, scores, merge.get('match_thr', 0.5), merge.get('match_metric', 'ios'), by_label
+        )
     elif kind == 'wbf':
         b, s, keep = weighted_box_fusion_tensor(boxes, scores, merge.get('iou_thr', 0.55), by_label)
     else:

@@ -14,6 +14,7 @@ stored landscape. OpenCV's colour decode (mmcv's ``LoadImageFromFile``, used by
 every training and test pipeline) and browsers apply that orientation;
 :func:`apply_exif_orientation` lets the other readers (``read_page``) agree.
 """
+
 from __future__ import annotations
 
 import functools
@@ -78,6 +79,7 @@ def apply_exif_orientation(img: np.ndarray, orientation: int) -> np.ndarray:
 def file_orientation(path) -> int:
     """The EXIF orientation of an image file (1 when it has none or is unreadable)."""
     from PIL import Image
+
     try:
         with Image.open(path) as im:
             return exif_orientation(im)
@@ -93,6 +95,7 @@ def page_size(path) -> tuple[int, int]:
             Pillow can identify. The message starts with the path.
     """
     from PIL import Image, UnidentifiedImageError
+
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise BadPageError(f'{path}: no such page image')
@@ -129,8 +132,10 @@ def page_problem(path, expected_size: tuple[int, int] | None = None) -> str | No
     if isinstance(size, str):
         return size
     if expected_size is not None and tuple(expected_size) != size:
-        return (f'{os.fspath(path)}: the image is {size[0]}x{size[1]} but its annotations say '
-                f'{expected_size[0]}x{expected_size[1]}')
+        return (
+            f'{os.fspath(path)}: the image is {size[0]}x{size[1]} but its annotations say '
+            f'{expected_size[0]}x{expected_size[1]}'
+        )
     return None
 
 
@@ -148,5 +153,7 @@ def bad_pages_message(problems: list[str], total: int, shown: int = 3) -> str:
     """One line for ``problems`` (from :func:`page_problem`) among ``total`` pages:
     how many, the first ``shown`` of them, and what to do."""
     head = '; '.join(problems[:shown]) + (f'; and {len(problems) - shown} more' if len(problems) > shown else '')
-    return (f'{len(problems)} of {total} pages cannot be used: {head} (fix or remove them, or pass '
-            '--skip-bad-pages to go on without them)')
+    return (
+        f'{len(problems)} of {total} pages cannot be used: {head} (fix or remove them, or pass '
+        '--skip-bad-pages to go on without them)'
+    )

@@ -9,6 +9,7 @@ every pixel of the page is covered (the paper's "pad the page to a grid").
 
 Boxes are ``(N, 4)`` arrays ``x1, y1, x2, y2`` in pixels, float.
 """
+
 from __future__ import annotations
 
 import math
@@ -74,14 +75,20 @@ def patch_grid(img_size, patch_size, overlap: float = 0.0) -> PatchGrid:
     ys, padded_h = _axis(img_h, patch_h, overlap)
     n = len(xs) * len(ys)  # checked before the grid is built: the axes are small, the grid is their product
     if n > MAX_PATCHES:
-        raise ValueError(f'a page of {img_w}x{img_h} with patches of {patch_w}x{patch_h} and overlap {overlap} makes '
-                         f'{n} patches (more than {MAX_PATCHES}); use a smaller overlap or larger patches')
+        raise ValueError(
+            f'a page of {img_w}x{img_h} with patches of {patch_w}x{patch_h} and overlap {overlap} makes '
+            f'{n} patches (more than {MAX_PATCHES}); use a smaller overlap or larger patches'
+        )
     yy, xx = np.meshgrid(ys, xs, indexing='ij')
     x1, y1 = xx.ravel(), yy.ravel()
     windows = np.stack([x1, y1, x1 + patch_w, y1 + patch_h], axis=1)
-    return PatchGrid(windows=windows, rows=len(ys), cols=len(xs),
-                     padded_size=(padded_w, padded_h),
-                     padding=(padded_w - img_w, padded_h - img_h))
+    return PatchGrid(
+        windows=windows,
+        rows=len(ys),
+        cols=len(xs),
+        padded_size=(padded_w, padded_h),
+        padding=(padded_w - img_w, padded_h - img_h),
+    )
 
 
 def padding_needed(img_size, patch_size, overlap: float = 0.0) -> tuple[int, int]:
@@ -169,5 +176,5 @@ def crop_window(img: np.ndarray, window, pad_val=0) -> np.ndarray:
     if x2 <= x1 or y2 <= y1 or not (0 <= x1 < w and 0 <= y1 < h):
         raise ValueError(f'window {tuple(window)} does not start inside an image of size {w}x{h}')
     out = np.full((y2 - y1, x2 - x1) + img.shape[2:], pad_val, dtype=img.dtype)
-    out[:min(y2, h) - y1, :min(x2, w) - x1] = img[y1:min(y2, h), x1:min(x2, w)]
+    out[: min(y2, h) - y1, : min(x2, w) - x1] = img[y1 : min(y2, h), x1 : min(x2, w)]
     return out

@@ -16,6 +16,7 @@ then val), and the rest go one by one to the subset furthest below its share.
 Assignment is a pure function of the page list, the ratios and the seed: the
 order in which pages are given does not matter (pages are sorted by id first).
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -26,9 +27,9 @@ SPLITS = ('random', 'inter_book', 'intra_book')
 SUBSETS = ('train', 'val', 'test')
 
 
-
 class SplitError(ValueError):
     """A split that cannot be made from these pages (a subset would be empty, ...)."""
+
 
 def check_choice(value, valid: Sequence[str], name: str) -> str:
     if value not in valid:
@@ -45,8 +46,9 @@ def normalize_ratios(ratios) -> np.ndarray:
         ratios = [ratios.get(s, 0.0) for s in SUBSETS]
     r = np.asarray(ratios, dtype=np.float64)
     if r.shape != (3,) or np.any(r < 0) or not np.isfinite(r).all() or r.sum() <= 0:
-        raise ValueError(f'ratios must be three non-negative numbers (train, val, test) with a positive sum, '
-                         f'got {ratios!r}')
+        raise ValueError(
+            f'ratios must be three non-negative numbers (train, val, test) with a positive sum, got {ratios!r}'
+        )
     return r / r.sum()
 
 
@@ -73,8 +75,9 @@ def _order(keys: Sequence[str], rng: np.random.Generator) -> np.ndarray:
     return sorted_idx[rng.permutation(len(keys))]
 
 
-def assign_splits(page_ids: Sequence, book_ids: Sequence, split: str = 'inter_book',
-                  ratios=(0.8, 0.1, 0.1), seed: int = 0) -> np.ndarray:
+def assign_splits(
+    page_ids: Sequence, book_ids: Sequence, split: str = 'inter_book', ratios=(0.8, 0.1, 0.1), seed: int = 0
+) -> np.ndarray:
     """Subset index (0 train, 1 val, 2 test) of every page.
 
     Args:

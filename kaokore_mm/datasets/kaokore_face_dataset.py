@@ -1,4 +1,5 @@
 """Page-level KaoKore face dataset (COCO layout, one category ``face``)."""
+
 from __future__ import annotations
 
 import logging
@@ -32,7 +33,7 @@ class KaoKoreFaceDataset(CocoDataset):
     against these, so the metric does not depend on the order of transforms.
     """
 
-    METAINFO = {'classes': ('face', ), 'palette': [(220, 20, 60)]}
+    METAINFO = {'classes': ('face',), 'palette': [(220, 20, 60)]}
     BAD_PAGES = ('error', 'skip')
 
     def __init__(self, *args, data_prefix: dict | None = None, bad_pages: str = 'error', **kwargs):
@@ -49,10 +50,15 @@ class KaoKoreFaceDataset(CocoDataset):
         annotated = self._raw_faces
         if faces == 0 and annotated:
             from mmengine.logging import print_log
+
             found = self._categories
-            print_log(f'{self.ann_file}: {annotated} annotations but no face for this dataset: its categories are '
-                      f'{found}, the config expects {list(self.metainfo["classes"])} (names must match exactly, '
-                      'case included); training would see no targets', logger='current', level=logging.WARNING)
+            print_log(
+                f'{self.ann_file}: {annotated} annotations but no face for this dataset: its categories are '
+                f'{found}, the config expects {list(self.metainfo["classes"])} (names must match exactly, '
+                'case included); training would see no targets',
+                logger='current',
+                level=logging.WARNING,
+            )
         return data_list
 
     def _check_pages(self, data_list: list[dict]) -> list[dict]:
@@ -61,17 +67,23 @@ class KaoKoreFaceDataset(CocoDataset):
         short or resized page stops the run here with one line naming it
         (``bad_pages='error'``), or is left out with a warning (``'skip'``,
         ``--skip-bad-pages``), instead of failing hours later in a worker."""
-        problems = [(i, r) for i, d in enumerate(data_list)
-                    if (r := page_problem(d['img_path'], (d['width'], d['height'])))]
+        problems = [
+            (i, r) for i, d in enumerate(data_list) if (r := page_problem(d['img_path'], (d['width'], d['height'])))
+        ]
         if not problems:
             return data_list
         message = bad_pages_message([r for _, r in problems], len(data_list))
         if self.bad_pages == 'error':
             raise BadPageError(f'{self.ann_file}: {message}')
         from mmengine.logging import print_log
-        print_log(f'{self.ann_file}: skipped {len(problems)} of {len(data_list)} pages that cannot be used: '
-                  + '; '.join(r for _, r in problems[:10]) + (' ...' if len(problems) > 10 else ''),
-                  logger='current', level=logging.WARNING)
+
+        print_log(
+            f'{self.ann_file}: skipped {len(problems)} of {len(data_list)} pages that cannot be used: '
+            + '; '.join(r for _, r in problems[:10])
+            + (' ...' if len(problems) > 10 else ''),
+            logger='current',
+            level=logging.WARNING,
+        )
         self.skipped_pages = [r for _, r in problems]
         bad = {i for i, _ in problems}
         return [d for i, d in enumerate(data_list) if i not in bad]
@@ -86,8 +98,9 @@ class KaoKoreFaceDataset(CocoDataset):
         faces = self._raw_faces
         if not faces:
             return 'no page has a face (a training set needs annotated faces)'
-        return (f'{faces} faces, but filter_cfg {self.filter_cfg} removed every page; '
-                'change filter_cfg or the annotations')
+        return (
+            f'{faces} faces, but filter_cfg {self.filter_cfg} removed every page; change filter_cfg or the annotations'
+        )
 
     def parse_data_info(self, raw_data_info: dict) -> dict:
         if not self._categories and getattr(self, 'coco', None) is not None:  # (CocoDataset drops self.coco later)
@@ -95,8 +108,10 @@ class KaoKoreFaceDataset(CocoDataset):
         self._raw_faces += len(raw_data_info['raw_ann_info'])
         img_info = raw_data_info['raw_img_info']
         if not img_info.get('width') or not img_info.get('height'):
-            raise ValueError(f'{self.ann_file}: page {img_info.get("file_name")!r} has no width/height; download '
-                             'the pages (tools/download_pages.py) and run the converter again to fill them in')
+            raise ValueError(
+                f'{self.ann_file}: page {img_info.get("file_name")!r} has no width/height; download '
+                'the pages (download_pages.py) and run the converter again to fill them in'
+            )
         data_info = super().parse_data_info(raw_data_info)
         for key in PAGE_KEYS:
             data_info[key] = img_info.get(key)
@@ -123,8 +138,10 @@ class KaoKoreFaceDataset(CocoDataset):
             ori = data['data_samples'].metainfo.get('ori_shape')
             if ori is not None and tuple(ori[:2]) != (h, w):
                 # the faces are in the COCO's pixels: a page of another size would be scored wrongly
-                raise PageSizeError(f'{path}: the image is {ori[1]}x{ori[0]} but {self.ann_file} says {w}x{h}; fix '
-                                    'the COCO sizes (run the converter again on the downloaded pages) or the image')
+                raise PageSizeError(
+                    f'{path}: the image is {ori[1]}x{ori[0]} but {self.ann_file} says {w}x{h}; fix '
+                    'the COCO sizes (run the converter again on the downloaded pages) or the image'
+                )
             data['data_samples'].page_gt_instances = gt
         return data
 

@@ -1,4 +1,5 @@
 """Every page of a :class:`KaoKoreFaceDataset` as the patches of its grid."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -31,8 +32,16 @@ class PatchedPageDataset(KaoKoreFaceDataset):
     ``img_id``: samplers keep every patch of a page in its page's subset.
     """
 
-    def __init__(self, *args, patch_size=(1333, 800), overlap: float = 0.0, min_visible: float = 0.5,
-                 empty_patch_ratio: float = 1.0, patch_seed: int = 0, **kwargs):
+    def __init__(
+        self,
+        *args,
+        patch_size=(1333, 800),
+        overlap: float = 0.0,
+        min_visible: float = 0.5,
+        empty_patch_ratio: float = 1.0,
+        patch_seed: int = 0,
+        **kwargs,
+    ):
         if not 0 <= empty_patch_ratio <= 1:
             raise ValueError(f'empty_patch_ratio must be in [0, 1], got {empty_patch_ratio!r}')
         if not 0 < min_visible <= 1:
@@ -54,9 +63,14 @@ class PatchedPageDataset(KaoKoreFaceDataset):
             for k, window in enumerate(grid.windows):
                 vis = visible_fraction(boxes, window)
                 sample = {key: value for key, value in page.items() if key != 'instances'}
-                sample.update(patch=[int(v) for v in window], page_idx=page_idx, patch_index=k, num_patches=len(grid),
-                              min_visible=self.min_visible,
-                              instances=[inst for inst, v in zip(page['instances'], vis) if v > 0])
+                sample.update(
+                    patch=[int(v) for v in window],
+                    page_idx=page_idx,
+                    patch_index=k,
+                    num_patches=len(grid),
+                    min_visible=self.min_visible,
+                    instances=[inst for inst, v in zip(page['instances'], vis) if v > 0],
+                )
                 if np.any(targets & (vis >= self.min_visible)):
                     samples.append(sample)
                 else:
@@ -71,6 +85,8 @@ class PatchedPageDataset(KaoKoreFaceDataset):
 
     def _empty_reason(self) -> str:
         empty, kept = getattr(self, 'num_empty_patches', (0, 0))
-        return (f'{self.num_pages} pages with {self._raw_faces} faces give no patch with a face and {empty} '
-                f'without, of which empty_patch_ratio={self.empty_patch_ratio} keeps {kept}; annotate faces, '
-                'or raise empty_patch_ratio')
+        return (
+            f'{self.num_pages} pages with {self._raw_faces} faces give no patch with a face and {empty} '
+            f'without, of which empty_patch_ratio={self.empty_patch_ratio} keeps {kept}; annotate faces, '
+            'or raise empty_patch_ratio'
+        )

@@ -1,4 +1,5 @@
 """mmdet's ``DumpDetResults`` with the pages of every rank, each once, in page order."""
+
 from __future__ import annotations
 
 from mmdet.evaluation import DumpDetResults
@@ -10,7 +11,7 @@ from .gather import gather_pages
 
 @METRICS.register_module()
 class DumpPageResults(DumpDetResults):
-    """Dump page predictions to a pickle (``tools/test.py --out``).
+    """Dump page predictions to a pickle (``test.py --out``).
 
     Unlike ``DumpDetResults`` it gathers whole shards (see
     :mod:`kaokore_mm.evaluation.gather`), so a run on several processes dumps

@@ -1,15 +1,14 @@
 """Page-level face detection metric (recall, precision, AP50), overall and per book."""
+
 from __future__ import annotations
 
+import os.path as osp
 from collections import defaultdict
 
-import os
-import os.path as osp
-
 import numpy as np
+from mmdet.registry import METRICS
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
-from mmdet.registry import METRICS
 
 from kaokore_mm.core.face_metrics import annotation_effort, average_precision, counts_at, match_page, pr_curve
 
@@ -51,10 +50,19 @@ class FaceDetectionMetric(BaseMetric):
 
     default_prefix = 'face'
 
-    def __init__(self, iou_thr: float = 0.5, score_thr: float = 0.5, max_dets: int | None = 100,
-                 per_book: bool = True, coco: bool = True, effort_costs: dict | None = None,
-                 out_dir: str | None = None, plot: bool = True, collect_device: str = 'cpu',
-                 prefix: str | None = None):
+    def __init__(
+        self,
+        iou_thr: float = 0.5,
+        score_thr: float = 0.5,
+        max_dets: int | None = 100,
+        per_book: bool = True,
+        coco: bool = True,
+        effort_costs: dict | None = None,
+        out_dir: str | None = None,
+        plot: bool = True,
+        collect_device: str = 'cpu',
+        prefix: str | None = None,
+    ):
         super().__init__(collect_device=collect_device, prefix=prefix)
         self.iou_thr, self.score_thr, self.max_dets, self.per_book = iou_thr, score_thr, max_dets, per_book
         self.coco = coco
@@ -68,15 +76,22 @@ class FaceDetectionMetric(BaseMetric):
                 raise ValueError(
                     'FaceDetectionMetric: the data sample of page '
                     f'{ds.get("img_path", ds.get("img_id"))!r} has no page_gt_instances (the faces in page '
-                    'pixels); evaluate with KaoKoreFaceDataset (or a subclass) in test_mode, which attaches them')
+                    'pixels); evaluate with KaoKoreFaceDataset (or a subclass) in test_mode, which attaches them'
+                )
             boxes = _boxes(page_gt)
             ignore = page_gt['ignore_flags']
             ignore = (ignore.cpu().numpy() if hasattr(ignore, 'cpu') else np.asarray(ignore)).astype(bool)
             pred = ds['pred_instances']
-            self.results.append(dict(
-                img_id=ds.get('img_id'), book_id=ds.get('book_id'),
-                det_boxes=_boxes(pred), det_scores=pred['scores'].detach().cpu().numpy().astype(np.float64),
-                gt_boxes=boxes, gt_ignore=ignore.reshape(-1)))
+            self.results.append(
+                dict(
+                    img_id=ds.get('img_id'),
+                    book_id=ds.get('book_id'),
+                    det_boxes=_boxes(pred),
+                    det_scores=pred['scores'].detach().cpu().numpy().astype(np.float64),
+                    gt_boxes=boxes,
+                    gt_ignore=ignore.reshape(-1),
+                )
+            )
 
     def evaluate(self, size: int) -> dict:
         """Gather the pages of every rank (each page once, in page order; see
@@ -84,9 +99,9 @@ class FaceDetectionMetric(BaseMetric):
         the figures are those of one process on the same pages. ``size`` is not
         needed (the pages name themselves)."""
         from mmengine.dist import broadcast_object_list, is_main_process
+
         if not self.results:
-            MMLogger.get_current_instance().warning(
-                f'{self.__class__.__name__}: this rank evaluated no page')
+            MMLogger.get_current_instance().warning(f'{self.__class__.__name__}: this rank evaluated no page')
         pages = gather_pages(self.results)
         metrics = [None]
         if is_main_process():
@@ -97,16 +112,27 @@ class FaceDetectionMetric(BaseMetric):
         return metrics[0]
 
     def _matches(self, results):
-        return [match_page(r['det_boxes'], r['det_scores'], r['gt_boxes'], self.iou_thr, self.max_dets,
-                           r['gt_ignore']) for r in results]
+        return [
+            match_page(r['det_boxes'], r['det_scores'], r['gt_boxes'], self.iou_thr, self.max_dets, r['gt_ignore'])
+            for r in results
+        ]
 
     def _summary(self, matches) -> dict:
         c = counts_at(matches, self.score_thr)
         effort = annotation_effort(c['tp'], c['fp'], c['fn'], **self.effort_costs)
-        return dict(AP50=average_precision(matches), recall=c['recall'], precision=c['precision'],
-                    tp=c['tp'], fp=c['fp'], fn=c['fn'], num_faces=c['num_gt'], num_pages=len(matches),
-                    faces_to_draw=effort['faces_to_draw'], boxes_to_delete=effort['boxes_to_delete'],
-                    manual_share=effort['manual_share'])
+        return dict(
+            AP50=average_precision(matches),
+            recall=c['recall'],
+            precision=c['precision'],
+            tp=c['tp'],
+            fp=c['fp'],
+            fn=c['fn'],
+            num_faces=c['num_gt'],
+            num_pages=len(matches),
+            faces_to_draw=effort['faces_to_draw'],
+            boxes_to_delete=effort['boxes_to_delete'],
+            manual_share=effort['manual_share'],
+        )
 
     def compute_metrics(self, results: list) -> dict:
         matches = self._matches(results)
@@ -128,7 +154,8 @@ class FaceDetectionMetric(BaseMetric):
         MMLogger.get_current_instance().info(
             f'pages {metrics["num_pages"]}, faces {metrics["num_faces"]}: AP50 {metrics["AP50"]:.4f}, '
             f'recall {metrics["recall"]:.4f}, precision {metrics["precision"]:.4f} at score >= {self.score_thr}; '
-            f'annotation effort {metrics["manual_share"]:.3f} of drawing from scratch')
+            f'annotation effort {metrics["manual_share"]:.3f} of drawing from scratch'
+        )
         return metrics
 
     def _plot(self, curves: dict) -> None:
@@ -139,6 +166,7 @@ class FaceDetectionMetric(BaseMetric):
                 return
             out_dir = osp.dirname(log_file)
         from kaokore_mm.visualization.plots import pr_curve_figure, save_figure
+
         drawn = {name: (*pr_curve(ms), average_precision(ms)) for name, ms in curves.items()}
         save_figure(pr_curve_figure(drawn, self.score_thr, self.iou_thr), osp.join(out_dir, 'pr_curve.png'), dpi=110)
 
@@ -150,13 +178,15 @@ def coco_metrics(results: list) -> dict:
 
     from pycocotools.coco import COCO
     from pycocotools.cocoeval import COCOeval
+
     images, anns, dets = [], [], []
     for i, r in enumerate(results):
         images.append(dict(id=i))
         for b, ign in zip(r['gt_boxes'], r['gt_ignore']):
             w, h = b[2] - b[0], b[3] - b[1]
-            anns.append(dict(id=len(anns) + 1, image_id=i, category_id=1, bbox=[b[0], b[1], w, h], area=w * h,
-                             iscrowd=int(ign)))
+            anns.append(
+                dict(id=len(anns) + 1, image_id=i, category_id=1, bbox=[b[0], b[1], w, h], area=w * h, iscrowd=int(ign))
+            )
         for b, s in zip(r['det_boxes'], r['det_scores']):
             dets.append(dict(image_id=i, category_id=1, bbox=[b[0], b[1], b[2] - b[0], b[3] - b[1]], score=float(s)))
     if not anns or not dets:

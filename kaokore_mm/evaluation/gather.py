@@ -9,6 +9,7 @@ when the subset is smaller than the dataset. Page results are gathered whole,
 de-duplicated by page and put in page order instead, so the figures do not
 depend on the number of processes.
 """
+
 from __future__ import annotations
 
 from mmengine.dist import all_gather_object, get_world_size

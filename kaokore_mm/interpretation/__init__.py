@@ -10,11 +10,23 @@ with an mmpretrain classifier, and show what drives a class (Guided Grad-CAM).
 
 The label vocabulary is :mod:`kaokore_mm.core.labels`.
 """
+
 from .confusion_matrix_plot import ConfusionMatrixPlot
 from .face_classifier import FaceClassifier, build_classifier
 from .guided_gradcam import CAMResult, ClassifierLogits, GuidedGradCAM, cam_panel, default_target_layer
 from .guided_gradcam_hook import GuidedGradCAMHook
 from .kaokore_crops import CLASSES, KaoKoreCrops
 
-__all__ = ['CAMResult', 'CLASSES', 'ClassifierLogits', 'ConfusionMatrixPlot', 'FaceClassifier', 'GuidedGradCAM',
-           'GuidedGradCAMHook', 'KaoKoreCrops', 'build_classifier', 'cam_panel', 'default_target_layer']
+__all__ = [
+    'CAMResult',
+    'CLASSES',
+    'ClassifierLogits',
+    'ConfusionMatrixPlot',
+    'FaceClassifier',
+    'GuidedGradCAM',
+    'GuidedGradCAMHook',
+    'KaoKoreCrops',
+    'build_classifier',
+    'cam_panel',
+    'default_target_layer',
+]

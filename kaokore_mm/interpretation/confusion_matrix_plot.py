@@ -1,4 +1,5 @@
 """mmpretrain's ConfusionMatrix, drawn into the run's log folder."""
+
 from __future__ import annotations
 
 import json
@@ -28,6 +29,7 @@ class ConfusionMatrixPlot(ConfusionMatrix):
         os.makedirs(out_dir, exist_ok=True)
         classes = list((self.dataset_meta or {}).get('classes') or range(matrix.shape[0]))
         from kaokore_mm.visualization.plots import confusion_matrix_figure, save_figure
+
         counts = matrix.numpy()
         save_figure(confusion_matrix_figure(counts, classes), osp.join(out_dir, 'confusion_matrix.png'), dpi=110)
         with open(osp.join(out_dir, 'confusion_matrix.json'), 'w') as f:

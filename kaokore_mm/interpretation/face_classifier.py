@@ -1,4 +1,5 @@
 """Status/gender of detected faces with an mmpretrain classifier (for annotation)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -10,7 +11,7 @@ from mmengine.registry import init_default_scope
 from kaokore_mm.core.labels import TASKS
 from kaokore_mm.utils.image_ops import cut_crop, face_window
 
-LOADING = ('LoadImageFromFile', )
+LOADING = ('LoadImageFromFile',)
 
 
 def build_classifier(config, checkpoint, device: str = 'cpu'):
@@ -21,6 +22,7 @@ def build_classifier(config, checkpoint, device: str = 'cpu'):
     checkpoint's ``dataset_meta`` or, failing that, from the config's task.
     """
     from mmpretrain.apis import get_model
+
     cfg = config if isinstance(config, Config) else Config.fromfile(config)
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
     model = get_model(cfg, pretrained=str(checkpoint), device=device)

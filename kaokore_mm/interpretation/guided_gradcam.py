@@ -2,7 +2,7 @@
 
 Built on the ``grad-cam`` package (pytorch-grad-cam >= 1.5): its ``GradCAM`` /
 ``GradCAMPlusPlus`` and ``GuidedBackpropReLUModel`` do the work. (mmpretrain's
-own ``tools/visualization/vis_cam.py`` passes ``use_cuda``, which grad-cam 1.5
+own ``vis_cam.py`` script passes ``use_cuda``, which grad-cam 1.5
 removed, so it cannot be used with it.) What this module adds:
 
 - a wrapper that turns an mmpretrain ``ImageClassifier`` into a module from a
@@ -18,6 +18,7 @@ removed, so it cannot be used with it.) What this module adds:
 Guided Grad-CAM (Selvaraju et al., 2017) is the element-wise product of the
 guided backpropagation image and the (upsampled) Grad-CAM map.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -69,8 +70,12 @@ def default_target_layer(model) -> nn.Module:
 
 
 def _relu_slots(module: nn.Module) -> list:
-    return [(parent, name, child) for parent in module.modules() for name, child in parent._modules.items()
-            if isinstance(child, nn.ReLU)]
+    return [
+        (parent, name, child)
+        for parent in module.modules()
+        for name, child in parent._modules.items()
+        if isinstance(child, nn.ReLU)
+    ]
 
 
 class GuidedGradCAM:
@@ -131,23 +136,40 @@ class GuidedGradCAM:
         rgb = img_bgr[..., ::-1].astype(np.float32) / 255.0
         if rgb.shape[:2] != grayscale.shape:
             import cv2
+
             rgb = cv2.resize(rgb, grayscale.shape[::-1])
         mask = np.repeat(grayscale[..., None], 3, axis=2)
-        return CAMResult(target=cls, pred=pred, scores=scores, image=rgb, cam=grayscale,
-                         guided=deprocess_image(guided), guided_gradcam=deprocess_image(mask * guided),
-                         overlay=show_cam_on_image(rgb, grayscale, use_rgb=True))
+        return CAMResult(
+            target=cls,
+            pred=pred,
+            scores=scores,
+            image=rgb,
+            cam=grayscale,
+            guided=deprocess_image(guided),
+            guided_gradcam=deprocess_image(mask * guided),
+            overlay=show_cam_on_image(rgb, grayscale, use_rgb=True),
+        )
 
 
 def cam_panel(result: CAMResult, classes, title: str | None = None):
     """A figure (:class:`matplotlib.figure.Figure`): image, CAM overlay, guided
     backprop, Guided Grad-CAM."""
     from kaokore_mm.visualization.plots import image_grid_figure
+
     name = classes[result.target] if classes else str(result.target)
     pred = classes[result.pred] if classes else str(result.pred)
-    items = list(zip((result.image, result.overlay, result.guided, result.guided_gradcam),
-                     ('input', f'Grad-CAM: {name}', 'guided backprop', 'Guided Grad-CAM')))
-    fig = image_grid_figure(items, cols=4, cell=(2.5, 2.9),
-                            title=title or f'predicted {pred} ({result.scores[result.pred]:.2f}), explained: {name}')
+    items = list(
+        zip(
+            (result.image, result.overlay, result.guided, result.guided_gradcam),
+            ('input', f'Grad-CAM: {name}', 'guided backprop', 'Guided Grad-CAM'),
+        )
+    )
+    fig = image_grid_figure(
+        items,
+        cols=4,
+        cell=(2.5, 2.9),
+        title=title or f'predicted {pred} ({result.scores[result.pred]:.2f}), explained: {name}',
+    )
     fig.tight_layout()
     return fig
 
@@ -167,8 +189,9 @@ def resolve_target(target, classes) -> int | str:
     raise ValueError(f'target class {target!r} is neither pred, a class index nor one of {", ".join(classes)}')
 
 
-def explain_images(model, cfg, classes, paths, out_dir, target='pred', method: str = 'gradcam',
-                   progress: bool = True) -> tuple[list, list]:
+def explain_images(
+    model, cfg, classes, paths, out_dir, target='pred', method: str = 'gradcam', progress: bool = True
+) -> tuple[list, list]:
     """Grad-CAM, guided backprop and Guided Grad-CAM images of face crops.
 
     Every image goes through the config's test pipeline first (as in
@@ -196,6 +219,7 @@ def explain_images(model, cfg, classes, paths, out_dir, target='pred', method: s
     from mmengine.dataset import Compose
 
     from kaokore_mm.visualization.plots import figure_to_rgb, image_grid_figure, save_figure
+
     target = resolve_target(target, classes)
     pipeline = Compose(cfg.test_dataloader.dataset.pipeline)
     cam = GuidedGradCAM(model, method=method)
@@ -203,6 +227,7 @@ def explain_images(model, cfg, classes, paths, out_dir, target='pred', method: s
     bar = None
     if progress:
         from mmengine.utils import ProgressBar
+
         bar = ProgressBar(len(paths))
     done, unreadable = [], []
     for path in paths:

@@ -1,12 +1,13 @@
 """Guided Grad-CAM images of validation/test samples, written during a run."""
+
 from __future__ import annotations
 
 import os.path as osp
 
 import cv2
+from mmengine.dist import master_only
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
-from mmengine.dist import master_only
 from mmpretrain.registry import HOOKS
 
 
@@ -29,8 +30,14 @@ class GuidedGradCAMHook(Hook):
 
     priority = 'LOW'
 
-    def __init__(self, num_per_class: int = 2, target: str = 'pred', method: str = 'gradcam', interval: int = 1,
-                 out_dir: str = 'cam'):
+    def __init__(
+        self,
+        num_per_class: int = 2,
+        target: str = 'pred',
+        method: str = 'gradcam',
+        interval: int = 1,
+        out_dir: str = 'cam',
+    ):
         if target not in ('pred', 'gt'):
             raise ValueError(f"target must be 'pred' or 'gt', got {target!r}")
         self.num_per_class, self.target, self.method = num_per_class, target, method
@@ -64,6 +71,7 @@ class GuidedGradCAMHook(Hook):
         from kaokore_mm.visualization.plots import figure_to_rgb
 
         from .guided_gradcam import GuidedGradCAM, cam_panel
+
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         base = getattr(dataset, 'dataset', dataset)
         classes = list(base.metainfo.get('classes', ()))
@@ -76,11 +84,16 @@ class GuidedGradCAMHook(Hook):
             gt = int(sample['data_samples'].gt_label[0])
             result = cam(img, target=gt if self.target == 'gt' else 'pred')
             name = f'{classes[gt] if classes else gt}_{i:05d}'
-            fig = cam_panel(result, classes, f'true {classes[gt] if classes else gt}, predicted '
-                            f'{classes[result.pred] if classes else result.pred} ({result.scores[result.pred]:.2f})')
+            fig = cam_panel(
+                result,
+                classes,
+                f'true {classes[gt] if classes else gt}, predicted '
+                f'{classes[result.pred] if classes else result.pred} ({result.scores[result.pred]:.2f})',
+            )
             panel = figure_to_rgb(fig)
             path = osp.join(out, f'{name}.png')
             import os
+
             os.makedirs(out, exist_ok=True)
             cv2.imwrite(path, panel[..., ::-1])
             runner.visualizer.add_image(f'cam/{tag}/{name}', panel, step=runner.iter)

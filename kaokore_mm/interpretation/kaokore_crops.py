@@ -1,4 +1,5 @@
 """The KaoKore crop layout (images_256/, labels.csv) as an mmpretrain dataset."""
+
 from __future__ import annotations
 
 import csv
@@ -31,8 +32,15 @@ class KaoKoreCrops(BaseDataset):
     an error naming the file.
     """
 
-    def __init__(self, data_root: str = '', task: str = 'status', split: str = 'train',
-                 ann_file: str = 'labels.csv', data_prefix: str = 'images_256', **kwargs):
+    def __init__(
+        self,
+        data_root: str = '',
+        task: str = 'status',
+        split: str = 'train',
+        ann_file: str = 'labels.csv',
+        data_prefix: str = 'images_256',
+        **kwargs,
+    ):
         self.task = check_choice(task, tuple(CLASSES), 'task')
         self.split = check_choice(split, SPLITS, 'split')
         self.num_skipped = 0
@@ -42,6 +50,7 @@ class KaoKoreCrops(BaseDataset):
     def _serialize_data(self):
         if not self.data_list:  # an empty split (e.g. no dev rows) is a valid, empty dataset
             import numpy as np
+
             return np.zeros(0, np.uint8), np.zeros(0, np.int64)
         return super()._serialize_data()
 
@@ -66,5 +75,6 @@ class KaoKoreCrops(BaseDataset):
             data_list.append(dict(img_path=osp.join(self.img_prefix, row['image']), gt_label=int(value)))
         if self.num_skipped:
             MMLogger.get_current_instance().info(
-                f'{self.ann_file}: {self.num_skipped} {self.split} rows without a valid {self.task} label skipped')
+                f'{self.ann_file}: {self.num_skipped} {self.split} rows without a valid {self.task} label skipped'
+            )
         return data_list

@@ -12,6 +12,7 @@ synthetic generator, :mod:`kaokore_mm.synthetic`):
   of side ``region`` x the image side around the CAM peak is blanked (to the
   image's mean colour), against the same square at a random place (seeded).
 """
+
 from __future__ import annotations
 
 import csv
@@ -35,7 +36,7 @@ def blank(x: torch.Tensor, cy: int, cx: int, half: int, fill) -> torch.Tensor:
     """A copy of the batch ``x`` with the square of half side ``half`` around (cy, cx) set to ``fill``."""
     y = x.clone()
     h, w = y.shape[-2:]
-    y[..., max(0, cy - half):min(h, cy + half), max(0, cx - half):min(w, cx + half)] = fill
+    y[..., max(0, cy - half) : min(h, cy + half), max(0, cx - half) : min(w, cx + half)] = fill
     return y
 
 
@@ -49,13 +50,22 @@ def read_parts(data_root: str, split: str) -> tuple[list[dict], dict]:
     with open(osp.join(data_root, 'status_parts.csv'), newline='') as f:
         parts = {r['image']: [float(r[k]) for k in ('x1', 'y1', 'x2', 'y2')] for r in csv.DictReader(f)}
     with open(osp.join(data_root, 'labels.csv'), newline='') as f:
-        rows = [r for r in csv.DictReader(f)
-                if r['set'] == split and r['image'] in parts and r['status'].isdigit()]
+        rows = [r for r in csv.DictReader(f) if r['set'] == split and r['image'] in parts and r['status'].isdigit()]
     return rows, parts
 
 
-def pointing_game(model, cfg, data_root: str, split: str = 'test', method: str = 'gradcam', region: float = 0.25,
-                  tolerance: float = 15 / 224, crop_size: int = 256, seed: int = 0, progress: bool = True) -> dict:
+def pointing_game(
+    model,
+    cfg,
+    data_root: str,
+    split: str = 'test',
+    method: str = 'gradcam',
+    region: float = 0.25,
+    tolerance: float = 15 / 224,
+    crop_size: int = 256,
+    seed: int = 0,
+    progress: bool = True,
+) -> dict:
     """Play the pointing game and the deletion check with a status classifier.
 
     Args:
@@ -77,6 +87,7 @@ def pointing_game(model, cfg, data_root: str, split: str = 'test', method: str =
     from mmengine.dataset import Compose
 
     from .guided_gradcam import GuidedGradCAM
+
     if cfg.test_dataloader.dataset.get('task', 'status') != 'status':
         raise ValueError('the pointing game needs a status classifier (the recorded part carries the status)')
     rows, parts = read_parts(data_root, split)
@@ -88,6 +99,7 @@ def pointing_game(model, cfg, data_root: str, split: str = 'test', method: str =
     bar = None
     if progress:
         from mmengine.utils import ProgressBar
+
         bar = ProgressBar(len(rows))
     for r in rows:
         packed = pipeline(dict(img_path=osp.join(data_root, 'images_256', r['image'])))
@@ -111,8 +123,17 @@ def pointing_game(model, cfg, data_root: str, split: str = 'test', method: str =
         drops_cam.append(base - float(class_score(model, blank(x, cy, cx, half, fill))[gt]))
         ry, rx = int(rng.integers(half, h - half + 1)), int(rng.integers(half, w - half + 1))
         drops_rand.append(base - float(class_score(model, blank(x, ry, rx, half, fill))[gt]))
-    return dict(split=split, method=method, crops=len(rows), correct=correct, accuracy=correct / max(1, len(rows)),
-                hits=hits, pointing_game=hits / correct if correct else math.nan, tolerance=tolerance,
-                pointing_game_strict=strict / correct if correct else math.nan,
-                score_drop_top_cam=float(np.mean(drops_cam)) if drops_cam else math.nan,
-                score_drop_random=float(np.mean(drops_rand)) if drops_rand else math.nan, region=region)
+    return dict(
+        split=split,
+        method=method,
+        crops=len(rows),
+        correct=correct,
+        accuracy=correct / max(1, len(rows)),
+        hits=hits,
+        pointing_game=hits / correct if correct else math.nan,
+        tolerance=tolerance,
+        pointing_game_strict=strict / correct if correct else math.nan,
+        score_drop_top_cam=float(np.mean(drops_cam)) if drops_cam else math.nan,
+        score_drop_random=float(np.mean(drops_rand)) if drops_rand else math.nan,
+        region=region,
+    )

@@ -1,4 +1,5 @@
 """SSDHead that predicts under mmdet 3.3.0."""
+
 from __future__ import annotations
 
 from mmdet.models.dense_heads import SSDHead

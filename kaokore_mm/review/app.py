@@ -3,6 +3,7 @@ proposals and corrections (see :mod:`kaokore_mm.review.store`), the page
 images, the IIIF manifest and W3C pages for Mirador, and the vendored
 OpenSeadragon / Annotorious front end. Runs without npm and without internet.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -88,8 +89,9 @@ def create_app(out_dir) -> Starlette:
         except ReviewError as e:
             return error(e, 404)
         corrected = out / 'corrections' / f'{stem}.json'  # Mirador sees the latest state of the page
-        return FileResponse(corrected if corrected.exists() else out / 'w3c' / f'{stem}.json',
-                            media_type='application/ld+json')
+        return FileResponse(
+            corrected if corrected.exists() else out / 'w3c' / f'{stem}.json', media_type='application/ld+json'
+        )
 
     async def favicon(request: Request):
         return Response(status_code=204)

@@ -1,6 +1,6 @@
 """The corrections of a book under review, on disk (framework-free).
 
-Reads what ``tools/annotate.py`` wrote into ``OUT`` (``annotations.coco.json``,
+Reads what the annotate tool (``annotate.py``) wrote into ``OUT`` (``annotations.coco.json``,
 ``w3c/<stem>.json``) and keeps the annotator's work in ``OUT/corrections/``:
 
 * ``<stem>.json``: the page's corrected W3C AnnotationPage (the same model as
@@ -14,6 +14,7 @@ Reads what ``tools/annotate.py`` wrote into ``OUT`` (``annotations.coco.json``,
 
 ``merge_corrections.py --corrections OUT/corrections`` reads the pages directly.
 """
+
 from __future__ import annotations
 
 import json
@@ -39,12 +40,11 @@ class ReviewError(ValueError):
 
 
 class CorrectionStore:
-
     def __init__(self, out_dir):
         self.out = Path(out_dir)
         coco_file = self.out / 'annotations.coco.json'
         if not coco_file.exists():
-            raise ReviewError(f'{coco_file} not found: run tools/annotate.py first')
+            raise ReviewError(f'{coco_file} not found: run annotate.py first')
         coco = json.loads(coco_file.read_text())
         self.images_root = Path(coco.get('info', {}).get('images_root') or self.out)
         self.pages = {}
@@ -53,10 +53,15 @@ class CorrectionStore:
             counts[a['image_id']] = counts.get(a['image_id'], 0) + 1
         for im in coco['images']:
             key = im.get('page_key') or im['file_name']
-            self.pages[page_stem(key)] = dict(stem=page_stem(key), key=key, canvas=im['canvas'],
-                                              width=im['width'], height=im['height'],
-                                              path=self.images_root / im['file_name'],
-                                              proposals=counts.get(im['id'], 0))
+            self.pages[page_stem(key)] = dict(
+                stem=page_stem(key),
+                key=key,
+                canvas=im['canvas'],
+                width=im['width'],
+                height=im['height'],
+                path=self.images_root / im['file_name'],
+                proposals=counts.get(im['id'], 0),
+            )
         (self.out / 'corrections').mkdir(exist_ok=True)
         self._lock = threading.Lock()
 
@@ -74,10 +79,16 @@ class CorrectionStore:
         rows = []
         for stem, p in self.pages.items():
             doc = self._corrected(stem)
-            rows.append(dict(stem=stem, key=p['key'], proposals=p['proposals'],
-                             state=doc.get('kaokore:state', 'in progress') if doc else 'to review',
-                             faces=len(doc['items']) if doc else None,
-                             version=doc.get('kaokore:version', 0) if doc else 0))
+            rows.append(
+                dict(
+                    stem=stem,
+                    key=p['key'],
+                    proposals=p['proposals'],
+                    state=doc.get('kaokore:state', 'in progress') if doc else 'to review',
+                    faces=len(doc['items']) if doc else None,
+                    version=doc.get('kaokore:version', 0) if doc else 0,
+                )
+            )
         return rows
 
     def load(self, stem: str) -> dict:
@@ -88,8 +99,7 @@ class CorrectionStore:
             doc = json.loads((self.out / 'w3c' / f'{stem}.json').read_text())
             doc['kaokore:version'] = 0
             doc['kaokore:state'] = 'to review'
-        return dict(doc, page=dict(stem=stem, key=p['key'], canvas=p['canvas'], width=p['width'],
-                                   height=p['height']))
+        return dict(doc, page=dict(stem=stem, key=p['key'], canvas=p['canvas'], width=p['width'], height=p['height']))
 
     def _clean(self, stem: str, items) -> list:
         """Validated annotations: boxes on the page (integer pixels), known labels."""
@@ -122,13 +132,24 @@ class CorrectionStore:
                     tags.append(value)
             fx, fy, fw, fh = pixel_fragment([x1, y1, x2 - x1, y2 - y1])
             ann_id = str(a.get('id') or f'{p["canvas"]}/correction/{k}')
-            clean.append(dict(
-                id=ann_id, type='Annotation', motivation='tagging',
-                body=[dict(type='TextualBody', purpose='tagging', value='face')]
-                + [dict(type='TextualBody', purpose='tagging', value=t) for t in tags],
-                target=dict(type='SpecificResource', source=p['canvas'],
-                            selector=dict(type='FragmentSelector', conformsTo='http://www.w3.org/TR/media-frags/',
-                                          value=f'xywh={fx},{fy},{fw},{fh}'))))
+            clean.append(
+                dict(
+                    id=ann_id,
+                    type='Annotation',
+                    motivation='tagging',
+                    body=[dict(type='TextualBody', purpose='tagging', value='face')]
+                    + [dict(type='TextualBody', purpose='tagging', value=t) for t in tags],
+                    target=dict(
+                        type='SpecificResource',
+                        source=p['canvas'],
+                        selector=dict(
+                            type='FragmentSelector',
+                            conformsTo='http://www.w3.org/TR/media-frags/',
+                            value=f'xywh={fx},{fy},{fw},{fh}',
+                        ),
+                    ),
+                )
+            )
         return clean
 
     def save(self, stem: str, items, base_version: int, state: str = 'in progress') -> dict:
@@ -142,10 +163,18 @@ class CorrectionStore:
             old = self._corrected(stem)
             current = old.get('kaokore:version', 0) if old else 0
             if int(base_version) != current:
-                raise ConflictError(f'page {p["key"]} was saved elsewhere (version {current}, this view has '
-                                    f'{base_version}): reload it before editing')
-            doc = {'@context': CONTEXT, 'id': f'{p["canvas"]}/corrections', 'type': 'AnnotationPage',
-                   'kaokore:version': current + 1, 'kaokore:state': state, 'items': clean}
+                raise ConflictError(
+                    f'page {p["key"]} was saved elsewhere (version {current}, this view has '
+                    f'{base_version}): reload it before editing'
+                )
+            doc = {
+                '@context': CONTEXT,
+                'id': f'{p["canvas"]}/corrections',
+                'type': 'AnnotationPage',
+                'kaokore:version': current + 1,
+                'kaokore:state': state,
+                'items': clean,
+            }
             atomic_write_json(self.out / 'corrections' / f'{stem}.json', doc, indent=1)
         return doc
 

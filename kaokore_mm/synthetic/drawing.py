@@ -23,13 +23,13 @@ men a short hair cap and a plain mouth line.
 
 Colours are BGR (OpenCV's order). Sizes scale with the face width ``s``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
-
 
 LINE = cv2.LINE_AA
 SKINS = ((235, 240, 245), (200, 235, 245), (150, 185, 215), (120, 160, 200))
@@ -62,13 +62,19 @@ def make_book_style(rng: np.random.Generator, index: int, face_range=(30, 250)) 
     robes = [tuple(int(c) for c in rng.integers(20, 200, 3)) for _ in range(4)]
     kana = '一二三四五六七八九十'
     return BookStyle(
-        book_id=f'book{index:03d}', title=f'合成絵巻 {kana[index % 10]}{index // 10 or ""} (synthetic emaki {index})',
-        fmt='scroll' if rng.random() < 0.5 else 'book', paper=paper,
+        book_id=f'book{index:03d}',
+        title=f'合成絵巻 {kana[index % 10]}{index // 10 or ""} (synthetic emaki {index})',
+        fmt='scroll' if rng.random() < 0.5 else 'book',
+        paper=paper,
         ink=tuple(int(c) for c in rng.integers(15, 50, 3)),
         gold=(int(rng.uniform(60, 110)), int(rng.uniform(170, 205)), int(rng.uniform(210, 240))),
-        robes=robes, face_range=fr, aspect=float(rng.uniform(1.1, 1.35)),
-        line=float(rng.uniform(0.7, 1.4)), text_share=float(rng.uniform(0.05, 0.25)),
-        mist=float(rng.uniform(0.2, 0.8)))
+        robes=robes,
+        face_range=fr,
+        aspect=float(rng.uniform(1.1, 1.35)),
+        line=float(rng.uniform(0.7, 1.4)),
+        text_share=float(rng.uniform(0.05, 0.25)),
+        mist=float(rng.uniform(0.2, 0.8)),
+    )
 
 
 def page_size(rng: np.random.Generator, style: BookStyle, long_side=(2000, 6000)) -> tuple[int, int]:
@@ -96,8 +102,16 @@ def paper(rng, style: BookStyle, w: int, h: int) -> np.ndarray:
         x0, x1 = sorted(rng.uniform(-0.2 * sw, 1.2 * sw, 2))
         for _k in range(6):
             ex = int(rng.uniform(x0, x1))
-            cv2.ellipse(mist, (ex, int(cy + rng.normal(0, bh / 3))),
-                        (int(rng.uniform(0.1, 0.3) * sw), int(bh)), 0, 0, 360, 1.0, -1)
+            cv2.ellipse(
+                mist,
+                (ex, int(cy + rng.normal(0, bh / 3))),
+                (int(rng.uniform(0.1, 0.3) * sw), int(bh)),
+                0,
+                0,
+                360,
+                1.0,
+                -1,
+            )
     mist = cv2.GaussianBlur(mist, (0, 0), 3) * 0.85
     img = img * (1 - mist[..., None]) + np.array(style.gold)[None, None, :] * mist[..., None]
     img = cv2.resize(np.clip(img, 0, 255).astype(np.uint8), (w, h), interpolation=cv2.INTER_LINEAR)
@@ -134,24 +148,41 @@ def scenery(rng, img, style: BookStyle, scale: float):
         trunk[:, 1] = y - np.linspace(0, scale * 4, 6)
         cv2.polylines(img, [trunk.astype(np.int32)], False, (40, 60, 80), _t(scale / 5, style), LINE)
         for px, py in trunk[2:]:
-            cv2.ellipse(img, (int(px + rng.normal(0, scale)), int(py)), (int(scale * 1.4), int(scale * 0.45)),
-                        0, 0, 360, (50, 100, 45), -1, LINE)
+            cv2.ellipse(
+                img,
+                (int(px + rng.normal(0, scale)), int(py)),
+                (int(scale * 1.4), int(scale * 0.45)),
+                0,
+                0,
+                360,
+                (50, 100, 45),
+                -1,
+                LINE,
+            )
     for _ in range(int(rng.integers(0, 3))):  # buildings: posts, beams and a roof
         x, y = rng.uniform(0, w), rng.uniform(0.3 * h, h)
         bw, bh = scale * rng.uniform(5, 10), scale * rng.uniform(3, 5)
         for k in range(4):
             xx = int(x + k * bw / 3)
             cv2.line(img, (xx, int(y)), (xx + int(bw * 0.2), int(y - bh)), (50, 70, 110), _t(scale / 8, style), LINE)
-        roof = np.array([[x - scale, y - bh], [x + bw * 0.2 + bw * 1.1, y - bh],
-                         [x + bw * 0.9, y - bh - scale * 1.5], [x + bw * 0.1, y - bh - scale * 1.5]], np.int32)
+        roof = np.array(
+            [
+                [x - scale, y - bh],
+                [x + bw * 0.2 + bw * 1.1, y - bh],
+                [x + bw * 0.9, y - bh - scale * 1.5],
+                [x + bw * 0.1, y - bh - scale * 1.5],
+            ],
+            np.int32,
+        )
         cv2.fillPoly(img, [roof], (60, 70, 90), LINE)
     if rng.random() < 0.5:  # water
         y = rng.uniform(0.6, 0.95) * h
         for k in range(int(rng.integers(3, 7))):
             xs = np.linspace(0, w, 80)
             ys = y + k * scale * 0.5 + np.sin(xs / scale * 1.3 + k) * scale * 0.2
-            cv2.polylines(img, [np.stack([xs, ys], 1).astype(np.int32)], False, (150, 110, 60),
-                          _t(scale / 10, style), LINE)
+            cv2.polylines(
+                img, [np.stack([xs, ys], 1).astype(np.int32)], False, (150, 110, 60), _t(scale / 10, style), LINE
+            )
     for _ in range(int(rng.integers(0, 3))):  # round distractors: moons, fans, flowers
         c = (int(rng.uniform(0, w)), int(rng.uniform(0, h)))
         r = int(scale * rng.uniform(0.3, 0.8))
@@ -161,8 +192,9 @@ def scenery(rng, img, style: BookStyle, scale: float):
 
 
 def _ellipse(img, c, axes, colour, thick=-1, angle=0.0, a0=0, a1=360):
-    cv2.ellipse(img, (int(c[0]), int(c[1])), (max(1, int(axes[0])), max(1, int(axes[1]))),
-                angle, a0, a1, colour, thick, LINE)
+    cv2.ellipse(
+        img, (int(c[0]), int(c[1])), (max(1, int(axes[0])), max(1, int(axes[1]))), angle, a0, a1, colour, thick, LINE
+    )
 
 
 def _poly(img, pts, colour):
@@ -185,27 +217,49 @@ def figure(rng, img, style: BookStyle, cx: float, cy: float, s: float, gender: s
     robe = style.robes[int(rng.integers(0, 4))]
     slit_eyes, frown = rng.random() < 0.5, rng.random() < 0.3
     # body below the head
-    body = [(cx - s * 0.5, cy + fh * 0.45), (cx + s * 0.5, cy + fh * 0.45),
-            (cx + s * 1.3, cy + fh * 2.8), (cx - s * 1.3, cy + fh * 2.8)]
+    body = [
+        (cx - s * 0.5, cy + fh * 0.45),
+        (cx + s * 0.5, cy + fh * 0.45),
+        (cx + s * 1.3, cy + fh * 2.8),
+        (cx - s * 1.3, cy + fh * 2.8),
+    ]
     if status == 'incarnation':  # the halo sits behind head and body
         r = s * 1.05
         _ellipse(img, (cx, cy - fh * 0.05), (r, r), style.gold)
         _ellipse(img, (cx, cy - fh * 0.05), (r, r), (30, 120, 200), th)
         part = [cx - r, cy - fh * 0.05 - r, cx + r, cy - fh * 0.05 + r]
     if female:  # long hair behind the face falls over the shoulders
-        _poly(img, [(cx - s * 0.62, cy - fh * 0.3), (cx + s * 0.62, cy - fh * 0.3),
-                    (cx + s * 0.85, cy + fh * 2.2), (cx - s * 0.85, cy + fh * 2.2)], (25, 20, 20))
+        _poly(
+            img,
+            [
+                (cx - s * 0.62, cy - fh * 0.3),
+                (cx + s * 0.62, cy - fh * 0.3),
+                (cx + s * 0.85, cy + fh * 2.2),
+                (cx - s * 0.85, cy + fh * 2.2),
+            ],
+            (25, 20, 20),
+        )
     _poly(img, body, robe)
     cv2.polylines(img, [np.asarray(body, np.int32)], True, ink, th, LINE)
     if rng.random() < 0.3:  # laced robe
         for k in range(1, 6):
             y = cy + fh * (0.45 + 0.42 * k)
-            cv2.line(img, (int(cx - s * (0.5 + 0.16 * k)), int(y)), (int(cx + s * (0.5 + 0.16 * k)), int(y)),
-                     (40, 40, 170), th, LINE)
+            cv2.line(
+                img,
+                (int(cx - s * (0.5 + 0.16 * k)), int(y)),
+                (int(cx + s * (0.5 + 0.16 * k)), int(y)),
+                (40, 40, 170),
+                th,
+                LINE,
+            )
     elif rng.random() < 0.5:  # patterned robe
         for _ in range(4):
-            _ellipse(img, (cx + rng.uniform(-0.8, 0.8) * s, cy + fh * rng.uniform(1.0, 2.5)),
-                     (s * 0.12, s * 0.12), style.gold)
+            _ellipse(
+                img,
+                (cx + rng.uniform(-0.8, 0.8) * s, cy + fh * rng.uniform(1.0, 2.5)),
+                (s * 0.12, s * 0.12),
+                style.gold,
+            )
     # face
     _ellipse(img, (cx, cy), (s / 2, fh / 2), skin)
     _ellipse(img, (cx, cy), (s / 2, fh / 2), ink, th)
@@ -221,46 +275,92 @@ def figure(rng, img, style: BookStyle, cx: float, cy: float, s: float, gender: s
             _ellipse(img, (x, ey), (s * 0.06, s * 0.05), (255, 255, 255))
             _ellipse(img, (x, ey), (s * 0.035, s * 0.035), ink)
         slope = 0.08 if frown else -0.02
-        cv2.line(img, (int(x - s * 0.1), int(ey - fh * (0.12 + side * slope))),
-                 (int(x + s * 0.1), int(ey - fh * (0.12 - side * slope))), ink, th, LINE)
-    cv2.line(img, (int(cx + d * s), int(cy + fh * 0.02)), (int(cx + d * s + s * 0.05), int(cy + fh * 0.12)),
-             ink, th, LINE)
+        cv2.line(
+            img,
+            (int(x - s * 0.1), int(ey - fh * (0.12 + side * slope))),
+            (int(x + s * 0.1), int(ey - fh * (0.12 - side * slope))),
+            ink,
+            th,
+            LINE,
+        )
+    cv2.line(
+        img, (int(cx + d * s), int(cy + fh * 0.02)), (int(cx + d * s + s * 0.05), int(cy + fh * 0.12)), ink, th, LINE
+    )
     if female:
         _ellipse(img, (cx + d * s, cy + fh * 0.26), (s * 0.07, s * 0.05), (40, 40, 200))
     else:
-        cv2.line(img, (int(cx + d * s - s * 0.1), int(cy + fh * 0.26)), (int(cx + d * s + s * 0.1), int(cy + fh * 0.26)),
-                 ink, th, LINE)
+        cv2.line(
+            img,
+            (int(cx + d * s - s * 0.1), int(cy + fh * 0.26)),
+            (int(cx + d * s + s * 0.1), int(cy + fh * 0.26)),
+            ink,
+            th,
+            LINE,
+        )
     # headgear carrying the status
     top = cy - fh / 2
     if status == 'noble' and not female:  # eboshi
-        pts = [(cx - s * 0.3, top + fh * 0.1), (cx + s * 0.3, top + fh * 0.1),
-               (cx + s * 0.22, top - fh * 0.75), (cx - s * 0.05, top - fh * 0.95)]
+        pts = [
+            (cx - s * 0.3, top + fh * 0.1),
+            (cx + s * 0.3, top + fh * 0.1),
+            (cx + s * 0.22, top - fh * 0.75),
+            (cx - s * 0.05, top - fh * 0.95),
+        ]
         _poly(img, pts, (20, 20, 20))
         part = [cx - s * 0.3, top - fh * 0.95, cx + s * 0.3, top + fh * 0.1]
     elif status == 'noble':  # crown ornament on long hair
-        pts = [(cx - s * 0.45, top + fh * 0.05), (cx + s * 0.45, top + fh * 0.05), (cx + s * 0.35, top - fh * 0.3),
-               (cx + s * 0.15, top - fh * 0.12), (cx, top - fh * 0.38), (cx - s * 0.15, top - fh * 0.12),
-               (cx - s * 0.35, top - fh * 0.3)]
+        pts = [
+            (cx - s * 0.45, top + fh * 0.05),
+            (cx + s * 0.45, top + fh * 0.05),
+            (cx + s * 0.35, top - fh * 0.3),
+            (cx + s * 0.15, top - fh * 0.12),
+            (cx, top - fh * 0.38),
+            (cx - s * 0.15, top - fh * 0.12),
+            (cx - s * 0.35, top - fh * 0.3),
+        ]
         _poly(img, pts, style.gold)
         for k in (-0.3, 0, 0.3):
             _ellipse(img, (cx + k * s, top - fh * 0.02), (s * 0.06, s * 0.06), (40, 40, 200))
         part = [cx - s * 0.45, top - fh * 0.38, cx + s * 0.45, top + fh * 0.05]
     elif status == 'warrior':  # kabuto with V horns
         _ellipse(img, (cx, top + fh * 0.18), (s * 0.62, fh * 0.4), (60, 60, 60), -1, 0, 180, 360)
-        cv2.line(img, (int(cx - s * 0.7), int(top + fh * 0.2)), (int(cx + s * 0.7), int(top + fh * 0.2)),
-                 (60, 60, 60), _t(s / 8, style), LINE)
+        cv2.line(
+            img,
+            (int(cx - s * 0.7), int(top + fh * 0.2)),
+            (int(cx + s * 0.7), int(top + fh * 0.2)),
+            (60, 60, 60),
+            _t(s / 8, style),
+            LINE,
+        )
         for side in (-1, 1):
-            _poly(img, [(cx, top - fh * 0.15), (cx + side * s * 0.12, top - fh * 0.15),
-                        (cx + side * s * 0.6, top - fh * 0.75), (cx + side * s * 0.45, top - fh * 0.75)], style.gold)
+            _poly(
+                img,
+                [
+                    (cx, top - fh * 0.15),
+                    (cx + side * s * 0.12, top - fh * 0.15),
+                    (cx + side * s * 0.6, top - fh * 0.75),
+                    (cx + side * s * 0.45, top - fh * 0.75),
+                ],
+                style.gold,
+            )
         part = [cx - s * 0.7, top - fh * 0.75, cx + s * 0.7, top + fh * 0.25]
     elif status == 'incarnation':  # the halo is the part; a gold urna on the brow
         _ellipse(img, (cx, cy - fh * 0.2), (s * 0.05, s * 0.05), style.gold)
     elif not female:  # commoner man: wide straw hat
-        _poly(img, [(cx - s * 0.9, top + fh * 0.2), (cx + s * 0.9, top + fh * 0.2), (cx, top - fh * 0.45)],
-              (110, 180, 210))
+        _poly(
+            img,
+            [(cx - s * 0.9, top + fh * 0.2), (cx + s * 0.9, top + fh * 0.2), (cx, top - fh * 0.45)],
+            (110, 180, 210),
+        )
         for k in (-0.45, 0, 0.45):
-            cv2.line(img, (int(cx), int(top - fh * 0.45)), (int(cx + k * s * 2), int(top + fh * 0.2)),
-                     (60, 110, 140), th, LINE)
+            cv2.line(
+                img,
+                (int(cx), int(top - fh * 0.45)),
+                (int(cx + k * s * 2), int(top + fh * 0.2)),
+                (60, 110, 140),
+                th,
+                LINE,
+            )
         part = [cx - s * 0.9, top - fh * 0.45, cx + s * 0.9, top + fh * 0.2]
     else:  # commoner woman: white headscarf tied under the chin
         _ellipse(img, (cx, top + fh * 0.2), (s * 0.6, fh * 0.42), (235, 235, 230), -1, 0, 180, 360)

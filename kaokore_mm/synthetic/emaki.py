@@ -14,6 +14,7 @@ Deterministic: page ``i`` is drawn from its own random stream derived from
 atomically, and an image already complete on disk is not encoded again, so an
 interrupted run resumes where it stopped.
 """
+
 from __future__ import annotations
 
 import csv
@@ -25,10 +26,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from kaokore_mm.core.labels import GENDERS, STATUSES
 from kaokore_mm.utils.image_ops import cut_crop, face_window
 from kaokore_mm.utils.io import atomic_write_bytes, atomic_write_text
-
-from kaokore_mm.core.labels import GENDERS, STATUSES
 
 from .drawing import BookStyle, calligraphy, figure, make_book_style, page_size, paper, scenery
 
@@ -98,8 +98,16 @@ def _valid_jpg(path: Path) -> bool:
     return len(data) > 4 and data[:2] == b'\xff\xd8' and data[-2:] == b'\xff\xd9'
 
 
-def make_synthetic(out, pages: int = 40, books: int = 4, seed: int = 0, long_side=(2000, 6000),
-                   face_range=(30, 250), crop_size: int = 256, progress: bool = True) -> dict:
+def make_synthetic(
+    out,
+    pages: int = 40,
+    books: int = 4,
+    seed: int = 0,
+    long_side=(2000, 6000),
+    face_range=(30, 250),
+    crop_size: int = 256,
+    progress: bool = True,
+) -> dict:
     """Write a synthetic dataset; returns a summary dict (pages, faces, books, paths)."""
     if pages < 1 or books < 1:
         raise ValueError(f'pages and books must be >= 1, got pages={pages}, books={books}')
@@ -113,6 +121,7 @@ def make_synthetic(out, pages: int = 40, books: int = 4, seed: int = 0, long_sid
     bar = None
     if progress:
         from tqdm import tqdm
+
         bar = tqdm(total=pages, desc='synthetic pages', unit='page')
     for i in range(pages):
         style = styles[i % books]  # pages dealt to books in turn: every book gets pages
@@ -123,8 +132,17 @@ def make_synthetic(out, pages: int = 40, books: int = 4, seed: int = 0, long_sid
         h, w = img.shape[:2]
         if not _valid_jpg(out / name):
             atomic_write_bytes(out / name, _encode_jpg(img))
-        images.append(dict(id=i + 1, file_name=name, width=w, height=h, book_id=style.book_id,
-                           book_title=style.title, page_no=page_no))
+        images.append(
+            dict(
+                id=i + 1,
+                file_name=name,
+                width=w,
+                height=h,
+                book_id=style.book_id,
+                book_title=style.title,
+                page_no=page_no,
+            )
+        )
         crop_rng = _rng(seed, 3, i)
         for face in faces:
             x1, y1, x2, y2 = face['bbox']
@@ -133,34 +151,63 @@ def make_synthetic(out, pages: int = 40, books: int = 4, seed: int = 0, long_sid
             box = [cx1, cy1, min(float(w), x2) - cx1, min(float(h), y2) - cy1]
             ann_id = len(anns) + 1
             crop_id = ann_id - 1
-            anns.append(dict(id=ann_id, image_id=i + 1, category_id=1, bbox=[round(v, 2) for v in box],
-                             area=round(box[2] * box[3], 2), iscrowd=0,
-                             attributes=dict(gender=face['gender'], status=face['status'],
-                                             gender_id=GENDERS.index(face['gender']),
-                                             status_id=STATUSES.index(face['status'])),
-                             status_part_bbox=[round(v, 2) for v in (px1, py1, px2 - px1, py2 - py1)],
-                             crop=f'{crop_id:08d}.jpg'))
+            anns.append(
+                dict(
+                    id=ann_id,
+                    image_id=i + 1,
+                    category_id=1,
+                    bbox=[round(v, 2) for v in box],
+                    area=round(box[2] * box[3], 2),
+                    iscrowd=0,
+                    attributes=dict(
+                        gender=face['gender'],
+                        status=face['status'],
+                        gender_id=GENDERS.index(face['gender']),
+                        status_id=STATUSES.index(face['status']),
+                    ),
+                    status_part_bbox=[round(v, 2) for v in (px1, py1, px2 - px1, py2 - py1)],
+                    crop=f'{crop_id:08d}.jpg',
+                )
+            )
             win = face_window(face['bbox'])
             crop_path = out / f'images_{crop_size}' / f'{crop_id:08d}.jpg'
             if not _valid_jpg(crop_path):
                 atomic_write_bytes(crop_path, _encode_jpg(cut_crop(img, win, crop_size), 95))
             k = crop_size / (win[2] - win[0])
             part = np.clip(np.array([px1 - win[0], py1 - win[1], px2 - win[0], py2 - win[1]]) * k, 0, crop_size)
-            labels.append((f'{crop_id:08d}.jpg', GENDERS.index(face['gender']), STATUSES.index(face['status']),
-                           CROP_SETS[int(crop_rng.choice(3, p=CROP_SET_P))]))
+            labels.append(
+                (
+                    f'{crop_id:08d}.jpg',
+                    GENDERS.index(face['gender']),
+                    STATUSES.index(face['status']),
+                    CROP_SETS[int(crop_rng.choice(3, p=CROP_SET_P))],
+                )
+            )
             parts.append((f'{crop_id:08d}.jpg', *[round(float(v), 1) for v in part]))
         if bar is not None:
             bar.update(1)
             bar.set_postfix(faces=len(anns))
     if bar is not None:
         bar.close()
-    coco = dict(info=dict(description='kaokore_mm synthetic emaki pages', seed=seed),
-                images=images, annotations=anns, categories=[dict(id=1, name='face')])
+    coco = dict(
+        info=dict(description='kaokore_mm synthetic emaki pages', seed=seed),
+        images=images,
+        annotations=anns,
+        categories=[dict(id=1, name='face')],
+    )
     atomic_write_text(out / 'annotations' / 'pages.json', json.dumps(coco, ensure_ascii=False))
     atomic_write_text(out / 'labels.csv', _csv(['image', 'gender', 'status', 'set'], labels))
     atomic_write_text(out / 'status_parts.csv', _csv(['image', 'x1', 'y1', 'x2', 'y2'], parts))
-    meta = dict(pages=pages, books=books, seed=seed, long_side=list(long_side), face_range=list(face_range),
-                crop_size=crop_size, faces=len(anns), book_ids=[s.book_id for s in styles])
+    meta = dict(
+        pages=pages,
+        books=books,
+        seed=seed,
+        long_side=list(long_side),
+        face_range=list(face_range),
+        crop_size=crop_size,
+        faces=len(anns),
+        book_ids=[s.book_id for s in styles],
+    )
     atomic_write_text(out / 'meta.json', json.dumps(meta, indent=2))
     return dict(meta, out=os.fspath(out), ann_file=os.fspath(out / 'annotations' / 'pages.json'))
 

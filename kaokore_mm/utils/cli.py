@@ -1,4 +1,5 @@
 """The one place where a tool turns a user error into one line and exit code 2."""
+
 from __future__ import annotations
 
 import contextlib
@@ -40,6 +41,7 @@ def split_errors_as_user_errors(what: str):
     from kaokore_mm.core.page_files import BadPageError
     from kaokore_mm.core.splits import SplitError
     from kaokore_mm.datasets.kaokore_face_dataset import EmptyDatasetError
+
     try:
         yield
     except SplitError as e:

@@ -1,4 +1,5 @@
 """Config edits shared by the tools (no registry imports)."""
+
 from __future__ import annotations
 
 import os.path as osp
@@ -42,7 +43,7 @@ def set_data_root(cfg, data_root: str, ann_file: str | None = None) -> None:
                 anns.append(ds.get('ann_file'))
     for name in ('val_evaluator', 'test_evaluator'):
         evaluators = cfg.get(name)
-        for ev in (evaluators if isinstance(evaluators, list) else [evaluators]):
+        for ev in evaluators if isinstance(evaluators, list) else [evaluators]:
             if ev and 'ann_file' in ev and anns:
                 ev['ann_file'] = osp.join(data_root, anns[-1])
 
@@ -72,27 +73,36 @@ def page_dataset_cfg(dataset_cfg, pipeline=()):
 
 
 def add_common_args(parser, work_dir_help: str) -> None:
-    """The options tools/train.py and tools/test.py share (mmdet's, plus the
+    """The options the train and test tools share (mmdet's, plus the
     data root, the book-aware split and the trust option)."""
     from mmengine.config import DictAction
+
     parser.add_argument('--work-dir', help=work_dir_help)
     parser.add_argument('--data-root', help='dataset root (with annotations/pages.json and the pages)')
     parser.add_argument('--split', choices=SPLITS, help='book-aware split of all loaders')
     parser.add_argument('--split-seed', type=int, help='seed of the split (not of training)')
-    parser.add_argument('--trust-checkpoint', action='store_true',
-                        help='load checkpoints with weights_only=False (only for files from a trusted source; '
-                        'checkpoints written with kaokore_mm load without it)')
-    parser.add_argument('--skip-bad-pages', action='store_true',
-                        help='leave out pages that are missing, cut short, not images or of another size than '
-                        'their annotations, with a warning (default: stop before training/testing, naming them)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override settings of the config, key=value')
+    parser.add_argument(
+        '--trust-checkpoint',
+        action='store_true',
+        help='load checkpoints with weights_only=False (only for files from a trusted source; '
+        'checkpoints written with kaokore_mm load without it)',
+    )
+    parser.add_argument(
+        '--skip-bad-pages',
+        action='store_true',
+        help='leave out pages that are missing, cut short, not images or of another size than '
+        'their annotations, with a warning (default: stop before training/testing, naming them)',
+    )
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction, help='override settings of the config, key=value'
+    )
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
 
 
 def parse_with_common_args(parser, argv=None):
     import os
+
     args = parser.parse_args(argv)
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
@@ -100,10 +110,11 @@ def parse_with_common_args(parser, argv=None):
 
 
 def apply_common_args(cfg, args, config_path: str) -> None:
-    """What tools/train.py and tools/test.py share: data root, split,
+    """What the train and test tools share: data root, split,
     --cfg-options, the work dir (mmdet's default: work_dirs/<config name>) and
     the launcher (with a gloo group on machines without CUDA)."""
     from kaokore_mm.utils.dist import setup_distributed
+
     if args.data_root:
         set_data_root(cfg, args.data_root)
     set_split(cfg, args.split, args.split_seed)
@@ -124,6 +135,7 @@ def load_config(path: str):
     from mmengine.config import Config
 
     from .cli import UserError
+
     if not osp.isfile(path):
         raise UserError(f'config {path} not found')
     try:

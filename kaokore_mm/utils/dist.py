@@ -8,6 +8,7 @@ device ids; the Runner then sees an initialised group and skips ``init_dist``.
 With CUDA nothing changes: mmengine does its usual set-up. This is how
 mmengine's own tests run gloo on CPU.
 """
+
 from __future__ import annotations
 
 import os
@@ -52,6 +53,7 @@ def init_cpu_process_group(launcher: str, timeout_s: int = 1800) -> bool:
     elif launcher == 'mpi':
         _env_from_mpi()
     import datetime
+
     torch_dist.init_process_group(backend='gloo', timeout=datetime.timedelta(seconds=timeout_s))
     return True
 

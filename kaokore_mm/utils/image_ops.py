@@ -1,4 +1,5 @@
 """Small OpenCV image operations shared by the synthetic data and the converters."""
+
 from __future__ import annotations
 
 import cv2

@@ -1,5 +1,6 @@
 """Atomic file writes: a reader never sees a half-written file, and a failed
 write leaves the previous version in place."""
+
 from __future__ import annotations
 
 import json

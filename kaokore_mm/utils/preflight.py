@@ -10,6 +10,7 @@ up, the model is not built) and turns the first problem into one
 Page checks are remembered (:mod:`kaokore_mm.core.page_files`), so the Runner
 does not pay for them twice.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -29,7 +30,7 @@ def _one_line(e: BaseException) -> str:
 
 
 def loaders_of(cfg, stage: str) -> list[str]:
-    """The dataloaders ``tools/train.py`` (``'train'``) or ``tools/test.py``
+    """The dataloaders the train tool (``'train'``) or the test tool
     (``'test'``) will build with this config."""
     if stage == 'train':
         return ['train_dataloader'] + (['val_dataloader'] if cfg.get('val_cfg') and cfg.get('val_dataloader') else [])
@@ -50,6 +51,7 @@ def check_config(cfg, config_path: str, stage: str) -> None:
     from kaokore_mm.core.page_files import BadPageError
     from kaokore_mm.core.splits import SplitError
     from kaokore_mm.datasets.kaokore_face_dataset import EmptyDatasetError
+
     errors = USER_ERRORS + (SplitError, BadPageError, EmptyDatasetError)
     if cfg.get('default_scope'):
         init_default_scope(cfg.default_scope)
@@ -66,8 +68,10 @@ def check_config(cfg, config_path: str, stage: str) -> None:
             with MODELS.switch_scope_and_registry(None) as registry:
                 known = registry.get(cfg.model.get('type')) is not None
             if not known:
-                raise KeyError(f'model type {cfg.model.get("type")!r} is not registered (a typo, or a missing '
-                               'custom_imports entry?)')
+                raise KeyError(
+                    f'model type {cfg.model.get("type")!r} is not registered (a typo, or a missing '
+                    'custom_imports entry?)'
+                )
     for name in loaders_of(cfg, stage):
         loader = cfg.get(name)
         if not loader:
@@ -75,8 +79,10 @@ def check_config(cfg, config_path: str, stage: str) -> None:
         ds_cfg = copy.deepcopy(loader.get('dataset'))
         ann = _ann_file(ds_cfg)
         if ann is not None and not osp.isfile(ann):
-            raise UserError(f'{config_path}: {name}.dataset: annotation file {ann} not found (set --data-root, or '
-                            'make the dataset first: see docs/getting_started.md)')
+            raise UserError(
+                f'{config_path}: {name}.dataset: annotation file {ann} not found (set --data-root, or '
+                'make the dataset first: see docs/getting_started.md)'
+            )
         with item(f'{name}.dataset'):
             dataset = DATASETS.build(ds_cfg)
             if hasattr(dataset, 'full_init'):
@@ -84,8 +90,9 @@ def check_config(cfg, config_path: str, stage: str) -> None:
         sampler = copy.deepcopy(loader.get('sampler'))
         if sampler:
             with item(f'{name}.sampler'):
-                DATA_SAMPLERS.build(sampler, default_args=dict(dataset=dataset, seed=cfg.get('randomness', {})
-                                                               .get('seed')))
+                DATA_SAMPLERS.build(
+                    sampler, default_args=dict(dataset=dataset, seed=cfg.get('randomness', {}).get('seed'))
+                )
     evaluator = cfg.get('val_evaluator' if stage == 'train' else 'test_evaluator')
     if evaluator and (stage == 'test' or cfg.get('val_cfg')):
         if isinstance(evaluator, dict) and 'metrics' in evaluator:  # an Evaluator config

@@ -4,6 +4,7 @@ No function here touches pyplot or ``matplotlib.use``: a figure gets its own
 Agg canvas, so a user's notebook backend and open figures are never changed
 and nothing is left open (no ``plt.close`` to forget).
 """
+
 from __future__ import annotations
 
 import os
@@ -56,8 +57,9 @@ def pr_curve_figure(curves: Mapping[str, tuple], score_thr: float, iou_thr: floa
         at = np.searchsorted(-np.asarray(scores), -score_thr, side='right') - 1
         if name == 'all pages' and at >= 0:
             ax.plot(recall[at], precision[at], 'ko', label=f'score >= {score_thr}')
-    ax.set(xlabel='recall', ylabel='precision', xlim=(0, 1.01), ylim=(0, 1.01),
-           title=f'page-level faces, IoU >= {iou_thr}')
+    ax.set(
+        xlabel='recall', ylabel='precision', xlim=(0, 1.01), ylim=(0, 1.01), title=f'page-level faces, IoU >= {iou_thr}'
+    )
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc='lower left')
     return fig
@@ -73,17 +75,30 @@ def confusion_matrix_figure(counts: np.ndarray, classes: Sequence[str]) -> Figur
     ax.imshow(recall, cmap='Blues', vmin=0, vmax=1)
     for i in range(n):
         for j in range(n):
-            ax.text(j, i, f'{int(counts[i, j]):d}\n{recall[i, j]:.0%}', ha='center', va='center',
-                    color='white' if recall[i, j] > 0.5 else 'black', fontsize=8)
-    ax.set(xticks=range(n), yticks=range(n), xlabel='predicted', ylabel='true',
-           title='confusion matrix (count, share of the true class)')
+            ax.text(
+                j,
+                i,
+                f'{int(counts[i, j]):d}\n{recall[i, j]:.0%}',
+                ha='center',
+                va='center',
+                color='white' if recall[i, j] > 0.5 else 'black',
+                fontsize=8,
+            )
+    ax.set(
+        xticks=range(n),
+        yticks=range(n),
+        xlabel='predicted',
+        ylabel='true',
+        title='confusion matrix (count, share of the true class)',
+    )
     ax.set_xticklabels(classes, rotation=30, ha='right')
     ax.set_yticklabels(classes)
     return fig
 
 
-def image_grid_figure(items: Sequence[tuple[np.ndarray, str]], cols: int = 6, cell=(2.0, 2.2),
-                      title: str | None = None) -> Figure:
+def image_grid_figure(
+    items: Sequence[tuple[np.ndarray, str]], cols: int = 6, cell=(2.0, 2.2), title: str | None = None
+) -> Figure:
     """RGB images with captions in a grid (contact sheets, CAM panels)."""
     rows = max(1, -(-len(items) // cols))
     fig = new_figure(figsize=(cell[0] * cols, cell[1] * rows))
@@ -118,15 +133,23 @@ def split_figure(table: Mapping[str, Mapping[str, tuple[int, int]]], subsets: Se
     return fig
 
 
-def metrics_bar_figure(names: Sequence[str], rows: Sequence[Mapping], keys=('AP50', 'recall', 'precision'),
-                       title: str = 'page-level face detection') -> Figure:
+def metrics_bar_figure(
+    names: Sequence[str],
+    rows: Sequence[Mapping],
+    keys=('AP50', 'recall', 'precision'),
+    title: str = 'page-level face detection',
+) -> Figure:
     """Grouped bars of ``keys`` per run (an undefined figure, None, is drawn as 0)."""
     fig = new_figure(figsize=(max(6, 1.6 * len(rows) + 2), 4))
     ax = fig.subplots()
     width = 0.8 / len(keys)
     for k, key in enumerate(keys):
-        ax.bar([i + (k - (len(keys) - 1) / 2) * width for i in range(len(rows))], [r.get(key) or 0.0 for r in rows],
-               width, label=key)
+        ax.bar(
+            [i + (k - (len(keys) - 1) / 2) * width for i in range(len(rows))],
+            [r.get(key) or 0.0 for r in rows],
+            width,
+            label=key,
+        )
     ax.set_xticks(range(len(rows)))
     ax.set_xticklabels(names, rotation=15, ha='right', fontsize=8)
     ax.set_ylim(0, 1)

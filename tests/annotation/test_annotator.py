@@ -34,8 +34,12 @@ def test_same_stem_other_extension_is_another_page(tmp_path):
     assert meta['pages'] == meta['pages_written'] == 2
     coco = json.loads((tmp_path / 'out' / 'annotations.coco.json').read_text())
     assert sorted(im['file_name'] for im in coco['images']) == ['p0.jpg', 'p0.png']
-    x1 = {im['file_name']: a['bbox'][0] for im in coco['images'] for a in coco['annotations']
-          if a['image_id'] == im['id'] and a['score'] == 0.9}
+    x1 = {
+        im['file_name']: a['bbox'][0]
+        for im in coco['images']
+        for a in coco['annotations']
+        if a['image_id'] == im['id'] and a['score'] == 0.9
+    }
     assert x1['p0.png'] == 30.0 and abs(x1['p0.jpg'] - (-100.0)) < 3  # each page its own boxes
     assert len(list((tmp_path / 'out' / 'w3c').glob('*.json'))) == 2
     assert len(list((tmp_path / 'out' / 'review').glob('p0*.jpg'))) == 2
@@ -81,7 +85,7 @@ def test_bad_pages_stop_the_run_before_any_prediction_or_are_listed_and_skipped(
     assert saved['bad_pages'] == meta['bad_pages'] and len(calls) == 2
 
 
-SCRIPT = '''
+SCRIPT = """
 import resource, sys
 from pathlib import Path
 from kaokore_mm.annotation import annotate_pages, pages_from_folder
@@ -90,7 +94,7 @@ def predict(img):
     return [dict(box=[10.0 * i, 10.0, 10.0 * i + 80, 90.0], score=0.1 + 0.01 * i) for i in range(30)]
 annotate_pages(pages_from_folder(src), Path(sys.argv[2]), predict, {}, src, 'b', 0.0, progress=False)
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
-'''
+"""
 
 
 def test_memory_is_bounded_by_one_page(tmp_path):
@@ -100,8 +104,13 @@ def test_memory_is_bounded_by_one_page(tmp_path):
     peaks = {}
     for n in (4, 16):
         src = book(tmp_path / f'b{n}', n, size)
-        r = subprocess.run([sys.executable, '-c', SCRIPT, str(src), str(tmp_path / f'o{n}')], capture_output=True,
-                           text=True, cwd=ROOT, timeout=600)
+        r = subprocess.run(
+            [sys.executable, '-c', SCRIPT, str(src), str(tmp_path / f'o{n}')],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=600,
+        )
         assert r.returncode == 0, r.stderr[-2000:]
         peaks[n] = int(r.stdout.split()[-1])
     assert peaks[16] - peaks[4] < page_kb, peaks
@@ -110,8 +119,18 @@ def test_memory_is_bounded_by_one_page(tmp_path):
 def test_manifest_has_one_canvas_per_page_pointing_at_its_w3c_page(tmp_path):
     src = book(tmp_path / 'book', 3)
     pages = pages_from_folder(src)
-    annotate_pages(pages, tmp_path / 'out', fake_predict, {}, src, 'b', 0.0, book_title='A book', progress=False,
-                   base_url='http://localhost:8123/')
+    annotate_pages(
+        pages,
+        tmp_path / 'out',
+        fake_predict,
+        {},
+        src,
+        'b',
+        0.0,
+        book_title='A book',
+        progress=False,
+        base_url='http://localhost:8123/',
+    )
     m = json.loads((tmp_path / 'out' / 'manifest.json').read_text())
     assert m['@context'] == 'http://iiif.io/api/presentation/3/context.json' and m['type'] == 'Manifest'
     assert m['id'] == 'http://localhost:8123/manifest.json' and m['label'] == {'none': ['A book']}
@@ -130,8 +149,18 @@ def test_manifest_has_one_canvas_per_page_pointing_at_its_w3c_page(tmp_path):
 
 def test_manifest_keeps_the_source_canvases_and_image_services(tmp_path):
     from kaokore_mm.annotation.manifest import book_manifest
-    pages = [dict(key='https://x/c1', canvas='https://x/c1', width=640, height=480, path=tmp_path / 'a.jpg',
-                  iiif_base='https://iiif.example/iiif/p1', label='p. 1')]
+
+    pages = [
+        dict(
+            key='https://x/c1',
+            canvas='https://x/c1',
+            width=640,
+            height=480,
+            path=tmp_path / 'a.jpg',
+            iiif_base='https://iiif.example/iiif/p1',
+            label='p. 1',
+        )
+    ]
     m = book_manifest(pages, 'http://localhost:8000', 'book')
     body = m['items'][0]['items'][0]['items'][0]['body']
     assert m['items'][0]['id'] == 'https://x/c1' and m['items'][0]['label'] == {'none': ['p. 1']}

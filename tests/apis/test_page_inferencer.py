@@ -13,8 +13,9 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope='module')
 def inferencer():
     torch.manual_seed(0)
-    return PageInferencer(str(ROOT / 'configs/demo/faster_rcnn_r18_patch512_demo.py'), patch_size=(256, 256),
-                          batch_size=3)
+    return PageInferencer(
+        str(ROOT / 'configs/demo/faster_rcnn_r18_patch512_demo.py'), patch_size=(256, 256), batch_size=3
+    )
 
 
 def test_page_in_boxes_out(inferencer, tmp_path):
@@ -35,6 +36,7 @@ def test_page_in_boxes_out(inferencer, tmp_path):
 
 def test_bad_files_name_the_file(tmp_path):
     from kaokore_mm.core.page_files import BadPageError
+
     with pytest.raises(BadPageError, match='missing.jpg: no such page image'):
         read_page(tmp_path / 'missing.jpg')
     (tmp_path / 'broken.jpg').write_bytes(b'\xff\xd8 not really a jpeg')

@@ -25,7 +25,7 @@ class WhiteSquareDetector:
             boxes = [[x, y, x + w, y + h] for x, y, w, h, _ in stats[1:n]]
             pred = InstanceData()
             pred.bboxes = torch.tensor(boxes, dtype=torch.float32).reshape(-1, 4)
-            pred.scores = torch.full((len(boxes), ), 0.9)
+            pred.scores = torch.full((len(boxes),), 0.9)
             pred.labels = torch.zeros(len(boxes), dtype=torch.int64)
             sample.pred_instances = pred
             outs.append(sample)
@@ -64,7 +64,7 @@ def test_overlapping_patches_give_one_box_per_face():
 
 def test_empty_page_small_page_and_grayscale():
     pred = PatchedPredictor(patch_size=512).predict_page(WhiteSquareDetector(), np.full((40, 60, 3), 9, np.uint8))
-    assert pred.bboxes.shape == (0, 4) and pred.scores.shape == (0, )
+    assert pred.bboxes.shape == (0, 4) and pred.scores.shape == (0,)
     gray = np.full((100, 80), 100, np.uint8)
     gray[10:20, 30:50] = 255
     pred = PatchedPredictor(patch_size=512).predict_page(WhiteSquareDetector(), gray)
@@ -78,7 +78,7 @@ def test_bad_merge_raises():
 
 def test_every_merge_option_gives_one_box_per_face_across_a_border():
     # a face cut by the vertical border at x = 400: each patch sees a part of it
-    img, _ = page_with_faces(faces=((380, 100, 430, 150), ))
+    img, _ = page_with_faces(faces=((380, 100, 430, 150),))
     nms = PatchedPredictor(patch_size=(400, 300)).predict_page(WhiteSquareDetector(), img)
     assert sorted(nms.bboxes.tolist()) == [[380, 100, 400, 150], [400, 100, 430, 150]]  # IoU 0: NMS keeps both
     # with 10 % overlap (stride 360) the first patch sees x 380-400, the second the whole face
@@ -96,20 +96,23 @@ def test_whole_page_pass_and_no_patching():
     whole = PatchedPredictor(patch_size=None).predict_page(WhiteSquareDetector(), img)
     assert sorted(whole.bboxes.tolist()) == sorted(faces)
     model = WhiteSquareDetector()
-    both = PatchedPredictor(patch_size=(400, 300), batch_size=9,
-                            page_pipeline=[dict(type='PackDetInputs')]).predict_page(model, img)
+    both = PatchedPredictor(
+        patch_size=(400, 300), batch_size=9, page_pipeline=[dict(type='PackDetInputs')]
+    ).predict_page(model, img)
     assert model.batches == [9, 1]  # the patches, then the page
     assert sorted(both.bboxes.tolist()) == sorted(faces)  # duplicates of the page pass merged
 
 
 def test_rgba_and_16bit_pages():
     img, faces = page_with_faces()
-    rgba = np.concatenate([img, np.full(img.shape[:2] + (1, ), 255, np.uint8)], axis=2)
-    assert sorted(PatchedPredictor(patch_size=512).predict_page(WhiteSquareDetector(), rgba).bboxes.tolist()) == \
-        sorted(faces)
+    rgba = np.concatenate([img, np.full(img.shape[:2] + (1,), 255, np.uint8)], axis=2)
+    assert sorted(PatchedPredictor(patch_size=512).predict_page(WhiteSquareDetector(), rgba).bboxes.tolist()) == sorted(
+        faces
+    )
     deep = img.astype(np.uint16) * 257
-    assert sorted(PatchedPredictor(patch_size=512).predict_page(WhiteSquareDetector(), deep).bboxes.tolist()) == \
-        sorted(faces)
+    assert sorted(PatchedPredictor(patch_size=512).predict_page(WhiteSquareDetector(), deep).bboxes.tolist()) == sorted(
+        faces
+    )
 
 
 def test_long_scroll_is_processed_patch_by_patch():

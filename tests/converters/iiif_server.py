@@ -1,4 +1,5 @@
 """A small IIIF-like image server on 127.0.0.1 that injects faults (test helper)."""
+
 import json
 import threading
 import time
@@ -71,8 +72,11 @@ class FaultyIIIFServer:
             return self._send(h, 404, b'no such page', 'text/plain')
         body = self.pages[pid]
         if rest == ['info.json']:
-            ctx = 'http://iiif.io/api/image/2/context.json' if pid in self.v2 else \
-                'http://iiif.io/api/image/3/context.json'
+            ctx = (
+                'http://iiif.io/api/image/2/context.json'
+                if pid in self.v2
+                else 'http://iiif.io/api/image/3/context.json'
+            )
             info = json.dumps({'@context': ctx, 'id': f'{self.base}/{pid}', 'width': 320, 'height': 200})
             return self._send(h, 200, info.encode(), 'application/json')
         if pid in self.always:
@@ -91,7 +95,7 @@ class FaultyIIIFServer:
         if fault == 'slow':
             time.sleep(self.slow)
         if fault == 'truncate':
-            return self._send(h, 200, body[:len(body) // 2], length=len(body))
+            return self._send(h, 200, body[: len(body) // 2], length=len(body))
         if fault == 'html':
             return self._send(h, 200, b'<html>maintenance</html>', 'text/html')
         if fault == 'garbage':

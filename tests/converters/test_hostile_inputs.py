@@ -1,5 +1,6 @@
 """Hostile and careless inputs: each gives a clear problem naming the item, never a
 traceback or a plausible wrong box. A table that grows with every bug found."""
+
 import pytest
 
 from kaokore_mm.converters.web_annotation import AnnotationError, parse_xywh, read_annotations
@@ -16,9 +17,14 @@ W3C_CASES = [
     ({'type': 'AnnotationPage', 'items': [ann(f'{C}#xywh=1.2.3,4,5,6')]}, 'no valid xywh', None),
     ({'type': 'AnnotationPage', 'items': [ann(f'{C}#xywh=.,.,.,.')]}, 'no valid xywh', None),
     ({'type': 'AnnotationPage', 'items': [ann(f'{C}#xywh=percent:10,10,5,5')]}, 'size is unknown', None),
-    ({'type': 'AnnotationPage', 'items': [ann({'source': [C], 'selector': {'type': 'FragmentSelector',
-                                                                           'value': 'xywh=1,2,3,4'}})]}, None,
-     [1, 2, 3, 4]),
+    (
+        {
+            'type': 'AnnotationPage',
+            'items': [ann({'source': [C], 'selector': {'type': 'FragmentSelector', 'value': 'xywh=1,2,3,4'}})],
+        },
+        None,
+        [1, 2, 3, 4],
+    ),
     ({'type': 'AnnotationPage', 'items': [ann(f'{C}#xywh=10,20,30,40&t=5')]}, None, [10, 20, 30, 40]),
     ({'type': 'AnnotationPage', 'items': [ann(f'{C}#t=5&xywh=pixel:1,2,3,4')]}, None, [1, 2, 3, 4]),
     ({'type': 'AnnotationPage', 'items': [ann(f'{C}#xywh=1,2,0,4')]}, 'empty box', None),
@@ -37,12 +43,15 @@ def test_w3c_items(doc, problem, box):
         assert faces == [] and len(problems) == 1 and problems[0][0] == 0 and problem in problems[0][1]
 
 
-@pytest.mark.parametrize('doc, problem', [
-    ({'type': 'AnnotationPage', 'items': 5}, 'not a list'),
-    (5, 'not a JSON object'),
-    ('text', 'not a JSON object'),
-    ({'type': 'Manifest'}, 'not an AnnotationPage'),
-])
+@pytest.mark.parametrize(
+    'doc, problem',
+    [
+        ({'type': 'AnnotationPage', 'items': 5}, 'not a list'),
+        (5, 'not a JSON object'),
+        ('text', 'not a JSON object'),
+        ({'type': 'Manifest'}, 'not an AnnotationPage'),
+    ],
+)
 def test_w3c_documents(doc, problem):
     with pytest.raises(AnnotationError, match=problem):
         read_annotations(doc)
@@ -57,11 +66,19 @@ def test_fragments_are_numbers_only():
 
 def test_coco_nan_box_never_becomes_a_page_wide_box():
     from kaokore_mm.converters.import_pages import PageCollector
+
     col = PageCollector(book_id='b')
-    col.add_coco(dict(images=[dict(id=1, file_name='p.jpg', width=100, height=80)],
-                      annotations=[dict(id=1, image_id=1, category_id=1, bbox=[float('nan'), 0, 10, 10]),
-                                   dict(id=2, image_id=1, category_id=1, bbox=[0, 0, float('inf'), 10])],
-                      categories=[dict(id=1, name='face')]), 'x.json')
+    col.add_coco(
+        dict(
+            images=[dict(id=1, file_name='p.jpg', width=100, height=80)],
+            annotations=[
+                dict(id=1, image_id=1, category_id=1, bbox=[float('nan'), 0, 10, 10]),
+                dict(id=2, image_id=1, category_id=1, bbox=[0, 0, float('inf'), 10]),
+            ],
+            categories=[dict(id=1, name='face')],
+        ),
+        'x.json',
+    )
     coco = col.coco()
     assert coco['annotations'] == [] and [p['reason'][:15] for p in col.problems] == ['non-finite bbox'] * 2
 
@@ -78,10 +95,16 @@ def metadata(tmp_path, lines):
 
 def test_metadata_negative_offsets_bad_urls_and_deferred_regions(tmp_path):
     from kaokore_mm.converters.kaokore_metadata import convert
-    d = metadata(tmp_path, [f'{BASE}/-20,-10,100,100/256,/0/default.jpg',       # line 1: clipped at 0
-                            'http://[::1/iipsrv/x.tif/0,0,10,10/256,/0/default.jpg',  # line 2: bad URL
-                            f'{BASE}/pct:10,10,20,20/256,/0/default.jpg',        # line 3: needs the size
-                            f'{BASE}/-200,-200,50,50/256,/0/default.jpg'])       # line 4: wholly outside
+
+    d = metadata(
+        tmp_path,
+        [
+            f'{BASE}/-20,-10,100,100/256,/0/default.jpg',  # line 1: clipped at 0
+            'http://[::1/iipsrv/x.tif/0,0,10,10/256,/0/default.jpg',  # line 2: bad URL
+            f'{BASE}/pct:10,10,20,20/256,/0/default.jpg',  # line 3: needs the size
+            f'{BASE}/-200,-200,50,50/256,/0/default.jpg',
+        ],
+    )  # line 4: wholly outside
     coco, report = convert(d)  # before the pages are downloaded: sizes unknown
     assert [a['bbox'] for a in coco['annotations']] == [[0.0, 0.0, 80.0, 90.0]]
     reasons = {s['line']: s['reason'] for s in report.skipped}
@@ -94,6 +117,7 @@ def test_metadata_negative_offsets_bad_urls_and_deferred_regions(tmp_path):
 @pytest.mark.parametrize('size', [(1e999, 5), (0, 0), (float('nan'), 10), ('wide', 3), (10.5, 3), (-5, 10)])
 def test_bad_page_sizes_are_unknown_not_zero(tmp_path, size):
     from kaokore_mm.converters.kaokore_metadata import convert
+
     d = metadata(tmp_path, [f'{BASE}/20,10,100,100/256,/0/default.jpg'])
     coco, report = convert(d, size_of=lambda page: size)
     assert coco['images'][0]['width'] is None and coco['annotations'][0]['bbox'] == [20.0, 10.0, 100.0, 100.0]
@@ -108,8 +132,11 @@ COCO_CASES = [
     (dict(images=[IMG], annotations=[FACE], categories=[dict(name='face')]), 'not an object with an id', 0),
     (dict(images=None, annotations=[FACE], categories=CATS), '"images" is not a list', 0),
     (dict(images=[dict(IMG, width=float('inf'))], annotations=[FACE], categories=CATS), 'no valid size', 0),
-    (dict(images=[IMG, dict(IMG, file_name='p2.jpg')], annotations=[FACE], categories=CATS),
-     'used by several pages', 0),
+    (
+        dict(images=[IMG, dict(IMG, file_name='p2.jpg')], annotations=[FACE], categories=CATS),
+        'used by several pages',
+        0,
+    ),
     (dict(images=[IMG, 5], annotations=[FACE, 'x'], categories=CATS), 'not an object', 1),
 ]
 
@@ -117,6 +144,7 @@ COCO_CASES = [
 @pytest.mark.parametrize('coco, problem, faces', COCO_CASES, ids=[str(i) for i in range(len(COCO_CASES))])
 def test_coco_imports(coco, problem, faces):
     from kaokore_mm.converters.import_pages import PageCollector
+
     col = PageCollector(book_id='b')
     col.add_coco(coco, 'in.json')
     assert len(col.coco()['annotations']) == faces
@@ -125,10 +153,12 @@ def test_coco_imports(coco, problem, faces):
 
 def test_same_file_name_with_another_size_is_not_merged():
     from kaokore_mm.converters.import_pages import PageCollector
+
     col = PageCollector(book_id='b')
     col.add_coco(dict(images=[IMG], annotations=[FACE], categories=CATS), 'a.json')
-    col.add_coco(dict(images=[dict(IMG, width=200)], annotations=[dict(FACE, bbox=[50, 5, 10, 10])],
-                      categories=CATS), 'b.json')
+    col.add_coco(
+        dict(images=[dict(IMG, width=200)], annotations=[dict(FACE, bbox=[50, 5, 10, 10])], categories=CATS), 'b.json'
+    )
     coco = col.coco()
     assert [im['width'] for im in coco['images']] == [100] and len(coco['annotations']) == 1
     assert any('appears again with another size' in p['reason'] for p in col.problems)
@@ -139,14 +169,23 @@ def test_import_tool_keeps_going_and_never_replaces_a_file_silently(tmp_path, ca
 
     from kaokore_mm.utils.cli import cli_main
     from tests.conftest import load_tool
+
     good = tmp_path / 'good.json'
     good.write_text(json.dumps(dict(images=[IMG], annotations=[FACE], categories=CATS)))
     (tmp_path / 'number.json').write_text('5')
     (tmp_path / 'cats.json').write_text(json.dumps(dict(images=[IMG], annotations=[FACE], categories=['face'])))
     out = tmp_path / 'pages.json'
     tool = load_tool('dataset_converters/import_annotations')
-    args = ['--input', str(tmp_path / 'number.json'), str(tmp_path / 'cats.json'), str(good), '--book-id', 'b',
-            '--out', str(out)]
+    args = [
+        '--input',
+        str(tmp_path / 'number.json'),
+        str(tmp_path / 'cats.json'),
+        str(good),
+        '--book-id',
+        'b',
+        '--out',
+        str(out),
+    ]
     assert cli_main(tool.main, args) == 0
     assert len(json.loads(out.read_text())['annotations']) == 1
     text = capsys.readouterr().out
@@ -158,24 +197,39 @@ def test_import_tool_keeps_going_and_never_replaces_a_file_silently(tmp_path, ca
 
 def test_services_whose_safe_names_collide_get_two_files():
     from kaokore_mm.converters.kaokore_metadata import page_file_name
+
     a = page_file_name('iiif.example.org', 'iiif/book:A/p1')
     b = page_file_name('iiif.example.org', 'iiif/book_A/p1')
-    assert a != b and a.startswith('pages/iiif.example.org/iiif/book_A-') and b == 'pages/iiif.example.org/iiif/book_A/p1.jpg'
+    assert (
+        a != b
+        and a.startswith('pages/iiif.example.org/iiif/book_A-')
+        and b == 'pages/iiif.example.org/iiif/book_A/p1.jpg'
+    )
     assert '..' not in page_file_name('x', '../../etc/passwd') and page_file_name('x', 'a/./b') == 'pages/x/a/b.jpg'
 
 
 def _page_bytes(kind, tmp_path):
     import cv2
     import numpy as np
+
     ok, buf = cv2.imencode('.jpg', np.full((80, 100, 3), 200, np.uint8))
     good = buf.tobytes()
-    return {'missing': None, 'empty': b'', 'cut short': good[:len(good) // 2],
-            'html error page': b'<html><body>503 Service Unavailable</body></html>',
-            'wrong size': cv2.imencode('.jpg', np.full((80, 90, 3), 200, np.uint8))[1].tobytes()}[kind]
+    return {
+        'missing': None,
+        'empty': b'',
+        'cut short': good[: len(good) // 2],
+        'html error page': b'<html><body>503 Service Unavailable</body></html>',
+        'wrong size': cv2.imencode('.jpg', np.full((80, 90, 3), 200, np.uint8))[1].tobytes(),
+    }[kind]
 
 
-PAGE_CASES = [('missing', 'no such page image'), ('empty', 'empty file'), ('cut short', 'truncated'),
-              ('html error page', 'not a readable image'), ('wrong size', 'the image is 90x80 but its annotations say')]
+PAGE_CASES = [
+    ('missing', 'no such page image'),
+    ('empty', 'empty file'),
+    ('cut short', 'truncated'),
+    ('html error page', 'not a readable image'),
+    ('wrong size', 'the image is 90x80 but its annotations say'),
+]
 
 
 @pytest.mark.parametrize('kind, problem', PAGE_CASES)
@@ -186,6 +240,7 @@ def test_bad_page_files_stop_a_dataset_naming_them_or_are_skipped(tmp_path, kind
     from kaokore_mm.core.page_files import BadPageError
     from kaokore_mm.datasets import KaoKoreFaceDataset, PatchedPageDataset
     from tests.conftest import blank_pages, write_coco
+
     init_default_scope('mmdet')
     images = [dict(id=k + 1, file_name=f'pages/p{k}.jpg', width=100, height=80, book_id='b') for k in range(3)]
     blank_pages(tmp_path, images)
@@ -202,8 +257,9 @@ def test_bad_page_files_stop_a_dataset_naming_them_or_are_skipped(tmp_path, kind
         line = str(e.value)
         assert '\n' not in line and str(bad) in line and problem in line and '1 of 3 pages' in line
         ds = cls(bad_pages='skip', **kw)
-        assert [ds.get_data_info(i)['img_path'] for i in range(len(ds))] == \
-            [str(tmp_path / 'pages' / f'p{k}.jpg') for k in (0, 2)]
+        assert [ds.get_data_info(i)['img_path'] for i in range(len(ds))] == [
+            str(tmp_path / 'pages' / f'p{k}.jpg') for k in (0, 2)
+        ]
     assert (bad.read_bytes() if bad.exists() else None) == content  # nothing changed
 
 
@@ -214,12 +270,18 @@ def test_a_training_set_without_samples_says_why(tmp_path):
     from kaokore_mm.datasets import KaoKoreFaceDataset, PatchedPageDataset
     from kaokore_mm.datasets.kaokore_face_dataset import EmptyDatasetError
     from tests.conftest import write_coco
+
     init_default_scope('mmdet')
-    ann = write_coco(tmp_path / 'pages.json', [dict(id=1, file_name='p.jpg', width=1, height=1, book_id='b')], [],
-                     pages_root=tmp_path)
+    ann = write_coco(
+        tmp_path / 'pages.json',
+        [dict(id=1, file_name='p.jpg', width=1, height=1, book_id='b')],
+        [],
+        pages_root=tmp_path,
+    )
     kw = dict(ann_file=str(ann), data_root=str(tmp_path), pipeline=[])
-    with pytest.raises(EmptyDatasetError, match='no training sample: 1 pages with 0 faces .* empty_patch_ratio=0.3 '
-                                                'keeps 0'):
+    with pytest.raises(
+        EmptyDatasetError, match='no training sample: 1 pages with 0 faces .* empty_patch_ratio=0.3 keeps 0'
+    ):
         PatchedPageDataset(patch_size=(512, 512), empty_patch_ratio=0.3, **kw)
     assert len(PatchedPageDataset(patch_size=(512, 512), empty_patch_ratio=1.0, **kw)) == 1  # background only
     with pytest.raises(EmptyDatasetError, match='filter_cfg'):
@@ -230,8 +292,10 @@ def test_a_training_set_without_samples_says_why(tmp_path):
 
 DEMO = 'configs/demo/faster_rcnn_r18_patch512_demo.py'
 CONFIG_CASES = [
-    (['train_dataloader.dataset.type=PatchedPageDatset'], 'train_dataloader.dataset: PatchedPageDatset is not in '
-                                                          'the mmdet::dataset registry'),
+    (
+        ['train_dataloader.dataset.type=PatchedPageDatset'],
+        'train_dataloader.dataset: PatchedPageDatset is not in the mmdet::dataset registry',
+    ),
     (['train_dataloader.dataset.patch_sise=3'], "unexpected keyword argument 'patch_sise'"),
     (['train_dataloader.dataset.overlap=1.0'], 'overlap must be a ratio in [0, 1)'),
     (['train_dataloader.dataset.empty_patch_ratio=2'], 'empty_patch_ratio must be in [0, 1]'),
@@ -250,6 +314,7 @@ def test_config_errors_are_one_line_before_the_runner(tiny_data, options, proble
     from kaokore_mm.utils.cli import UserError
     from kaokore_mm.utils.config import set_data_root
     from kaokore_mm.utils.preflight import check_config
+
     cfg = Config.fromfile(DEMO)
     set_data_root(cfg, str(tiny_data))
     cfg.merge_from_dict({k: DictAction._parse_iterable(v) for k, v in (o.split('=', 1) for o in options)})
@@ -264,18 +329,25 @@ def test_a_sound_config_passes_the_check(tiny_data):
 
     from kaokore_mm.utils.config import set_data_root
     from kaokore_mm.utils.preflight import check_config
+
     cfg = Config.fromfile(DEMO)
     set_data_root(cfg, str(tiny_data))
     check_config(cfg, DEMO, 'train')
     check_config(cfg, DEMO, 'test')
 
 
-@pytest.mark.parametrize('text, problem', [('x = (1,\n', 'syntax error in the config'),
-                                           ("_base_ = ['nothere.py']\n", 'cannot be read as a config'),
-                                           (None, 'not found')])
+@pytest.mark.parametrize(
+    'text, problem',
+    [
+        ('x = (1,\n', 'syntax error in the config'),
+        ("_base_ = ['nothere.py']\n", 'cannot be read as a config'),
+        (None, 'not found'),
+    ],
+)
 def test_unreadable_configs(tmp_path, text, problem):
     from kaokore_mm.utils.cli import UserError
     from kaokore_mm.utils.config import load_config
+
     path = tmp_path / 'c.py'
     if text is not None:
         path.write_text(text)

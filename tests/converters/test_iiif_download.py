@@ -21,8 +21,14 @@ def no_temp_files(root):
 
 
 def test_every_fault_is_survived_and_no_partial_file_is_left(tmp_path):
-    faults = {'p1': ['500', '503'], 'p2': ['429', '429'], 'p3': ['slow'], 'p4': ['truncate'], 'p5': ['html'],
-              'p6': ['garbage']}
+    faults = {
+        'p1': ['500', '503'],
+        'p2': ['429', '429'],
+        'p3': ['slow'],
+        'p4': ['truncate'],
+        'p5': ['html'],
+        'p6': ['garbage'],
+    }
     pages = ['p0', 'p1', 'p2', 'p3', 'p4', 'p5', 'p6', 'p7', 'gone']
     with FaultyIIIFServer(pages, faults=faults, always={'gone': 404}, v2=['p7'], slow=1.0) as srv:
         jobs = [PageJob(f'{srv.base}/{p}', tmp_path / 'pages' / f'{p}.jpg') for p in pages]
@@ -45,7 +51,7 @@ def test_rerun_skips_complete_and_refetches_corrupt(tmp_path):
         jobs = [PageJob(f'{srv.base}/{p}', tmp_path / f'{p}.jpg') for p in 'ab']
         Downloader(progress=False, backoff=0.01).run(jobs)
         data = (tmp_path / 'b.jpg').read_bytes()
-        (tmp_path / 'b.jpg').write_bytes(data[:len(data) // 2])  # cut short by hand
+        (tmp_path / 'b.jpg').write_bytes(data[: len(data) // 2])  # cut short by hand
         report = Downloader(progress=False, backoff=0.01).run(jobs)
         assert report.skipped == [f'{srv.base}/a'] and report.done == [f'{srv.base}/b']
         assert (tmp_path / 'b.jpg').read_bytes() == data
@@ -64,8 +70,21 @@ def test_killed_and_restarted_download_completes(tmp_path):
         ids = tmp_path / 'ids.txt'
         ids.write_text('\n'.join(f'{srv.base}/{p}' for p in pages) + '\n# a comment\n\n')
         out = tmp_path / 'out'
-        cmd = [sys.executable, str(ROOT / 'tools/download_pages.py'), '--ids', str(ids), '--out', str(out),
-               '--workers', '1', '--per-host', '1', '--no-progress', '--backoff', '0.01']
+        cmd = [
+            sys.executable,
+            str(ROOT / 'tools/download_pages.py'),
+            '--ids',
+            str(ids),
+            '--out',
+            str(out),
+            '--workers',
+            '1',
+            '--per-host',
+            '1',
+            '--no-progress',
+            '--backoff',
+            '0.01',
+        ]
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.time() + 60
         while not list(out.rglob('k*.jpg')) and time.time() < deadline:  # wait for the first page
@@ -100,12 +119,18 @@ def test_tool_reports_bad_input_lines(tmp_path):
     assert 'would escape' in report['input_problems'][0]['reason']
 
 
-@pytest.mark.parametrize('data, ok', [(b'\xff\xd8' + b'x' * 10 + b'\xff\xd9', False),  # looks like a JPEG, no decode
-                                      (b'\xff\xd8' + b'x' * 10, False),
-                                      (cv2.imencode('.jpg', np.zeros((40, 40, 3), np.uint8))[1].tobytes(), True),
-                                      (cv2.imencode('.png', np.zeros((4, 4), np.uint8))[1].tobytes(), True)])
+@pytest.mark.parametrize(
+    'data, ok',
+    [
+        (b'\xff\xd8' + b'x' * 10 + b'\xff\xd9', False),  # looks like a JPEG, no decode
+        (b'\xff\xd8' + b'x' * 10, False),
+        (cv2.imencode('.jpg', np.zeros((40, 40, 3), np.uint8))[1].tobytes(), True),
+        (cv2.imencode('.png', np.zeros((4, 4), np.uint8))[1].tobytes(), True),
+    ],
+)
 def test_valid_image_bytes(data, ok):
     from kaokore_mm.converters.iiif_download import valid_image_bytes
+
     assert valid_image_bytes(data) is ok
 
 
@@ -117,6 +142,7 @@ def test_limits_deadline_and_schemes(tmp_path):
     import time
 
     from kaokore_mm.converters.iiif_download import Downloader, PermanentError
+
     big = b'\xff\xd8' + b'x' * 300_000
 
     class H(http.server.BaseHTTPRequestHandler):

@@ -7,22 +7,49 @@ CANVAS = 'https://example.org/iiif/book1/canvas/p1'
 
 
 def test_w3c_and_iiif_list_targets():
-    doc = {'type': 'AnnotationPage', 'items': [
-        {'type': 'Annotation', 'target': f'{CANVAS}#xywh=10,20,30,40',
-         'body': [{'type': 'TextualBody', 'value': 'noble'}, {'type': 'TextualBody', 'value': 'female'}]},
-        {'type': 'Annotation', 'target': {'type': 'SpecificResource', 'source': CANVAS,
-                                          'selector': {'type': 'FragmentSelector', 'value': 'xywh=percent:10,10,5,5'}}},
-        {'type': 'Annotation', 'target': {'source': CANVAS, 'selector': {'type': 'SvgSelector', 'value': '<svg/>'}}},
-    ]}
+    doc = {
+        'type': 'AnnotationPage',
+        'items': [
+            {
+                'type': 'Annotation',
+                'target': f'{CANVAS}#xywh=10,20,30,40',
+                'body': [{'type': 'TextualBody', 'value': 'noble'}, {'type': 'TextualBody', 'value': 'female'}],
+            },
+            {
+                'type': 'Annotation',
+                'target': {
+                    'type': 'SpecificResource',
+                    'source': CANVAS,
+                    'selector': {'type': 'FragmentSelector', 'value': 'xywh=percent:10,10,5,5'},
+                },
+            },
+            {
+                'type': 'Annotation',
+                'target': {'source': CANVAS, 'selector': {'type': 'SvgSelector', 'value': '<svg/>'}},
+            },
+        ],
+    }
     faces, problems = read_annotations(doc, {CANVAS: (1000, 800)})
     assert faces[0]['bbox'] == [10, 20, 30, 40] and faces[0]['attributes'] == dict(status='noble', gender='female')
     assert faces[1]['bbox'] == [100, 80, 50, 40]
     assert problems == [(2, f'target {CANVAS} has no xywh selector (only boxes are read)')]
-    prezi2 = {'@type': 'sc:AnnotationList', 'resources': [
-        {'@type': 'oa:Annotation', 'resource': {'@type': 'dctypes:Text', 'chars': '<p>武士</p>'},
-         'on': {'@type': 'oa:SpecificResource', 'full': CANVAS,
-                'selector': {'@type': 'oa:Choice', 'default': {'@type': 'oa:FragmentSelector',
-                                                               'value': 'xywh=5,6,7,8'}}}}]}
+    prezi2 = {
+        '@type': 'sc:AnnotationList',
+        'resources': [
+            {
+                '@type': 'oa:Annotation',
+                'resource': {'@type': 'dctypes:Text', 'chars': '<p>武士</p>'},
+                'on': {
+                    '@type': 'oa:SpecificResource',
+                    'full': CANVAS,
+                    'selector': {
+                        '@type': 'oa:Choice',
+                        'default': {'@type': 'oa:FragmentSelector', 'value': 'xywh=5,6,7,8'},
+                    },
+                },
+            }
+        ],
+    }
     faces, problems = read_annotations(prezi2)
     assert faces[0]['bbox'] == [5, 6, 7, 8] and faces[0]['attributes'] == dict(status='warrior') and not problems
     assert parse_xywh('xywh=pixel:1,2,3,4') == ('pixel', [1, 2, 3, 4])
@@ -40,31 +67,75 @@ def test_annotation_page_round_trip():
 def test_import_tool_reports_and_clips(tmp_path, capsys):
     tool = load_tool('dataset_converters/import_annotations')
     pages = tmp_path / 'pages.json'
-    pages.write_text(json.dumps(dict(images=[dict(id=1, file_name='p1.jpg', width=1000, height=800,
-                                                  canvas=CANVAS, book_id='book1')], annotations=[])))
+    pages.write_text(
+        json.dumps(
+            dict(
+                images=[dict(id=1, file_name='p1.jpg', width=1000, height=800, canvas=CANVAS, book_id='book1')],
+                annotations=[],
+            )
+        )
+    )
     w3c = tmp_path / 'w3c.json'
-    w3c.write_text(json.dumps({'type': 'AnnotationPage', 'items': [
-        {'type': 'Annotation', 'target': f'{CANVAS}#xywh=990,790,30,40'},
-        {'type': 'Annotation', 'target': f'{CANVAS}#xywh=2000,10,30,40'},
-        {'type': 'Annotation', 'target': 'https://elsewhere/canvas#xywh=1,1,2,2'}]}))
+    w3c.write_text(
+        json.dumps(
+            {
+                'type': 'AnnotationPage',
+                'items': [
+                    {'type': 'Annotation', 'target': f'{CANVAS}#xywh=990,790,30,40'},
+                    {'type': 'Annotation', 'target': f'{CANVAS}#xywh=2000,10,30,40'},
+                    {'type': 'Annotation', 'target': 'https://elsewhere/canvas#xywh=1,1,2,2'},
+                ],
+            }
+        )
+    )
     coco = tmp_path / 'user_coco.json'
-    coco.write_text(json.dumps(dict(images=[dict(id=7, file_name='../x.jpg', width=5, height=5),
-                                            dict(id=8, file_name='q.jpg', width=100, height=100)],
-                                    annotations=[dict(id=1, image_id=8, category_id=1, bbox=[10, 10, 20, 20]),
-                                                 dict(id=2, image_id=8, category_id=1, bbox=[10, 10, 0, 5]),
-                                                 dict(id=3, image_id=7, category_id=1, bbox=[1, 1, 2, 2])],
-                                    categories=[dict(id=1, name='face')])))
+    coco.write_text(
+        json.dumps(
+            dict(
+                images=[
+                    dict(id=7, file_name='../x.jpg', width=5, height=5),
+                    dict(id=8, file_name='q.jpg', width=100, height=100),
+                ],
+                annotations=[
+                    dict(id=1, image_id=8, category_id=1, bbox=[10, 10, 20, 20]),
+                    dict(id=2, image_id=8, category_id=1, bbox=[10, 10, 0, 5]),
+                    dict(id=3, image_id=7, category_id=1, bbox=[1, 1, 2, 2]),
+                ],
+                categories=[dict(id=1, name='face')],
+            )
+        )
+    )
     (tmp_path / 'broken.json').write_text('{not json')
     out = tmp_path / 'out.json'
-    assert tool.main(['--input', str(w3c), str(coco), str(tmp_path / 'broken.json'), '--pages', str(pages),
-                      '--book-id', 'mine', '--out', str(out)]) == 0
+    assert (
+        tool.main(
+            [
+                '--input',
+                str(w3c),
+                str(coco),
+                str(tmp_path / 'broken.json'),
+                '--pages',
+                str(pages),
+                '--book-id',
+                'mine',
+                '--out',
+                str(out),
+            ]
+        )
+        == 0
+    )
     result = json.loads(out.read_text())
     assert [im['file_name'] for im in result['images']] == ['p1.jpg', 'q.jpg']
     assert [im['book_id'] for im in result['images']] == ['book1', 'mine']
     assert [a['bbox'] for a in result['annotations']] == [[990, 790, 10, 10], [10, 10, 20, 20]]
     text = capsys.readouterr().out
     assert '6 items skipped' in text
-    for reason in ('lies wholly outside page p1.jpg', 'https://elsewhere/canvas is not among the pages',
-                   "unsafe or empty file name '../x.jpg'", 'empty bbox', 'unknown or unusable image 7',
-                   'broken.json: not a readable JSON file'):
+    for reason in (
+        'lies wholly outside page p1.jpg',
+        'https://elsewhere/canvas is not among the pages',
+        "unsafe or empty file name '../x.jpg'",
+        'empty bbox',
+        'unknown or unusable image 7',
+        'broken.json: not a readable JSON file',
+    ):
         assert reason in text

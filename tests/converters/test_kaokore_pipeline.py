@@ -1,5 +1,7 @@
 """Metadata -> COCO -> download -> sizes and clipping -> crops -> book-aware splits."""
+
 import csv
+import io
 import json
 from pathlib import Path
 
@@ -23,16 +25,19 @@ def write_metadata(d: Path, base: str) -> None:
     for i, page in enumerate(PAGES):
         lines.append(f'{base}/{page}/{20 + i},{30 + i},50,50/256,/0/default.jpg'.encode())
         tags.append(f'{len(lines) - 1:08d}.jpg:原典=title {page.split("/")[0]};所蔵=test;向き=横')
-    lines += [b'',  # blank
-              f'{base}/bookA/p0/1,2,3/256,/0/default.jpg'.encode(),  # malformed region
-              b'\xff\xfe not utf-8',
-              lines[0],  # duplicate face
-              f'{base}/bookB/p0/400,300,20,20/256,/0/default.jpg'.encode(),  # outside the 320x200 page
-              f'{base}/bookB/p1/300,180,40,40/256,/0/default.jpg'.encode()]  # partly outside: clipped
+    lines += [
+        b'',  # blank
+        f'{base}/bookA/p0/1,2,3/256,/0/default.jpg'.encode(),  # malformed region
+        b'\xff\xfe not utf-8',
+        lines[0],  # duplicate face
+        f'{base}/bookB/p0/400,300,20,20/256,/0/default.jpg'.encode(),  # outside the 320x200 page
+        f'{base}/bookB/p1/300,180,40,40/256,/0/default.jpg'.encode(),
+    ]  # partly outside: clipped
     (d / 'urls.txt').write_bytes(b'\n'.join(lines) + b'\n')
     (d / 'original_tags.txt').write_text('\n'.join(tags) + '\n', encoding='utf-8')
-    (d / 'labels.csv').write_text('image,gender,status,set\n00000000.jpg,1,0,train\n00000001.jpg,0,3,test\n'
-                                  '00000002.jpg,7,0,train\n')
+    (d / 'labels.csv').write_text(
+        'image,gender,status,set\n00000000.jpg,1,0,train\n00000001.jpg,0,3,test\n00000002.jpg,7,0,train\n'
+    )
 
 
 def test_metadata_to_training_pages(tmp_path):
@@ -45,27 +50,38 @@ def test_metadata_to_training_pages(tmp_path):
         assert convert.main(['--kaokore-dir', str(tmp_path / 'meta'), '--out', str(out)]) == 0
         coco = json.loads((out / 'annotations/pages.json').read_text())
         assert len(coco['images']) == 8 and all(im['width'] is None for im in coco['images'])
-        assert download.main(['--coco', str(out / 'annotations/pages.json'), '--out', str(out), '--no-progress',
-                              '--backoff', '0.01']) == 0
+        assert (
+            download.main(
+                ['--coco', str(out / 'annotations/pages.json'), '--out', str(out), '--no-progress', '--backoff', '0.01']
+            )
+            == 0
+        )
     assert convert.main(['--kaokore-dir', str(tmp_path / 'meta'), '--out', str(out)]) == 0
     coco = json.loads((out / 'annotations/pages.json').read_text())
     report = json.loads((out / 'annotations/conversion_report.json').read_text())
     assert report['summary'] == dict(lines=14, faces=9, pages=8, books=4, labelled=2, skipped=6)
-    reasons = sorted((Path(r['file']).name, r['line'], r['reason'].split(':')[0].split(' (')[0])
-                     for r in report['skipped'])
-    assert reasons == [('labels.csv', 4, "bad label row '00000002.jpg,7,0,train'"),
-                       ('urls.txt', 9, 'blank line'), ('urls.txt', 10, "bad region '1,2,3'"),
-                       ('urls.txt', 11, 'not UTF-8'), ('urls.txt', 12, 'duplicate face'),
-                       ('urls.txt', 13, 'face box [400.0, 300.0, 420.0, 320.0] lies wholly outside its page')]
+    reasons = sorted(
+        (Path(r['file']).name, r['line'], r['reason'].split(':')[0].split(' (')[0]) for r in report['skipped']
+    )
+    assert reasons == [
+        ('labels.csv', 4, "bad label row '00000002.jpg,7,0,train'"),
+        ('urls.txt', 9, 'blank line'),
+        ('urls.txt', 10, "bad region '1,2,3'"),
+        ('urls.txt', 11, 'not UTF-8'),
+        ('urls.txt', 12, 'duplicate face'),
+        ('urls.txt', 13, 'face box [400.0, 300.0, 420.0, 320.0] lies wholly outside its page'),
+    ]
     assert all((im['width'], im['height']) == (320, 200) for im in coco['images'])
     clipped = next(a for a in coco['annotations'] if a['line'] == 13)  # 0-based: the 14th line
     assert clipped['bbox'] == [300, 180, 20, 20]
     assert {im['book_title'] for im in coco['images']} == {'title bookA', 'title bookB', 'title bookC', 'title bookD'}
     assert crops.main(['--coco', str(out / 'annotations/pages.json'), '--pages-root', str(out), '--out', str(out)]) == 0
     assert cv2.imread(str(out / 'images_256/00000000.jpg')).shape == (256, 256, 3)
-    assert list(csv.reader(open(out / 'labels.csv'))) == [['image', 'gender', 'status', 'set'],
-                                                          ['00000000.jpg', '1', '0', 'train'],
-                                                          ['00000001.jpg', '0', '3', 'test']]
+    assert list(csv.reader(io.StringIO(Path(out / 'labels.csv').read_text()))) == [
+        ['image', 'gender', 'status', 'set'],
+        ['00000000.jpg', '1', '0', 'train'],
+        ['00000001.jpg', '0', '3', 'test'],
+    ]
     init_default_scope('mmdet')
     ds = KaoKoreFaceDataset(ann_file=str(out / 'annotations/pages.json'), data_root=str(out), pipeline=[])
     books = {ds.get_data_info(i)['img_id']: ds.get_data_info(i)['book_id'] for i in range(len(ds))}
@@ -83,6 +99,7 @@ def test_metadata_to_training_pages(tmp_path):
 
 def test_dataset_refuses_pages_without_size(tmp_path):
     from tests.conftest import write_coco
+
     ann = write_coco(tmp_path / 'a.json', [dict(id=1, file_name='p.jpg', width=None, height=None, book_id='b')], [])
     init_default_scope('mmdet')
     with pytest.raises(ValueError, match='no width/height'):

@@ -14,10 +14,10 @@ Merging of boxes predicted on overlapping patches (NumPy only).
 
 Every function takes optional ``labels``: boxes of different labels never merge.
 """
+
 from __future__ import annotations
 
 import numpy as np
-
 
 MERGE_METHODS = ('nms', 'nmm', 'wbf')
 
@@ -52,7 +52,7 @@ def nms(boxes, scores, iou_thr: float = 0.5, labels=None) -> np.ndarray:
         keep.append(i)
         if len(order) == 1:
             break
-        ious = iou_matrix(boxes[i:i + 1], boxes[order[1:]])[0]
+        ious = iou_matrix(boxes[i : i + 1], boxes[order[1:]])[0]
         order = order[1:][ious <= iou_thr]
     return np.asarray(keep, dtype=np.int64)
 
@@ -99,7 +99,7 @@ def weighted_box_fusion(boxes, scores, iou_thr: float = 0.55, labels=None):
         for c, fb in enumerate(fused):
             if lab[clusters[c][0]] != lab[i]:
                 continue
-            iou = iou_matrix(fb[None], boxes[i:i + 1])[0, 0]
+            iou = iou_matrix(fb[None], boxes[i : i + 1])[0, 0]
             if iou > best_iou or (best == -1 and iou >= iou_thr):
                 best, best_iou = c, iou
         if best == -1:

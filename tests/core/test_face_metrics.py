@@ -27,12 +27,21 @@ def random_pages(seed, n_pages=12):
 def pycocotools_ap50(pages, crowds=None):
     from pycocotools.coco import COCO
     from pycocotools.cocoeval import COCOeval
+
     images, anns, dets = [], [], []
     for i, (gt, det, sc) in enumerate(pages):
         images.append(dict(id=i, width=1100, height=1100))
         for k, b in enumerate(gt):
-            anns.append(dict(id=len(anns) + 1, image_id=i, category_id=1, bbox=[b[0], b[1], b[2] - b[0], b[3] - b[1]],
-                             area=float((b[2] - b[0]) * (b[3] - b[1])), iscrowd=int(crowds[i][k]) if crowds else 0))
+            anns.append(
+                dict(
+                    id=len(anns) + 1,
+                    image_id=i,
+                    category_id=1,
+                    bbox=[b[0], b[1], b[2] - b[0], b[3] - b[1]],
+                    area=float((b[2] - b[0]) * (b[3] - b[1])),
+                    iscrowd=int(crowds[i][k]) if crowds else 0,
+                )
+            )
         for b, s in zip(det, sc):
             dets.append(dict(image_id=i, category_id=1, bbox=[b[0], b[1], b[2] - b[0], b[3] - b[1]], score=float(s)))
     coco = COCO()
@@ -58,7 +67,7 @@ def test_ap50_agrees_with_pycocotools_with_crowd_regions(seed):
     intersection over the detection's area, must be dropped as pycocotools drops them."""
     rng = np.random.default_rng(seed)
     pages, crowds = [], []
-    for gt, det, sc in random_pages(seed):
+    for gt, det, _ in random_pages(seed):
         crowd = rng.random(len(gt)) < 0.35
         inside = []
         for b in gt[crowd]:  # small detections inside the crowd region (IoU < 0.5, IoA = 1)
@@ -88,6 +97,7 @@ def test_counts_and_ignored_faces():
 
 def test_annotation_effort_reference_figures():
     from kaokore_mm.core.face_metrics import annotation_effort
+
     # precision 84.17 %, recall 64.65 % on 10000 faces
     tp = 6465
     fn = 10000 - tp

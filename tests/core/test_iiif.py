@@ -1,7 +1,15 @@
 import pytest
 
-from kaokore_mm.core.iiif import (IIIFError, clip_box, full_page_url, info_url, parse_image_url, parse_region,
-                                  parse_size, region_box)
+from kaokore_mm.core.iiif import (
+    IIIFError,
+    clip_box,
+    full_page_url,
+    info_url,
+    parse_image_url,
+    parse_region,
+    parse_size,
+    region_box,
+)
 
 KEIO = 'http://iiif.lib.keio.ac.jp/iipsrv/NRE/110X-445-3-2/tif/2_004.tif/583,812,222,222/256,/0/default.jpg'
 
@@ -15,13 +23,16 @@ def test_kaokore_url_read_from_the_right():
     assert (r.rotation, r.mirror, r.quality, r.format) == (0.0, False, 'default', 'jpg')
 
 
-@pytest.mark.parametrize('text, box', [
-    ('full', [0, 0, 1000, 600]),
-    ('square', [200, 0, 800, 600]),
-    ('pct:10,50,20,25', [100, 300, 300, 450]),
-    ('-20,-10,50,40', [-20, -10, 30, 30]),
-    ('950,500,100,200', [950, 500, 1050, 700]),
-])
+@pytest.mark.parametrize(
+    'text, box',
+    [
+        ('full', [0, 0, 1000, 600]),
+        ('square', [200, 0, 800, 600]),
+        ('pct:10,50,20,25', [100, 300, 300, 450]),
+        ('-20,-10,50,40', [-20, -10, 30, 30]),
+        ('950,500,100,200', [950, 500, 1050, 700]),
+    ],
+)
 def test_regions(text, box):
     assert region_box(parse_region(text), 1000, 600) == pytest.approx(box)
 
@@ -32,31 +43,42 @@ def test_clip_box_to_page():
     assert clip_box([1001, 0, 1100, 10], 1000, 600) is None
 
 
-@pytest.mark.parametrize('text, kind, w, h, pct, up', [
-    ('full', 'full', None, None, None, False), ('max', 'max', None, None, None, False),
-    ('256,', 'w', 256, None, None, False), (',300', 'h', None, 300, None, False),
-    ('pct:50', 'pct', None, None, 50.0, False), ('200,100', 'wh', 200, 100, None, False),
-    ('!200,100', 'confined', 200, 100, None, False), ('^max', 'max', None, None, None, True),
-    ('^pct:150', 'pct', None, None, 150.0, True), ('^!2000,2000', 'confined', 2000, 2000, None, True),
-])
+@pytest.mark.parametrize(
+    'text, kind, w, h, pct, up',
+    [
+        ('full', 'full', None, None, None, False),
+        ('max', 'max', None, None, None, False),
+        ('256,', 'w', 256, None, None, False),
+        (',300', 'h', None, 300, None, False),
+        ('pct:50', 'pct', None, None, 50.0, False),
+        ('200,100', 'wh', 200, 100, None, False),
+        ('!200,100', 'confined', 200, 100, None, False),
+        ('^max', 'max', None, None, None, True),
+        ('^pct:150', 'pct', None, None, 150.0, True),
+        ('^!2000,2000', 'confined', 2000, 2000, None, True),
+    ],
+)
 def test_sizes(text, kind, w, h, pct, up):
     s = parse_size(text)
     assert (s.kind, s.w, s.h, s.pct, s.upscale) == (kind, w, h, pct, up)
 
 
-@pytest.mark.parametrize('url, why', [
-    ('', 'empty'),
-    ('ftp://x/a/full/max/0/default.jpg', 'http'),
-    ('http://x/full/max/0/default.jpg', 'segments'),
-    ('http://x/id/1,2,3/max/0/default.jpg', 'region'),
-    ('http://x/id/1,2,0,4/max/0/default.jpg', 'positive'),
-    ('http://x/id/full/!200,/0/default.jpg', 'size'),
-    ('http://x/id/full/pct:150/0/default.jpg', 'percentage'),
-    ('http://x/id/full/max/400/default.jpg', 'rotation'),
-    ('http://x/id/full/max/0/fancy.jpg', 'quality'),
-    ('http://x/id/full/max/0/default.exe', 'format'),
-    ('http://x/id/full/max/0/default', 'quality.format'),
-])
+@pytest.mark.parametrize(
+    'url, why',
+    [
+        ('', 'empty'),
+        ('ftp://x/a/full/max/0/default.jpg', 'http'),
+        ('http://x/full/max/0/default.jpg', 'segments'),
+        ('http://x/id/1,2,3/max/0/default.jpg', 'region'),
+        ('http://x/id/1,2,0,4/max/0/default.jpg', 'positive'),
+        ('http://x/id/full/!200,/0/default.jpg', 'size'),
+        ('http://x/id/full/pct:150/0/default.jpg', 'percentage'),
+        ('http://x/id/full/max/400/default.jpg', 'rotation'),
+        ('http://x/id/full/max/0/fancy.jpg', 'quality'),
+        ('http://x/id/full/max/0/default.exe', 'format'),
+        ('http://x/id/full/max/0/default', 'quality.format'),
+    ],
+)
 def test_bad_urls_say_why(url, why):
     with pytest.raises(IIIFError, match=why):
         parse_image_url(url)

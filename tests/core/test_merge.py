@@ -1,5 +1,5 @@
-import pytest
 import numpy as np
+import pytest
 
 from kaokore_mm.core.merge import iou_matrix, nms
 
@@ -19,6 +19,7 @@ def test_nms_keeps_best_and_respects_labels():
 
 def test_greedy_nmm_merges_cut_face_into_union():
     from kaokore_mm.core.merge import greedy_nmm
+
     # a face cut by a patch border: the left half from one patch, the whole face from the other
     boxes = [[100, 100, 150, 160], [100, 100, 125, 160], [300, 300, 320, 320]]
     merged, scores, keep = greedy_nmm(boxes, [0.8, 0.9, 0.5])
@@ -31,6 +32,7 @@ def test_greedy_nmm_merges_cut_face_into_union():
 
 def test_weighted_box_fusion_averages_by_score():
     from kaokore_mm.core.merge import weighted_box_fusion
+
     boxes = [[0, 0, 10, 10], [2, 0, 12, 10], [50, 50, 60, 60]]
     fused, scores, keep = weighted_box_fusion(boxes, [0.75, 0.25, 0.5], iou_thr=0.5)
     assert np.allclose(fused, [[0.5, 0, 10.5, 10], [50, 50, 60, 60]])
@@ -44,7 +46,9 @@ def clustered(seed, faces=40, per_face=5, labels=1):
     xy = rng.uniform(0, 2500, (faces, 2))
     wh = rng.uniform(40, 300, (faces, 2))
     face = np.c_[xy, xy + wh]
-    b = np.repeat(face, per_face, 0) + rng.normal(0, 0.08, (faces * per_face, 4)) * np.repeat(np.c_[wh, wh], per_face, 0)
+    b = np.repeat(face, per_face, 0) + rng.normal(0, 0.08, (faces * per_face, 4)) * np.repeat(
+        np.c_[wh, wh], per_face, 0
+    )
     cut = rng.random(len(b)) < 0.3  # a face cut by a patch border: its left part
     b[cut, 2] = b[cut, 0] + (b[cut, 2] - b[cut, 0]) * rng.uniform(0.3, 0.7, cut.sum())
     b[:, 2:] = np.maximum(b[:, 2:], b[:, :2] + 1)
@@ -74,6 +78,7 @@ def case(kind, seed):
 def test_tensor_merges_equal_the_reference(kind, seed, use_labels):
     from kaokore_mm.core import merge
     from tests.core import merge_reference as ref
+
     b, s, lab = case(kind, seed)
     lab = lab if use_labels else None
     assert merge.nms(b, s, 0.5, lab).tolist() == ref.nms(b, s, 0.5, lab).tolist()
@@ -90,6 +95,7 @@ def test_tensor_merges_equal_the_reference(kind, seed, use_labels):
 def test_ties_and_zero_scores_as_the_reference():
     from kaokore_mm.core import merge
     from tests.core import merge_reference as ref
+
     b = np.array([[0, 0, 10, 10], [1, 0, 11, 10], [0, 1, 10, 11], [40, 40, 50, 50]], float)
     s = np.array([0.5, 0.5, 0.5, 0.0])
     assert merge.nms(b, s).tolist() == ref.nms(b, s).tolist() == [0, 3]
@@ -102,6 +108,7 @@ def test_tensor_merges_stay_on_the_device_and_dtype():
     import torch
 
     from kaokore_mm.core.merge import merge_tensor
+
     b, s, lab = clustered(0, faces=10)
     tb, ts, tl = torch.tensor(b, dtype=torch.float32), torch.tensor(s, dtype=torch.float32), torch.tensor(lab)
     for m in (dict(type='nms'), dict(type='nmm'), dict(type='wbf')):

@@ -1,4 +1,5 @@
 """Page file checks and EXIF orientation (Pillow, OpenCV as the reference decoder)."""
+
 import cv2
 import numpy as np
 import pytest
@@ -9,8 +10,8 @@ from kaokore_mm.core.page_files import bad_pages_message, page_problem, page_siz
 
 def asymmetric(h=30, w=50):
     img = np.zeros((h, w, 3), np.uint8)
-    img[:5, :10] = (0, 0, 255)     # a red block in the top-left corner
-    img[-8:, -3:] = (255, 0, 0)    # a blue block in the bottom-right corner
+    img[:5, :10] = (0, 0, 255)  # a red block in the top-left corner
+    img[-8:, -3:] = (255, 0, 0)  # a blue block in the bottom-right corner
     img[10:20, 20:40, 1] = 200
     return img
 
@@ -22,6 +23,7 @@ def test_read_page_turns_exif_orientation_as_opencv_and_mmcv_do(tmp_path, orient
     import mmcv
 
     from kaokore_mm.apis import read_page
+
     exif = Image.Exif()
     exif[0x0112] = orientation
     Image.fromarray(asymmetric()[..., ::-1]).save(tmp_path / 'x.jpg', exif=exif, quality=100)
@@ -43,7 +45,7 @@ def test_problems_name_the_file_and_what_is_wrong(tmp_path):
     cases = {
         'missing.jpg': (None, 'no such page image'),
         'empty.jpg': (b'', 'empty file'),
-        'cut.jpg': (data[:len(data) // 2], 'truncated'),
+        'cut.jpg': (data[: len(data) // 2], 'truncated'),
         'cut.png': (png.read_bytes()[:-30], 'truncated'),
         'text.jpg': (b'<html>404 Not Found</html>' * 3, 'not a readable image'),
         'spreadsheet.jpg': (b'PK\x03\x04' + b'\x00' * 200, 'not a readable image'),
@@ -62,6 +64,7 @@ def test_a_rewritten_file_is_checked_again(tmp_path):
     path.write_bytes(b'garbage' * 10)
     assert 'not a readable image' in page_problem(path)
     import os
+
     cv2.imwrite(str(path), asymmetric())
     os.utime(path, ns=(1, 10**18))  # a different mtime even on coarse file systems
     assert page_problem(path) is None

@@ -1,8 +1,14 @@
 import numpy as np
 import pytest
 
-from kaokore_mm.core.patching import (boxes_to_page, boxes_to_patch, crop_window, padding_needed, patch_grid,
-                                      visible_fraction)
+from kaokore_mm.core.patching import (
+    boxes_to_page,
+    boxes_to_patch,
+    crop_window,
+    padding_needed,
+    patch_grid,
+    visible_fraction,
+)
 
 
 def test_grid_pads_page_to_multiple_of_patch():
@@ -43,9 +49,13 @@ def test_visible_fraction_and_degenerate_boxes():
 
 
 def test_boxes_to_patch_min_visible():
-    page = np.array([[390, 10, 410, 30],    # half in the first patch
-                     [395, 40, 415, 60],    # a quarter in the first patch
-                     [10, 10, 20, 20]])     # wholly inside
+    page = np.array(
+        [
+            [390, 10, 410, 30],  # half in the first patch
+            [395, 40, 415, 60],  # a quarter in the first patch
+            [10, 10, 20, 20],
+        ]
+    )  # wholly inside
     boxes, keep, ignore = boxes_to_patch(page, (0, 0, 400, 300), min_visible=0.5)
     assert keep.tolist() == [True, False, True]
     assert ignore.tolist() == [False, True, False]
@@ -77,7 +87,9 @@ def test_crop_window_pads_beyond_border():
 
 def test_absurd_grids_are_refused_with_the_settings_named():
     import pytest
+
     from kaokore_mm.core.patching import patch_grid
+
     with pytest.raises(ValueError, match=r'4000x3000 .* 512x512 and overlap 0.999 makes \d+ patches.*smaller overlap'):
         patch_grid((4000, 3000), 512, 0.999)
     assert len(patch_grid((20000, 1000), 512, 0.2)) > 40  # a long scroll is fine

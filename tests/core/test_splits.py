@@ -51,11 +51,14 @@ def test_ratios_mapping_and_zero_share():
     assert 1 not in a
 
 
-@pytest.mark.parametrize('kwargs, match', [
-    (dict(split='by_book'), 'valid values: random, inter_book, intra_book'),
-    (dict(ratios=(1, -1, 1)), 'non-negative'),
-    (dict(ratios=(1, 1)), 'three'),
-])
+@pytest.mark.parametrize(
+    'kwargs, match',
+    [
+        (dict(split='by_book'), 'valid values: random, inter_book, intra_book'),
+        (dict(ratios=(1, -1, 1)), 'non-negative'),
+        (dict(ratios=(1, 1)), 'three'),
+    ],
+)
 def test_bad_values_raise(kwargs, match):
     ids, bks = pages()
     with pytest.raises(ValueError, match=match):

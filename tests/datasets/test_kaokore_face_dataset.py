@@ -12,8 +12,10 @@ def scope():
 
 
 def pages_coco(tmp_path):
-    images = [dict(id=1, file_name='a.jpg', width=1000, height=700, book_id='b1', book_title='T1'),
-              dict(id=2, file_name='b.jpg', width=500, height=400, book_id='b2', book_title='T2')]
+    images = [
+        dict(id=1, file_name='a.jpg', width=1000, height=700, book_id='b1', book_title='T1'),
+        dict(id=2, file_name='b.jpg', width=500, height=400, book_id='b2', book_title='T2'),
+    ]
     anns = [(1, [390, 10, 20, 20]), (1, [395, 40, 20, 20]), (1, [10, 10, 10, 10]), (1, [900, 650, 40, 40])]
     return write_coco(tmp_path / 'ann.json', images, anns, pages_root=tmp_path)
 
@@ -23,11 +25,15 @@ def test_page_dataset_keeps_books_attributes_and_empty_pages(tmp_path):
     assert len(ds) == 2  # the page without faces is kept
     info = ds.get_data_info(0)
     assert (info['book_id'], info['book_title'], info['width'], info['height']) == ('b1', 'T1', 1000, 700)
-    assert [i['bbox'] for i in info['instances']] == [[390, 10, 410, 30], [395, 40, 415, 60], [10, 10, 20, 20],
-                                                      [900, 650, 940, 690]]
+    assert [i['bbox'] for i in info['instances']] == [
+        [390, 10, 410, 30],
+        [395, 40, 415, 60],
+        [10, 10, 20, 20],
+        [900, 650, 940, 690],
+    ]
     assert all(i['attributes'] == dict(status='noble', gender='male') for i in info['instances'])
     assert ds.get_data_info(1)['instances'] == []
-    assert ds.metainfo['classes'] == ('face', )
+    assert ds.metainfo['classes'] == ('face',)
 
 
 def test_patched_dataset_enumerates_patches(tmp_path):
@@ -36,16 +42,17 @@ def test_patched_dataset_enumerates_patches(tmp_path):
     ds = PatchedPageDataset(empty_patch_ratio=1.0, **kw)
     # page 1: 3 x 3 patches; page 2: 2 x 2 patches
     assert len(ds) == 13
-    assert [(d['img_id'], d['patch_index']) for d in (ds.get_data_info(i) for i in range(len(ds)))] == \
-        [(1, k) for k in range(9)] + [(2, k) for k in range(4)]
+    assert [(d['img_id'], d['patch_index']) for d in (ds.get_data_info(i) for i in range(len(ds)))] == [
+        (1, k) for k in range(9)
+    ] + [(2, k) for k in range(4)]
     first = ds.get_data_info(0)
     assert first['patch'] == [0, 0, 400, 300] and first['num_patches'] == 9 and first['book_id'] == 'b1'
     assert len(first['instances']) == 3  # faces touching the first patch
     # patches with faces: (0,0) has 2 targets; (1,0) the other half of face 1 and face 2 (75 %); (2,2) face 4
     with_faces = PatchedPageDataset(empty_patch_ratio=0.0, **kw)
-    assert sorted((d['img_id'], d['patch_index']) for d in (with_faces.get_data_info(i)
-                                                              for i in range(len(with_faces)))) == \
-        [(1, 0), (1, 1), (1, 8)]
+    assert sorted(
+        (d['img_id'], d['patch_index']) for d in (with_faces.get_data_info(i) for i in range(len(with_faces)))
+    ) == [(1, 0), (1, 1), (1, 8)]
     half = PatchedPageDataset(empty_patch_ratio=0.5, **kw)
     assert len(half) == 3 + 5  # round(0.5 * 10) of the 10 empty patches
     again = PatchedPageDataset(empty_patch_ratio=0.5, **kw)
@@ -66,12 +73,18 @@ def test_a_category_that_does_not_match_is_warned_about(tmp_path, caplog):
     from mmengine.registry import init_default_scope
 
     from kaokore_mm.datasets import KaoKoreFaceDataset
+
     init_default_scope('mmdet')
     ann = tmp_path / 'pages.json'
-    ann.write_text(json.dumps(dict(images=[dict(id=1, file_name='p.jpg', width=50, height=40, book_id='b')],
-                                   annotations=[dict(id=1, image_id=1, category_id=3, bbox=[1, 1, 9, 9], area=81,
-                                                     iscrowd=0)],
-                                   categories=[dict(id=3, name='Face')])))
+    ann.write_text(
+        json.dumps(
+            dict(
+                images=[dict(id=1, file_name='p.jpg', width=50, height=40, book_id='b')],
+                annotations=[dict(id=1, image_id=1, category_id=3, bbox=[1, 1, 9, 9], area=81, iscrowd=0)],
+                categories=[dict(id=3, name='Face')],
+            )
+        )
+    )
     blank_pages(tmp_path, [dict(file_name='p.jpg', width=50, height=40)])
     logger = MMLogger.get_instance('kaokore_test_category', log_level='WARNING')
     records = []

@@ -1,5 +1,6 @@
 """FaceDetectionMetric on samples built the way mmdet's pipelines build them
 (a KaoKoreFaceDataset in test mode and its pipeline), never by hand."""
+
 import json
 
 import cv2
@@ -13,8 +14,7 @@ import kaokore_mm  # noqa: F401
 from kaokore_mm.evaluation import FaceDetectionMetric
 from tests.conftest import write_coco
 
-PACK = dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor',
-                                             'book_id'))
+PACK = dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor', 'book_id'))
 LOAD, ANNS = dict(type='LoadImageFromFile'), dict(type='LoadAnnotations', with_bbox=True)
 RESIZE = dict(type='Resize', scale=(256, 256), keep_ratio=True)
 PIPELINES = {
@@ -27,9 +27,17 @@ PIPELINES = {
 
 def dataset(root, pipeline):
     from mmdet.registry import DATASETS
+
     init_default_scope('mmdet')
-    return DATASETS.build(dict(type='KaoKoreFaceDataset', data_root=str(root), ann_file='annotations/pages.json',
-                               test_mode=True, pipeline=pipeline))
+    return DATASETS.build(
+        dict(
+            type='KaoKoreFaceDataset',
+            data_root=str(root),
+            ann_file='annotations/pages.json',
+            test_mode=True,
+            pipeline=pipeline,
+        )
+    )
 
 
 def pages(tmp_path, faces, books=None, size=(1000, 800)):
@@ -39,8 +47,9 @@ def pages(tmp_path, faces, books=None, size=(1000, 800)):
     for i, page in enumerate(faces):
         name = f'pages/p{i}.png'
         cv2.imwrite(str(tmp_path / name), np.full((size[1], size[0], 3), 200, np.uint8))
-        images.append(dict(id=i + 1, file_name=name, width=size[0], height=size[1],
-                           book_id=(books or ['a'] * len(faces))[i]))
+        images.append(
+            dict(id=i + 1, file_name=name, width=size[0], height=size[1], book_id=(books or ['a'] * len(faces))[i])
+        )
         anns += [(i + 1, f) for f in page]
     write_coco(tmp_path / 'annotations' / 'pages.json', images, [(i, f[:4]) for i, f in anns])
     coco = json.loads((tmp_path / 'annotations' / 'pages.json').read_text())
@@ -55,9 +64,11 @@ def run(metric, ds, preds):
     metric.dataset_meta = ds.metainfo
     for i, (boxes, scores) in enumerate(preds):
         sample = ds[i]['data_samples']
-        sample.pred_instances = InstanceData(bboxes=torch.tensor(boxes, dtype=torch.float32).reshape(-1, 4),
-                                             scores=torch.tensor(scores, dtype=torch.float32),
-                                             labels=torch.zeros(len(scores), dtype=torch.long))
+        sample.pred_instances = InstanceData(
+            bboxes=torch.tensor(boxes, dtype=torch.float32).reshape(-1, 4),
+            scores=torch.tensor(scores, dtype=torch.float32),
+            labels=torch.zeros(len(scores), dtype=torch.long),
+        )
         metric.process({}, [sample.to_dict()])
     return metric.evaluate(len(preds))
 
@@ -75,8 +86,10 @@ def test_truth_scores_one_in_every_pipeline(tmp_path, name):
     m = run(FaceDetectionMetric(plot=False), ds, [(xyxy(f), [0.9] * len(f)) for f in FACES])
     assert (m['face/tp'], m['face/fp'], m['face/fn'], m['face/num_faces']) == (3, 0, 0, 3)
     assert m['face/AP50'] == m['face/recall'] == m['face/precision'] == 1.0
-    shifted = [([[x1 + (x2 - x1) / 2, y1, x2 + (x2 - x1) / 2, y2] for x1, y1, x2, y2 in xyxy(f)], [0.9] * len(f))
-               for f in FACES]
+    shifted = [
+        ([[x1 + (x2 - x1) / 2, y1, x2 + (x2 - x1) / 2, y2] for x1, y1, x2, y2 in xyxy(f)], [0.9] * len(f))
+        for f in FACES
+    ]
     m = run(FaceDetectionMetric(plot=False), ds, shifted)
     assert m['face/recall'] == 0.0 and m['face/AP50'] == 0.0
 
@@ -93,11 +106,15 @@ def test_empty_predictions_and_pages_without_faces(tmp_path):
 
 def test_counts_per_book_and_crowd_regions(tmp_path):
     faces = [[(0, 0, 10, 10), (20, 20, 20, 20)], [(10, 10, 10, 10)], [(300, 300, 200, 200, 1)]]
-    ds = dataset(pages(tmp_path, faces, books=['a', 'b', 'b']), PIPELINES['resize then annotations (mmdet test pipelines)'])
-    preds = [([[0, 0, 10, 10], [100, 100, 120, 120]], [0.9, 0.8]),
-             ([[10, 10, 20, 20], [60, 60, 80, 80]], [0.7, 0.3]),
-             # three small boxes inside the crowd region: dropped (IoU would reject them, pycocotools' IoA does not)
-             ([[310, 310, 340, 340], [400, 400, 430, 430], [350, 320, 380, 350]], [0.95, 0.9, 0.85])]
+    ds = dataset(
+        pages(tmp_path, faces, books=['a', 'b', 'b']), PIPELINES['resize then annotations (mmdet test pipelines)']
+    )
+    preds = [
+        ([[0, 0, 10, 10], [100, 100, 120, 120]], [0.9, 0.8]),
+        ([[10, 10, 20, 20], [60, 60, 80, 80]], [0.7, 0.3]),
+        # three small boxes inside the crowd region: dropped (IoU would reject them, pycocotools' IoA does not)
+        ([[310, 310, 340, 340], [400, 400, 430, 430], [350, 320, 380, 350]], [0.95, 0.9, 0.85]),
+    ]
     m = run(FaceDetectionMetric(score_thr=0.5), ds, preds)
     assert m['face/num_faces'] == 3 and m['face/num_pages'] == 3
     assert (m['face/tp'], m['face/fp'], m['face/fn']) == (2, 1, 1)
@@ -109,8 +126,11 @@ def test_counts_per_book_and_crowd_regions(tmp_path):
 def test_effort_and_pr_curve_file(tmp_path):
     faces = [[(0, 0, 10, 10), (20, 20, 20, 20)]]
     ds = dataset(pages(tmp_path, faces), PIPELINES['native size, no resize'])
-    m = run(FaceDetectionMetric(score_thr=0.5, out_dir=str(tmp_path / 'out')), ds,
-            [([[0, 0, 10, 10], [100, 100, 120, 120]], [0.9, 0.8])])
+    m = run(
+        FaceDetectionMetric(score_thr=0.5, out_dir=str(tmp_path / 'out')),
+        ds,
+        [([[0, 0, 10, 10], [100, 100, 120, 120]], [0.9, 0.8])],
+    )
     assert (m['face/faces_to_draw'], m['face/boxes_to_delete']) == (1, 1)
     assert m['face/manual_share'] == pytest.approx((1 + 0.1) / 2)
     assert (tmp_path / 'out' / 'pr_curve.png').stat().st_size > 5000
@@ -118,6 +138,7 @@ def test_effort_and_pr_curve_file(tmp_path):
 
 def test_samples_without_page_faces_are_refused():
     from mmdet.structures import DetDataSample
+
     sample = DetDataSample(metainfo=dict(img_id=1, img_path='x/p1.jpg'))
     sample.pred_instances = InstanceData(bboxes=torch.zeros(0, 4), scores=torch.zeros(0))
     with pytest.raises(ValueError, match='p1.jpg.*page_gt_instances'):

@@ -4,6 +4,7 @@ Ground truth fed back as predictions must score 1.0; every box shifted by half
 its width (IoU 1/3) must score recall 0.0. This is what caught the whole-page
 configs scoring 0.0: their test pipelines load the annotations after ``Resize``.
 """
+
 import json
 from pathlib import Path
 
@@ -24,8 +25,13 @@ CONFIGS = detector_configs()
 
 def test_every_detector_config_is_found():
     names = {Path(c).name for c in CONFIGS}
-    assert {'faster_rcnn_r50_nopatch.py', 'faster_rcnn_r50_patch1333.py', 'ssd300_vgg16_nopatch.py',
-            'cascade_rcnn_r50_patch1333.py', 'faster_rcnn_r18_nopatch_demo.py'} <= names
+    assert {
+        'faster_rcnn_r50_nopatch.py',
+        'faster_rcnn_r50_patch1333.py',
+        'ssd300_vgg16_nopatch.py',
+        'cascade_rcnn_r50_patch1333.py',
+        'faster_rcnn_r18_nopatch_demo.py',
+    } <= names
 
 
 def raw_faces(data_root):
@@ -40,6 +46,7 @@ def raw_faces(data_root):
 
 def evaluate(cfg, data_root, shift=0.0, predict=None):
     from mmdet.registry import DATASETS
+
     ds_cfg = cfg.test_dataloader.dataset
     dataset = DATASETS.build(ds_cfg)
     faces = raw_faces(data_root)
@@ -56,8 +63,9 @@ def evaluate(cfg, data_root, shift=0.0, predict=None):
         scores = torch.ones(len(boxes))
         if predict is not None:
             boxes, scores = predict(sample.img_id, boxes)
-        sample.pred_instances = InstanceData(bboxes=boxes, scores=scores,
-                                             labels=torch.zeros(len(boxes), dtype=torch.long))
+        sample.pred_instances = InstanceData(
+            bboxes=boxes, scores=scores, labels=torch.zeros(len(boxes), dtype=torch.long)
+        )
         evaluator.process([sample])
     return evaluator.evaluate(len(dataset)), resized
 
@@ -84,6 +92,7 @@ def test_noisy_predictions_agree_with_pycocotools(config, crowd_data):
     """Jittered, missing and false boxes with random scores: the config's evaluator
     and pycocotools' COCOeval (IoU 0.5, all areas, 100 boxes) give the same AP50."""
     from tests.tools.test_test_vs_pycocotools import pycocotools_ap50
+
     cfg = Config.fromfile(str(ROOT / config))
     init_default_scope(cfg.default_scope)
     set_data_root(cfg, str(crowd_data))
@@ -93,7 +102,7 @@ def test_noisy_predictions_agree_with_pycocotools(config, crowd_data):
     def predict(img_id, boxes):
         wh = (boxes[:, 2:] - boxes[:, :2]).repeat(1, 2)
         found = boxes[torch.rand(len(boxes), generator=rng) < 0.7]
-        found = found + 0.15 * wh[:len(found)] * torch.randn(found.shape, generator=rng)
+        found = found + 0.15 * wh[: len(found)] * torch.randn(found.shape, generator=rng)
         xy = torch.rand(3, 2, generator=rng) * 500
         false = torch.cat([xy, xy + 30 + 40 * torch.rand(3, 2, generator=rng)], 1)
         b = torch.cat([found, false])

@@ -10,13 +10,17 @@ from kaokore_mm.interpretation import GuidedGradCAM
 def tiny_classifier():
     init_default_scope('mmpretrain')
     from mmpretrain.registry import MODELS
+
     torch.manual_seed(0)
-    return MODELS.build(dict(
-        type='ImageClassifier',
-        data_preprocessor=dict(mean=[127.5] * 3, std=[127.5] * 3, to_rgb=True),
-        backbone=dict(type='ResNet', depth=18, base_channels=8, out_indices=(3, )),
-        neck=dict(type='GlobalAveragePooling'),
-        head=dict(type='LinearClsHead', num_classes=4, in_channels=64)))
+    return MODELS.build(
+        dict(
+            type='ImageClassifier',
+            data_preprocessor=dict(mean=[127.5] * 3, std=[127.5] * 3, to_rgb=True),
+            backbone=dict(type='ResNet', depth=18, base_channels=8, out_indices=(3,)),
+            neck=dict(type='GlobalAveragePooling'),
+            head=dict(type='LinearClsHead', num_classes=4, in_channels=64),
+        )
+    )
 
 
 def test_maps_are_right_and_the_model_is_left_as_it_was():
@@ -26,7 +30,7 @@ def test_maps_are_right_and_the_model_is_left_as_it_was():
     img = np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8)
     cam = GuidedGradCAM(model)
     r = cam(img, target=2)
-    assert r.target == 2 and 0 <= r.pred < 4 and r.scores.shape == (4, ) and abs(r.scores.sum() - 1) < 1e-5
+    assert r.target == 2 and 0 <= r.pred < 4 and r.scores.shape == (4,) and abs(r.scores.sum() - 1) < 1e-5
     assert r.cam.shape == (64, 64) and 0 <= r.cam.min() and r.cam.max() <= 1
     assert r.guided.shape == r.guided_gradcam.shape == r.overlay.shape == (64, 64, 3)
     assert r.guided.dtype == np.uint8 and r.guided.std() > 0
@@ -60,6 +64,7 @@ def test_gradcam_plus_plus_and_bad_target():
 
 def test_pointing_game_distance_from_the_peak_to_the_part():
     from kaokore_mm.interpretation.pointing_game import peak_distance
+
     cam = np.zeros((10, 10))
     cam[2, 7] = 1.0  # peak at pixel (y=2, x=7): centre (7.5, 2.5)
     assert peak_distance(cam, [6, 1, 9, 4]) == (0.0, (2, 7))  # inside

@@ -10,15 +10,19 @@ from tests.interpretation.test_guided_gradcam import tiny_classifier
 
 def crops_dataset(tmp_path):
     from kaokore_mm.interpretation import KaoKoreCrops
+
     (tmp_path / 'images_256').mkdir()
     rows = ['image,gender,status,set']
     for i in range(6):
-        cv2.imwrite(str(tmp_path / 'images_256' / f'{i:08d}.jpg'),
-                    np.random.default_rng(i).integers(0, 255, (48, 48, 3), dtype=np.uint8))
+        cv2.imwrite(
+            str(tmp_path / 'images_256' / f'{i:08d}.jpg'),
+            np.random.default_rng(i).integers(0, 255, (48, 48, 3), dtype=np.uint8),
+        )
         rows.append(f'{i:08d}.jpg,{i % 2},{i % 3},dev')
     (tmp_path / 'labels.csv').write_text('\n'.join(rows) + '\n')
-    return KaoKoreCrops(data_root=str(tmp_path), split='dev', pipeline=[
-        dict(type='LoadImageFromFile'), dict(type='PackInputs')])
+    return KaoKoreCrops(
+        data_root=str(tmp_path), split='dev', pipeline=[dict(type='LoadImageFromFile'), dict(type='PackInputs')]
+    )
 
 
 def mocked_runner(tmp_path, model, dataset):
@@ -57,6 +61,7 @@ def test_hook_writes_panels_and_leaves_training_alone(tmp_path):
 
 def test_repeated_use_does_not_grow_memory(tmp_path):
     import gc
+
     model = tiny_classifier().train()
     runner = mocked_runner(tmp_path, model, crops_dataset(tmp_path))
     hook = GuidedGradCAMHook(num_per_class=1)
@@ -71,6 +76,7 @@ def test_repeated_use_does_not_grow_memory(tmp_path):
 
 def test_only_rank_0_writes(tmp_path, monkeypatch):
     import mmengine.dist.utils as dist_utils
+
     model = tiny_classifier().eval()
     runner = mocked_runner(tmp_path, model, crops_dataset(tmp_path))
     monkeypatch.setattr(dist_utils, 'get_rank', lambda group=None: 1)

@@ -12,8 +12,11 @@ def labels(tmp_path, text):
 
 def test_splits_tasks_and_skipped_rows(tmp_path):
     init_default_scope('mmpretrain')
-    root = labels(tmp_path, 'image,gender,status,set\n00000000.jpg,1,0,train\n00000001.jpg,0,3,train\n'
-                  '00000002.jpg,,2,train\n00000003.jpg,0,,dev\n00000004.jpg,1,9,test\n00000005.jpg,0,1,test\n')
+    root = labels(
+        tmp_path,
+        'image,gender,status,set\n00000000.jpg,1,0,train\n00000001.jpg,0,3,train\n'
+        '00000002.jpg,,2,train\n00000003.jpg,0,,dev\n00000004.jpg,1,9,test\n00000005.jpg,0,1,test\n',
+    )
     train = KaoKoreCrops(data_root=root, task='status', split='train', lazy_init=False)
     assert [d['gt_label'] for d in (train.get_data_info(i) for i in range(len(train)))] == [0, 3, 2]
     assert train.get_data_info(0)['img_path'].endswith('images_256/00000000.jpg')

@@ -20,15 +20,18 @@ def annotated(tiny_data, tmp_path):
     chosen = [im for im in coco['images'] if any(a['image_id'] == im['id'] for a in coco['annotations'])][:2]
     for im in chosen:
         shutil.copy(tiny_data / im['file_name'], src / Path(im['file_name']).name)
-    truth = {Path(im['file_name']).name: [a['bbox'] for a in coco['annotations'] if a['image_id'] == im['id']]
-             for im in chosen}
+    truth = {
+        Path(im['file_name']).name: [a['bbox'] for a in coco['annotations'] if a['image_id'] == im['id']]
+        for im in chosen
+    }
     pages = pages_from_folder(src)
     it = iter(pages)
 
     def predict(img):
         faces = truth[next(it)['key']]
-        return [dict(box=[x, y, x + w, y + h], score=0.3 + 0.2 * i) for i, (x, y, w, h) in enumerate(faces)] + \
-            [dict(box=[5.0, 5.0, 60.0, 70.0], score=0.4)]
+        return [dict(box=[x, y, x + w, y + h], score=0.3 + 0.2 * i) for i, (x, y, w, h) in enumerate(faces)] + [
+            dict(box=[5.0, 5.0, 60.0, 70.0], score=0.4)
+        ]
 
     out = tmp_path / 'out'
     annotate_pages(pages, out, predict, {}, src, 'newbook', 0.0, progress=False)
@@ -40,6 +43,7 @@ def server(annotated):
     import uvicorn
 
     from kaokore_mm.review import create_app
+
     out, _ = annotated
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))

@@ -1,4 +1,5 @@
 """The review server's API (Starlette's TestClient): storage, conflicts, validation, logs."""
+
 import json
 
 import pytest
@@ -18,9 +19,13 @@ def first(client):
 
 
 def box(canvas, xywh, *tags):
-    return dict(type='Annotation', body=[dict(type='TextualBody', purpose='tagging', value=t) for t in ('face', *tags)],
-                target=dict(type='SpecificResource', source=canvas,
-                            selector=dict(type='FragmentSelector', value=f'xywh=pixel:{xywh}')))
+    return dict(
+        type='Annotation',
+        body=[dict(type='TextualBody', purpose='tagging', value=t) for t in ('face', *tags)],
+        target=dict(
+            type='SpecificResource', source=canvas, selector=dict(type='FragmentSelector', value=f'xywh=pixel:{xywh}')
+        ),
+    )
 
 
 def test_pages_proposals_save_and_state(client):
@@ -53,12 +58,15 @@ def test_a_stale_save_is_a_conflict_not_an_overwrite(client, annotated):
     assert len(stored['items']) == 1 and stored['kaokore:version'] == 1
 
 
-@pytest.mark.parametrize('item, message', [
-    (lambda c: box(c, '1,1,9,9', 'emperor'), 'unknown label'),
-    (lambda c: box(c, '5000,5000,10,10'), 'not on the page'),
-    (lambda c: box(c, 'nan,1,2,3'), 'no xywh box'),
-    (lambda c: dict(type='Annotation', target=c), 'no xywh box'),
-])
+@pytest.mark.parametrize(
+    'item, message',
+    [
+        (lambda c: box(c, '1,1,9,9', 'emperor'), 'unknown label'),
+        (lambda c: box(c, '5000,5000,10,10'), 'not on the page'),
+        (lambda c: box(c, 'nan,1,2,3'), 'no xywh box'),
+        (lambda c: dict(type='Annotation', target=c), 'no xywh box'),
+    ],
+)
 def test_bad_annotations_are_refused(client, annotated, item, message):
     _, stem = first(client)
     canvas = client.get(f'/api/pages/{stem}').json()['page']['canvas']
@@ -88,4 +96,5 @@ def test_actions_are_logged_and_give_the_effort(client):
 def test_the_label_vocabulary_is_the_packages(client):
     """review.js fills its menus and keys from here: one vocabulary (kaokore_mm/core/labels.py)."""
     from kaokore_mm.core.labels import GENDERS, STATUSES
+
     assert client.get('/api/labels').json() == dict(status=list(STATUSES), gender=list(GENDERS))

@@ -1,6 +1,7 @@
 """The review app in a real browser (Chromium from Debian's packages, driven by selenium):
 delete a proposal, draw a missed face, resize a box, set a status, mark the page done,
 reload: all persisted; the corrections then go through merge_corrections into a training COCO."""
+
 import json
 import os
 import shutil
@@ -16,16 +17,20 @@ DRIVER = shutil.which('chromedriver')
 ROOT = Path(__file__).resolve().parents[2]
 if not (CHROMIUM and DRIVER):
     if os.environ.get('CI') == 'true':
-        pytest.fail('CI=true but Chromium/chromedriver are missing (apt-get install chromium chromium-driver)',
-                    pytrace=False)
-    pytest.skip('Chromium and chromium-driver are not installed (make test installs them when run as root)',
-                allow_module_level=True)
+        pytest.fail(
+            'CI=true but Chromium/chromedriver are missing (apt-get install chromium chromium-driver)', pytrace=False
+        )
+    pytest.skip(
+        'Chromium and chromium-driver are not installed (make test installs them when run as root)',
+        allow_module_level=True,
+    )
 webdriver = pytest.importorskip('selenium.webdriver')
 
 
 @pytest.fixture
 def browser():
     from selenium.webdriver.chrome.service import Service
+
     opts = webdriver.ChromeOptions()
     for a in ('--headless=new', '--no-sandbox', '--disable-dev-shm-usage', '--window-size=1280,900'):
         opts.add_argument(a)
@@ -56,6 +61,7 @@ def saves(drv):
 
 def keys(drv, *k):
     from selenium.webdriver.common.action_chains import ActionChains
+
     ActionChains(drv).send_keys(*k).perform()
 
 
@@ -63,19 +69,26 @@ def to_screen(drv, x, y):
     """Image pixel -> offset from the viewer element's top-left corner."""
     return drv.execute_script(
         'const p = window.review.viewer.viewport.imageToViewerElementCoordinates(new OpenSeadragon.Point(arguments[0], '
-        'arguments[1])); return [p.x, p.y];', x, y)
+        'arguments[1])); return [p.x, p.y];',
+        x,
+        y,
+    )
 
 
 def drag(drv, element, start, end):
     from selenium.webdriver.common.action_chains import ActionChains
+
     rect = element.rect
-    ActionChains(drv).move_to_element_with_offset(element, start[0] - rect['width'] / 2, start[1] - rect['height'] / 2) \
-        .click_and_hold().move_by_offset(5, 5).move_by_offset(end[0] - start[0] - 5, end[1] - start[1] - 5) \
-        .release().perform()
+    ActionChains(drv).move_to_element_with_offset(
+        element, start[0] - rect['width'] / 2, start[1] - rect['height'] / 2
+    ).click_and_hold().move_by_offset(5, 5).move_by_offset(
+        end[0] - start[0] - 5, end[1] - start[1] - 5
+    ).release().perform()
 
 
 def boxes(doc):
     import re
+
     out = []
     for a in doc['items']:
         x, y, w, h = map(int, re.search(r'(\d+),(\d+),(\d+),(\d+)', a['target']['selector']['value']).groups())
@@ -95,8 +108,9 @@ def test_correct_a_page_in_the_browser_then_merge(server, annotated, browser, tm
 
     # delete the false proposal (score 0.4, at 5,5): select it, press Delete
     before = saves(drv)
-    drv.execute_script("const a = window.review.anno.getAnnotations().find(a => a['kaokore:score'] === 0.4);"
-                       'window.review.select(a);')
+    drv.execute_script(
+        "const a = window.review.anno.getAnnotations().find(a => a['kaokore:score'] === 0.4);window.review.select(a);"
+    )
     keys(drv, '\ue017')  # Delete
     wait(drv, f'return window.review.state.saves > {before}')
     assert drv.execute_script('return window.review.anno.getAnnotations().length') == n0 - 1
@@ -110,12 +124,17 @@ def test_correct_a_page_in_the_browser_then_merge(server, annotated, browser, tm
     assert drv.execute_script('return window.review.anno.getAnnotations().length') == n0
 
     # resize a proposal by its bottom-right corner
-    drv.execute_script("window.review.viewer.viewport.goHome(true);"
-                       "const a = window.review.anno.getAnnotations().find(a => a['kaokore:score'] === 0.3);"
-                       'window.review.anno.selectAnnotation(a.id);')
-    handles = wait(drv, "const h = [...document.querySelectorAll('.a9s-annotation.editable .a9s-handle')];"
-                        "return h.length ? h.map(e => { const r = e.getBoundingClientRect(); "
-                        "return [r.x + r.width / 2, r.y + r.height / 2]; }) : null;")
+    drv.execute_script(
+        'window.review.viewer.viewport.goHome(true);'
+        "const a = window.review.anno.getAnnotations().find(a => a['kaokore:score'] === 0.3);"
+        'window.review.anno.selectAnnotation(a.id);'
+    )
+    handles = wait(
+        drv,
+        "const h = [...document.querySelectorAll('.a9s-annotation.editable .a9s-handle')];"
+        'return h.length ? h.map(e => { const r = e.getBoundingClientRect(); '
+        'return [r.x + r.width / 2, r.y + r.height / 2]; }) : null;',
+    )
     corner = max(handles, key=lambda p: p[0] + p[1])
     vr = drv.execute_script('const r = arguments[0].getBoundingClientRect(); return [r.x, r.y];', viewer)
     start = [corner[0] - vr[0], corner[1] - vr[1]]
@@ -124,8 +143,9 @@ def test_correct_a_page_in_the_browser_then_merge(server, annotated, browser, tm
     wait(drv, f'return window.review.state.saves > {before}')
 
     # set a status on a selected box with the keyboard
-    drv.execute_script("const a = window.review.anno.getAnnotations().find(a => a['kaokore:score'] === 0.3);"
-                       'window.review.select(a);')
+    drv.execute_script(
+        "const a = window.review.anno.getAnnotations().find(a => a['kaokore:score'] === 0.3);window.review.select(a);"
+    )
     before = saves(drv)
     keys(drv, '2')  # warrior
     wait(drv, f'return window.review.state.saves > {before}')
@@ -160,12 +180,24 @@ def test_correct_a_page_in_the_browser_then_merge(server, annotated, browser, tm
     train = tmp_path / 'train' / 'annotations' / 'pages.json'
     train.parent.mkdir(parents=True)
     train.write_text(json.dumps(dict(images=[], annotations=[], categories=[dict(id=1, name='face')])))
-    rc = load_tool('merge_corrections').main(['--corrections', str(out / 'corrections'), '--pages',
-                                              str(out / 'annotations.coco.json'), '--book-id', 'newbook',
-                                              '--train-ann', str(train), '--data-root', str(train.parent.parent)])
+    rc = load_tool('merge_corrections').main(
+        [
+            '--corrections',
+            str(out / 'corrections'),
+            '--pages',
+            str(out / 'annotations.coco.json'),
+            '--book-id',
+            'newbook',
+            '--train-ann',
+            str(train),
+            '--data-root',
+            str(train.parent.parent),
+        ]
+    )
     assert rc == 0
     merged = json.loads(train.read_text())
     assert len(merged['images']) == 1
     assert sorted(map(lambda b: [round(v) for v in b], (a['bbox'] for a in merged['annotations']))) == sorted(got)
-    assert [a['attributes'].get('status') for a in merged['annotations'] if a['attributes'].get('status')] == \
-        ['warrior']
+    assert [a['attributes'].get('status') for a in merged['annotations'] if a['attributes'].get('status')] == [
+        'warrior'
+    ]

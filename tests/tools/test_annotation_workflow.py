@@ -1,7 +1,9 @@
 """End to end: train briefly, annotate a held-out book, merge its ground truth as corrections."""
+
 import csv
-import re
+import io
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -35,6 +37,7 @@ def test_annotate_then_merge_corrections(tiny_data, detector, tmp_path):
     assert annotate.main(args)['pages_predicted_now'] == 0  # resumable: nothing predicted again
     # COCO loads with pycocotools
     from pycocotools.coco import COCO
+
     c = COCO(str(out / 'annotations.coco.json'))
     assert len(c.getImgIds()) == len(held_out) and all('score' in a for a in c.dataset['annotations'])
     assert c.dataset['info']['score_thr'] == 0.0
@@ -48,7 +51,7 @@ def test_annotate_then_merge_corrections(tiny_data, detector, tmp_path):
             sel = a['target']['selector']
             assert sel['type'] == 'FragmentSelector' and sel['conformsTo'] == 'http://www.w3.org/TR/media-frags/'
             assert re.fullmatch(r'xywh=\d+,\d+,\d+,\d+', sel['value'])  # integer pixels (Media Fragments)
-    rows = list(csv.DictReader(open(out / 'annotations.csv')))
+    rows = list(csv.DictReader(io.StringIO(Path(out / 'annotations.csv').read_text())))
     assert len(rows) == len(c.dataset['annotations'])
     assert (out / 'review' / 'contact_sheet.jpg').exists() or not rows
     assert len(list((out / 'review').glob('*.jpg'))) >= len(held_out)
@@ -61,8 +64,15 @@ def test_annotate_then_merge_corrections(tiny_data, detector, tmp_path):
         corrected['images'].append(dict(im))
         for a in coco['annotations']:
             if a['image_id'] == src['id']:
-                corrected['annotations'].append(dict(id=len(corrected['annotations']) + 1, image_id=im['id'],
-                                                     category_id=1, bbox=a['bbox'], attributes=a['attributes']))
+                corrected['annotations'].append(
+                    dict(
+                        id=len(corrected['annotations']) + 1,
+                        image_id=im['id'],
+                        category_id=1,
+                        bbox=a['bbox'],
+                        attributes=a['attributes'],
+                    )
+                )
     corr_file = out / 'corrected.coco.json'
     corr_file.write_text(json.dumps(corrected))
     train_ann = tmp_path / 'data' / 'annotations' / 'pages.json'
@@ -71,34 +81,61 @@ def test_annotate_then_merge_corrections(tiny_data, detector, tmp_path):
         if im['book_id'] != 'book003':
             (tmp_path / 'data' / im['file_name']).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(tiny_data / im['file_name'], tmp_path / 'data' / im['file_name'])
-    train_ann.write_text(json.dumps(dict(coco, images=[im for im in coco['images'] if im['book_id'] != 'book003'],
-                                         annotations=[a for a in coco['annotations']
-                                                      if a['image_id'] not in {im['id'] for im in held_out}])))
+    train_ann.write_text(
+        json.dumps(
+            dict(
+                coco,
+                images=[im for im in coco['images'] if im['book_id'] != 'book003'],
+                annotations=[a for a in coco['annotations'] if a['image_id'] not in {im['id'] for im in held_out}],
+            )
+        )
+    )
     merge = load_tool('merge_corrections')
-    margs = ['--corrections', str(corr_file), '--pages', str(out / 'annotations.coco.json'), '--book-id', 'newbook',
-             '--train-ann', str(train_ann), '--data-root', str(tmp_path / 'data'),
-             '--predictions', str(out / 'annotations.coco.json')]
+    margs = [
+        '--corrections',
+        str(corr_file),
+        '--pages',
+        str(out / 'annotations.coco.json'),
+        '--book-id',
+        'newbook',
+        '--train-ann',
+        str(train_ann),
+        '--data-root',
+        str(tmp_path / 'data'),
+        '--predictions',
+        str(out / 'annotations.coco.json'),
+    ]
     assert merge.main(margs) == 0
     merged = json.loads(train_ann.read_text())
     new_pages = [im for im in merged['images'] if im['book_id'] == 'newbook']
     assert len(new_pages) == len(held_out)
     assert all((tmp_path / 'data' / im['file_name']).is_file() for im in new_pages)
-    got = sorted(tuple(round(v, 2) for v in a['bbox']) for a in merged['annotations']
-                 if a['image_id'] in {im['id'] for im in new_pages})
-    want = sorted(tuple(round(v, 2) for v in a['bbox']) for a in coco['annotations']
-                  if a['image_id'] in {im['id'] for im in held_out})
+    got = sorted(
+        tuple(round(v, 2) for v in a['bbox'])
+        for a in merged['annotations']
+        if a['image_id'] in {im['id'] for im in new_pages}
+    )
+    want = sorted(
+        tuple(round(v, 2) for v in a['bbox'])
+        for a in coco['annotations']
+        if a['image_id'] in {im['id'] for im in held_out}
+    )
     assert got == want  # the book is in the training set with the right boxes
     report = json.loads((train_ann.parent / 'merge_newbook.json').read_text())
     assert report['num_gt'] == len(want) and 0 <= report['recall'] <= 1 and 'manual_share' in report
     from kaokore_mm.utils.cli import UserError
+
     with pytest.raises(UserError, match='already in the training set'):
         merge.main(margs)
     assert merge.main([*margs, '--replace']) == 0
-    assert len([im for im in json.loads(train_ann.read_text())['images'] if im['book_id'] == 'newbook']) == \
-        len(held_out)
+    assert len([im for im in json.loads(train_ann.read_text())['images'] if im['book_id'] == 'newbook']) == len(
+        held_out
+    )
     # re-training sees the new book through the usual dataset
     from mmengine.registry import init_default_scope
+
     from kaokore_mm.datasets import KaoKoreFaceDataset
+
     init_default_scope('mmdet')
     ds = KaoKoreFaceDataset(ann_file=str(train_ann), data_root=str(tmp_path / 'data'), pipeline=[])
     assert 'newbook' in {ds.get_data_info(i)['book_id'] for i in range(len(ds))}
@@ -116,38 +153,91 @@ def test_w3c_corrections_placed_on_canvases(tiny_data, detector, tmp_path):
     (out / 'fixed.json').write_text(json.dumps(w3c))
     train = tmp_path / 'train.json'
     train.write_text(json.dumps(dict(images=[], annotations=[], categories=[dict(id=1, name='face')])))
-    assert load_tool('merge_corrections').main(['--corrections', str(out / 'fixed.json'), '--pages',
-                                                str(out / 'annotations.coco.json'), '--book-id', 'w3cbook',
-                                                '--train-ann', str(train), '--data-root', str(tmp_path / 'd')]) == 0
+    assert (
+        load_tool('merge_corrections').main(
+            [
+                '--corrections',
+                str(out / 'fixed.json'),
+                '--pages',
+                str(out / 'annotations.coco.json'),
+                '--book-id',
+                'w3cbook',
+                '--train-ann',
+                str(train),
+                '--data-root',
+                str(tmp_path / 'd'),
+            ]
+        )
+        == 0
+    )
     merged = json.loads(train.read_text())
     assert merged['annotations'][0]['bbox'] == [10, 20, 30, 40] and merged['images'][0]['book_id'] == 'w3cbook'
 
 
 def test_annotate_a_iiif_manifest(detector, tmp_path):
     from tests.converters.iiif_server import FaultyIIIFServer
+
     with FaultyIIIFServer(['scroll/p1', 'scroll/p2'], faults={'scroll/p2': ['503']}) as srv:
-        items = [{'id': f'https://example.org/canvas/{k}', 'type': 'Canvas', 'width': 320, 'height': 200,
-                  'items': [{'type': 'AnnotationPage', 'items': [{'type': 'Annotation', 'motivation': 'painting',
-                            'body': {'type': 'Image', 'service': [{'id': f'{srv.base}/scroll/p{k}',
-                                                                    'type': 'ImageService3'}]}}]}]}
-                 for k in (1, 2)]
+        items = [
+            {
+                'id': f'https://example.org/canvas/{k}',
+                'type': 'Canvas',
+                'width': 320,
+                'height': 200,
+                'items': [
+                    {
+                        'type': 'AnnotationPage',
+                        'items': [
+                            {
+                                'type': 'Annotation',
+                                'motivation': 'painting',
+                                'body': {
+                                    'type': 'Image',
+                                    'service': [{'id': f'{srv.base}/scroll/p{k}', 'type': 'ImageService3'}],
+                                },
+                            }
+                        ],
+                    }
+                ],
+            }
+            for k in (1, 2)
+        ]
         manifest = tmp_path / 'scroll.json'
-        manifest.write_text(json.dumps({'@context': 'http://iiif.io/api/presentation/3/context.json',
-                                        'type': 'Manifest', 'items': items}))
+        manifest.write_text(
+            json.dumps(
+                {'@context': 'http://iiif.io/api/presentation/3/context.json', 'type': 'Manifest', 'items': items}
+            )
+        )
         out = tmp_path / 'out'
         meta = load_tool('annotate').main([DEMO, str(detector), '--iiif-manifest', str(manifest), '--out', str(out)])
     assert meta['pages'] == 2 and meta['book_id'] == 'scroll'
     coco = json.loads((out / 'annotations.coco.json').read_text())
     assert [im['canvas'] for im in coco['images']] == ['https://example.org/canvas/1', 'https://example.org/canvas/2']
     assert all((out / im['file_name']).is_file() for im in coco['images'])
-    assert {json.loads(p.read_text())['items'][0]['target']['source'] if json.loads(p.read_text())['items'] else
-            None for p in (out / 'w3c').glob('*.json')} <= {None, *[im['canvas'] for im in coco['images']]}
+    assert {
+        json.loads(p.read_text())['items'][0]['target']['source'] if json.loads(p.read_text())['items'] else None
+        for p in (out / 'w3c').glob('*.json')
+    } <= {None, *[im['canvas'] for im in coco['images']]}
 
 
 def test_manifest_2x_pages():
     from kaokore_mm.converters.iiif_manifest import ManifestError, manifest_pages
-    m = {'sequences': [{'canvases': [{'@id': 'c1', 'width': 10, 'height': 20, 'label': 'p. 1', 'images': [
-        {'resource': {'service': {'@id': 'https://x/iiif/p1'}}}]}]}]}
+
+    m = {
+        'sequences': [
+            {
+                'canvases': [
+                    {
+                        '@id': 'c1',
+                        'width': 10,
+                        'height': 20,
+                        'label': 'p. 1',
+                        'images': [{'resource': {'service': {'@id': 'https://x/iiif/p1'}}}],
+                    }
+                ]
+            }
+        ]
+    }
     assert manifest_pages(m) == [dict(canvas='c1', width=10, height=20, iiif_base='https://x/iiif/p1', label='p. 1')]
     with pytest.raises(ManifestError, match='not a IIIF Presentation'):
         manifest_pages({'foo': 1})

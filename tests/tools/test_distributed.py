@@ -1,5 +1,6 @@
 """Distributed train and test as users run them (tools/dist_train.sh, tools/dist_test.sh):
 two real processes under torchrun on the CPU (gloo)."""
+
 import json
 import os
 import pickle
@@ -13,9 +14,15 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = 'configs/demo/faster_rcnn_r18_patch512_demo.py'
-LOADERS = [f'{s}_dataloader.{k}' for s in ('train', 'val', 'test') for k in ('num_workers=0', 'persistent_workers=False')]
-TRAIN = [*LOADERS, 'train_cfg.max_iters=2', 'train_cfg.val_interval=2',
-         *[f'{s}_dataloader.sampler.ratios=(0.5,0.25,0.25)' for s in ('train', 'val', 'test')]]
+LOADERS = [
+    f'{s}_dataloader.{k}' for s in ('train', 'val', 'test') for k in ('num_workers=0', 'persistent_workers=False')
+]
+TRAIN = [
+    *LOADERS,
+    'train_cfg.max_iters=2',
+    'train_cfg.val_interval=2',
+    *[f'{s}_dataloader.sampler.ratios=(0.5,0.25,0.25)' for s in ('train', 'val', 'test')],
+]
 # every page (8: 4 per rank), all boxes of the random-weight detector
 TEST = [*LOADERS, 'test_dataloader.sampler.ratios=(0,0,1)', 'model.test_cfg.rcnn.score_thr=0.0']
 
@@ -36,21 +43,65 @@ def run(cmd, **env):
 
 @pytest.mark.skipif(sys.platform != 'linux', reason='torchrun with gloo on Linux')
 def test_two_processes_train_and_test_like_one(tiny_data, tmp_path):
-    log = run(['bash', 'tools/dist_train.sh', CONFIG, '2', '--work-dir', str(tmp_path / 'train'), '--data-root',
-               str(tiny_data), '--cfg-options', *TRAIN])
+    log = run(
+        [
+            'bash',
+            'tools/dist_train.sh',
+            CONFIG,
+            '2',
+            '--work-dir',
+            str(tmp_path / 'train'),
+            '--data-root',
+            str(tiny_data),
+            '--cfg-options',
+            *TRAIN,
+        ]
+    )
     assert 'Found no NVIDIA driver' not in log
     ckpt = tmp_path / 'train' / 'iter_2.pth'
     assert ckpt.exists()
-    run(['bash', 'tools/dist_test.sh', CONFIG, str(ckpt), '2', '--work-dir', str(tmp_path / 'two'), '--data-root',
-         str(tiny_data), '--out', str(tmp_path / 'two.pkl'), '--cfg-options', *TEST])
-    run([sys.executable, 'tools/test.py', CONFIG, str(ckpt), '--work-dir', str(tmp_path / 'one'), '--data-root',
-         str(tiny_data), '--out', str(tmp_path / 'one.pkl'), '--cfg-options', *TEST])
+    run(
+        [
+            'bash',
+            'tools/dist_test.sh',
+            CONFIG,
+            str(ckpt),
+            '2',
+            '--work-dir',
+            str(tmp_path / 'two'),
+            '--data-root',
+            str(tiny_data),
+            '--out',
+            str(tmp_path / 'two.pkl'),
+            '--cfg-options',
+            *TEST,
+        ]
+    )
+    run(
+        [
+            sys.executable,
+            'tools/test.py',
+            CONFIG,
+            str(ckpt),
+            '--work-dir',
+            str(tmp_path / 'one'),
+            '--data-root',
+            str(tiny_data),
+            '--out',
+            str(tmp_path / 'one.pkl'),
+            '--cfg-options',
+            *TEST,
+        ]
+    )
     two = json.loads((tmp_path / 'two' / 'test_metrics.json').read_text())['metrics']
     one = json.loads((tmp_path / 'one' / 'test_metrics.json').read_text())['metrics']
     assert one['face/num_pages'] == two['face/num_pages'] == 8
     for key in ('face/AP50', 'face/recall', 'face/precision', 'face/num_faces', 'face/tp', 'face/fp', 'face/coco_AP'):
         assert two[key] == pytest.approx(one[key], abs=1e-9), key
-    p1, p2 = pickle.load(open(tmp_path / 'one.pkl', 'rb')), pickle.load(open(tmp_path / 'two.pkl', 'rb'))
+    p1, p2 = (
+        pickle.loads(Path(tmp_path / 'one.pkl').read_bytes()),
+        pickle.loads(Path(tmp_path / 'two.pkl').read_bytes()),
+    )
     assert [r['img_id'] for r in p2] == [r['img_id'] for r in p1] == sorted(r['img_id'] for r in p1)
     assert sum(len(r['pred_instances']['scores']) for r in p1) > 100
     for a, b in zip(p1, p2):
@@ -63,16 +114,17 @@ def test_two_processes_train_and_test_like_one(tiny_data, tmp_path):
 def random_detector(tmp_path_factory):
     """The demo detector with seeded random weights, saved as a checkpoint."""
     import torch
+    from mmdet.registry import MODELS
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
 
     import kaokore_mm  # noqa: F401
-    from mmdet.registry import MODELS
+
     init_default_scope('mmdet')
     torch.manual_seed(0)
     model = MODELS.build(Config.fromfile(str(ROOT / CONFIG)).model)
     path = tmp_path_factory.mktemp('ckpt') / 'random.pth'
-    torch.save(dict(state_dict=model.state_dict(), meta=dict(dataset_meta=dict(classes=('face', )))), path)
+    torch.save(dict(state_dict=model.state_dict(), meta=dict(dataset_meta=dict(classes=('face',)))), path)
     return path
 
 
@@ -85,20 +137,48 @@ def test_annotate_on_two_processes_like_one(tiny_data, random_detector, tmp_path
         (book / p.name).write_bytes(p.read_bytes())
     opts = ['--images', str(book), '--score-thr', '0.05', '--batch-size', '2']
     run([sys.executable, 'tools/annotate.py', CONFIG, str(random_detector), '--out', str(tmp_path / 'one'), *opts])
-    run([sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2', f'--master_port={free_port()}',
-         'tools/annotate.py', CONFIG, str(random_detector), '--out', str(tmp_path / 'two'), '--launcher', 'pytorch',
-         *opts])
+    run(
+        [
+            sys.executable,
+            '-m',
+            'torch.distributed.run',
+            '--nproc_per_node=2',
+            f'--master_port={free_port()}',
+            'tools/annotate.py',
+            CONFIG,
+            str(random_detector),
+            '--out',
+            str(tmp_path / 'two'),
+            '--launcher',
+            'pytorch',
+            *opts,
+        ]
+    )
     one = json.loads((tmp_path / 'one' / 'annotations.coco.json').read_text())
     two = json.loads((tmp_path / 'two' / 'annotations.coco.json').read_text())
     assert len(one['images']) == 4 and len(one['annotations']) > 10
     assert one == two  # same pages, same boxes, same ids
     assert json.loads((tmp_path / 'two' / 'annotate.json').read_text())['processes'] == 2
-    for name in ('annotations.csv', ):
+    for name in ('annotations.csv',):
         assert (tmp_path / 'one' / name).read_text() == (tmp_path / 'two' / name).read_text()
     # resumable across a change of the number of processes: two processes on one process's work redo nothing
-    run([sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2', f'--master_port={free_port()}',
-         'tools/annotate.py', CONFIG, str(random_detector), '--out', str(tmp_path / 'one'), '--launcher', 'pytorch',
-         *opts])
+    run(
+        [
+            sys.executable,
+            '-m',
+            'torch.distributed.run',
+            '--nproc_per_node=2',
+            f'--master_port={free_port()}',
+            'tools/annotate.py',
+            CONFIG,
+            str(random_detector),
+            '--out',
+            str(tmp_path / 'one'),
+            '--launcher',
+            'pytorch',
+            *opts,
+        ]
+    )
     meta = json.loads((tmp_path / 'one' / 'annotate.json').read_text())
     assert meta['pages_predicted_now'] == 0 and meta['processes'] == 2
     assert json.loads((tmp_path / 'one' / 'annotations.coco.json').read_text()) == one

@@ -1,4 +1,5 @@
 """merge_corrections.py validates the whole merge before it writes anything."""
+
 import json
 
 import cv2
@@ -15,19 +16,35 @@ def setup(tmp_path):
     for rel in ('a/p1.jpg', 'b/p1.jpg', 'p1.png'):
         (book / rel).parent.mkdir(parents=True, exist_ok=True)
         cv2.imwrite(str(book / rel), np.full((50, 60, 3), len(rel), np.uint8))
-    images = [dict(id=i + 1, file_name=f, width=60, height=50) for i, f in enumerate(('a/p1.jpg', 'b/p1.jpg', 'p1.png'))]
-    corr = dict(info=dict(images_root=str(book)), images=images,
-                annotations=[dict(id=i + 1, image_id=i + 1, category_id=1, bbox=[1, 2, 10, 12]) for i in range(3)],
-                categories=[dict(id=1, name='face')])
+    images = [
+        dict(id=i + 1, file_name=f, width=60, height=50) for i, f in enumerate(('a/p1.jpg', 'b/p1.jpg', 'p1.png'))
+    ]
+    corr = dict(
+        info=dict(images_root=str(book)),
+        images=images,
+        annotations=[dict(id=i + 1, image_id=i + 1, category_id=1, bbox=[1, 2, 10, 12]) for i in range(3)],
+        categories=[dict(id=1, name='face')],
+    )
     corr_file = tmp_path / 'corr.json'
     corr_file.write_text(json.dumps(corr))
     train = tmp_path / 'data' / 'annotations' / 'pages.json'
     train.parent.mkdir(parents=True)
-    old = dict(images=[dict(id=1, file_name='pages/old/x.jpg', width=5, height=5, book_id='old')],
-               annotations=[dict(id=1, image_id=1, category_id=1, bbox=[0, 0, 2, 2])], categories=[dict(id=1, name='face')])
+    old = dict(
+        images=[dict(id=1, file_name='pages/old/x.jpg', width=5, height=5, book_id='old')],
+        annotations=[dict(id=1, image_id=1, category_id=1, bbox=[0, 0, 2, 2])],
+        categories=[dict(id=1, name='face')],
+    )
     train.write_text(json.dumps(old))
-    args = ['--corrections', str(corr_file), '--pages', str(corr_file), '--train-ann', str(train),
-            '--data-root', str(tmp_path / 'data')]
+    args = [
+        '--corrections',
+        str(corr_file),
+        '--pages',
+        str(corr_file),
+        '--train-ann',
+        str(train),
+        '--data-root',
+        str(tmp_path / 'data'),
+    ]
     return tmp_path, args, train, corr, corr_file
 
 
@@ -96,8 +113,9 @@ def test_a_folder_of_corrections(setup, capsys, tmp_path):
 
 
 def w3c_page(items):
-    return dict(type='AnnotationPage', items=[dict(type='Annotation', id=f'a{k}', target=t)
-                                              for k, t in enumerate(items)])
+    return dict(
+        type='AnnotationPage', items=[dict(type='Annotation', id=f'a{k}', target=t) for k, t in enumerate(items)]
+    )
 
 
 def test_w3c_percent_fragments_are_placed_on_the_pages_size(setup, capsys, tmp_path):
@@ -108,16 +126,21 @@ def test_w3c_percent_fragments_are_placed_on_the_pages_size(setup, capsys, tmp_p
         im['canvas'] = f'https://example.org/c{k}'
     corr_file.write_text(json.dumps(corr))
     w3c = tmp_path / 'w3c.json'
-    w3c.write_text(json.dumps(w3c_page(['https://example.org/c0#xywh=percent:10,20,50,40',
-                                        'https://example.org/c2#xywh=pixel:1,2,3,4'])))
+    w3c.write_text(
+        json.dumps(
+            w3c_page(['https://example.org/c0#xywh=percent:10,20,50,40', 'https://example.org/c2#xywh=pixel:1,2,3,4'])
+        )
+    )
     rc, _ = run(['--corrections', str(w3c), *args[2:], '--book-id', 'pb'], capsys)
     merged = json.loads(train.read_text())
     pages = {im['id']: im['file_name'] for im in merged['images'] if im['book_id'] == 'pb'}
     boxes = sorted((pages[a['image_id']], a['bbox']) for a in merged['annotations'] if a['image_id'] in pages)
     assert rc == 0 and boxes == [('pages/pb/a/p1.jpg', [6.0, 10.0, 30.0, 20.0]), ('pages/pb/p1.png', [1, 2, 3, 4])]
     before = train.read_text()
-    for bad, problem in (('https://example.org/other#xywh=percent:10,20,50,40', 'whose size is unknown'),
-                         ('https://example.org/c0#xywh=percent:10,20', 'no valid xywh')):
+    for bad, problem in (
+        ('https://example.org/other#xywh=percent:10,20,50,40', 'whose size is unknown'),
+        ('https://example.org/c0#xywh=percent:10,20', 'no valid xywh'),
+    ):
         w3c.write_text(json.dumps(w3c_page(['https://example.org/c1#xywh=1,2,3,4', bad])))
         rc, out = run(['--corrections', str(w3c), *args[2:], '--book-id', 'qb'], capsys)
         assert rc == 2 and problem in out.err and 'w3c.json, item 1' in out.err and train.read_text() == before

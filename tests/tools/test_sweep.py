@@ -1,27 +1,36 @@
 import csv
+import io
 import json
 from pathlib import Path
 
 import pytest
 
-from kaokore_mm.utils.cli import UserError
 from kaokore_mm.apis.experiments import effective_schedule
+from kaokore_mm.utils.cli import UserError
 from tests.conftest import load_tool
 
 ROOT = Path(__file__).resolve().parents[2]
-OPTS = ['train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
-        'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False',
-        'test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=False',
-        'train_dataloader.sampler.ratios=(0.5,0.25,0.25)', 'val_dataloader.sampler.ratios=(0.5,0.25,0.25)',
-        'test_dataloader.sampler.ratios=(0.5,0.25,0.25)']
+OPTS = [
+    'train_dataloader.num_workers=0',
+    'train_dataloader.persistent_workers=False',
+    'val_dataloader.num_workers=0',
+    'val_dataloader.persistent_workers=False',
+    'test_dataloader.num_workers=0',
+    'test_dataloader.persistent_workers=False',
+    'train_dataloader.sampler.ratios=(0.5,0.25,0.25)',
+    'val_dataloader.sampler.ratios=(0.5,0.25,0.25)',
+    'test_dataloader.sampler.ratios=(0.5,0.25,0.25)',
+]
 
 
 def test_the_checkpoint_follows_the_overrides():
     assert effective_schedule('configs/faster_rcnn_r50_patch1333.py')[1] == 'epoch_12.pth'
     assert effective_schedule('configs/faster_rcnn_r50_patch1333.py', ['train_cfg.max_epochs=2'])[1] == 'epoch_2.pth'
     assert effective_schedule('configs/demo/faster_rcnn_r18_patch512_demo.py')[1] == 'iter_500.pth'
-    assert effective_schedule('configs/demo/faster_rcnn_r18_patch512_demo.py', ['train_cfg.max_iters=7'])[1] == \
-        'iter_7.pth'
+    assert (
+        effective_schedule('configs/demo/faster_rcnn_r18_patch512_demo.py', ['train_cfg.max_iters=7'])[1]
+        == 'iter_7.pth'
+    )
     opts, name = effective_schedule('configs/demo/faster_rcnn_r18_patch512_demo.py', ['train_cfg.max_iters=7'], 3)
     assert name == 'iter_3.pth' and opts[-2:] == ['train_cfg.max_iters=3', 'train_cfg.val_interval=3']
     with pytest.raises(UserError, match='trains by epochs.*train_cfg.max_epochs=N'):
@@ -30,9 +39,20 @@ def test_the_checkpoint_follows_the_overrides():
 
 def test_max_iters_on_an_epoch_config_is_one_line_and_exit_2(tmp_path, capsys):
     from kaokore_mm.utils.cli import cli_main
+
     sweep = load_tool('sweep')
-    rc = cli_main(sweep.main, ['configs/faster_rcnn_r50_nopatch.py', '--work-dir', str(tmp_path), '--data-root',
-                               str(tmp_path), '--max-iters', '5'])
+    rc = cli_main(
+        sweep.main,
+        [
+            'configs/faster_rcnn_r50_nopatch.py',
+            '--work-dir',
+            str(tmp_path),
+            '--data-root',
+            str(tmp_path),
+            '--max-iters',
+            '5',
+        ],
+    )
     err = capsys.readouterr().err
     assert rc == 2 and err.startswith('error: configs/faster_rcnn_r50_nopatch.py trains by epochs')
     assert err.count('\n') == 1 and not list(tmp_path.iterdir())
@@ -42,8 +62,17 @@ def test_sweep_over_two_demo_configs(tiny_data, tmp_path, capsys):
     sweep = load_tool('sweep')
     configs = ['configs/demo/faster_rcnn_r18_patch512_demo.py', 'configs/demo/faster_rcnn_r18_nopatch_demo.py']
     # the schedule is set by --cfg-options only: the checkpoint tested must be the one this run wrote
-    args = [*configs, '--work-dir', str(tmp_path), '--data-root', str(tiny_data), '--cfg-options', *OPTS,
-            'train_cfg.max_iters=2', 'train_cfg.val_interval=2']
+    args = [
+        *configs,
+        '--work-dir',
+        str(tmp_path),
+        '--data-root',
+        str(tiny_data),
+        '--cfg-options',
+        *OPTS,
+        'train_cfg.max_iters=2',
+        'train_cfg.val_interval=2',
+    ]
     rows = sweep.main(args)
     assert [r['config'] for r in rows] == configs
     for r, c in zip(rows, configs):
@@ -53,9 +82,13 @@ def test_sweep_over_two_demo_configs(tiny_data, tmp_path, capsys):
         assert tested['checkpoint'] == r['checkpoint']
         m = tested['metrics']
         assert (r['AP50'], r['recall'], r['precision'], r['pages']) == (
-            m['face/AP50'], m['face/recall'], m['face/precision'], m['face/num_pages'])
+            m['face/AP50'],
+            m['face/recall'],
+            m['face/precision'],
+            m['face/num_pages'],
+        )
         assert r['pages'] == 2 and r['faces'] > 0 and r['pages_per_s'] > 0 and r['train_min'] > 0
-    table = list(csv.DictReader(open(tmp_path / 'sweep.csv')))
+    table = list(csv.DictReader(io.StringIO(Path(tmp_path / 'sweep.csv').read_text())))
     assert [t['config'] for t in table] == configs
     assert [float(t['recall']) for t in table] == pytest.approx([r['recall'] for r in rows])
     assert (tmp_path / 'sweep.md').read_text().count('\n') == 4

@@ -7,8 +7,24 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_make_synthetic_cli(tmp_path, capsys):
     make_synthetic = load_tool('make_synthetic')
-    summary = make_synthetic.main(['--out', str(tmp_path), '--pages', '3', '--books', '2', '--seed', '1',
-                                   '--long-side', '600', '700', '--face-size', '30', '50'])
+    summary = make_synthetic.main(
+        [
+            '--out',
+            str(tmp_path),
+            '--pages',
+            '3',
+            '--books',
+            '2',
+            '--seed',
+            '1',
+            '--long-side',
+            '600',
+            '700',
+            '--face-size',
+            '30',
+            '50',
+        ]
+    )
     assert summary['pages'] == 3 and (tmp_path / 'annotations/pages.json').exists()
     assert '3 pages' in capsys.readouterr().out
 
@@ -16,16 +32,34 @@ def test_make_synthetic_cli(tmp_path, capsys):
 def test_split_report(tiny_data, tmp_path, capsys):
     split_report = load_tool('split_report')
     out = tmp_path / 'report.png'
-    table = split_report.main([str(ROOT / 'configs/faster_rcnn_r50_patch1333.py'), '--data-root', str(tiny_data),
-                               '--split', 'inter_book', '--out', str(out)])
+    table = split_report.main(
+        [
+            str(ROOT / 'configs/faster_rcnn_r50_patch1333.py'),
+            '--data-root',
+            str(tiny_data),
+            '--split',
+            'inter_book',
+            '--out',
+            str(out),
+        ]
+    )
     assert out.exists() and out.stat().st_size > 1000
     books = [set(t) for t in table.values()]
     assert not (books[0] & books[2]) and not (books[0] & books[1])  # inter_book: no shared books
     assert sum(p for t in table.values() for p, _ in t.values()) == 8
     text = capsys.readouterr().out
     assert 'total' in text and 'book000' in text
-    table = split_report.main([str(ROOT / 'configs/faster_rcnn_r50_patch1333.py'), '--data-root', str(tiny_data),
-                               '--split', 'intra_book', '--out', str(out)])
+    table = split_report.main(
+        [
+            str(ROOT / 'configs/faster_rcnn_r50_patch1333.py'),
+            '--data-root',
+            str(tiny_data),
+            '--split',
+            'intra_book',
+            '--out',
+            str(out),
+        ]
+    )
     assert set(table['train']) == set(table['test']) == {'book000', 'book001', 'book002', 'book003'}
 
 
@@ -34,6 +68,7 @@ def test_an_empty_subset_is_one_line_saying_what_to_change(tiny_data, tmp_path, 
 
     from kaokore_mm.utils.cli import cli_main
     from tests.conftest import load_tool
+
     root = tmp_path / 'two_books'
     (root / 'annotations').mkdir(parents=True)
     (root / 'pages').symlink_to(tiny_data / 'pages', target_is_directory=True)
@@ -42,14 +77,28 @@ def test_an_empty_subset_is_one_line_saying_what_to_change(tiny_data, tmp_path, 
     coco['images'] = [im for im in coco['images'] if im['id'] in keep]
     coco['annotations'] = [a for a in coco['annotations'] if a['image_id'] in keep]
     (root / 'annotations' / 'pages.json').write_text(json.dumps(coco))
-    loaders = [f'{s}_dataloader.{k}' for s in ('train', 'val', 'test') for k in ('num_workers=0', 'persistent_workers=False')]
-    rc = cli_main(load_tool('train').main, ['configs/demo/faster_rcnn_r18_patch512_demo.py', '--work-dir',
-                                             str(tmp_path / 'w'), '--data-root', str(root), '--cfg-options', *loaders,
-                                             'train_cfg.max_iters=1', 'train_cfg.val_interval=1'])
+    loaders = [
+        f'{s}_dataloader.{k}' for s in ('train', 'val', 'test') for k in ('num_workers=0', 'persistent_workers=False')
+    ]
+    rc = cli_main(
+        load_tool('train').main,
+        [
+            'configs/demo/faster_rcnn_r18_patch512_demo.py',
+            '--work-dir',
+            str(tmp_path / 'w'),
+            '--data-root',
+            str(root),
+            '--cfg-options',
+            *loaders,
+            'train_cfg.max_iters=1',
+            'train_cfg.val_interval=1',
+        ],
+    )
     err = capsys.readouterr().err.strip().splitlines()
     # reported by the check before the Runner: no environment dump, no traceback
-    assert rc == 2 and err[-1].startswith('error: configs/demo/faster_rcnn_r18_patch512_demo.py: '
-                                          'val_dataloader.sampler: subset')
+    assert rc == 2 and err[-1].startswith(
+        'error: configs/demo/faster_rcnn_r18_patch512_demo.py: val_dataloader.sampler: subset'
+    )
     assert not any('System environment' in line for line in err)
     assert 'is empty' in err[-1] and 'intra_book' in err[-1] and 'Traceback' not in '\n'.join(err)
 
@@ -58,12 +107,13 @@ def test_a_page_whose_size_disagrees_with_its_coco_stops_the_test_with_one_line(
     import json
 
     import torch
+    from mmdet.registry import MODELS
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
 
     from kaokore_mm.utils.cli import cli_main
-    from mmdet.registry import MODELS
     from tests.conftest import load_tool
+
     root = tmp_path / 'data'
     (root / 'annotations').mkdir(parents=True)
     (root / 'pages').symlink_to(tiny_data / 'pages', target_is_directory=True)
@@ -74,16 +124,42 @@ def test_a_page_whose_size_disagrees_with_its_coco_stops_the_test_with_one_line(
     config = 'configs/demo/faster_rcnn_r18_nopatch_demo.py'
     ckpt = tmp_path / 'w.pth'
     torch.save(dict(state_dict=MODELS.build(Config.fromfile(config).model).state_dict()), ckpt)
-    loaders = [f'{s}_dataloader.{k}' for s in ('train', 'val', 'test') for k in ('num_workers=0', 'persistent_workers=False')]
-    rc = cli_main(load_tool('test').main, [config, str(ckpt), '--work-dir', str(tmp_path / 'w'), '--data-root',
-                                           str(root), '--cfg-options', *loaders, 'test_dataloader.sampler.ratios=(0,0,1)'])
+    loaders = [
+        f'{s}_dataloader.{k}' for s in ('train', 'val', 'test') for k in ('num_workers=0', 'persistent_workers=False')
+    ]
+    rc = cli_main(
+        load_tool('test').main,
+        [
+            config,
+            str(ckpt),
+            '--work-dir',
+            str(tmp_path / 'w'),
+            '--data-root',
+            str(root),
+            '--cfg-options',
+            *loaders,
+            'test_dataloader.sampler.ratios=(0,0,1)',
+        ],
+    )
     err = capsys.readouterr().err.strip().splitlines()
     name = coco['images'][0]['file_name'].split('/')[-1]
     assert rc == 2 and err[-1].startswith('error: ') and name in err[-1] and 'annotations say' in err[-1]
     assert '--skip-bad-pages' in err[-1] and not (tmp_path / 'w' / 'test_metrics.json').exists()
     # the policy's other half: the page is left out with a warning, the others are tested
-    rc = cli_main(load_tool('test').main, [config, str(ckpt), '--work-dir', str(tmp_path / 'w'), '--data-root',
-                                           str(root), '--skip-bad-pages', '--cfg-options', *loaders,
-                                           'test_dataloader.sampler.ratios=(0,0,1)'])
+    rc = cli_main(
+        load_tool('test').main,
+        [
+            config,
+            str(ckpt),
+            '--work-dir',
+            str(tmp_path / 'w'),
+            '--data-root',
+            str(root),
+            '--skip-bad-pages',
+            '--cfg-options',
+            *loaders,
+            'test_dataloader.sampler.ratios=(0,0,1)',
+        ],
+    )
     metrics = json.loads((tmp_path / 'w' / 'test_metrics.json').read_text())
     assert rc == 0 and metrics['samples'] == len(coco['images']) - 1

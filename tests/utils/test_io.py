@@ -8,8 +8,14 @@ from kaokore_mm.utils.io import atomic_write_json, json_safe
 
 
 def test_undefined_figures_are_written_as_null(tmp_path):
-    metrics = {'face/AP50': float('nan'), 'face/recall': np.float64(0.5), 'inf': float('inf'),
-               'shape': (1, 2), 'arr': np.array([1.0, np.nan]), 'n': np.int64(3)}
+    metrics = {
+        'face/AP50': float('nan'),
+        'face/recall': np.float64(0.5),
+        'inf': float('inf'),
+        'shape': (1, 2),
+        'arr': np.array([1.0, np.nan]),
+        'n': np.int64(3),
+    }
     path = atomic_write_json(tmp_path / 'm.json', metrics)
     text = path.read_text()
     assert 'NaN' not in text and 'Infinity' not in text

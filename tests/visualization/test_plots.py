@@ -1,30 +1,42 @@
 """Charts are Figure objects with their own canvas: no pyplot, no backend change."""
+
 import re
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from kaokore_mm.visualization.plots import (confusion_matrix_figure, figure_to_rgb, image_grid_figure,
-                                            metrics_bar_figure, pr_curve_figure, save_figure, split_figure)
+from kaokore_mm.visualization.plots import (
+    confusion_matrix_figure,
+    figure_to_rgb,
+    image_grid_figure,
+    metrics_bar_figure,
+    pr_curve_figure,
+    save_figure,
+    split_figure,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_library_code_never_touches_pyplot_or_the_backend():
-    offenders = [str(p.relative_to(ROOT)) for p in (ROOT / 'kaokore_mm').rglob('*.py')
-                 if re.search(r'matplotlib\.use\(|import matplotlib\.pyplot|from matplotlib import pyplot',
-                              p.read_text())]
+    offenders = [
+        str(p.relative_to(ROOT))
+        for p in (ROOT / 'kaokore_mm').rglob('*.py')
+        if re.search(r'matplotlib\.use\(|import matplotlib\.pyplot|from matplotlib import pyplot', p.read_text())
+    ]
     assert offenders == []
 
 
 def test_every_chart_draws_and_saves_without_pyplot(tmp_path):
     import matplotlib
+
     backend = matplotlib.get_backend()
     had_pyplot = 'matplotlib.pyplot' in sys.modules
     figs = [
-        pr_curve_figure({'all pages': (np.array([0.5, 1.0]), np.array([1.0, 0.5]), np.array([0.9, 0.2]), 0.75)},
-                        0.5, 0.5),
+        pr_curve_figure(
+            {'all pages': (np.array([0.5, 1.0]), np.array([1.0, 0.5]), np.array([0.9, 0.2]), 0.75)}, 0.5, 0.5
+        ),
         confusion_matrix_figure(np.array([[3, 1], [0, 4]]), ['male', 'female']),
         image_grid_figure([(np.zeros((8, 8, 3), np.uint8), 'a'), (np.ones((8, 8, 3), np.uint8) * 255, 'b')], cols=2),
         split_figure({'train': {'b1': (2, 5)}, 'val': {'b2': (1, 1)}, 'test': {}}, ('train', 'val', 'test'), 't'),

@@ -12,6 +12,7 @@ clipped to their pages; every unusable item (bad box, box outside its page,
 unknown canvas, unsafe file name, unreadable file) is reported with its file
 and item and skipped. Exits non-zero only when nothing could be imported.
 """
+
 import argparse
 import json
 import sys
@@ -54,8 +55,10 @@ def main(argv=None):
     coco = col.coco()
     if coco['annotations'] or coco['images']:
         atomic_write_text(Path(args.out), json.dumps(coco, ensure_ascii=False))
-    print(f'{len(coco["images"])} pages, {len(coco["annotations"])} faces imported into {args.out}; '
-          f'{len(col.problems)} items skipped')
+    print(
+        f'{len(coco["images"])} pages, {len(coco["annotations"])} faces imported into {args.out}; '
+        f'{len(col.problems)} items skipped'
+    )
     for p in col.problems[:50]:
         print(f'  {p["file"]} [{p["item"]}]: {p["reason"]}')
     return 0 if coco['images'] else 1

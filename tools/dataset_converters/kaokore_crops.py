@@ -11,6 +11,7 @@ gets the faces with gender and status, with KaoKore's official set. Existing
 complete crops are kept (resumable); missing or unreadable pages are reported
 and skipped.
 """
+
 import argparse
 import csv
 import io
@@ -59,8 +60,9 @@ def main(argv=None):
                 if img is None:
                     continue
                 crop = cut_crop(img, [x, y, x + w, y + h], args.size)
-                atomic_write_bytes(crop_dir / a['crop'], cv2.imencode('.jpg', crop, [cv2.IMWRITE_JPEG_QUALITY, 95])[1]
-                                   .tobytes())
+                atomic_write_bytes(
+                    crop_dir / a['crop'], cv2.imencode('.jpg', crop, [cv2.IMWRITE_JPEG_QUALITY, 95])[1].tobytes()
+                )
                 written += 1
             else:
                 kept += 1
@@ -72,8 +74,10 @@ def main(argv=None):
     w.writerow(['image', 'gender', 'status', 'set'])
     w.writerows(sorted(rows))
     atomic_write_text(out / 'labels.csv', buf.getvalue())
-    print(f'{written} crops written, {kept} kept from an earlier run, {len(rows)} labelled rows in '
-          f'{out / "labels.csv"}; {len(problems)} pages missing or unreadable')
+    print(
+        f'{written} crops written, {kept} kept from an earlier run, {len(rows)} labelled rows in '
+        f'{out / "labels.csv"}; {len(problems)} pages missing or unreadable'
+    )
     for p in problems[:20]:
         print(f'  {p["page"]}: {p["reason"]} ({p["faces"]} faces skipped)')
     return 0 if written + kept else 1

@@ -9,6 +9,7 @@ tools/download_pages.py (the image, or the info.json saved beside it); run the
 converter again after downloading to fill them in and clip the boxes to the
 pages. Exits non-zero only when nothing could be converted.
 """
+
 import argparse
 import json
 import sys
@@ -42,6 +43,7 @@ def page_size_reader(root: Path):
                 pass
         if img.is_file():
             from PIL import Image
+
             try:
                 with Image.open(img) as im:
                     return im.size
@@ -60,13 +62,17 @@ def main(argv=None):
     sized = sum(im['width'] is not None for im in coco['images'])
     if s['faces']:
         atomic_write_text(out / 'annotations' / 'pages.json', json.dumps(coco, ensure_ascii=False))
-    atomic_write_text(out / 'annotations' / 'conversion_report.json',
-                      json.dumps(dict(summary=s, skipped=report.skipped), ensure_ascii=False, indent=1))
-    print(f'{s["lines"]} lines read: {s["faces"]} faces ({s["labelled"]} with gender and status) on {s["pages"]} '
-          f'pages of {s["books"]} books; {s["skipped"]} lines skipped; {sized} of {s["pages"]} page sizes known')
+    atomic_write_text(
+        out / 'annotations' / 'conversion_report.json',
+        json.dumps(dict(summary=s, skipped=report.skipped), ensure_ascii=False, indent=1),
+    )
+    print(
+        f'{s["lines"]} lines read: {s["faces"]} faces ({s["labelled"]} with gender and status) on {s["pages"]} '
+        f'pages of {s["books"]} books; {s["skipped"]} lines skipped; {sized} of {s["pages"]} page sizes known'
+    )
     for reason, n in Counter(r['reason'].split(':')[0] for r in report.skipped).most_common():
         print(f'  skipped {n:5d} x {reason}')
-    for r in report.skipped[:args.show_skipped]:
+    for r in report.skipped[: args.show_skipped]:
         print(f'  {r["file"]}:{r["line"]}: {r["reason"]}')
     if sized < s['pages']:
         print('page sizes missing: download the pages (tools/download_pages.py) and run this again to clip boxes')

@@ -6,8 +6,7 @@ dataset_type = 'KaoKoreCrops'
 data_root = 'data/kaokore/'
 task = 'status'
 
-data_preprocessor = dict(
-    num_classes=4, mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], to_rgb=True)
+data_preprocessor = dict(num_classes=4, mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], to_rgb=True)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='RandomResizedCrop', scale=256, crop_ratio_range=(0.6, 1.0)),
@@ -29,23 +28,27 @@ train_dataloader = dict(
     dataset=dict(
         type='ClassBalancedDataset',
         oversample_thr=0.2,
-        dataset=dict(type=dataset_type, data_root=data_root, task=task, split='train', pipeline=train_pipeline)))
+        dataset=dict(type=dataset_type, data_root=data_root, task=task, split='train', pipeline=train_pipeline),
+    ),
+)
 val_dataloader = dict(
     batch_size=64,
     num_workers=2,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(type=dataset_type, data_root=data_root, task=task, split='dev', pipeline=test_pipeline))
+    dataset=dict(type=dataset_type, data_root=data_root, task=task, split='dev', pipeline=test_pipeline),
+)
 test_dataloader = dict(
     batch_size=64,
     num_workers=2,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(type=dataset_type, data_root=data_root, task=task, split='test', pipeline=test_pipeline))
+    dataset=dict(type=dataset_type, data_root=data_root, task=task, split='test', pipeline=test_pipeline),
+)
 val_evaluator = [
-    dict(type='Accuracy', topk=(1, )),
+    dict(type='Accuracy', topk=(1,)),
     dict(type='SingleLabelMetric', items=('precision', 'recall', 'f1-score'), average=None),
-    dict(type='SingleLabelMetric', items=('f1-score', ), average='macro', prefix='macro'),
+    dict(type='SingleLabelMetric', items=('f1-score',), average='macro', prefix='macro'),
     dict(type='ConfusionMatrixPlot'),
 ]
 test_evaluator = val_evaluator

@@ -20,8 +20,7 @@ test_pipeline = [
     dict(type='LoadImageFromFile', backend_args=backend_args),
     dict(type='Resize', scale=input_scale, keep_ratio=True),
     dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='PackDetInputs',
-         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor', 'book_id')),
+    dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor', 'book_id')),
 ]
 train_dataloader = dict(
     batch_size=2,
@@ -35,7 +34,9 @@ train_dataloader = dict(
         ann_file=ann_file,
         data_prefix=dict(img=''),
         pipeline=train_pipeline,
-        backend_args=backend_args))
+        backend_args=backend_args,
+    ),
+)
 val_dataloader = dict(
     batch_size=1,
     num_workers=2,
@@ -49,7 +50,9 @@ val_dataloader = dict(
         data_prefix=dict(img=''),
         test_mode=True,
         pipeline=test_pipeline,
-        backend_args=backend_args))
+        backend_args=backend_args,
+    ),
+)
 test_dataloader = dict(
     batch_size=1,
     num_workers=2,
@@ -63,7 +66,9 @@ test_dataloader = dict(
         data_prefix=dict(img=''),
         test_mode=True,
         pipeline=test_pipeline,
-        backend_args=backend_args))
+        backend_args=backend_args,
+    ),
+)
 
 # page-level recall/precision at the threshold, AP50 (the papers' mAP), COCO AP and AR, per book
 val_evaluator = dict(type='FaceDetectionMetric', iou_thr=0.5, score_thr=0.5)

@@ -29,7 +29,9 @@ train_dataloader = dict(
         overlap=overlap,
         min_visible=min_visible,
         empty_patch_ratio=empty_patch_ratio,
-        pipeline=train_pipeline))
+        pipeline=train_pipeline,
+    ),
+)
 val_dataloader = dict(dataset=dict(pipeline=page_pipeline))
 test_dataloader = dict(dataset=dict(pipeline=page_pipeline))
 

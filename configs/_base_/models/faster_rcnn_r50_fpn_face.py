@@ -6,7 +6,6 @@ _base_ = 'mmdet::_base_/models/faster-rcnn_r50_fpn.py'
 
 model = dict(
     roi_head=dict(bbox_head=dict(num_classes=1)),
-    train_cfg=dict(
-        rpn=dict(assigner=dict(ignore_iof_thr=0.5)),
-        rcnn=dict(assigner=dict(ignore_iof_thr=0.5))),
-    test_cfg=dict(rcnn=dict(score_thr=0.05, max_per_img=300)))
+    train_cfg=dict(rpn=dict(assigner=dict(ignore_iof_thr=0.5)), rcnn=dict(assigner=dict(ignore_iof_thr=0.5))),
+    test_cfg=dict(rcnn=dict(score_thr=0.05, max_per_img=300)),
+)

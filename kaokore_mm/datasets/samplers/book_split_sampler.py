@@ -1,4 +1,5 @@
 """A DefaultSampler over one subset of a book-aware train/val/test split."""
+
 from __future__ import annotations
 
 import math
@@ -6,9 +7,9 @@ from collections.abc import Iterator
 
 import numpy as np
 import torch
+from mmdet.registry import DATA_SAMPLERS
 from mmengine.dataset import DefaultSampler
 from mmengine.dist import get_dist_info, sync_random_seed
-from mmdet.registry import DATA_SAMPLERS
 
 from kaokore_mm.core.splits import SPLITS, SUBSETS, SplitError, assign_splits, check_choice, normalize_ratios
 
@@ -32,9 +33,11 @@ def split_indices(dataset, split: str, subset: str, ratios, split_seed: int, ret
     books = [first_book[p] for p in pages]
     if split != 'random' and any(b is None for b in books):
         missing = sum(b is None for b in books)
-        raise ValueError(f'split={split!r} needs a book_id for every page, but {missing} of {len(pages)} pages of '
-                         f'{getattr(dataset, "ann_file", "the dataset")} have none; add "book_id" to the COCO '
-                         "images or use split='random'")
+        raise ValueError(
+            f'split={split!r} needs a book_id for every page, but {missing} of {len(pages)} pages of '
+            f'{getattr(dataset, "ann_file", "the dataset")} have none; add "book_id" to the COCO '
+            "images or use split='random'"
+        )
     assignment = dict(zip(pages, assign_splits(pages, books, split, ratios, split_seed)))
     want = SUBSETS.index(subset)
     idx = np.array([i for i, p in enumerate(page_ids) if assignment[p] == want], dtype=np.int64)
@@ -62,9 +65,18 @@ class BookSplitSampler(DefaultSampler):
     once per worker and epoch instead of once per patch.
     """
 
-    def __init__(self, dataset, split: str = 'inter_book', subset: str = 'train', ratios=(0.8, 0.1, 0.1),
-                 split_seed: int = 0, shuffle: bool = True, seed: int | None = None, round_up: bool = True,
-                 page_window: int | None = None):
+    def __init__(
+        self,
+        dataset,
+        split: str = 'inter_book',
+        subset: str = 'train',
+        ratios=(0.8, 0.1, 0.1),
+        split_seed: int = 0,
+        shuffle: bool = True,
+        seed: int | None = None,
+        round_up: bool = True,
+        page_window: int | None = None,
+    ):
         if page_window is not None and page_window < 1:
             raise ValueError(f'page_window must be None or >= 1, got {page_window!r}')
         self.page_window = page_window
@@ -83,11 +95,16 @@ class BookSplitSampler(DefaultSampler):
         if len(self.indices) == 0:
             _, books = page_keys(dataset)
             n_books = len({b for b in books if b is not None})
-            hint = (f'{n_books} books cannot fill the subsets of an inter_book split: use split=intra_book, more '
-                    'books, or ratios without this subset' if split == 'inter_book' else
-                    'change the ratios (e.g. --cfg-options test_dataloader.sampler.ratios=(0.6,0.2,0.2)), or add pages')
-            raise SplitError(f'subset {subset!r} of split {split!r} with ratios {tuple(ratios)} is empty '
-                             f'({len(dataset)} samples in the dataset): {hint}')
+            hint = (
+                f'{n_books} books cannot fill the subsets of an inter_book split: use split=intra_book, more '
+                'books, or ratios without this subset'
+                if split == 'inter_book'
+                else 'change the ratios (e.g. --cfg-options test_dataloader.sampler.ratios=(0.6,0.2,0.2)), or add pages'
+            )
+            raise SplitError(
+                f'subset {subset!r} of split {split!r} with ratios {tuple(ratios)} is empty '
+                f'({len(dataset)} samples in the dataset): {hint}'
+            )
         n = len(self.indices)
         if round_up:
             self.num_samples = math.ceil(n / world_size)
@@ -106,8 +123,8 @@ class BookSplitSampler(DefaultSampler):
         else:
             order = list(range(len(self.indices)))
         if self.round_up:
-            order = (order * int(self.total_size / len(order) + 1))[:self.total_size]
-        order = order[self.rank:self.total_size:self.world_size]
+            order = (order * int(self.total_size / len(order) + 1))[: self.total_size]
+        order = order[self.rank : self.total_size : self.world_size]
         return iter(int(self.indices[i]) for i in order)
 
     def _page_window_order(self) -> list:

@@ -1,4 +1,5 @@
 """Cut the patch a sample names out of its (padded) page."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -35,8 +36,10 @@ class CropPatch(BaseTransform):
 
     def transform(self, results: dict) -> dict:
         if 'patch' not in results:
-            raise KeyError(f'CropPatch needs a "patch" window in the sample of {results.get("img_path")}; '
-                           'use PatchedPageDataset or set results["patch"]')
+            raise KeyError(
+                f'CropPatch needs a "patch" window in the sample of {results.get("img_path")}; '
+                'use PatchedPageDataset or set results["patch"]'
+            )
         img = results['img']
         x1, y1, x2, y2 = (int(v) for v in results['patch'])
         h, w = img.shape[:2]

@@ -1,4 +1,5 @@
 """Page loading that decodes a page once for all of its patches."""
+
 from __future__ import annotations
 
 from collections import OrderedDict

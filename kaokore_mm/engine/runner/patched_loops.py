@@ -1,9 +1,10 @@
 """Validation and testing on whole pages with patched inference: one body, two loops."""
+
 from __future__ import annotations
 
 import torch
-from mmengine.runner import TestLoop, ValLoop, autocast
 from mmdet.registry import LOOPS
+from mmengine.runner import TestLoop, ValLoop, autocast
 
 from kaokore_mm.apis.patched_predictor import PatchedPredictor
 from kaokore_mm.utils.config import loop_patching

@@ -19,8 +19,12 @@ def sampler_or_empty(*args, **kwargs):
 
 
 def datasets(tiny_data):
-    kw = dict(ann_file=str(tiny_data / 'annotations/pages.json'), data_root=str(tiny_data), data_prefix=dict(img=''),
-              pipeline=[])
+    kw = dict(
+        ann_file=str(tiny_data / 'annotations/pages.json'),
+        data_root=str(tiny_data),
+        data_prefix=dict(img=''),
+        pipeline=[],
+    )
     return KaoKoreFaceDataset(**kw), PatchedPageDataset(patch_size=(256, 256), **kw)
 
 
@@ -29,8 +33,7 @@ def test_subsets_partition_pages_and_patches_follow_pages(tiny_data, split):
     pages, patches = datasets(tiny_data)
     page_subset = {}
     for subset in ('train', 'val', 'test'):
-        s = sampler_or_empty(pages, split=split, subset=subset, ratios=(0.5, 0.25, 0.25), shuffle=False,
-                             round_up=False)
+        s = sampler_or_empty(pages, split=split, subset=subset, ratios=(0.5, 0.25, 0.25), shuffle=False, round_up=False)
         for i in s:
             info = pages.get_data_info(i)
             assert info['img_id'] not in page_subset
@@ -38,8 +41,9 @@ def test_subsets_partition_pages_and_patches_follow_pages(tiny_data, split):
     assert len(page_subset) == len(pages)
     seen = set()
     for subset in ('train', 'val', 'test'):
-        s = sampler_or_empty(patches, split=split, subset=subset, ratios=(0.5, 0.25, 0.25), shuffle=True,
-                             seed=1, round_up=False)
+        s = sampler_or_empty(
+            patches, split=split, subset=subset, ratios=(0.5, 0.25, 0.25), shuffle=True, seed=1, round_up=False
+        )
         for i in s:
             info = patches.get_data_info(i)
             assert page_subset[info['img_id']] == subset
@@ -48,8 +52,11 @@ def test_subsets_partition_pages_and_patches_follow_pages(tiny_data, split):
     if split == 'inter_book':
         books = {}
         for img_id, subset in page_subset.items():
-            book = next(pages.get_data_info(i)['book_id'] for i in range(len(pages))
-                        if pages.get_data_info(i)['img_id'] == img_id)
+            book = next(
+                pages.get_data_info(i)['book_id']
+                for i in range(len(pages))
+                if pages.get_data_info(i)['img_id'] == img_id
+            )
             books.setdefault(book, set()).add(subset)
         assert all(len(v) == 1 for v in books.values())
 
@@ -67,6 +74,7 @@ def test_shuffle_is_seeded_and_epochs_differ(tiny_data):
 def test_distributed_ranks_share_the_subset(tiny_data, monkeypatch):
     _, patches = datasets(tiny_data)
     import kaokore_mm.datasets.samplers.book_split_sampler as mod
+
     parts = []
     for rank in range(2):
         monkeypatch.setattr(mod, 'get_dist_info', lambda rank=rank: (rank, 2))
@@ -85,9 +93,11 @@ def test_bad_values_and_missing_books(tiny_data, tmp_path):
         BookSplitSampler(pages, split='books')
     with pytest.raises(ValueError, match='valid values: train, val, test'):
         BookSplitSampler(pages, subset='dev')
-    from tests.conftest import write_coco
     import cv2
     import numpy as np
+
+    from tests.conftest import write_coco
+
     cv2.imwrite(str(tmp_path / 'a.jpg'), np.full((10, 10, 3), 255, np.uint8))
     ann = write_coco(tmp_path / 'nobook.json', [dict(id=1, file_name='a.jpg', width=10, height=10)], [])
     ds = KaoKoreFaceDataset(ann_file=str(ann), data_root=str(tmp_path), pipeline=[], test_mode=True)
@@ -98,22 +108,23 @@ def test_bad_values_and_missing_books(tiny_data, tmp_path):
 
 def test_page_window_keeps_patches_of_a_page_together(tiny_data):
     _, patches = datasets(tiny_data)
-    s = BookSplitSampler(patches, split='random', subset='train', ratios=(1, 0, 0), seed=0, round_up=False,
-                         page_window=2)
+    s = BookSplitSampler(
+        patches, split='random', subset='train', ratios=(1, 0, 0), seed=0, round_up=False, page_window=2
+    )
     order = list(s)
     assert sorted(order) == list(range(len(patches)))
     pages = [patches.get_data_info(i)['img_id'] for i in order]
     # every run of consecutive samples spans at most 2 pages between window borders
-    windows, seen = [], []
+    seen = []
     for p in pages:
         if p not in seen:
             seen.append(p)
     firsts = {p: pages.index(p) for p in seen}
     lasts = {p: len(pages) - 1 - pages[::-1].index(p) for p in seen}
     for k in range(0, len(seen), 2):
-        group = seen[k:k + 2]
+        group = seen[k : k + 2]
         lo, hi = min(firsts[p] for p in group), max(lasts[p] for p in group)
-        assert set(pages[lo:hi + 1]) <= set(group)
+        assert set(pages[lo : hi + 1]) <= set(group)
     s.set_epoch(1)
     assert list(s) != order and sorted(list(s)) == sorted(order)
     with pytest.raises(ValueError, match='page_window'):
@@ -127,20 +138,25 @@ def test_shards_for_every_split_and_world_size(tiny_data, monkeypatch, split, wo
     (round_up on): equal shards covering the subset; patches never change subset."""
     pages, patches = datasets(tiny_data)
     import kaokore_mm.datasets.samplers.book_split_sampler as mod
+
     ratios = (0.5, 0.25, 0.25)
     for dataset in (pages, patches):
         for subset, shuffle, round_up in (('val', False, False), ('test', False, False), ('train', True, True)):
             monkeypatch.setattr(mod, 'get_dist_info', lambda: (0, 1))
-            whole = list(sampler_or_empty(dataset, split=split, subset=subset, ratios=ratios, shuffle=False, seed=0,
-                                          round_up=False))
+            whole = list(
+                sampler_or_empty(
+                    dataset, split=split, subset=subset, ratios=ratios, shuffle=False, seed=0, round_up=False
+                )
+            )
             if not whole:  # intra_book on 2 pages per book: no val pages (refused with a message)
                 assert split == 'intra_book' and subset == 'val'
                 continue
             shards = []
             for rank in range(world_size):
                 monkeypatch.setattr(mod, 'get_dist_info', lambda rank=rank: (rank, world_size))
-                s = BookSplitSampler(dataset, split=split, subset=subset, ratios=ratios, shuffle=shuffle, seed=0,
-                                     round_up=round_up)
+                s = BookSplitSampler(
+                    dataset, split=split, subset=subset, ratios=ratios, shuffle=shuffle, seed=0, round_up=round_up
+                )
                 shards.append(list(s))
                 assert len(s) == len(shards[-1])
             merged = [i for shard in shards for i in shard]

@@ -7,10 +7,17 @@ from kaokore_mm.datasets.transforms import CropPatch
 
 def results(patch, **kw):
     img = np.arange(700 * 1000 * 3, dtype=np.uint32).reshape(700, 1000, 3).astype(np.uint8)
-    r = dict(img=img, img_shape=(700, 1000), patch=patch, img_path='page.jpg',
-             gt_bboxes=HorizontalBoxes(np.array([[390, 10, 410, 30], [395, 40, 415, 60], [10, 10, 20, 20],
-                                                 [900, 650, 940, 690]], np.float32)),
-             gt_bboxes_labels=np.array([0, 0, 0, 0]), gt_ignore_flags=np.array([False, False, False, True]))
+    r = dict(
+        img=img,
+        img_shape=(700, 1000),
+        patch=patch,
+        img_path='page.jpg',
+        gt_bboxes=HorizontalBoxes(
+            np.array([[390, 10, 410, 30], [395, 40, 415, 60], [10, 10, 20, 20], [900, 650, 940, 690]], np.float32)
+        ),
+        gt_bboxes_labels=np.array([0, 0, 0, 0]),
+        gt_ignore_flags=np.array([False, False, False, True]),
+    )
     r.update(kw)
     return r
 
