@@ -16,50 +16,10 @@ recall and the annotation effort saved. The COCO is written atomically.
 """
 
 import argparse
-import hashlib
-import json
-import math
-import re
 import sys
-from collections import defaultdict
-from pathlib import Path
 
-from kaokore_mm.converters.import_pages import PageCollector, canvas_index, load_json
-from kaokore_mm.core.face_metrics import annotation_effort, counts_at, match_page
-from kaokore_mm.utils.cli import UserError, cli_main
-from kaokore_mm.utils.io import atomic_write_bytes, atomic_write_json, atomic_write_text
-
-BOOK_ID = re.compile(r'[A-Za-z0-9_-][A-Za-z0-9._-]*')
-SAFE = re.compile(r'[^A-Za-z0-9._-]+')
-
-
-def check_book_id(book_id: str) -> str:
-    """Letters, digits, ``-``, ``_`` and ``.`` (not first): no path separators, no ``..``."""
-    if not BOOK_ID.fullmatch(book_id or '') or '..' in book_id:
-        raise UserError(
-            f'--book-id {book_id!r} is not valid: use letters, digits, "-", "_" and "." (not first), no path separators'
-        )
-    return book_id
-
-
-def page_dest_names(file_names, book_id: str) -> list:
-    """``pages/<book>/<relative path>`` per page, made safe; pages whose safe names
-    would collide get a hash of their original name, so two pages never share a file."""
-    names = []
-    for f in file_names:
-        segs = [SAFE.sub('_', s).strip('.') or '_' for s in Path(f).as_posix().split('/') if s not in ('', '.', '..')]
-        names.append('/'.join(segs))
-    counts = defaultdict(int)
-    for n in names:
-        counts[n.lower()] += 1
-    out = []
-    for f, n in zip(file_names, names):
-        if counts[n.lower()] > 1:
-            stem, dot, ext = n.rpartition('.')
-            tag = hashlib.sha1(str(f).encode('utf-8')).hexdigest()[:8]
-            n = f'{stem}-{tag}.{ext}' if dot else f'{n}-{tag}'
-        out.append(f'pages/{book_id}/{n}')
-    return out
+from kaokore_mm.annotation.corrections import merge_corrections
+from kaokore_mm.utils.cli import cli_main
 
 
 def parse_args(argv=None):
@@ -76,131 +36,28 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
-def xyxy(bbox):
-    x, y, w, h = bbox
-    return [x, y, x + w, y + h]
-
-
-def score_proposals(predictions: dict, corrected: dict, thr: float) -> dict:
-    """Precision, recall and effort of the proposals (score >= thr) against the corrections."""
-    gt = defaultdict(list)
-    by_name = {im['id']: im['file_name'] for im in corrected['images']}
-    for a in corrected['annotations']:
-        gt[by_name[a['image_id']]].append(xyxy(a['bbox']))
-    pred_names = {im['id']: im['file_name'] for im in predictions['images']}
-    dets = defaultdict(list)
-    for a in predictions['annotations']:
-        dets[pred_names[a['image_id']]].append((xyxy(a['bbox']), a.get('score', 1.0)))
-    matches = [
-        match_page([d for d, _ in dets[n]], [s for _, s in dets[n]], gt[n], max_dets=None)
-        for n in gt.keys() | dets.keys()
-    ]
-    c = counts_at(matches, thr)
-    return dict(c, **annotation_effort(c['tp'], c['fp'], c['fn']), score_thr=thr)
-
-
 def main(argv=None):
     args = parse_args(argv)
-    check_book_id(args.book_id)
-    pages = load_json(args.pages) if args.pages else {'images': []}
-    pages_root = Path(pages.get('info', {}).get('images_root') or (Path(args.pages).parent if args.pages else '.'))
-    col = PageCollector(book_id=args.book_id, book_title=args.book_title)
-    by_canvas = canvas_index(pages)
-    files = []
-    for path in args.corrections:  # a folder (e.g. the review app's OUT/corrections/) stands for its JSON files
-        files += sorted(str(f) for f in Path(path).glob('*.json')) if Path(path).is_dir() else [path]
-    for path in files:
-        doc = load_json(path)
-        if isinstance(doc, dict) and 'images' in doc and 'annotations' in doc:
-            col.add_coco(doc, path)
-        else:
-            col.add_web_annotations(doc, path, by_canvas)
-    corrected = col.coco()
-    # validate the whole merge before anything is written: a box the annotator drew is never dropped, and
-    # corrections that cannot all be read (a box without a valid place, a canvas not among --pages) are not
-    # merged in part
-    for p in col.problems[1:]:
-        print(f'  problem: {p["file"]} [{p["item"]}]: {p["reason"]}', file=sys.stderr)
-    if col.problems:
-        p = col.problems[0]
-        more = f' (and {len(col.problems) - 1} more problems, listed above)' if len(col.problems) > 1 else ''
-        raise UserError(f'{p["file"]}, item {p["item"]}: {p["reason"]}{more}; fix the corrections; nothing merged')
-    if not corrected['images']:
-        raise UserError(
-            f'no corrected page could be read from {", ".join(files) or "--corrections"}; nothing merged'
-            + (' (the book in the training set is left as it is)' if args.replace else '')
-        )
-    names = {im['id']: im['file_name'] for im in corrected['images']}
-    for a in corrected['annotations']:
-        b = a.get('bbox')
-        if not (
-            isinstance(b, (list, tuple))
-            and len(b) == 4
-            and all(isinstance(v, (int, float)) for v in b)
-            and all(math.isfinite(v) for v in b)
-            and b[2] > 0
-            and b[3] > 0
-        ):
-            raise UserError(
-                f'page {names.get(a["image_id"])!r}, annotation {a.get("id")}: box {b!r} is not a '
-                'finite box with positive size; nothing merged'
-            )
-    missing = [
-        str(pages_root / im['file_name']) for im in corrected['images'] if not (pages_root / im['file_name']).is_file()
-    ]
-    if missing:
-        raise UserError(
-            f'page image {missing[0]} not found ({len(missing)} missing; --pages names the folder in '
-            'info.images_root); nothing merged'
-        )
-    dest_names = page_dest_names([im['file_name'] for im in corrected['images']], args.book_id)
-    data_root = Path(args.data_root).resolve()
-    for d in dest_names:
-        if not (data_root / d).resolve().is_relative_to(data_root):
-            raise UserError(f'page {d!r} would be written outside --data-root; nothing merged')
-    report = {}
+    r = merge_corrections(
+        args.corrections,
+        args.train_ann,
+        args.data_root,
+        args.book_id,
+        args.pages,
+        args.predictions,
+        args.replace,
+        args.out,
+        args.book_title,
+    )
     if args.predictions:
-        preds = load_json(args.predictions)
-        report = score_proposals(preds, corrected, preds.get('info', {}).get('score_thr', 0.0))
         print(
-            f'proposals vs corrections at score >= {report["score_thr"]}: precision {report["precision"]:.3f}, '
-            f'recall {report["recall"]:.3f}; {report["faces_to_draw"]} faces drawn, {report["boxes_to_delete"]} '
-            f'boxes deleted: {report["manual_share"]:.2f} of the work from scratch, {report["saved_share"]:.0%} saved'
+            f'proposals vs corrections at score >= {r["score_thr"]}: precision {r["precision"]:.3f}, recall '
+            f'{r["recall"]:.3f}; {r["faces_to_draw"]} faces drawn, {r["boxes_to_delete"]} boxes deleted: '
+            f'{r["manual_share"]:.2f} of the work from scratch, {r["saved_share"]:.0%} saved'
         )
-    train = load_json(args.train_ann)
-    existing = {im['id'] for im in train['images'] if im.get('book_id') == args.book_id}
-    if existing and not args.replace:
-        raise UserError(
-            f'{args.train_ann}: book {args.book_id!r} is already in the training set '
-            f'({len(existing)} pages); use --replace to replace it'
-        )
-    train['images'] = [im for im in train['images'] if im['id'] not in existing]
-    train['annotations'] = [a for a in train['annotations'] if a['image_id'] not in existing]
-    next_img = max((im['id'] for im in train['images']), default=0) + 1
-    next_ann = max((a['id'] for a in train['annotations']), default=0) + 1
-    new_ids = {}
-    for im, dest_name in zip(corrected['images'], dest_names):
-        src = pages_root / im['file_name']
-        dest = data_root / dest_name
-        if not dest.exists() or dest.read_bytes() != src.read_bytes():
-            atomic_write_bytes(dest, src.read_bytes())
-        new_ids[im['id']] = next_img
-        train['images'].append(dict(im, id=next_img, file_name=dest_name, book_id=args.book_id))
-        next_img += 1
-    added = 0
-    for a in corrected['annotations']:
-        if a['image_id'] in new_ids:
-            a = {k: v for k, v in a.items() if k != 'score'}
-            train['annotations'].append(dict(a, id=next_ann, image_id=new_ids[a['image_id']]))
-            next_ann += 1
-            added += 1
-    out = Path(args.out or args.train_ann)
-    atomic_write_text(out, json.dumps(train, ensure_ascii=False))
-    report.update(book_id=args.book_id, pages=len(new_ids), faces=added, skipped=len(col.problems), out=str(out))
-    atomic_write_json(out.with_name(f'merge_{args.book_id}.json'), report)
     print(
-        f'book {args.book_id}: {len(new_ids)} pages, {added} faces added to {out} '
-        f'(now {len(train["images"])} pages, {len(train["annotations"])} faces)'
+        f'book {args.book_id}: {r["pages"]} pages, {r["faces"]} faces added to {r["out"]} '
+        f'(now {r["train_pages"]} pages, {r["train_faces"]} faces)'
     )
     return 0
 

@@ -201,3 +201,30 @@ def test_correct_a_page_in_the_browser_then_merge(server, annotated, browser, tm
     assert [a['attributes'].get('status') for a in merged['annotations'] if a['attributes'].get('status')] == [
         'warrior'
     ]
+
+
+def test_the_scripted_annotator_corrects_a_page_to_its_truth(annotated, server):
+    """The correction-effort benchmark's annotator: accepts, adjusts, deletes and draws
+    until the saved corrections are the truth, and counts what it did."""
+    import urllib.request
+
+    import numpy as np
+
+    from kaokore_mm.core.boxes import iou_matrix
+    from kaokore_mm.review.scripted_annotator import Browser, correct_page, xywh_boxes
+
+    out, truth = annotated
+    page = json.loads(urllib.request.urlopen(f'{server}/api/pages').read())['pages'][0]
+    stem = page['stem']
+    faces = np.array([[x, y, x + w, y + h] for x, y, w, h in truth[Path(page['key']).name]], float)
+    want = faces.copy()
+    want[0, [0, 2]] += 0.2 * (faces[0, 2] - faces[0, 0])  # a proposal to adjust (IoU about 0.67)
+    want = np.vstack([want, [300, 200, 360, 270]])  # a face the detector missed
+    b = Browser()
+    try:
+        ops = correct_page(b, f'{server}/review/{stem}', want, out / 'corrections' / f'{stem}.json')
+    finally:
+        b.drv.quit()
+    assert ops == dict(accept=len(faces) - 1, resize=1, delete=1, draw=1)
+    got = xywh_boxes(json.loads((out / 'corrections' / f'{stem}.json').read_text())['items'])
+    assert len(got) == len(want) and iou_matrix(got, want).max(0).min() > 0.9

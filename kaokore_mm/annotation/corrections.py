@@ -1,0 +1,208 @@
+"""Corrections back into training: an annotator's corrected book joins the training COCO.
+
+The merge tool is its command line. Corrections are COCO or W3C Web Annotation
+/ IIIF annotation lists (the formats the annotate tool and the review app
+write; W3C targets are placed on the pages of annotate's COCO, ``percent:``
+fragments on their sizes).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+from kaokore_mm.converters.import_pages import PageCollector, canvas_index, load_json
+from kaokore_mm.core.face_metrics import annotation_effort, counts_at, match_page
+from kaokore_mm.utils.cli import UserError
+from kaokore_mm.utils.io import atomic_write_bytes, atomic_write_json, atomic_write_text
+
+BOOK_ID = re.compile(r'[A-Za-z0-9_-][A-Za-z0-9._-]*')
+SAFE = re.compile(r'[^A-Za-z0-9._-]+')
+
+
+def check_book_id(book_id: str) -> str:
+    """Letters, digits, ``-``, ``_`` and ``.`` (not first): no path separators, no ``..``."""
+    if not BOOK_ID.fullmatch(book_id or '') or '..' in book_id:
+        raise UserError(
+            f'--book-id {book_id!r} is not valid: use letters, digits, "-", "_" and "." (not first), no path separators'
+        )
+    return book_id
+
+
+def page_dest_names(file_names, book_id: str) -> list:
+    """``pages/<book>/<relative path>`` per page, made safe; pages whose safe names
+    would collide get a hash of their original name, so two pages never share a file."""
+    names = []
+    for f in file_names:
+        segs = [SAFE.sub('_', s).strip('.') or '_' for s in Path(f).as_posix().split('/') if s not in ('', '.', '..')]
+        names.append('/'.join(segs))
+    counts = defaultdict(int)
+    for n in names:
+        counts[n.lower()] += 1
+    out = []
+    for f, n in zip(file_names, names):
+        if counts[n.lower()] > 1:
+            stem, dot, ext = n.rpartition('.')
+            tag = hashlib.sha1(str(f).encode('utf-8')).hexdigest()[:8]
+            n = f'{stem}-{tag}.{ext}' if dot else f'{n}-{tag}'
+        out.append(f'pages/{book_id}/{n}')
+    return out
+
+
+def xyxy(bbox):
+    x, y, w, h = bbox
+    return [x, y, x + w, y + h]
+
+
+def score_proposals(predictions: dict, corrected: dict, thr: float) -> dict:
+    """Precision, recall and effort of the proposals (score >= thr) against the corrections."""
+    gt = defaultdict(list)
+    by_name = {im['id']: im['file_name'] for im in corrected['images']}
+    for a in corrected['annotations']:
+        gt[by_name[a['image_id']]].append(xyxy(a['bbox']))
+    pred_names = {im['id']: im['file_name'] for im in predictions['images']}
+    dets = defaultdict(list)
+    for a in predictions['annotations']:
+        dets[pred_names[a['image_id']]].append((xyxy(a['bbox']), a.get('score', 1.0)))
+    matches = [
+        match_page([d for d, _ in dets[n]], [s for _, s in dets[n]], gt[n], max_dets=None)
+        for n in gt.keys() | dets.keys()
+    ]
+    c = counts_at(matches, thr)
+    return dict(c, **annotation_effort(c['tp'], c['fp'], c['fn']), score_thr=thr)
+
+
+def merge_corrections(
+    corrections,
+    train_ann,
+    data_root,
+    book_id: str,
+    pages_file=None,
+    predictions=None,
+    replace: bool = False,
+    out=None,
+    book_title=None,
+) -> dict:
+    """Fold an annotator's corrections of a book into the training COCO.
+
+    Everything is validated before anything is written: corrections that cannot
+    all be read, a box that is not finite or empty, a missing page image, a
+    destination outside ``data_root`` or a book already in the training set
+    (unless ``replace``) raise a one-line :class:`UserError` and nothing changes.
+    Then the pages are copied into ``DATA_ROOT/pages/<book_id>/`` and the COCO
+    is written atomically.
+
+    Args:
+        corrections: COCO or W3C files (or folders of them, e.g. the review app's ``OUT/corrections/``).
+        train_ann: the training COCO (page level).
+        data_root: the folder its file names are relative to.
+        book_id: the book's id in the training set.
+        pages_file: annotate's COCO: canvases and page files (``info.images_root``).
+        predictions: annotate's COCO, to score the proposals against the corrections.
+        replace: replace the book's pages when it is already in the training set.
+        out: where to write the merged COCO (default: ``train_ann``).
+        book_title: the book's title.
+
+    Returns:
+        The report written to ``merge_<book_id>.json`` (with the proposals'
+        precision, recall and effort when ``predictions`` is given), and the
+        training set's new page and face counts.
+    """
+    check_book_id(book_id)
+    pages = load_json(pages_file) if pages_file else {'images': []}
+    pages_root = Path(pages.get('info', {}).get('images_root') or (Path(pages_file).parent if pages_file else '.'))
+    col = PageCollector(book_id=book_id, book_title=book_title)
+    by_canvas = canvas_index(pages)
+    files = []
+    for path in corrections:  # a folder (e.g. the review app's OUT/corrections/) stands for its JSON files
+        files += sorted(str(f) for f in Path(path).glob('*.json')) if Path(path).is_dir() else [path]
+    for path in files:
+        doc = load_json(path)
+        if isinstance(doc, dict) and 'images' in doc and 'annotations' in doc:
+            col.add_coco(doc, path)
+        else:
+            col.add_web_annotations(doc, path, by_canvas)
+    corrected = col.coco()
+    # validate the whole merge before anything is written: a box the annotator drew is never dropped, and
+    # corrections that cannot all be read (a box without a valid place, a canvas not among --pages) are not
+    # merged in part
+    for p in col.problems[1:]:
+        print(f'  problem: {p["file"]} [{p["item"]}]: {p["reason"]}', file=sys.stderr)
+    if col.problems:
+        p = col.problems[0]
+        more = f' (and {len(col.problems) - 1} more problems, listed above)' if len(col.problems) > 1 else ''
+        raise UserError(f'{p["file"]}, item {p["item"]}: {p["reason"]}{more}; fix the corrections; nothing merged')
+    if not corrected['images']:
+        raise UserError(
+            f'no corrected page could be read from {", ".join(files) or "--corrections"}; nothing merged'
+            + (' (the book in the training set is left as it is)' if replace else '')
+        )
+    names = {im['id']: im['file_name'] for im in corrected['images']}
+    for a in corrected['annotations']:
+        b = a.get('bbox')
+        if not (
+            isinstance(b, (list, tuple))
+            and len(b) == 4
+            and all(isinstance(v, (int, float)) for v in b)
+            and all(math.isfinite(v) for v in b)
+            and b[2] > 0
+            and b[3] > 0
+        ):
+            raise UserError(
+                f'page {names.get(a["image_id"])!r}, annotation {a.get("id")}: box {b!r} is not a '
+                'finite box with positive size; nothing merged'
+            )
+    missing = [
+        str(pages_root / im['file_name']) for im in corrected['images'] if not (pages_root / im['file_name']).is_file()
+    ]
+    if missing:
+        raise UserError(
+            f'page image {missing[0]} not found ({len(missing)} missing; --pages names the folder in '
+            'info.images_root); nothing merged'
+        )
+    dest_names = page_dest_names([im['file_name'] for im in corrected['images']], book_id)
+    data_root = Path(data_root).resolve()
+    for d in dest_names:
+        if not (data_root / d).resolve().is_relative_to(data_root):
+            raise UserError(f'page {d!r} would be written outside --data-root; nothing merged')
+    report = {}
+    if predictions:
+        preds = load_json(predictions)
+        report = score_proposals(preds, corrected, preds.get('info', {}).get('score_thr', 0.0))
+    train = load_json(train_ann)
+    existing = {im['id'] for im in train['images'] if im.get('book_id') == book_id}
+    if existing and not replace:
+        raise UserError(
+            f'{train_ann}: book {book_id!r} is already in the training set '
+            f'({len(existing)} pages); use --replace to replace it'
+        )
+    train['images'] = [im for im in train['images'] if im['id'] not in existing]
+    train['annotations'] = [a for a in train['annotations'] if a['image_id'] not in existing]
+    next_img = max((im['id'] for im in train['images']), default=0) + 1
+    next_ann = max((a['id'] for a in train['annotations']), default=0) + 1
+    new_ids = {}
+    for im, dest_name in zip(corrected['images'], dest_names):
+        src = pages_root / im['file_name']
+        dest = data_root / dest_name
+        if not dest.exists() or dest.read_bytes() != src.read_bytes():
+            atomic_write_bytes(dest, src.read_bytes())
+        new_ids[im['id']] = next_img
+        train['images'].append(dict(im, id=next_img, file_name=dest_name, book_id=book_id))
+        next_img += 1
+    added = 0
+    for a in corrected['annotations']:
+        if a['image_id'] in new_ids:
+            a = {k: v for k, v in a.items() if k != 'score'}
+            train['annotations'].append(dict(a, id=next_ann, image_id=new_ids[a['image_id']]))
+            next_ann += 1
+            added += 1
+    out = Path(out or train_ann)
+    atomic_write_text(out, json.dumps(train, ensure_ascii=False))
+    report.update(book_id=book_id, pages=len(new_ids), faces=added, skipped=len(col.problems), out=str(out))
+    atomic_write_json(out.with_name(f'merge_{book_id}.json'), report)
+    return dict(report, train_pages=len(train['images']), train_faces=len(train['annotations']))

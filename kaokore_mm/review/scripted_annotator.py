@@ -1,0 +1,179 @@
+"""A scripted annotator: corrects the proposals of a page to its ground truth in the review app, in a
+real browser (Chromium through Selenium), counting the actions (accept, adjust, delete, draw) a
+person would make. The correction-effort benchmark tool is its command line.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+
+from kaokore_mm.converters.web_annotation import parse_xywh
+from kaokore_mm.core.boxes import iou_matrix
+from kaokore_mm.utils.cli import UserError
+
+COSTS = dict(draw=1.0, resize=0.5, delete=0.1, accept=0.05)
+
+
+class Browser:
+    """Headless Chromium (Debian's chromium + chromium-driver) driving the review page."""
+
+    def __init__(self):
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+
+        chromium = shutil.which('chromium') or shutil.which('chromium-browser')
+        driver = shutil.which('chromedriver')
+        if not (chromium and driver):
+            raise UserError('needs chromium and chromedriver (apt-get install chromium chromium-driver)')
+        opts = webdriver.ChromeOptions()
+        for a in ('--headless=new', '--no-sandbox', '--disable-dev-shm-usage', '--window-size=1280,900'):
+            opts.add_argument(a)
+        opts.binary_location = chromium
+        self.drv = webdriver.Chrome(service=Service(driver), options=opts)
+
+    def js(self, script, *args):
+        return self.drv.execute_script(script, *args)
+
+    def wait(self, script, timeout=30.0):
+        end = time.time() + timeout
+        while time.time() < end:
+            if self.js(script):
+                return
+            time.sleep(0.03)
+        raise RuntimeError(f'timed out: {script}')
+
+    def keys(self, *k):
+        from selenium.webdriver.common.action_chains import ActionChains
+
+        ActionChains(self.drv).send_keys(*k).perform()
+
+    def saved(self, before):
+        self.wait(f'return window.review.state.saves > {before}')
+
+    def saves(self):
+        return self.js('return window.review.state.saves')
+
+    def focus(self, box):
+        """Zoom the viewer onto an image region ``x1, y1, x2, y2`` (with a margin)."""
+        x1, y1, x2, y2 = box
+        pad = max(x2 - x1, y2 - y1)
+        self.js(
+            'const v = window.review.viewer.viewport; v.fitBounds(v.imageToViewportRectangle('
+            'arguments[0], arguments[1], arguments[2], arguments[3]), true);',
+            x1 - pad,
+            y1 - pad,
+            x2 - x1 + 2 * pad,
+            y2 - y1 + 2 * pad,
+        )
+        # OpenSeadragon may still spring towards its constraints: wait until the view is still
+        self.wait(
+            'const v = window.review.viewer.viewport; const a = v.getCenter(true), b = v.getCenter(false); '
+            'return Math.abs(v.getZoom(true) - v.getZoom(false)) < 1e-9 && a.distanceTo(b) < 1e-9;'
+        )
+        time.sleep(0.05)
+
+    def screen(self, x, y):
+        return self.js(
+            'const p = window.review.viewer.viewport.imageToViewerElementCoordinates('
+            'new OpenSeadragon.Point(arguments[0], arguments[1])); return [p.x, p.y];',
+            x,
+            y,
+        )
+
+    def drag(self, start, end):
+        from selenium.webdriver.common.action_chains import ActionChains
+
+        el = self.drv.find_element('id', 'viewer')
+        r = el.rect
+        ActionChains(self.drv).move_to_element_with_offset(
+            el, start[0] - r['width'] / 2, start[1] - r['height'] / 2
+        ).click_and_hold().move_by_offset(3, 3).move_by_offset(
+            end[0] - start[0] - 3, end[1] - start[1] - 3
+        ).release().perform()
+
+
+def xywh_boxes(items):
+    """``x1, y1, x2, y2`` of W3C annotations with pixel ``xywh=`` selectors."""
+    out = []
+    for a in items:
+        _, (x, y, w, h) = parse_xywh(a['target']['selector']['value'])
+        out.append([x, y, x + w, y + h])
+    return np.array(out, float).reshape(-1, 4)
+
+
+def correct_page(
+    b: Browser, url: str, truth: np.ndarray, done_file: Path, iou: float = 0.5, adjust_below: float = 0.8
+) -> dict:
+    """Correct one page in the review app to ``truth`` (x1, y1, x2, y2 rows) as an annotator would.
+
+    Proposals are visited best first: one that matches a true face (IoU >=
+    ``iou``) is accepted, or adjusted (both corners dragged) when its IoU is
+    below ``adjust_below``; any other is deleted; true faces left are drawn.
+    Then the page is marked done (waited for in ``done_file``).
+
+    Returns:
+        The actions: ``dict(accept, resize, delete, draw)``.
+    """
+    b.drv.get(url)
+    b.wait('return window.review && window.review.ready')
+    items = b.js('return window.review.anno.getAnnotations()')
+    props = xywh_boxes(items)
+    ious = iou_matrix(props, truth)
+    ops = dict(accept=0, resize=0, delete=0, draw=0)
+    taken = set()
+    order = np.argsort(-np.array([a.get('kaokore:score', 0) for a in items])) if items else []
+    for i in order:
+        j = int(np.argmax(ious[i])) if len(truth) else -1
+        if j >= 0 and ious[i, j] >= iou and j not in taken:
+            taken.add(j)
+            if ious[i, j] < adjust_below:  # drag the two corners onto the face
+                t = truth[j]
+                b.focus(t)
+                b.js('window.review.anno.selectAnnotation(arguments[0]);', items[i]['id'])
+                for corner in ((0, 1), (2, 3)):
+                    handles = b.js(
+                        "return [...document.querySelectorAll('.a9s-annotation.editable .a9s-handle')]"
+                        '.map(e => { const r = e.getBoundingClientRect(); const v = '
+                        "document.getElementById('viewer').getBoundingClientRect(); "
+                        'return [r.x + r.width / 2 - v.x, r.y + r.height / 2 - v.y]; });'
+                    )
+                    pick = min if corner == (0, 1) else max
+                    start = pick(handles, key=lambda p: p[0] + p[1])
+                    before = b.saves()
+                    b.drag(start, b.screen(t[corner[0]], t[corner[1]]))
+                    b.saved(before)
+                    b.js('window.review.anno.selectAnnotation(arguments[0]);', items[i]['id'])
+                ops['resize'] += 1
+            else:
+                ops['accept'] += 1
+                b.js('window.review.anno.selectAnnotation(arguments[0]);', items[i]['id'])
+                b.keys('a')
+        else:
+            b.js('window.review.anno.selectAnnotation(arguments[0]);', items[i]['id'])
+            before = b.saves()
+            b.keys('\ue017')  # Delete
+            b.saved(before)
+            ops['delete'] += 1
+    for j, t in enumerate(truth):
+        if j in taken:
+            continue
+        b.focus(t)
+        before = b.saves()
+        b.keys('d')
+        b.drag(b.screen(t[0], t[1]), b.screen(t[2], t[3]))
+        b.saved(before)
+        ops['draw'] += 1
+    b.js('window.review.anno.cancelSelected();')
+    b.keys('\ue007')  # Enter: done, next page
+    end = time.time() + 30
+    while time.time() < end:  # the page is saved as done before the app moves on
+        doc = json.loads(done_file.read_text()) if done_file.exists() else {}
+        if doc.get('kaokore:state') == 'done':
+            return ops
+        time.sleep(0.05)
+    raise RuntimeError(f'{url}: not marked done')

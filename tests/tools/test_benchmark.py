@@ -1,0 +1,40 @@
+"""The inference benchmark from its command line: figures measured side by side in one run."""
+
+import json
+
+from kaokore_mm.utils.cli import cli_main
+from tests.conftest import load_tool
+
+
+def test_benchmark_on_two_pages_writes_its_figures(tiny_data, tmp_path, capsys):
+    out = tmp_path / 'bench.json'
+    args = [
+        'configs/demo/faster_rcnn_r18_patch512_demo.py',
+        '--pages',
+        str(tiny_data / 'annotations' / 'pages.json'),
+        '--max-pages',
+        '2',
+        '--warmup',
+        '0',
+        '--repeat',
+        '1',
+        '--score-thr',
+        '0.0',
+        '--out',
+        str(out),
+    ]
+    assert cli_main(load_tool('benchmark').main, args) == 0
+    res = json.loads(out.read_text())
+    assert res['pages'] == 2 and res['patches'] >= 2 and res['patch_size'] == [512, 512]
+    assert res['time_s'] > 0 and res['pure_forward_s'] > 0 and 0 < res['forward_share'] <= 1
+    assert res['decode_s'] + res['forward_s'] + res['merge_s'] <= res['time_s'] * 1.01
+    assert 0 <= res['recall'] <= 1  # the COCO's faces: random weights, any recall, but computed
+    assert 'page time / pure forward' in capsys.readouterr().out
+
+
+def test_benchmark_refuses_a_missing_page_folder(tmp_path, capsys):
+    rc = cli_main(
+        load_tool('benchmark').main,
+        ['configs/demo/faster_rcnn_r18_patch512_demo.py', '--pages', str(tmp_path / 'nothere')],
+    )
+    assert rc == 2 and 'nothere' in capsys.readouterr().err
