@@ -32,6 +32,7 @@ SSD
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 
 import numpy as np
 import torch
@@ -91,7 +92,7 @@ def allow_mmengine_checkpoint_types() -> None:
 
 
 @contextlib.contextmanager
-def trusted_checkpoint_loading():
+def trusted_checkpoint_loading() -> Iterator[None]:
     """Load checkpoints with ``weights_only=False`` inside this block only.
 
     For checkpoints from a trusted source that hold objects beyond the
@@ -115,7 +116,7 @@ allow_mmengine_checkpoint_types()
 
 
 @contextlib.contextmanager
-def explain_refused_checkpoints(what: str = 'the checkpoint'):
+def explain_refused_checkpoints(what: str = 'the checkpoint') -> Iterator[None]:
     """Turn torch's refusal of a checkpoint under ``weights_only=True`` (a long
     traceback that never names the way out) into one user error that says why
     and how to trust a file one knows."""

@@ -77,7 +77,9 @@ def read_page_or_report(path) -> np.ndarray:
         raise BadPageError(str(e) if str(path) in str(e) else f'{path}: {e}') from None
 
 
-def predict_pages(pages, out, predict, tag: dict, rank: int = 0, world_size: int = 1, progress: bool = True):
+def predict_pages(
+    pages, out, predict, tag: dict, rank: int = 0, world_size: int = 1, progress: bool = True
+) -> tuple[int, list[dict]]:
     """Predict this rank's share of ``pages`` (``pages[rank::world_size]``) with
     ``predict(img) -> list of face dicts`` unless a prediction by the same model
     exists; returns ``(predicted_now, bad_pages)``."""

@@ -54,7 +54,7 @@ def page_dest_names(file_names, book_id: str) -> list:
     return out
 
 
-def xyxy(bbox):
+def xyxy(bbox) -> list:
     x, y, w, h = bbox
     return [x, y, x + w, y + h]
 

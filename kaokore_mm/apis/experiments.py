@@ -13,8 +13,12 @@ import io
 import json
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kaokore_mm.utils.cli import UserError
+
+if TYPE_CHECKING:
+    from mmengine.config import Config
 
 
 def say(tag: str, msg: str) -> None:
@@ -70,7 +74,7 @@ def effective_schedule(config: str, cfg_options=(), max_iters: int | None = None
     return opts, f'iter_{iters}.pth'
 
 
-def run_cfg(config: str, work_dir, data_root, cfg_options=(), resume: bool = False):
+def run_cfg(config: str, work_dir, data_root, cfg_options=(), resume: bool = False) -> Config:
     """The config of one run: ``data_root`` for every loader, ``cfg_options``
     applied, ``work_dir`` set (and resuming from its last checkpoint)."""
     from kaokore_mm.utils.config import load_config, set_data_root

@@ -9,6 +9,7 @@ import os
 import os.path as osp
 import resource
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -18,10 +19,13 @@ from kaokore_mm.utils.cli import UserError
 
 from .page_inferencer import read_page
 
+if TYPE_CHECKING:
+    from mmengine.config import Config
+
 IMAGE_EXT = ('.jpg', '.jpeg', '.png', '.tif', '.tiff', '.bmp', '.webp')
 
 
-def load_pages(pages, data_root=None, max_pages=None, book=None):
+def load_pages(pages, data_root=None, max_pages=None, book=None) -> list[tuple]:
     """``[(path, gt_boxes or None)]`` from a folder or a COCO file."""
     if osp.isdir(pages):
         paths = sorted(osp.join(pages, f) for f in os.listdir(pages) if f.lower().endswith(IMAGE_EXT))
@@ -50,7 +54,7 @@ def load_pages(pages, data_root=None, max_pages=None, book=None):
     return items[:max_pages]
 
 
-def recall_of(preds, items, thr):
+def recall_of(preds, items, thr) -> dict | None:
     if any(gt is None for _, gt in items):
         return None
     # as FaceDetectionMetric: crowd (ignored) faces neither found nor missed, 100 boxes per page
@@ -58,16 +62,16 @@ def recall_of(preds, items, thr):
     return counts_at(matches, thr)
 
 
-def peak_rss_mb():
+def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def sync(device):
+def sync(device) -> None:
     if device.startswith('cuda'):
         torch.cuda.synchronize()
 
 
-def run_ours(inf, items, device, autocast_ctx):
+def run_ours(inf, items, device, autocast_ctx) -> tuple[dict, list]:
     pred = inf.predictor
     pred.forward_time = pred.merge_time = 0.0
     preds, patches, decode = [], 0, 0.0
@@ -87,7 +91,7 @@ def run_ours(inf, items, device, autocast_ctx):
     ), preds
 
 
-def run_pure_forward(inf, items, device, autocast_ctx):
+def run_pure_forward(inf, items, device, autocast_ctx) -> float:
     """``test_step`` alone on the same patches, packed beforehand."""
     pred, total = inf.predictor, 0.0
     bs = pred.batch_size_for(inf.model)
@@ -106,7 +110,7 @@ def run_pure_forward(inf, items, device, autocast_ctx):
     return total
 
 
-def sahi_config(cfg, patch_size):
+def sahi_config(cfg, patch_size) -> Config:
     """The config as SAHI's mmdet wrapper wants it: a test pipeline with a Resize
     (to the patch size, i.e. none) and no img_id."""
     cfg = cfg.copy()
@@ -124,7 +128,7 @@ def sahi_config(cfg, patch_size):
     return cfg
 
 
-def run_sahi(inf, items, args, tmp):
+def run_sahi(inf, items, args, tmp) -> dict:
     from sahi.models.mmdet import MmdetDetectionModel
     from sahi.predict import get_sliced_prediction
 

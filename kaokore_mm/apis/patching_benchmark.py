@@ -31,7 +31,7 @@ PATCH_TEST_OVERLAPS = (0.0, 0.2)
 COLUMNS = ('regime', 'detector', 'test', 'AP50', 'recall', 'precision', 'boxes', 'train_min', 's_per_page')
 
 
-def row(regime, detector, test, metrics, train_s, test_s):
+def row(regime, detector, test, metrics, train_s, test_s) -> dict:
     m = {k.split('/', 1)[1]: v for k, v in metrics.items() if k.startswith('face/') and k.count('/') == 1}
     return dict(
         regime=regime,

@@ -21,16 +21,20 @@ import itertools
 import os
 import os.path as osp
 import time
+from typing import TYPE_CHECKING
 
 from kaokore_mm.compat import explain_refused_checkpoints, trusted_checkpoint_loading
 from kaokore_mm.utils.cli import UserError, split_errors_as_user_errors
 from kaokore_mm.utils.io import atomic_write_json
 from kaokore_mm.utils.preflight import check_config
 
+if TYPE_CHECKING:
+    from mmengine.runner import Runner
+
 _RUNS = itertools.count()
 
 
-def build_runner(cfg):
+def build_runner(cfg) -> Runner:
     """mmengine's Runner of ``cfg`` (its ``runner_type`` if set), with an
     experiment name unique in this process: two runs of one config within a
     second would otherwise share mmengine's logger and visualizer instances."""
@@ -47,7 +51,7 @@ def _loading(trust_checkpoint: bool):
     return trusted_checkpoint_loading() if trust_checkpoint else contextlib.nullcontext()
 
 
-def train_detector(cfg, trust_checkpoint: bool = False):
+def train_detector(cfg, trust_checkpoint: bool = False) -> Runner:
     """Train ``cfg`` (a config with its overrides applied and ``work_dir`` set).
 
     Args:

@@ -103,7 +103,7 @@ class DownloadReport:
     retries: int = 0
     stale_removed: int = 0
 
-    def as_dict(self):
+    def as_dict(self) -> dict:
         return dict(
             done=len(self.done),
             skipped=len(self.skipped),

@@ -25,7 +25,7 @@ class PageCollector:
         self.images, self.annotations, self.problems = [], [], []
         self._by_name = {}
 
-    def page(self, info: dict, source: str):
+    def page(self, info: dict, source: str) -> dict | None:
         name = info.get('file_name')
         if not _safe_name(name):
             self.problems.append(dict(file=source, item=info.get('id'), reason=f'unsafe or empty file name {name!r}'))
@@ -75,7 +75,7 @@ class PageCollector:
         self._by_name[name] = img
         return img
 
-    def face(self, img, bbox, attributes, source, item, score=None):
+    def face(self, img, bbox, attributes, source, item, score=None) -> None:
         try:
             x, y, w, h = (float(v) for v in bbox)
         except (TypeError, ValueError):
@@ -111,7 +111,7 @@ class PageCollector:
             ann['score'] = score
         self.annotations.append(ann)
 
-    def add_coco(self, coco: dict, source: str):
+    def add_coco(self, coco: dict, source: str) -> None:
         for key in ('images', 'annotations', 'categories'):
             if not isinstance(coco.get(key, []), list):
                 self.problems.append(dict(file=source, item=key, reason=f'"{key}" is not a list: file skipped'))
@@ -170,7 +170,7 @@ class PageCollector:
                 continue
             self.face(img, a.get('bbox'), a.get('attributes'), source, a.get('id'), a.get('score'))
 
-    def add_web_annotations(self, doc, source: str, pages_by_canvas: dict):
+    def add_web_annotations(self, doc, source: str, pages_by_canvas: dict) -> None:
         sizes = {c: (p['width'], p['height']) for c, p in pages_by_canvas.items()}
         try:
             faces, problems = read_annotations(doc, sizes)

@@ -28,6 +28,7 @@ import csv
 import io
 import re
 from collections import OrderedDict
+from collections.abc import Iterator
 from pathlib import Path
 
 from kaokore_mm.core.iiif import IIIFError, clip_box, parse_image_url, region_box, valid_page_size
@@ -36,7 +37,7 @@ from kaokore_mm.core.labels import GENDERS, STATUSES
 SAFE = re.compile(r'[^A-Za-z0-9._-]+')
 
 
-def read_text_lines(path):
+def read_text_lines(path) -> Iterator[tuple[int, str | None, str | None]]:
     """``(line_no, text, error)`` for every line of a file; a line that is not
     UTF-8 gives ``text=None`` and the error, without stopping the others."""
     with open(path, 'rb') as f:
@@ -152,7 +153,7 @@ class Report:
         return True
 
 
-def convert(kaokore_dir, size_of=None, report: Report | None = None):
+def convert(kaokore_dir, size_of=None, report: Report | None = None) -> tuple[dict, Report]:
     """Convert the metadata of ``kaokore_dir``; returns ``(coco, report)``.
 
     ``size_of(page)`` gives ``(width, height)`` of a page (dict with

@@ -32,7 +32,7 @@ class AnnotationError(ValueError):
     pass
 
 
-def parse_xywh(fragment: str):
+def parse_xywh(fragment: str) -> tuple[str, list[float]]:
     """``('pixel'|'percent', [x, y, w, h])`` of a media fragment ``xywh=...``."""
     if not isinstance(fragment, str):
         raise AnnotationError(f'the xywh fragment is not a string: {fragment!r:.80}')
@@ -124,7 +124,7 @@ def _tags(ann):
     return [t for t in tags if t]
 
 
-def read_annotations(doc, canvas_sizes=None):
+def read_annotations(doc, canvas_sizes=None) -> tuple[list[dict], list[tuple]]:
     """``(faces, problems)``: faces as dicts ``canvas, bbox [x, y, w, h], tags,
     attributes, id, score``; problems as ``(index, reason)`` for annotations
     that could not be read (the rest are kept)."""

@@ -157,7 +157,7 @@ def parse_image_url(url: str) -> ImageRequest:
     )
 
 
-def region_box(region: Region, page_w: float | None = None, page_h: float | None = None):
+def region_box(region: Region, page_w: float | None = None, page_h: float | None = None) -> list[float]:
     """``[x1, y1, x2, y2]`` of a region in page pixels (unclipped). ``full``,
     ``square`` and percentages need the page size; pixel regions do not."""
     if region.kind == 'pixels':
@@ -178,7 +178,7 @@ def region_box(region: Region, page_w: float | None = None, page_h: float | None
     ]
 
 
-def clip_box(box, page_w: float, page_h: float):
+def clip_box(box, page_w: float, page_h: float) -> list[float] | None:
     """The box cut to the page, or ``None`` when nothing of it lies on the page."""
     x1, y1, x2, y2 = max(0.0, box[0]), max(0.0, box[1]), min(float(page_w), box[2]), min(float(page_h), box[3])
     if x2 <= x1 or y2 <= y1:
@@ -200,7 +200,7 @@ def info_url(base: str) -> str:
     return f'{base.rstrip("/")}/info.json'
 
 
-def valid_page_size(width, height, limit: int = 1_000_000):
+def valid_page_size(width, height, limit: int = 1_000_000) -> tuple[int, int] | None:
     """``(width, height)`` as positive ints when they are a plausible page size,
     else ``None`` (0, negative, NaN, infinite, absurdly large or not numbers)."""
     try:

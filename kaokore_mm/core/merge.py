@@ -123,7 +123,7 @@ def greedy_nmm_tensor(
     match_thr: float = 0.5,
     match_metric: str = 'ios',
     labels: torch.Tensor | None = None,
-):
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Greedy non-maximum merging on tensors; returns ``(boxes, scores, keep)`` as :func:`greedy_nmm`."""
     if match_metric not in ('ios', 'iou'):
         raise ValueError(f'match_metric must be ios or iou, got {match_metric!r}')
@@ -200,7 +200,7 @@ def _groups(b: torch.Tensor, labels: torch.Tensor | None, iou_thr: float) -> tor
 
 def weighted_box_fusion_tensor(
     boxes: torch.Tensor, scores: torch.Tensor, iou_thr: float = 0.55, labels: torch.Tensor | None = None
-):
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Weighted box fusion on tensors; returns ``(boxes, scores, keep)`` as :func:`weighted_box_fusion`.
 
     A box can only join a cluster whose fused box it overlaps, and a fused box
@@ -271,7 +271,9 @@ def nms(boxes, scores, iou_thr: float = 0.5, labels=None) -> np.ndarray:
     return nms_tensor(b, s, iou_thr, lab).numpy().astype(np.int64)
 
 
-def greedy_nmm(boxes, scores, match_thr: float = 0.5, match_metric: str = 'ios', labels=None):
+def greedy_nmm(
+    boxes, scores, match_thr: float = 0.5, match_metric: str = 'ios', labels=None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Greedy non-maximum merging. Returns ``(boxes, scores, keep)``: the merged
     boxes (union of each group), the best score of each group, and the index of
     the box that led each group (for labels and other fields)."""
@@ -280,7 +282,7 @@ def greedy_nmm(boxes, scores, match_thr: float = 0.5, match_metric: str = 'ios',
     return out_b.numpy().reshape(-1, 4), out_s.numpy(), keep.numpy().astype(np.int64)
 
 
-def weighted_box_fusion(boxes, scores, iou_thr: float = 0.55, labels=None):
+def weighted_box_fusion(boxes, scores, iou_thr: float = 0.55, labels=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Weighted box fusion of one model's boxes. Returns ``(boxes, scores, keep)``
     as :func:`greedy_nmm` (``keep``: the first, best box of each cluster)."""
     b, s, lab = _tensors(boxes, scores, labels)
@@ -288,7 +290,9 @@ def weighted_box_fusion(boxes, scores, iou_thr: float = 0.55, labels=None):
     return out_b.numpy().reshape(-1, 4), out_s.numpy(), keep.numpy().astype(np.int64)
 
 
-def merge_tensor(boxes: torch.Tensor, scores: torch.Tensor, labels: torch.Tensor, merge: dict):
+def merge_tensor(
+    boxes: torch.Tensor, scores: torch.Tensor, labels: torch.Tensor, merge: dict
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Merge page boxes as a ``merge`` config says (``type``: nms / nmm / wbf, their
     thresholds, ``class_agnostic``); returns ``(boxes, scores, labels)``."""
     by_label = None if merge.get('class_agnostic', False) else labels

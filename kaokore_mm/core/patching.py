@@ -140,7 +140,7 @@ def shift_boxes(boxes, offset) -> np.ndarray:
     return b + np.array([dx, dy, dx, dy], dtype=np.float64)
 
 
-def boxes_to_patch(boxes, window, min_visible: float = 0.5):
+def boxes_to_patch(boxes, window, min_visible: float = 0.5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Map page boxes into one patch.
 
     Returns ``(patch_boxes, keep, ignore)``: every box clipped to the window and

@@ -127,7 +127,7 @@ class KaoKoreFaceDataset(CocoDataset):
                     break
         return data_info
 
-    def prepare_data(self, idx):
+    def prepare_data(self, idx) -> dict | None:
         if not self.test_mode:
             return super().prepare_data(idx)
         info = self.get_data_info(idx)

@@ -14,7 +14,7 @@ from kaokore_mm.utils.image_ops import cut_crop, face_window
 LOADING = ('LoadImageFromFile',)
 
 
-def build_classifier(config, checkpoint, device: str = 'cpu'):
+def build_classifier(config, checkpoint, device: str = 'cpu') -> tuple[torch.nn.Module, Config, list[str]]:
     """``(model, cfg, classes)``: an mmpretrain classifier of a config with its
     checkpoint's weights, in eval mode on ``device`` (mmpretrain's own builder,
     ``mmpretrain.apis.get_model``; kaokore_mm's checkpoints pass torch's safe

@@ -22,10 +22,14 @@ guided backpropagation image and the (upsampled) Grad-CAM map.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from torch import nn
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 METHODS = ('gradcam', 'gradcam++')
 
@@ -37,7 +41,7 @@ class ClassifierLogits(nn.Module):
         super().__init__()
         self.classifier = classifier
 
-    def forward(self, x):
+    def forward(self, x) -> torch.Tensor:
         return self.classifier(x, mode='tensor')
 
 
@@ -151,7 +155,7 @@ class GuidedGradCAM:
         )
 
 
-def cam_panel(result: CAMResult, classes, title: str | None = None):
+def cam_panel(result: CAMResult, classes, title: str | None = None) -> Figure:
     """A figure (:class:`matplotlib.figure.Figure`): image, CAM overlay, guided
     backprop, Guided Grad-CAM."""
     from kaokore_mm.visualization.plots import image_grid_figure

@@ -3,12 +3,19 @@ Annotorious where an annotator corrects the proposals of the annotate tool (``an
 (keyboard-first; every change autosaved as a W3C AnnotationPage in
 ``OUT/corrections/``, conflicts refused, actions logged for the effort figure)."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from .store import ConflictError, CorrectionStore, ReviewError
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
 
 __all__ = ['ConflictError', 'CorrectionStore', 'ReviewError', 'create_app']
 
 
-def create_app(out_dir):
+def create_app(out_dir) -> Starlette:
     from .app import create_app as _create
 
     return _create(out_dir)

@@ -9,6 +9,7 @@ import json
 import shutil
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -36,10 +37,10 @@ class Browser:
         opts.binary_location = chromium
         self.drv = webdriver.Chrome(service=Service(driver), options=opts)
 
-    def js(self, script, *args):
+    def js(self, script, *args) -> Any:
         return self.drv.execute_script(script, *args)
 
-    def wait(self, script, timeout=30.0):
+    def wait(self, script, timeout=30.0) -> None:
         end = time.time() + timeout
         while time.time() < end:
             if self.js(script):
@@ -47,18 +48,18 @@ class Browser:
             time.sleep(0.03)
         raise RuntimeError(f'timed out: {script}')
 
-    def keys(self, *k):
+    def keys(self, *k) -> None:
         from selenium.webdriver.common.action_chains import ActionChains
 
         ActionChains(self.drv).send_keys(*k).perform()
 
-    def saved(self, before):
+    def saved(self, before) -> None:
         self.wait(f'return window.review.state.saves > {before}')
 
-    def saves(self):
+    def saves(self) -> int:
         return self.js('return window.review.state.saves')
 
-    def focus(self, box):
+    def focus(self, box) -> None:
         """Zoom the viewer onto an image region ``x1, y1, x2, y2`` (with a margin)."""
         x1, y1, x2, y2 = box
         pad = max(x2 - x1, y2 - y1)
@@ -77,7 +78,7 @@ class Browser:
         )
         time.sleep(0.05)
 
-    def screen(self, x, y):
+    def screen(self, x, y) -> tuple[float, float]:
         return self.js(
             'const p = window.review.viewer.viewport.imageToViewerElementCoordinates('
             'new OpenSeadragon.Point(arguments[0], arguments[1])); return [p.x, p.y];',
@@ -85,7 +86,7 @@ class Browser:
             y,
         )
 
-    def drag(self, start, end):
+    def drag(self, start, end) -> None:
         from selenium.webdriver.common.action_chains import ActionChains
 
         el = self.drv.find_element('id', 'viewer')
@@ -97,7 +98,7 @@ class Browser:
         ).release().perform()
 
 
-def xywh_boxes(items):
+def xywh_boxes(items) -> np.ndarray:
     """``x1, y1, x2, y2`` of W3C annotations with pixel ``xywh=`` selectors."""
     out = []
     for a in items:

@@ -125,7 +125,7 @@ def _t(v, style):
     return max(1, int(round(v * style.line)))
 
 
-def calligraphy(rng, img, style: BookStyle, box, size):
+def calligraphy(rng, img, style: BookStyle, box, size) -> None:
     """Columns of brush marks, right to left, inside ``box``."""
     x0, y0, x1, y1 = box
     x = x1 - size
@@ -140,7 +140,7 @@ def calligraphy(rng, img, style: BookStyle, box, size):
         x -= size * rng.uniform(1.6, 2.0)
 
 
-def scenery(rng, img, style: BookStyle, scale: float):
+def scenery(rng, img, style: BookStyle, scale: float) -> None:
     h, w = img.shape[:2]
     for _ in range(int(rng.integers(1, 4))):  # pines
         x, y = rng.uniform(0, w), rng.uniform(0.3 * h, h)
@@ -201,7 +201,9 @@ def _poly(img, pts, colour):
     cv2.fillPoly(img, [np.asarray(pts, np.float64).round().astype(np.int32)], colour, LINE)
 
 
-def figure(rng, img, style: BookStyle, cx: float, cy: float, s: float, gender: str, status: str):
+def figure(
+    rng, img, style: BookStyle, cx: float, cy: float, s: float, gender: str, status: str
+) -> tuple[list[float], list[float]]:
     """Draw one figure whose face (width ``s``) is centred at ``(cx, cy)``.
 
     Returns ``(face_box, part_box)`` as ``[x1, y1, x2, y2]`` floats: the face, and

@@ -48,7 +48,9 @@ def _overlaps(box, boxes, margin):
     return False
 
 
-def draw_page(rng: np.random.Generator, style: BookStyle, long_side=(2000, 6000), max_figures: int = 12):
+def draw_page(
+    rng: np.random.Generator, style: BookStyle, long_side=(2000, 6000), max_figures: int = 12
+) -> tuple[np.ndarray, list[dict]]:
     """One page: ``(image BGR uint8, faces)`` with faces as dicts of
     ``bbox`` (x1, y1, x2, y2), ``part`` (x1, y1, x2, y2), ``gender``, ``status``."""
     w, h = page_size(rng, style, long_side)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+from collections.abc import Iterator
 
 
 class UserError(Exception):
@@ -32,7 +33,7 @@ def cli_main(main, argv=None) -> int:
 
 
 @contextlib.contextmanager
-def split_errors_as_user_errors(what: str):
+def split_errors_as_user_errors(what: str) -> Iterator[None]:
     """A book-aware split that cannot be made (an empty subset, ...), a page
     that cannot be used (missing, cut short, of another size than its COCO) or
     a training set without samples is the user's data or settings, not a bug:

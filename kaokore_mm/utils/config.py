@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import os.path as osp
+from typing import TYPE_CHECKING
 
 from kaokore_mm.core.splits import SPLITS, check_choice
+
+if TYPE_CHECKING:
+    import argparse
+
+    from mmengine.config import Config
 
 LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
@@ -63,7 +69,7 @@ def set_bad_pages(cfg, policy: str) -> None:
 PATCH_OPTIONS = ('patch_size', 'overlap', 'min_visible', 'empty_patch_ratio', 'patch_seed')
 
 
-def page_dataset_cfg(dataset_cfg, pipeline=()):
+def page_dataset_cfg(dataset_cfg, pipeline=()) -> dict:
     """The whole-page ``KaoKoreFaceDataset`` behind a (patched) dataset config."""
     cfg = dict(dataset_cfg)
     for key in PATCH_OPTIONS:
@@ -100,7 +106,7 @@ def add_common_args(parser, work_dir_help: str) -> None:
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
 
 
-def parse_with_common_args(parser, argv=None):
+def parse_with_common_args(parser, argv=None) -> argparse.Namespace:
     import os
 
     args = parser.parse_args(argv)
@@ -129,7 +135,7 @@ def apply_common_args(cfg, args, config_path: str) -> None:
     setup_distributed(cfg, args.launcher)  # last: --cfg-options may have set env_cfg or model_wrapper_cfg
 
 
-def load_config(path: str):
+def load_config(path: str) -> Config:
     """``Config.fromfile(path)``, with a missing file, a syntax error or a missing
     ``_base_`` reported as one :class:`~kaokore_mm.utils.cli.UserError` line."""
     from mmengine.config import Config

@@ -8,6 +8,7 @@ import math
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 TEMP_MARK = '.part-'  # temporary files are .<name>.part-XXXX beside their target
 
@@ -35,7 +36,7 @@ def atomic_write_text(path, text: str, encoding: str = 'utf-8') -> Path:
     return atomic_write_bytes(path, text.encode(encoding))
 
 
-def json_safe(obj):
+def json_safe(obj) -> Any:
     """``obj`` with every NaN/inf float replaced by ``None`` (JSON has no NaN; an
     undefined metric, e.g. precision without detections, is written as ``null``),
     NumPy scalars and arrays as Python numbers and lists, tuples as lists."""

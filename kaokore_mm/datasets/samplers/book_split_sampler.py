@@ -24,7 +24,9 @@ def page_keys(dataset) -> tuple[list, list]:
     return page_ids, book_ids
 
 
-def split_indices(dataset, split: str, subset: str, ratios, split_seed: int, return_pages: bool = False):
+def split_indices(
+    dataset, split: str, subset: str, ratios, split_seed: int, return_pages: bool = False
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Sample indices of ``dataset`` whose page falls in ``subset`` (and, with
     ``return_pages``, the page index of each of them)."""
     page_ids, book_ids = page_keys(dataset)

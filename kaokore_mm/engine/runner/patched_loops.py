@@ -28,7 +28,7 @@ class PatchedLoopMixin:
         self.predictor = PatchedPredictor(**loop_patching(cfg, predictor_cfg) if cfg is not None else predictor_cfg)
 
     @torch.no_grad()
-    def run_iter(self, idx, data_batch):
+    def run_iter(self, idx, data_batch) -> None:
         self.runner.call_hook(f'before_{self.stage}_iter', batch_idx=idx, data_batch=data_batch)
         with autocast(enabled=self.fp16):
             outputs = self.predictor.predict_batch(self.runner.model, data_batch)
