@@ -4,6 +4,13 @@ import pytest
 
 from kaokore_mm.synthetic.emaki import make_synthetic
 
+# --cfg-options of quick test runs: loaders in the test process, and (SPLIT_OPTS) a split of
+# tiny_data's four books that leaves every subset a book
+LOADER_OPTS = [
+    f'{s}_dataloader.{k}' for s in ('train', 'val', 'test') for k in ('num_workers=0', 'persistent_workers=False')
+]
+SPLIT_OPTS = [f'{s}_dataloader.sampler.ratios=(0.5,0.25,0.25)' for s in ('train', 'val', 'test')]
+
 
 @pytest.fixture(scope='session')
 def tiny_data(tmp_path_factory):

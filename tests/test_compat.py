@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.conftest import load_tool
+from tests.conftest import LOADER_OPTS, SPLIT_OPTS, load_tool
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -25,15 +25,8 @@ def tiny_opts(data, iters):
         'train_dataloader.dataset.patch_size=(256,256)',
         'default_hooks.checkpoint.interval=2',
         'default_hooks.checkpoint.max_keep_ckpts=5',
-        'train_dataloader.num_workers=0',
-        'train_dataloader.persistent_workers=False',
-        'val_dataloader.num_workers=0',
-        'val_dataloader.persistent_workers=False',
-        'test_dataloader.num_workers=0',
-        'test_dataloader.persistent_workers=False',
-        'train_dataloader.sampler.ratios=(0.5,0.25,0.25)',
-        'val_dataloader.sampler.ratios=(0.5,0.25,0.25)',
-        'test_dataloader.sampler.ratios=(0.5,0.25,0.25)',
+        *LOADER_OPTS,
+        *SPLIT_OPTS,
     ]
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import load_tool
+from tests.conftest import LOADER_OPTS, load_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -17,12 +17,7 @@ def opts(extra=()):
         'train_cfg.max_epochs=1',
         'train_cfg.val_interval=1',
         'train_dataloader.batch_size=8',
-        'train_dataloader.num_workers=0',
-        'train_dataloader.persistent_workers=False',
-        'val_dataloader.num_workers=0',
-        'val_dataloader.persistent_workers=False',
-        'test_dataloader.num_workers=0',
-        'test_dataloader.persistent_workers=False',
+        *LOADER_OPTS,
         'param_scheduler.0.end=1',
         *extra,
     ]

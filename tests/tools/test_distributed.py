@@ -12,16 +12,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.conftest import LOADER_OPTS, SPLIT_OPTS
+
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = 'configs/demo/faster_rcnn_r18_patch512_demo.py'
-LOADERS = [
-    f'{s}_dataloader.{k}' for s in ('train', 'val', 'test') for k in ('num_workers=0', 'persistent_workers=False')
-]
+LOADERS = list(LOADER_OPTS)
 TRAIN = [
     *LOADERS,
     'train_cfg.max_iters=2',
     'train_cfg.val_interval=2',
-    *[f'{s}_dataloader.sampler.ratios=(0.5,0.25,0.25)' for s in ('train', 'val', 'test')],
+    *SPLIT_OPTS,
 ]
 # every page (8: 4 per rank), all boxes of the random-weight detector
 TEST = [*LOADERS, 'test_dataloader.sampler.ratios=(0,0,1)', 'model.test_cfg.rcnn.score_thr=0.0']

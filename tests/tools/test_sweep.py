@@ -7,20 +7,10 @@ import pytest
 
 from kaokore_mm.apis.experiments import effective_schedule
 from kaokore_mm.utils.cli import UserError
-from tests.conftest import load_tool
+from tests.conftest import LOADER_OPTS, SPLIT_OPTS, load_tool
 
 ROOT = Path(__file__).resolve().parents[2]
-OPTS = [
-    'train_dataloader.num_workers=0',
-    'train_dataloader.persistent_workers=False',
-    'val_dataloader.num_workers=0',
-    'val_dataloader.persistent_workers=False',
-    'test_dataloader.num_workers=0',
-    'test_dataloader.persistent_workers=False',
-    'train_dataloader.sampler.ratios=(0.5,0.25,0.25)',
-    'val_dataloader.sampler.ratios=(0.5,0.25,0.25)',
-    'test_dataloader.sampler.ratios=(0.5,0.25,0.25)',
-]
+OPTS = [*LOADER_OPTS, *SPLIT_OPTS]
 
 
 def test_the_checkpoint_follows_the_overrides():

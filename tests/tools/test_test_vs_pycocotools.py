@@ -7,16 +7,14 @@ import pickle
 import numpy as np
 import pytest
 
-from tests.conftest import load_tool
+from tests.conftest import LOADER_OPTS, SPLIT_OPTS, load_tool
 
-LOADERS = [
-    f'{s}_dataloader.{k}' for s in ('train', 'val', 'test') for k in ('num_workers=0', 'persistent_workers=False')
-]
+LOADERS = list(LOADER_OPTS)
 TRAIN_OPTS = [
     *LOADERS,
     'train_cfg.max_iters=3',
     'train_cfg.val_interval=3',
-    *[f'{s}_dataloader.sampler.ratios=(0.5,0.25,0.25)' for s in ('train', 'val', 'test')],
+    *SPLIT_OPTS,
 ]
 TEST_OPTS = [
     *LOADERS,

@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from tests.conftest import load_tool
+from tests.conftest import LOADER_OPTS, load_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -77,9 +77,7 @@ def test_an_empty_subset_is_one_line_saying_what_to_change(tiny_data, tmp_path, 
     coco['images'] = [im for im in coco['images'] if im['id'] in keep]
     coco['annotations'] = [a for a in coco['annotations'] if a['image_id'] in keep]
     (root / 'annotations' / 'pages.json').write_text(json.dumps(coco))
-    loaders = [
-        f'{s}_dataloader.{k}' for s in ('train', 'val', 'test') for k in ('num_workers=0', 'persistent_workers=False')
-    ]
+    loaders = list(LOADER_OPTS)
     rc = cli_main(
         load_tool('train').main,
         [
@@ -124,9 +122,7 @@ def test_a_page_whose_size_disagrees_with_its_coco_stops_the_test_with_one_line(
     config = 'configs/demo/faster_rcnn_r18_nopatch_demo.py'
     ckpt = tmp_path / 'w.pth'
     torch.save(dict(state_dict=MODELS.build(Config.fromfile(config).model).state_dict()), ckpt)
-    loaders = [
-        f'{s}_dataloader.{k}' for s in ('train', 'val', 'test') for k in ('num_workers=0', 'persistent_workers=False')
-    ]
+    loaders = list(LOADER_OPTS)
     rc = cli_main(
         load_tool('test').main,
         [
