@@ -29,5 +29,6 @@ patch_pipeline = [
     ),
 ]
 train_dataloader = dict(batch_size=8, dataset=dict(patch_size=patch_size, pipeline=train_pipeline))
-val_cfg = dict(patch_pipeline=patch_pipeline)
-test_cfg = dict(patch_pipeline=patch_pipeline)
+# faces up to KaoKore's 95th percentile (300 px) wholly inside a 600 px patch: overlap 0.5
+val_cfg = dict(overlap=0.5, patch_pipeline=patch_pipeline)
+test_cfg = dict(overlap=0.5, patch_pipeline=patch_pipeline)

@@ -65,14 +65,37 @@ def test_one_patch_setting_reaches_training_validation_testing_and_annotation(pa
     ds = DATASETS.build(dict(cfg.train_dataloader.dataset, lazy_init=True))
     assert ds.patch_size == (320, 288) and ds.overlap == 0.25
     runner = SimpleNamespace(cfg=cfg)
+    test_overlap = cfg.test_cfg.get('overlap')  # the configs choose a test-time overlap (issue 14)
+    assert test_overlap is not None and cfg.val_cfg.get('overlap') == test_overlap
     for cls, loop_cfg in ((PatchedValLoop, cfg.val_cfg), (PatchedTestLoop, cfg.test_cfg)):
         loop = cls.__new__(cls)  # the loop's own predictor set-up, without a dataloader
-        loop._init_predictor(runner, {k: v for k, v in loop_cfg.items() if k not in ('type', 'fp16')})
+        loop_cfg = {k: v for k, v in loop_cfg.items() if k not in ('type', 'fp16')}
+        loop._init_predictor(runner, loop_cfg)
+        assert (loop.predictor.patch_size, loop.predictor.overlap) == ((320, 288), test_overlap)
+        loop_cfg.pop('overlap')  # without a test-time choice the loop follows the training grid
+        loop._init_predictor(runner, loop_cfg)
         assert (loop.predictor.patch_size, loop.predictor.overlap) == ((320, 288), 0.25)
     pred = predictor_from_config(cfg)
-    assert (pred.patch_size, pred.overlap) == ((320, 288), 0.25)
+    assert (pred.patch_size, pred.overlap) == ((320, 288), test_overlap)
+    assert pred.merge == dict(type='nms', iou_thr=0.5, ioa_thr=0.7)
     cfg.merge_from_dict({'test_cfg.overlap': 0.5})  # a test-time choice written in the loop wins there
     assert predictor_from_config(cfg).overlap == 0.5
+
+
+@pytest.mark.parametrize('path', [p for p in PATCHED if 'demo' not in p], ids=lambda p: Path(p).name)
+def test_test_overlap_covers_kaokores_faces(path):
+    """The configs' test-time overlap puts KaoKore's faces up to the 95th percentile
+    (1.0 metadata, longest side) wholly inside some patch (core.patching.overlap_for_faces)."""
+    import numpy as np
+
+    from kaokore_mm.core.patching import overlap_for_faces
+    from kaokore_mm.synthetic.drawing import KAOKORE_FACE_QUANTILES
+
+    cfg = Config.fromfile(path)
+    q, v = zip(*KAOKORE_FACE_QUANTILES)
+    sizes = np.interp(np.linspace(0, 100, 10001), q, v)
+    want = overlap_for_faces(sizes, cfg.train_dataloader.dataset.patch_size)
+    assert cfg.test_cfg.overlap == pytest.approx(want) and cfg.val_cfg.overlap == pytest.approx(want)
 
 
 def check_classification_config(cfg):

@@ -1,6 +1,7 @@
 """Write synthetic emaki pages (page COCO + KaoKore crop layout).
 
 python tools/make_synthetic.py --out data/synthetic --pages 200 --books 8 --seed 0
+python tools/make_synthetic.py --out data/realistic --look realistic --long-side 4000 6000
 """
 
 import argparse
@@ -34,6 +35,13 @@ def parse_args(argv=None):
         help='range of face widths in pixels',
     )
     p.add_argument('--crop-size', type=int, default=256)
+    p.add_argument(
+        '--look',
+        choices=('demo', 'realistic'),
+        default='demo',
+        help="'realistic': KaoKore's face sizes, 1-2 px facial strokes, face-like crests, aged paper "
+        '(use with --long-side 4000 6000)',
+    )
     return p.parse_args(argv)
 
 
@@ -48,6 +56,7 @@ def main(argv=None):
         long_side=tuple(args.long_side),
         face_range=tuple(args.face_size),
         crop_size=args.crop_size,
+        look=args.look,
     )
     print(
         f'{summary["pages"]} pages, {summary["faces"]} faces, {summary["books"]} books in '

@@ -40,7 +40,7 @@ import torch
 
 from .boxes import ios_matrix, iou_matrix  # noqa: F401  (NumPy helpers, re-exported)
 
-MERGE_METHODS = ('nms', 'nmm', 'wbf')
+MERGE_METHODS = ('nms', 'nmm', 'wbf')  # nms with ioa_thr: containment-aware
 
 
 def _overlap(a: torch.Tensor, b: torch.Tensor, metric: str) -> torch.Tensor:
@@ -115,6 +115,42 @@ def _greedy_leaders(n: int, k: torch.Tensor, i: torch.Tensor) -> torch.Tensor:
         absorbed[i[leader[k]]] = True
         undecided &= ~leader & ~absorbed
     return leader
+
+
+def containment_nms_tensor(
+    boxes: torch.Tensor,
+    scores: torch.Tensor,
+    iou_thr: float = 0.5,
+    ioa_thr: float = 0.7,
+    labels: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Indices kept by greedy NMS that also suppresses a box lying mostly inside a
+    kept, higher-scoring one, highest score first.
+
+    A box is suppressed by a kept box of higher score when their IoU is at least
+    ``iou_thr`` (plain NMS) *or* when at least ``ioa_thr`` of its own area lies
+    inside it: the partial box a detector gives for a face cut by a patch
+    border, nested in the whole-face box, goes, while two separate faces that
+    touch keep both their boxes (nothing is merged or moved). ``ioa_thr=1``
+    (or more) is plain NMS.
+    """
+    n = len(boxes)
+    if n == 0:
+        return torch.zeros(0, dtype=torch.long, device=boxes.device)
+    order = _sorted(scores)
+    b = boxes[order]
+    k, i = _touching_pairs(b, None if labels is None else labels[order])  # k ranks before i
+    bk, bi = b[k], b[i]
+    lt = torch.maximum(bk[:, :2], bi[:, :2])
+    rb = torch.minimum(bk[:, 2:], bi[:, 2:])
+    inter = (rb - lt).clamp(min=0).prod(-1)
+    area_k = (bk[:, 2:] - bk[:, :2]).clamp(min=0).prod(-1)
+    area_i = (bi[:, 2:] - bi[:, :2]).clamp(min=0).prod(-1)
+    iou = inter / (area_k + area_i - inter).clamp(min=1e-12)
+    inside = inter / area_i.clamp(min=1e-12)
+    hit = (iou >= iou_thr) | (inside >= ioa_thr)
+    leader = _greedy_leaders(n, k[hit], i[hit])
+    return order[torch.arange(n, device=b.device)[leader]]
 
 
 def greedy_nmm_tensor(
@@ -294,11 +330,15 @@ def merge_tensor(
     boxes: torch.Tensor, scores: torch.Tensor, labels: torch.Tensor, merge: dict
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Merge page boxes as a ``merge`` config says (``type``: nms / nmm / wbf, their
-    thresholds, ``class_agnostic``); returns ``(boxes, scores, labels)``."""
+    thresholds, ``class_agnostic``; ``nms`` with ``ioa_thr`` also suppresses boxes lying
+    mostly inside a kept one, :func:`containment_nms_tensor`); returns ``(boxes, scores, labels)``."""
     by_label = None if merge.get('class_agnostic', False) else labels
     kind = merge['type']
     if kind == 'nms':
-        keep = nms_tensor(boxes, scores, merge.get('iou_thr', 0.5), by_label)
+        if merge.get('ioa_thr') is not None:  # containment-aware: nested partial boxes go too
+            keep = containment_nms_tensor(boxes, scores, merge.get('iou_thr', 0.5), merge['ioa_thr'], by_label)
+        else:
+            keep = nms_tensor(boxes, scores, merge.get('iou_thr', 0.5), by_label)
         return boxes[keep], scores[keep], labels[keep]
     if kind == 'nmm':
         b, s, keep = greedy_nmm_tensor(

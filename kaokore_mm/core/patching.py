@@ -91,6 +91,24 @@ def patch_grid(img_size, patch_size, overlap: float = 0.0) -> PatchGrid:
     )
 
 
+def overlap_for_faces(face_sizes, patch_size, q: float = 95, step: float = 0.05) -> float:
+    """The test-time overlap ratio that puts the faces up to the ``q``-th
+    percentile of ``face_sizes`` (longest side, px) wholly inside some patch.
+
+    With a stride of ``patch - overlap_px``, any face no longer than
+    ``overlap_px`` lies wholly inside one window of the grid; the overlap is the
+    ratio of that size to the patch's shorter side, rounded up to ``step``.
+    Faces cut by a patch border are then also found whole in a neighbouring
+    patch, and containment-aware NMS removes the partial boxes.
+    """
+    sizes = np.asarray(face_sizes, dtype=np.float64).ravel()
+    if sizes.size == 0:
+        return 0.0
+    side = min(_as_pair(patch_size, 'patch_size'))
+    ratio = float(np.percentile(sizes, q)) / side
+    return float(min(0.9, np.ceil(ratio / step - 1e-9) * step))
+
+
 def padding_needed(img_size, patch_size, overlap: float = 0.0) -> tuple[int, int]:
     """``(right, bottom)`` padding that makes the page fit its patch grid."""
     return patch_grid(img_size, patch_size, overlap).padding

@@ -49,9 +49,56 @@ class BookStyle:
     line: float  # line weight multiplier
     text_share: float  # share of pages that are text only
     mist: float  # amount of golden mist
+    realistic: bool = False  # the look of real scans (see REALISTIC below)
+    detail_px: int = 0  # width of eye, brow, nose and mouth strokes in px (0: scaled with the face)
+    distractors: int = 2  # most round, face-sized things (crests, fans, moons) drawn per page
+    stains: float = 0.0  # share of pages with foxing and water stains
 
 
-def make_book_style(rng: np.random.Generator, index: int, face_range=(30, 250)) -> BookStyle:
+# The realistic look (make_synthetic(look='realistic')), each choice from the real material, not tuned:
+# - face sizes: KaoKore 1.0's face regions (urls.txt, 5552 regions, longest side in page pixels), drawn
+#   from this quantile table (0, 5, ..., 95, 99, 99.9, 100 %) by inverse CDF;
+# - facial detail: Yamato-e faces are drawn "hikime kagibana" (a line for each eye, a hook for the nose)
+#   with strokes of 1-2 px on the scans, whatever the face size: the strokes are fixed in pixels, so
+#   they vanish when a page is shrunk to a detector's input (a 5000 px page to 1333 px: 1/3.75);
+# - face-like distractors: round crests (mon), fans, moons and flowers at face sizes, some with inner
+#   marks, as on robes, screens and banners of the scrolls;
+# - paper and ink: aged papers from pale cream to brown, ink from black to faded grey-brown, foxing
+#   and water stains on some pages.
+KAOKORE_FACE_QUANTILES = (
+    (0, 40),
+    (5, 88),
+    (10, 104),
+    (15, 114),
+    (20, 123),
+    (25, 134),
+    (30, 143),
+    (35, 151),
+    (40, 160),
+    (45, 169),
+    (50, 179),
+    (55, 186),
+    (60, 196),
+    (65, 204),
+    (70, 216),
+    (75, 224),
+    (80, 236),
+    (85, 251),
+    (90, 270),
+    (95, 300),
+    (99, 424),
+    (99.9, 652),
+    (100, 1296),
+)
+
+
+def kaokore_face_size(rng: np.random.Generator) -> float:
+    """A face's longest side in px, drawn from KaoKore 1.0's distribution (:data:`KAOKORE_FACE_QUANTILES`)."""
+    q, v = zip(*KAOKORE_FACE_QUANTILES)
+    return float(np.interp(rng.uniform(0, 100), q, v))
+
+
+def make_book_style(rng: np.random.Generator, index: int, face_range=(30, 250), realistic: bool = False) -> BookStyle:
     paper = np.array([rng.uniform(170, 215), rng.uniform(200, 232), rng.uniform(215, 245)])
     lo, hi = face_range
     # each book draws its figures at its own scale, inside the requested range
@@ -61,7 +108,7 @@ def make_book_style(rng: np.random.Generator, index: int, face_range=(30, 250)) 
     fr = (max(lo, fr[0]), min(hi, fr[1]))
     robes = [tuple(int(c) for c in rng.integers(20, 200, 3)) for _ in range(4)]
     kana = '一二三四五六七八九十'
-    return BookStyle(
+    style = BookStyle(
         book_id=f'book{index:03d}',
         title=f'合成絵巻 {kana[index % 10]}{index // 10 or ""} (synthetic emaki {index})',
         fmt='scroll' if rng.random() < 0.5 else 'book',
@@ -75,6 +122,16 @@ def make_book_style(rng: np.random.Generator, index: int, face_range=(30, 250)) 
         text_share=float(rng.uniform(0.05, 0.25)),
         mist=float(rng.uniform(0.2, 0.8)),
     )
+    if realistic:
+        age = rng.uniform(0, 1)  # pale cream (0) to brown (1) paper, BGR
+        style.paper = np.array([215 - 95 * age, 228 - 70 * age, 238 - 40 * age]) + rng.normal(0, 6, 3)
+        fade = rng.uniform(0, 1)  # black to faded grey-brown ink
+        style.ink = tuple(int(v) for v in np.array([20, 22, 28]) + fade * np.array([70, 80, 95]))
+        style.realistic = True
+        style.detail_px = 1  # OpenCV's thinnest anti-aliased stroke: 1-2 px wide, as the scans' strokes
+        style.distractors = 8
+        style.stains = float(rng.uniform(0.2, 0.7))
+    return style
 
 
 def page_size(rng: np.random.Generator, style: BookStyle, long_side=(2000, 6000)) -> tuple[int, int]:
@@ -183,12 +240,31 @@ def scenery(rng, img, style: BookStyle, scale: float) -> None:
             cv2.polylines(
                 img, [np.stack([xs, ys], 1).astype(np.int32)], False, (150, 110, 60), _t(scale / 10, style), LINE
             )
-    for _ in range(int(rng.integers(0, 3))):  # round distractors: moons, fans, flowers
+    for _ in range(int(rng.integers(0, style.distractors + 1))):  # round distractors: moons, fans, flowers, crests
         c = (int(rng.uniform(0, w)), int(rng.uniform(0, h)))
-        r = int(scale * rng.uniform(0.3, 0.8))
+        r = int(kaokore_face_size(rng) / 2) if style.realistic else int(scale * rng.uniform(0.3, 0.8))
         colour = tuple(int(v) for v in rng.integers(120, 250, 3))
+        if style.realistic and rng.random() < 0.5:  # pale, like a powdered face
+            colour = tuple(int(v) for v in rng.integers(215, 250, 3))
         cv2.circle(img, c, r, colour, -1, LINE)
-        cv2.circle(img, c, r, style.ink, _t(scale / 12, style), LINE)
+        cv2.circle(img, c, r, style.ink, style.detail_px or _t(scale / 12, style), LINE)
+        if style.realistic and rng.random() < 0.6:  # a crest's inner marks: short strokes like features
+            for _k in range(int(rng.integers(2, 5))):
+                a, ln = rng.uniform(0, 2 * np.pi), rng.uniform(0.2, 0.5) * r
+                p0 = np.array(c) + rng.uniform(-0.5, 0.5, 2) * r
+                p1 = p0 + ln * np.array([np.cos(a), np.sin(a)])
+                cv2.line(img, tuple(int(v) for v in p0), tuple(int(v) for v in p1), style.ink, style.detail_px, LINE)
+    if style.realistic and rng.random() < style.stains:  # foxing and water stains
+        for _ in range(int(rng.integers(3, 15))):
+            r = int(rng.uniform(5, 0.04 * min(w, h)))
+            cx, cy = int(rng.uniform(r, w - r)), int(rng.uniform(r, h - r))
+            roi = img[cy - r : cy + r, cx - r : cx + r]
+            stain = roi.copy()
+            cv2.ellipse(
+                stain, (r, r), (r, int(r * rng.uniform(0.4, 1))), rng.uniform(0, 180), 0, 360, (70, 110, 150), -1, LINE
+            )
+            a = rng.uniform(0.1, 0.35)
+            roi[:] = cv2.addWeighted(stain, a, roi, 1 - a, 0)
 
 
 def _ellipse(img, c, axes, colour, thick=-1, angle=0.0, a0=0, a1=360):
@@ -268,6 +344,8 @@ def figure(
     # hair on top of the head
     _ellipse(img, (cx, cy - fh * 0.22), (s * 0.52, fh * 0.33), (25, 20, 20), -1, 0, 180, 360)
     # eyes, brows, nose, mouth
+    if style.detail_px:  # strokes of the scans, fixed in pixels; "hikime kagibana": line eyes, hooked nose
+        th, slit_eyes = style.detail_px, True
     ex, ey = s * 0.2, cy - fh * 0.02
     for side in (-1, 1):
         x = cx + side * ex + d * s

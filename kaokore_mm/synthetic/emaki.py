@@ -30,7 +30,7 @@ from kaokore_mm.core.labels import GENDERS, STATUSES
 from kaokore_mm.utils.image_ops import cut_crop, face_window
 from kaokore_mm.utils.io import atomic_write_bytes, atomic_write_text
 
-from .drawing import BookStyle, calligraphy, figure, make_book_style, page_size, paper, scenery
+from .drawing import BookStyle, calligraphy, figure, kaokore_face_size, make_book_style, page_size, paper, scenery
 
 STATUS_P = (0.45, 0.25, 0.1, 0.2)  # roughly KaoKore's imbalance: commoner and incarnation are rare
 CROP_SETS = ('train', 'dev', 'test')
@@ -69,7 +69,10 @@ def draw_page(
     for _ in range(n * 4):
         if len(faces) == n:
             break
-        s = float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
+        if style.realistic:  # KaoKore's face sizes (longest side = height) on this page
+            s = kaokore_face_size(rng) / style.aspect
+        else:
+            s = float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
         s = min(s, 0.2 * min(w, h))
         fh = s * style.aspect
         cx, cy = rng.uniform(s, w - s), rng.uniform(fh * 1.6, h - fh * 2)
@@ -109,8 +112,17 @@ def make_synthetic(
     face_range=(30, 250),
     crop_size: int = 256,
     progress: bool = True,
+    look: str = 'demo',
 ) -> dict:
-    """Write a synthetic dataset; returns a summary dict (pages, faces, books, paths)."""
+    """Write a synthetic dataset; returns a summary dict (pages, faces, books, paths).
+
+    ``look='demo'`` draws clear figures at ``face_range``; ``look='realistic'``
+    draws them as real scans are (KaoKore's face sizes, 1-2 px facial strokes,
+    face-like crests and fans, aged paper, faded ink, stains: see
+    :data:`kaokore_mm.synthetic.drawing.KAOKORE_FACE_QUANTILES`); ``face_range`` is then unused.
+    """
+    if look not in ('demo', 'realistic'):
+        raise ValueError(f"look must be 'demo' or 'realistic', got {look!r}")
     if pages < 1 or books < 1:
         raise ValueError(f'pages and books must be >= 1, got pages={pages}, books={books}')
     if not (0 < face_range[0] < face_range[1]) or not (0 < long_side[0] <= long_side[1]):
@@ -118,7 +130,7 @@ def make_synthetic(
     out = Path(out)
     for sub in ('pages', 'annotations', f'images_{crop_size}'):
         (out / sub).mkdir(parents=True, exist_ok=True)
-    styles = [make_book_style(_rng(seed, 1, b), b, face_range) for b in range(books)]
+    styles = [make_book_style(_rng(seed, 1, b), b, face_range, look == 'realistic') for b in range(books)]
     images, anns, labels, parts = [], [], [], []
     bar = None
     if progress:
@@ -207,6 +219,7 @@ def make_synthetic(
         long_side=list(long_side),
         face_range=list(face_range),
         crop_size=crop_size,
+        look=look,
         faces=len(anns),
         book_ids=[s.book_id for s in styles],
     )

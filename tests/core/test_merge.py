@@ -117,3 +117,62 @@ def test_tensor_merges_stay_on_the_device_and_dtype():
         assert 10 <= len(ob) < 50  # 10 faces, 50 boxes: merged, none lost entirely
     with pytest.raises(ValueError, match='valid: nms, nmm, wbf'):
         merge_tensor(tb, ts, tl, dict(type='soft'))
+
+
+def containment_nms_loop(boxes, scores, iou_thr, ioa_thr, labels=None):
+    """The definition, one box at a time: visit boxes by falling score (ties: first
+    first); keep one unless a kept box of its label overlaps it by IoU >= iou_thr or
+    holds >= ioa_thr of its area."""
+    b = np.asarray(boxes, float)
+    order = sorted(range(len(b)), key=lambda j: (-scores[j], j))
+    kept = []
+    for j in order:
+        ok = True
+        for k in kept:
+            if labels is not None and labels[k] != labels[j]:
+                continue
+            ix = max(0.0, min(b[k, 2], b[j, 2]) - max(b[k, 0], b[j, 0]))
+            iy = max(0.0, min(b[k, 3], b[j, 3]) - max(b[k, 1], b[j, 1]))
+            inter = ix * iy
+            ak = (b[k, 2] - b[k, 0]) * (b[k, 3] - b[k, 1])
+            aj = (b[j, 2] - b[j, 0]) * (b[j, 3] - b[j, 1])
+            if inter / max(ak + aj - inter, 1e-12) >= iou_thr or inter / max(aj, 1e-12) >= ioa_thr:
+                ok = False
+                break
+        if ok:
+            kept.append(j)
+    return kept
+
+
+def test_containment_nms_drops_the_nested_partial_box_and_keeps_touching_faces():
+    import torch
+
+    from kaokore_mm.core.merge import containment_nms_tensor, merge_tensor
+
+    # a whole face (0.9), its left half from the patch that cut it (0.6, IoU 0.5 -> kept by plain NMS at 0.6),
+    # and a second face touching the first (0.8)
+    boxes = torch.tensor([[100.0, 100, 160, 170], [100, 100, 130, 170], [158, 100, 220, 170]])
+    scores = torch.tensor([0.9, 0.6, 0.8])
+    assert containment_nms_tensor(boxes, scores, 0.6, 0.8).tolist() == [0, 2]
+    assert containment_nms_tensor(boxes, scores, 0.6, 1.01).tolist() == [0, 2, 1]  # plain NMS keeps the half
+    b, s, _ = merge_tensor(boxes, scores, torch.zeros(3, dtype=torch.long), dict(type='nms', iou_thr=0.6, ioa_thr=0.8))
+    assert b.tolist() == boxes[[0, 2]].tolist() and s.tolist() == pytest.approx([0.9, 0.8])
+
+
+@pytest.mark.parametrize('seed', range(4))
+@pytest.mark.parametrize('use_labels', [False, True])
+def test_containment_nms_equals_its_definition(seed, use_labels):
+    import torch
+
+    from kaokore_mm.core.merge import containment_nms_tensor, nms_tensor
+
+    b, s, lab = clustered(seed, labels=3 if use_labels else 1)
+    s[::7] = s[3]  # ties
+    labels = lab if use_labels else None
+    for iou_thr, ioa_thr in ((0.5, 0.7), (0.3, 0.9), (0.6, 0.5)):
+        got = containment_nms_tensor(
+            torch.tensor(b), torch.tensor(s), iou_thr, ioa_thr, None if labels is None else torch.tensor(labels)
+        )
+        assert got.tolist() == containment_nms_loop(b, s, iou_thr, ioa_thr, labels)
+    plain = nms_tensor(torch.tensor(b), torch.tensor(s), 0.5)
+    assert containment_nms_tensor(torch.tensor(b), torch.tensor(s), 0.5, 1.01).tolist() == plain.tolist()

@@ -93,3 +93,19 @@ def test_absurd_grids_are_refused_with_the_settings_named():
     with pytest.raises(ValueError, match=r'4000x3000 .* 512x512 and overlap 0.999 makes \d+ patches.*smaller overlap'):
         patch_grid((4000, 3000), 512, 0.999)
     assert len(patch_grid((20000, 1000), 512, 0.2)) > 40  # a long scroll is fine
+
+
+def test_overlap_for_faces_puts_every_face_up_to_the_percentile_inside_a_patch():
+    import numpy as np
+
+    from kaokore_mm.core.patching import overlap_for_faces, patch_grid
+
+    rng = np.random.default_rng(0)
+    sizes = rng.uniform(40, 300, 500)
+    ov = overlap_for_faces(sizes, (512, 400), q=95)
+    assert ov == pytest.approx(np.ceil(np.percentile(sizes, 95) / 400 / 0.05) * 0.05)
+    f = np.percentile(sizes, 95)
+    grid = patch_grid((3000, 2000), (512, 400), ov)
+    for x, y in rng.uniform(0, [3000 - f, 2000 - f], (300, 2)):  # a face of that size anywhere on the page
+        assert any(w[0] <= x and x + f <= w[2] and w[1] <= y and y + f <= w[3] for w in grid.windows)
+    assert overlap_for_faces([], (512, 512)) == 0.0
