@@ -2,7 +2,7 @@
 
     python tools/annotate.py CONFIG CKPT (--images DIR | --iiif-manifest FILE_OR_URL) --out DIR
         [--classifier CLS_CONFIG CLS_CKPT] [--score-thr 0.3] [--book-id ID] [--device cpu]
-        [--skip-bad-pages] [--launcher none|pytorch|slurm|mpi]
+        [--skip-bad-pages] [--cfg-options k=v ...] [--launcher none|pytorch|slurm|mpi]
 
 Every page goes through patched page inference (the config's patching, batched,
 progress bar); its boxes are kept in OUT/predictions/<page>.json with the model
@@ -36,6 +36,8 @@ import sys
 import urllib.request
 from pathlib import Path
 
+from mmengine.config import DictAction
+
 import kaokore_mm  # noqa: F401
 from kaokore_mm.annotation import (
     BadPageError,
@@ -46,6 +48,7 @@ from kaokore_mm.annotation import (
     pages_from_manifest_pages,
 )
 from kaokore_mm.utils.cli import UserError, cli_main
+from kaokore_mm.utils.config import load_config
 
 
 def parse_args(argv=None):
@@ -72,6 +75,13 @@ def parse_args(argv=None):
         '--base-url',
         default='http://localhost:8000',
         help='where tools/review.py serves OUT (the ids of manifest.json and the W3C pages)',
+    )
+    p.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help="override the detector config, e.g. the papers' plain grid: test_cfg.overlap=0.0 "
+        'test_cfg.merge.ioa_thr=None',
     )
     p.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
     return p.parse_args(argv)
@@ -122,7 +132,10 @@ def main(argv=None):
         torch.distributed.barrier()
     from kaokore_mm.apis import PageInferencer
 
-    inferencer = PageInferencer(args.config, args.checkpoint, device=device, batch_size=args.batch_size)
+    cfg = load_config(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    inferencer = PageInferencer(cfg, args.checkpoint, device=device, batch_size=args.batch_size)
     classifier = None
     if args.classifier:
         from kaokore_mm.interpretation import FaceClassifier
@@ -142,7 +155,7 @@ def main(argv=None):
             pages,
             out,
             predict,
-            model_tag(args.config, args.checkpoint, args.classifier),
+            model_tag(cfg, args.checkpoint, args.classifier),
             images_root,
             book,
             args.score_thr,

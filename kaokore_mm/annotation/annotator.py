@@ -51,9 +51,10 @@ def model_tag(config, checkpoint, classifier=None) -> dict:
     from mmengine.config import Config
 
     def one(cfg_path, ckpt):
-        text = Config.fromfile(str(cfg_path)).pretty_text
+        cfg = cfg_path if isinstance(cfg_path, Config) else Config.fromfile(str(cfg_path))
+        text = cfg.pretty_text  # as resolved, --cfg-options included
         return dict(
-            config=str(cfg_path),
+            config=str(cfg.filename if isinstance(cfg_path, Config) else cfg_path),
             config_sha256=hashlib.sha256(text.encode('utf-8')).hexdigest()[:16],
             checkpoint=str(ckpt),
             checkpoint_sha256=file_sha256(ckpt)[:16],

@@ -106,7 +106,7 @@ class CorrectionStore:
         p = self.page(stem)
         if not isinstance(items, list):
             raise ReviewError('items must be a list of annotations')
-        clean = []
+        clean, seen = [], {}
         for k, a in enumerate(items):
             try:
                 target = a['target']
@@ -132,6 +132,9 @@ class CorrectionStore:
                     tags.append(value)
             fx, fy, fw, fh = pixel_fragment([x1, y1, x2 - x1, y2 - y1])
             ann_id = str(a.get('id') or f'{p["canvas"]}/correction/{k}')
+            if ann_id in seen:  # one face, one box: a page that repeats an annotation is refused, not half-saved
+                raise ReviewError(f'annotation {k}: id {ann_id} is already annotation {seen[ann_id]} of this page')
+            seen[ann_id] = k
             clean.append(
                 dict(
                     id=ann_id,

@@ -98,3 +98,12 @@ def test_the_label_vocabulary_is_the_packages(client):
     from kaokore_mm.core.labels import GENDERS, STATUSES
 
     assert client.get('/api/labels').json() == dict(status=list(STATUSES), gender=list(GENDERS))
+
+
+def test_a_page_that_repeats_an_annotation_is_refused(client):
+    pages, stem = first(client)
+    doc = client.get(f'/api/pages/{stem}').json()
+    item = doc['items'][0]
+    r = client.put(f'/api/pages/{stem}', json=dict(items=[item, dict(item)], version=0))
+    assert r.status_code == 400 and 'is already annotation 0' in r.json()['error']
+    assert client.get(f'/api/pages/{stem}').json()['kaokore:version'] == 0  # nothing saved

@@ -241,3 +241,30 @@ def test_manifest_2x_pages():
     assert manifest_pages(m) == [dict(canvas='c1', width=10, height=20, iiif_base='https://x/iiif/p1', label='p. 1')]
     with pytest.raises(ManifestError, match='not a IIIF Presentation'):
         manifest_pages({'foo': 1})
+
+
+def test_cfg_options_change_the_test_settings_and_the_model_tag(tiny_data, detector, tmp_path):
+    """annotate.py --cfg-options (e.g. the papers' plain grid) reaches the predictor, and the
+    predictions made with other settings are not reused."""
+    book = tmp_path / 'b'
+    book.mkdir()
+    im = json.loads((tiny_data / 'annotations/pages.json').read_text())['images'][0]
+    shutil.copy(tiny_data / im['file_name'], book / 'p.jpg')
+    tool = load_tool('annotate')
+    out = tmp_path / 'ann'
+    first = tool.main([DEMO, str(detector), '--images', str(book), '--out', str(out)])
+    grid = tool.main(
+        [
+            DEMO,
+            str(detector),
+            '--images',
+            str(book),
+            '--out',
+            str(out),
+            '--cfg-options',
+            'test_cfg.overlap=0.0',
+            'test_cfg.merge.ioa_thr=None',
+        ]
+    )
+    assert first['pages_predicted_now'] == grid['pages_predicted_now'] == 1
+    assert first['model']['detector']['config_sha256'] != grid['model']['detector']['config_sha256']

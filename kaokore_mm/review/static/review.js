@@ -43,7 +43,9 @@
     // serialised: each save starts from the version the previous one returned
     state.pending = state.pending.then(async () => {
       if (state.blocked) return;
-      const body = { items: anno.getAnnotations(), version: state.version, state: newState || 'in progress' };
+      // one item per id: Annotorious can list a box twice around a selection change; the last copy is the edit
+      const items = [...new Map(anno.getAnnotations().map((a) => [a.id, a])).values()];
+      const body = { items, version: state.version, state: newState || 'in progress' };
       const r = await fetch(`/api/pages/${stem}`, { method: 'PUT', headers: { 'Content-Type': 'application/json' },
         body: JSON.stringify(body) });
       const doc = await r.json();
