@@ -61,6 +61,26 @@ def row(regime, detector, test, metrics, train_s, test_s) -> dict:
     )
 
 
+def regime_settings(ann_file) -> dict:
+    """``PATCH_TEST_SETTINGS`` plus the overlap the rule gives for this regime's faces
+    (:func:`~kaokore_mm.core.patching.overlap_for_faces` on 512 px patches) with
+    containment-aware NMS, when it differs from the settings' 0.3."""
+    import json
+
+    from kaokore_mm.core.patching import overlap_for_faces
+
+    coco = json.loads(Path(ann_file).read_text())
+    ov = round(overlap_for_faces([max(a['bbox'][2:]) for a in coco['annotations']], (512, 512)), 2)
+    settings = dict(PATCH_TEST_SETTINGS)
+    if ov != 0.3:
+        settings[f'overlap {ov} (from the faces), containment nms'] = [
+            f'test_cfg.overlap={ov}',
+            *NMS[:2],
+            'test_cfg.merge.ioa_thr=0.7',
+        ]
+    return settings
+
+
 def run_regime(regime: str, work: Path, max_iters: int = 500, draw: int = 2) -> list:
     """Train the three detectors on ``regime``'s pages and test them; returns the table rows."""
     from kaokore_mm.synthetic.emaki import ensure_synthetic
@@ -80,7 +100,16 @@ def run_regime(regime: str, work: Path, max_iters: int = 500, draw: int = 2) -> 
         rows.append(row(regime, name, test, run['metrics'], run['train_s'], run['test_s']))
         if name.startswith('patch'):
             rows += compare_test_settings(
-                config, run['checkpoint'], data, run_dir, max_iters, regime, name, run['train_s'], draw
+                config,
+                run['checkpoint'],
+                data,
+                run_dir,
+                max_iters,
+                regime,
+                name,
+                run['train_s'],
+                draw,
+                settings=regime_settings(ann),
             )
     return rows
 
