@@ -5,9 +5,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 
 from kaokore_mm.core.splits import SUBSETS
-from kaokore_mm.utils.config import page_dataset_cfg
-
-LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+from kaokore_mm.utils.config import LOADERS, page_dataset_cfg
 
 
 def split_table(cfg) -> dict:

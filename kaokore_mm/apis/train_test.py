@@ -24,7 +24,7 @@ import time
 from typing import TYPE_CHECKING
 
 from kaokore_mm.compat import explain_refused_checkpoints, trusted_checkpoint_loading
-from kaokore_mm.utils.cli import UserError, split_errors_as_user_errors
+from kaokore_mm.utils.cli import UserError, data_errors_as_user_errors
 from kaokore_mm.utils.io import atomic_write_json
 from kaokore_mm.utils.preflight import check_config
 
@@ -68,7 +68,7 @@ def train_detector(cfg, trust_checkpoint: bool = False) -> Runner:
     with (
         _loading(trust_checkpoint),
         explain_refused_checkpoints(cfg.get('load_from') or 'the checkpoint to resume from'),
-        split_errors_as_user_errors(name),
+        data_errors_as_user_errors(name),
     ):
         runner.train()
     return runner
@@ -106,7 +106,7 @@ def test_detector(
 
         runner.test_evaluator.metrics.append(DumpPageResults(out_file_path=out))
     t0 = time.perf_counter()
-    with _loading(trust_checkpoint), explain_refused_checkpoints(checkpoint), split_errors_as_user_errors(name):
+    with _loading(trust_checkpoint), explain_refused_checkpoints(checkpoint), data_errors_as_user_errors(name):
         metrics = runner.test()
     seconds = time.perf_counter() - t0
     from mmengine.dist import is_main_process

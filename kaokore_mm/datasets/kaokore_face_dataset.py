@@ -84,7 +84,6 @@ class KaoKoreFaceDataset(CocoDataset):
             logger='current',
             level=logging.WARNING,
         )
-        self.skipped_pages = [r for _, r in problems]
         bad = {i for i, _ in problems}
         return [d for i, d in enumerate(data_list) if i not in bad]
 

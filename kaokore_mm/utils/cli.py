@@ -33,7 +33,7 @@ def cli_main(main, argv=None) -> int:
 
 
 @contextlib.contextmanager
-def split_errors_as_user_errors(what: str) -> Iterator[None]:
+def data_errors_as_user_errors(what: str) -> Iterator[None]:
     """A book-aware split that cannot be made (an empty subset, ...), a page
     that cannot be used (missing, cut short, of another size than its COCO) or
     a training set without samples is the user's data or settings, not a bug:
@@ -49,6 +49,13 @@ def split_errors_as_user_errors(what: str) -> Iterator[None]:
         raise UserError(f'{what}: {e}') from None
     except (BadPageError, EmptyDatasetError) as e:
         raise UserError(last_line(e)) from None
+
+
+def first_line(e: BaseException) -> str:
+    """The first line of ``e``'s message (a ``KeyError``'s without the quotes
+    ``str`` adds), or its type name when it has none."""
+    text = str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e)
+    return text.strip().splitlines()[0] if text.strip() else type(e).__name__
 
 
 def last_line(e: Exception) -> str:

@@ -140,7 +140,7 @@ def load_config(path: str) -> Config:
     ``_base_`` reported as one :class:`~kaokore_mm.utils.cli.UserError` line."""
     from mmengine.config import Config
 
-    from .cli import UserError
+    from .cli import UserError, first_line
 
     if not osp.isfile(path):
         raise UserError(f'config {path} not found')
@@ -149,16 +149,15 @@ def load_config(path: str) -> Config:
     except SyntaxError as e:
         raise UserError(f'{e.filename or path}:{e.lineno}: syntax error in the config: {e.msg}') from None
     except (FileNotFoundError, ImportError, NameError, KeyError, TypeError, ValueError, AttributeError) as e:
-        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-        raise UserError(f'{path}: cannot be read as a config: {type(e).__name__}: {first}') from None
+        raise UserError(f'{path}: cannot be read as a config: {type(e).__name__}: {first_line(e)}') from None
 
 
 def train_patching(cfg) -> dict:
-    """``patch_size``, ``overlap`` and ``min_visible`` of the config's training
-    dataset when it is a ``PatchedPageDataset`` (wrappers unwrapped), else ``{}``."""
+    """``patch_size`` and ``overlap`` of the config's training dataset when it is a
+    ``PatchedPageDataset`` (wrappers unwrapped), else ``{}``."""
     for ds in _datasets((cfg or {}).get('train_dataloader') or {}):
         if str(ds.get('type', '')).split('.')[-1] == 'PatchedPageDataset':
-            return {k: ds[k] for k in ('patch_size', 'overlap', 'min_visible') if k in ds}
+            return {k: ds[k] for k in ('patch_size', 'overlap') if k in ds}
     return {}
 
 
@@ -169,8 +168,7 @@ def loop_patching(cfg, loop_cfg: dict) -> dict:
     patch size once (in the training dataset) and the loops follow it."""
     out = dict(loop_cfg)
     for key, value in train_patching(cfg).items():
-        if key in ('patch_size', 'overlap'):
-            out.setdefault(key, value)
+        out.setdefault(key, value)
     if isinstance(out.get('patch_size'), (list, tuple)):
         out['patch_size'] = tuple(out['patch_size'])
     return out

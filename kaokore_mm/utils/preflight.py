@@ -17,16 +17,14 @@ import contextlib
 import copy
 import os.path as osp
 
-from .cli import UserError
+from .cli import UserError, first_line
 
 USER_ERRORS = (KeyError, TypeError, ValueError, AssertionError, FileNotFoundError)
 
 
 def _one_line(e: BaseException) -> str:
-    text = str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e)
-    text = text.strip().splitlines()[0] if text.strip() else type(e).__name__
     # mmengine's registry message continues with a link to its docs: keep the first sentence
-    return text.split(' Please check whether', 1)[0]
+    return first_line(e).split(' Please check whether', 1)[0]
 
 
 def loaders_of(cfg, stage: str) -> list[str]:

@@ -122,40 +122,14 @@ def test_a_page_whose_size_disagrees_with_its_coco_stops_the_test_with_one_line(
     config = 'configs/demo/faster_rcnn_r18_nopatch_demo.py'
     ckpt = tmp_path / 'w.pth'
     torch.save(dict(state_dict=MODELS.build(Config.fromfile(config).model).state_dict()), ckpt)
-    loaders = list(LOADER_OPTS)
-    rc = cli_main(
-        load_tool('test').main,
-        [
-            config,
-            str(ckpt),
-            '--work-dir',
-            str(tmp_path / 'w'),
-            '--data-root',
-            str(root),
-            '--cfg-options',
-            *loaders,
-            'test_dataloader.sampler.ratios=(0,0,1)',
-        ],
-    )
+    args = [config, str(ckpt), '--work-dir', str(tmp_path / 'w'), '--data-root', str(root)]
+    opts = ['--cfg-options', *LOADER_OPTS, 'test_dataloader.sampler.ratios=(0,0,1)']
+    rc = cli_main(load_tool('test').main, [*args, *opts])
     err = capsys.readouterr().err.strip().splitlines()
     name = coco['images'][0]['file_name'].split('/')[-1]
     assert rc == 2 and err[-1].startswith('error: ') and name in err[-1] and 'annotations say' in err[-1]
     assert '--skip-bad-pages' in err[-1] and not (tmp_path / 'w' / 'test_metrics.json').exists()
     # the policy's other half: the page is left out with a warning, the others are tested
-    rc = cli_main(
-        load_tool('test').main,
-        [
-            config,
-            str(ckpt),
-            '--work-dir',
-            str(tmp_path / 'w'),
-            '--data-root',
-            str(root),
-            '--skip-bad-pages',
-            '--cfg-options',
-            *loaders,
-            'test_dataloader.sampler.ratios=(0,0,1)',
-        ],
-    )
+    rc = cli_main(load_tool('test').main, [*args, '--skip-bad-pages', *opts])
     metrics = json.loads((tmp_path / 'w' / 'test_metrics.json').read_text())
     assert rc == 0 and metrics['samples'] == len(coco['images']) - 1

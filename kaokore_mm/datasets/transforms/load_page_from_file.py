@@ -9,6 +9,7 @@ from mmcv.transforms import LoadImageFromFile
 from mmdet.registry import TRANSFORMS
 
 from kaokore_mm.core.page_files import BadPageError
+from kaokore_mm.utils.cli import first_line
 
 
 @TRANSFORMS.register_module()
@@ -51,7 +52,7 @@ class LoadPageFromFile(LoadImageFromFile):
         try:
             results = super().transform(results)
         except (OSError, ValueError, AssertionError, cv2.error) as e:  # one line naming the page, even from a worker
-            raise BadPageError(f'{key}: cannot be read ({type(e).__name__}: {str(e).splitlines()[0][:200]})') from None
+            raise BadPageError(f'{key}: cannot be read ({type(e).__name__}: {first_line(e)[:200]})') from None
         if results is None or not self.cache_size:
             return results
         self.misses += 1
