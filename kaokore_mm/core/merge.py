@@ -44,13 +44,19 @@ MERGE_METHODS = ('nms', 'nmm', 'wbf')  # nms with ioa_thr: containment-aware
 
 
 def _overlap(a: torch.Tensor, b: torch.Tensor, metric: str) -> torch.Tensor:
-    """Elementwise IoU (``'iou'``) or intersection over the smaller area (``'ios'``) of box pairs."""
+    """Elementwise IoU (``'iou'``), intersection over the smaller area (``'ios'``) or
+    over the area of ``b`` (``'iob'``: how much of ``b`` lies inside ``a``) of box pairs."""
     lt = torch.maximum(a[:, :2], b[:, :2])
     rb = torch.minimum(a[:, 2:], b[:, 2:])
     inter = (rb - lt).clamp(min=0).prod(-1)
     area_a = (a[:, 2:] - a[:, :2]).clamp(min=0).prod(-1)
     area_b = (b[:, 2:] - b[:, :2]).clamp(min=0).prod(-1)
-    denom = area_a + area_b - inter if metric == 'iou' else torch.minimum(area_a, area_b)
+    if metric == 'iou':
+        denom = area_a + area_b - inter
+    elif metric == 'iob':
+        denom = area_b
+    else:
+        denom = torch.minimum(area_a, area_b)
     return torch.where(denom > 0, inter / denom.clamp(min=1e-12), torch.zeros_like(inter))
 
 
@@ -140,15 +146,7 @@ def containment_nms_tensor(
     order = _sorted(scores)
     b = boxes[order]
     k, i = _touching_pairs(b, None if labels is None else labels[order])  # k ranks before i
-    bk, bi = b[k], b[i]
-    lt = torch.maximum(bk[:, :2], bi[:, :2])
-    rb = torch.minimum(bk[:, 2:], bi[:, 2:])
-    inter = (rb - lt).clamp(min=0).prod(-1)
-    area_k = (bk[:, 2:] - bk[:, :2]).clamp(min=0).prod(-1)
-    area_i = (bi[:, 2:] - bi[:, :2]).clamp(min=0).prod(-1)
-    iou = inter / (area_k + area_i - inter).clamp(min=1e-12)
-    inside = inter / area_i.clamp(min=1e-12)
-    hit = (iou >= iou_thr) | (inside >= ioa_thr)
+    hit = (_overlap(b[k], b[i], 'iou') >= iou_thr) | (_overlap(b[k], b[i], 'iob') >= ioa_thr)
     leader = _greedy_leaders(n, k[hit], i[hit])
     return order[torch.arange(n, device=b.device)[leader]]
 
