@@ -32,11 +32,12 @@ TRAININGS = (
 # test-time settings of the patched detector: the papers' plain grid, then overlap covering the faces
 # (p95 of the demo faces' longest side, 136 px, is 0.27 of a 512 px patch), with plain and containment-aware NMS
 NMS = ['test_cfg.merge.type=nms', 'test_cfg.merge.iou_thr=0.5', 'test_cfg.merge.ioa_thr=None']
+CONTAINMENT_NMS = [*NMS[:2], 'test_cfg.merge.ioa_thr=0.7']
 PATCH_TEST_SETTINGS = {
     'grid, nms': ['test_cfg.overlap=0.0', *NMS],
-    'grid, containment nms': ['test_cfg.overlap=0.0', *NMS[:2], 'test_cfg.merge.ioa_thr=0.7'],
+    'grid, containment nms': ['test_cfg.overlap=0.0', *CONTAINMENT_NMS],
     'overlap 0.3, nms': ['test_cfg.overlap=0.3', *NMS],
-    'overlap 0.3, containment nms': ['test_cfg.overlap=0.3', *NMS[:2], 'test_cfg.merge.ioa_thr=0.7'],
+    'overlap 0.3, containment nms': ['test_cfg.overlap=0.3', *CONTAINMENT_NMS],
     'overlap 0.3, nmm': ['test_cfg.overlap=0.3', 'test_cfg.merge.type=nmm', 'test_cfg.merge.match_thr=0.5'],
 }
 COLUMNS = ('regime', 'detector', 'test', 'AP50', 'recall', 'precision', 'boxes', 'effort', 'train_min', 's_per_page')
@@ -73,12 +74,29 @@ def regime_settings(ann_file) -> dict:
     ov = round(overlap_for_faces([max(a['bbox'][2:]) for a in coco['annotations']], (512, 512)), 2)
     settings = dict(PATCH_TEST_SETTINGS)
     if ov != 0.3:
-        settings[f'overlap {ov} (from the faces), containment nms'] = [
-            f'test_cfg.overlap={ov}',
-            *NMS[:2],
-            'test_cfg.merge.ioa_thr=0.7',
-        ]
+        settings[f'overlap {ov} (from the faces), containment nms'] = [f'test_cfg.overlap={ov}', *CONTAINMENT_NMS]
     return settings
+
+
+def without_default(config: str, settings: dict) -> tuple[dict, str | None]:
+    """``settings`` without the one that is the config's own test setting (its
+    test is the run's default test already), and that setting's name."""
+    import copy
+
+    from kaokore_mm.utils.config import load_config
+
+    from .experiments import parse_cfg_options
+
+    base = load_config(config)
+    kept, same = {}, None
+    for label, opts in settings.items():
+        cfg = copy.deepcopy(base)
+        cfg.merge_from_dict(parse_cfg_options(opts))
+        if cfg.test_cfg == base.test_cfg and same is None:
+            same = label
+        else:
+            kept[label] = opts
+    return kept, same
 
 
 def run_regime(regime: str, work: Path, max_iters: int = 500, draw: int = 2) -> list:
@@ -96,21 +114,15 @@ def run_regime(regime: str, work: Path, max_iters: int = 500, draw: int = 2) -> 
         preds = run_dir / 'test' / 'predictions.pkl'
         run = train_and_test(config, run_dir, data, max_iters, out=str(preds), tag=f'patching:{regime}:{name}')
         draw_prediction_pages(ann, preds, run_dir / 'pages', limit=draw)
-        test = 'config default' if name.startswith('patch') else 'whole page'
+        if not name.startswith('patch'):
+            rows.append(row(regime, name, 'whole page', run['metrics'], run['train_s'], run['test_s']))
+            continue
+        settings, same = without_default(config, regime_settings(ann))
+        test = f'config default ({same})' if same else 'config default'
         rows.append(row(regime, name, test, run['metrics'], run['train_s'], run['test_s']))
-        if name.startswith('patch'):
-            rows += compare_test_settings(
-                config,
-                run['checkpoint'],
-                data,
-                run_dir,
-                max_iters,
-                regime,
-                name,
-                run['train_s'],
-                draw,
-                settings=regime_settings(ann),
-            )
+        rows += compare_test_settings(
+            config, run['checkpoint'], data, run_dir, max_iters, regime, name, run['train_s'], draw, settings
+        )
     return rows
 
 

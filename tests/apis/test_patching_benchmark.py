@@ -21,3 +21,12 @@ def test_the_rules_overlap_joins_the_settings_when_the_faces_need_it(tmp_path):
         ann.write_text(json.dumps(dict(annotations=[dict(bbox=[0, 0, size, size * 0.8])] * 20)))
         names = set(regime_settings(ann)) - set(PATCH_TEST_SETTINGS)
         assert names == ({extra} if extra else set())
+
+
+def test_the_configs_own_setting_is_not_tested_twice():
+    from kaokore_mm.apis.patching_benchmark import TRAININGS, without_default
+
+    config = dict(TRAININGS)['patch512']
+    kept, same = without_default(config, PATCH_TEST_SETTINGS)
+    assert same == 'overlap 0.3, containment nms'  # the demo config's defaults (configs/demo)
+    assert set(kept) == set(PATCH_TEST_SETTINGS) - {same}
