@@ -24,20 +24,16 @@ if not (CHROMIUM and DRIVER):
         'Chromium and chromium-driver are not installed (make test installs them when run as root)',
         allow_module_level=True,
     )
-webdriver = pytest.importorskip('selenium.webdriver')
+pytest.importorskip('selenium.webdriver')
 
 
 @pytest.fixture
 def browser():
-    from selenium.webdriver.chrome.service import Service
+    from kaokore_mm.review.scripted_annotator import Browser  # the same headless Chromium the benchmark drives
 
-    opts = webdriver.ChromeOptions()
-    for a in ('--headless=new', '--no-sandbox', '--disable-dev-shm-usage', '--window-size=1280,900'):
-        opts.add_argument(a)
-    opts.binary_location = CHROMIUM
-    drv = webdriver.Chrome(service=Service(DRIVER), options=opts)
-    yield drv
-    drv.quit()
+    b = Browser()
+    yield b.drv
+    b.drv.quit()
 
 
 def wait(drv, script, timeout=20.0):
