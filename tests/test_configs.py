@@ -77,25 +77,47 @@ def test_one_patch_setting_reaches_training_validation_testing_and_annotation(pa
         assert (loop.predictor.patch_size, loop.predictor.overlap) == ((320, 288), 0.25)
     pred = predictor_from_config(cfg)
     assert (pred.patch_size, pred.overlap) == ((320, 288), test_overlap)
+    assert pred.views == ds.views and len(ds.views) >= 2  # the multi-view default reaches annotation
+    assert loop.predictor.views == ds.views
+    cfg.merge_from_dict({'train_dataloader.dataset.views': None})  # one view, the papers' grid: everywhere
+    assert len(DATASETS.build(dict(cfg.train_dataloader.dataset, lazy_init=True)).views) == 1
+    assert len(predictor_from_config(cfg).views) == 1
     assert pred.merge == dict(type='nms', iou_thr=0.5, ioa_thr=0.7)
     cfg.merge_from_dict({'test_cfg.overlap': 0.5})  # a test-time choice written in the loop wins there
     assert predictor_from_config(cfg).overlap == 0.5
 
 
-@pytest.mark.parametrize('path', [p for p in PATCHED if 'demo' not in p], ids=lambda p: Path(p).name)
-def test_test_overlap_covers_kaokores_faces(path):
-    """The configs' test-time overlap puts KaoKore's faces up to the 95th percentile
-    (1.0 metadata, longest side) wholly inside some patch (core.patching.overlap_for_faces)."""
+def config_faces(path):
+    """The faces a config's views are made for: KaoKore 1.0's (longest side, from the
+    metadata's quantiles) for the shipped configs, the demo data's for the demo."""
     import numpy as np
 
-    from kaokore_mm.core.patching import overlap_for_faces
     from kaokore_mm.synthetic.drawing import KAOKORE_FACE_QUANTILES
 
-    cfg = Config.fromfile(path)
+    if Path(path).name == 'faster_rcnn_r18_patch512_demo.py':
+        from kaokore_mm.apis.demo import demo_face_sizes
+
+        return demo_face_sizes()
     q, v = zip(*KAOKORE_FACE_QUANTILES)
-    sizes = np.interp(np.linspace(0, 100, 10001), q, v)
-    want = overlap_for_faces(sizes, cfg.train_dataloader.dataset.patch_size)
-    assert cfg.test_cfg.overlap == pytest.approx(want) and cfg.val_cfg.overlap == pytest.approx(want)
+    return np.interp(np.linspace(0, 100, 10001), q, v)
+
+
+@pytest.mark.parametrize('path', PATCHED, ids=lambda p: Path(p).name)
+def test_views_and_test_overlap_are_the_rules_for_the_faces(path):
+    """The configs' views and test-time overlap are what core.patching.views_for_faces
+    gives for their faces, patch size and the detector's smallest anchor: faces up to p99
+    lie wholly inside a patch of some view, faces from p5 stay above the smallest anchor."""
+    from kaokore_mm.core.patching import views_for_faces
+    from kaokore_mm.utils.anchors import smallest_anchor
+
+    cfg = Config.fromfile(path)
+    ds = cfg.train_dataloader.dataset
+    rule = views_for_faces(config_faces(path), ds.patch_size, smallest_anchor(cfg))
+    assert cfg.test_cfg.overlap == pytest.approx(rule['overlap']) and cfg.val_cfg.overlap == pytest.approx(
+        rule['overlap']
+    )
+    got = [dict(rate=v['rate'], valid_range=tuple(v['valid_range'])) for v in ds.views]
+    assert got == [dict(v, valid_range=tuple(v['valid_range'])) for v in rule['views']]
 
 
 def check_classification_config(cfg):

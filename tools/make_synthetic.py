@@ -30,9 +30,9 @@ def parse_args(argv=None):
         '--face-size',
         type=int,
         nargs=2,
-        default=(30, 250),
         metavar=('MIN', 'MAX'),
-        help='range of face widths in pixels',
+        help="range of face widths in pixels (default 30 250); with --look realistic KaoKore's face sizes "
+        'cut to this range (default: all of them)',
     )
     p.add_argument('--crop-size', type=int, default=256)
     p.add_argument(
@@ -54,7 +54,7 @@ def main(argv=None):
         books=args.books,
         seed=args.seed,
         long_side=tuple(args.long_side),
-        face_range=tuple(args.face_size),
+        face_range=tuple(args.face_size) if args.face_size else None,
         crop_size=args.crop_size,
         look=args.look,
     )

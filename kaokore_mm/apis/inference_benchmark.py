@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from kaokore_mm.core.face_metrics import counts_at, match_page
+from kaokore_mm.core.images import resize_to
 from kaokore_mm.utils.cli import UserError
 
 from .page_inferencer import read_page
@@ -92,14 +93,19 @@ def run_ours(inf, items, device, autocast_ctx) -> tuple[dict, list]:
 
 
 def run_pure_forward(inf, items, device, autocast_ctx) -> float:
-    """``test_step`` alone on the same patches, packed beforehand."""
+    """``test_step`` alone on the same patches (every view), packed beforehand."""
     pred, total = inf.predictor, 0.0
     bs = pred.batch_size_for(inf.model)
     for path, _ in items:
-        img = read_page(path)
-        windows = pred.windows(img.shape[1], img.shape[0])
-        for start in range(0, len(windows), bs):
-            packed = [pred._pack(img, w, {}, pred.pipeline) for w in windows[start : start + bs]]
+        page = read_page(path)
+        patches = [
+            pred._pack(view, w, {}, pred.pipeline)
+            for grid in pred.grids(page.shape[1], page.shape[0])
+            for view in [resize_to(page, grid.size)]
+            for w in grid.windows
+        ]
+        for start in range(0, len(patches), bs):
+            packed = patches[start : start + bs]
             data = dict(inputs=[p['inputs'] for p in packed], data_samples=[p['data_samples'] for p in packed])
             sync(device)
             t = time.perf_counter()

@@ -2,12 +2,13 @@
 
 One implementation serves the validation/test loops, the Python API
 (:class:`~kaokore_mm.apis.PageInferencer`), the tools and the benchmarks: the
-page (uint8, as loaded) is cut into the patches of its grid, the patches go
-through the detector in batches of ``batch_size`` (each patch is normalised by
-the model's data preprocessor, so no float copy of the whole page is ever
-built), boxes are shifted back to page coordinates, clipped to the page and
-merged. An optional whole-page pass (the page resized by ``page_pipeline``)
-adds the boxes of large faces before the merge.
+page (uint8, as loaded) is seen at each of its *views* (the page rescaled by a
+rate and cut into the patches of its grid, or the whole page resized into one
+patch; :mod:`kaokore_mm.core.patching`), the patches of all views go through
+the detector in batches of ``batch_size`` (each patch is normalised by the
+model's data preprocessor, so no float copy of the whole page is ever built),
+boxes are shifted back to the view, kept when their size lies in the view's
+valid range, mapped to page pixels, clipped to the page and merged.
 """
 
 from __future__ import annotations
@@ -20,11 +21,12 @@ from mmcv.transforms import Compose
 from mmdet.registry import TRANSFORMS
 from mmengine.structures import InstanceData
 
-from kaokore_mm.core.images import to_bgr_uint8
+from kaokore_mm.core.images import resize_to, to_bgr_uint8
 from kaokore_mm.core.merge import MERGE_METHODS, merge_tensor
-from kaokore_mm.core.patching import crop_window, patch_grid
+from kaokore_mm.core.patching import View, ViewGrid, as_views, crop_window, page_views
 
-DEFAULT_META_KEYS = ('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor', 'patch_offset')
+MIN_SIDE = 1.0  # page pixels: a box narrower or lower than this after clipping to the page is dropped
+DEFAULT_META_KEYS = ('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor', 'patch_offset', 'view_scale')
 
 
 def _compose(steps):
@@ -37,7 +39,12 @@ class PatchedPredictor:
     Args:
         patch_size: ``int`` or ``(width, height)`` of a patch, as in training;
             ``None`` treats the whole page as one window (no patching).
-        overlap: overlap ratio of neighbouring patches.
+        overlap: overlap ratio of neighbouring patches (in every patch view).
+        views: the views of the page, as the training dataset's ``views``
+            (``dict(rate=..., valid_range=(lo, hi))``; ``None``: the page at its
+            own scale). Patches of all views are batched together (the
+            whole-page view of a page turned otherwise than the patches goes
+            in its own batch).
         batch_size: patches per forward pass, or ``'auto'``: 1 on the CPU (where
             batching does not pay and only costs memory) and 8 on a GPU.
         patch_pipeline: transforms applied to each patch before the model, ending
@@ -48,9 +55,6 @@ class PatchedPredictor:
             match_thr=0.5, match_metric='ios')`` (greedy merging by
             intersection-over-smaller, SAHI's GREEDYNMM) or ``dict(type='wbf',
             iou_thr=0.55)``; ``class_agnostic=True`` merges across labels.
-        page_pipeline: if given, the whole page also goes through the model with
-            these transforms (e.g. ``Resize`` to 1333x800 and ``PackDetInputs``)
-            and its boxes join the patch boxes before merging.
         pad_val: fill value of the padding beyond the page's right/bottom border.
         max_per_page: keep at most this many boxes per page, highest scores first.
     """
@@ -62,7 +66,7 @@ class PatchedPredictor:
         batch_size='auto',
         patch_pipeline=None,
         merge=None,
-        page_pipeline=None,
+        views=None,
         pad_val=0,
         max_per_page: int = 1000,
     ):
@@ -77,8 +81,8 @@ class PatchedPredictor:
         self.merge = merge
         self.pad_val = pad_val
         self.max_per_page = max_per_page
+        self.views = as_views(views)
         self.pipeline = _compose(patch_pipeline or [dict(type='PackDetInputs', meta_keys=DEFAULT_META_KEYS)])
-        self.page_pipeline = _compose(page_pipeline) if page_pipeline else None
         self.forward_time = 0.0  # seconds spent in model.test_step, summed (for benchmarks)
         self.merge_time = 0.0  # seconds spent merging page boxes, summed (for benchmarks)
 
@@ -89,10 +93,15 @@ class PatchedPredictor:
         param = next(params, None)
         return 8 if param is not None and param.device.type == 'cuda' else 1
 
-    def windows(self, width: int, height: int) -> np.ndarray:
+    def grids(self, width: int, height: int) -> list[ViewGrid]:
+        """The views of a page of ``width x height`` with their windows (view pixels)."""
         if self.patch_size is None:
-            return np.array([[0, 0, width, height]], dtype=np.int64)
-        return patch_grid((width, height), self.patch_size, self.overlap).windows
+            return [ViewGrid(View(), (width, height), (1.0, 1.0), np.array([[0, 0, width, height]], dtype=np.int64))]
+        return page_views((width, height), self.views, self.patch_size, self.overlap)
+
+    def windows(self, width: int, height: int) -> np.ndarray:
+        """Every patch window of a page, all views together (view pixels)."""
+        return np.concatenate([g.windows for g in self.grids(width, height)])
 
     def _pack(self, img, window, meta, pipeline):
         patch = crop_window(img, window, self.pad_val)
@@ -128,27 +137,44 @@ class PatchedPredictor:
         meta = {k: v for k, v in (meta or {}).items() if k in ('img_id', 'img_path')}
         boxes, scores, labels = [], [], []
 
-        def collect(windows, outs):
-            for win, out in zip(windows, outs):
+        def collect(jobs, outs):
+            for (grid, win), out in zip(jobs, outs):
                 pred = out.pred_instances
                 if len(pred) == 0:
                     continue
-                # shift back to the page and clip to it, on the model's device
+                # back to the view, the view's valid sizes, then to the page, clipped (on the model's device)
                 b = pred.bboxes.float() + pred.bboxes.new_tensor([win[0], win[1], win[0], win[1]]).float()
+                lo, hi = grid.view.valid_range
+                side = torch.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1])
+                keep = (side >= lo) & (side <= hi) if hi is not None else side >= lo
+                sx, sy = grid.scale
+                b = b[keep] / b.new_tensor([sx, sy, sx, sy])
                 b[:, 0::2] = b[:, 0::2].clamp(0, w)
                 b[:, 1::2] = b[:, 1::2].clamp(0, h)
-                boxes.append(b)
-                scores.append(pred.scores.float())
-                labels.append(pred.labels)
+                # a box on the padding beyond the page is clipped to a line: no face, never written out
+                on_page = ((b[:, 2] - b[:, 0]) >= MIN_SIDE) & ((b[:, 3] - b[:, 1]) >= MIN_SIDE)
+                boxes.append(b[on_page])
+                scores.append(pred.scores.float()[keep][on_page])
+                labels.append(pred.labels[keep][on_page])
 
-        windows = self.windows(w, h)
         bs = self.batch_size_for(model)
-        for start in range(0, len(windows), bs):
-            batch = windows[start : start + bs]
-            collect(batch, self._forward(model, [self._pack(img, win, meta, self.pipeline) for win in batch]))
-        if self.page_pipeline is not None:
-            whole = np.array([[0, 0, w, h]])
-            collect(whole, self._forward(model, [self._pack(img, whole[0], meta, self.page_pipeline)]))
+        pending = {}  # input shape -> [(grid, window), packed]: patches of every view batched together
+
+        def flush(shape):
+            jobs, packed = zip(*pending.pop(shape))
+            collect(jobs, self._forward(model, list(packed)))
+
+        for grid in self.grids(w, h):
+            view_img = resize_to(img, grid.size)
+            for win in grid.windows:
+                shape = (int(win[3] - win[1]), int(win[2] - win[0]))
+                packed = self._pack(view_img, win, dict(meta, view_scale=grid.scale), self.pipeline)
+                pending.setdefault(shape, []).append(((grid, win), packed))
+                if len(pending[shape]) >= bs:
+                    flush(shape)
+            del view_img
+        for shape in list(pending):
+            flush(shape)
         return self._merge(boxes, scores, labels)
 
     def _merge(self, boxes, scores, labels) -> InstanceData:

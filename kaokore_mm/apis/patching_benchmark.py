@@ -1,128 +1,234 @@
-"""The patching benchmark: one light detector, the same iterations, with and without patches.
+"""The patching benchmark: one light detector, the same iterations, whole page vs patches vs views.
 
 For each regime of synthetic pages (split by book, ``inter_book``) the demo
 detector (half-width ResNet-18 Faster R-CNN from scratch) is trained for the
-same iterations (i) on 512x512 patches, (ii) on whole pages resized to 512 px,
-the patch input size, (iii) on whole pages resized to fit 1333x800, the
-papers' whole-page setting, and tested on the whole pages of the held-out
-books; the patched detector with test-time overlap 0 and 0.2. Resumable.
-Its command line is the ``benchmark_patching`` tool.
+same iterations, batch 2:
 
-Regimes: ``demo`` = the pages of ``make demo`` (2000-2600 px, faces 30-150 px);
-``small_faces`` = pages of 3000-4000 px with faces of 30-80 px.
+* ``page1333``: on whole pages resized to fit 1333x800 (the papers' whole-page setting);
+* ``grid512`` / ``grid1333``: on patches of 512x512 / 1333x800 of the page at
+  its own scale, one view (the papers' grid);
+* ``views1333``: the multi-view default (patches of 1333x800 of the page at
+  the rates the faces need, and the whole page; the shipped configs' views);
+* ``views512`` (on request): the demo config's own views.
+
+Patched detectors are tested with their config's test setting (overlap from
+the faces, containment-aware NMS) and, for the single-view ones, with the
+papers' plain grid too. Each row reports AP50, recall and precision at the
+metric's 0.5 and at annotate's 0.3, the annotation effort, the faces the
+detector saw in training, train minutes and test seconds per page; a picture
+of each regime's missed faces goes to ``WORK/<regime>/misses.jpg``.
+Resumable. Its command line is the ``benchmark_patching`` tool.
 """
 
 from __future__ import annotations
 
+import json
+import pickle
 from pathlib import Path
+
+import numpy as np
 
 from .experiments import markdown_table, say, test_checkpoint, train_and_test
 
 REGIMES = {
+    # the pages of make demo: clear figures, 2000-2600 px pages, faces 30-150 px
     'demo': dict(pages=48, books=6, seed=0, long_side=(2000, 2600), face_range=(30, 150)),
     'small_faces': dict(pages=48, books=6, seed=1, long_side=(3000, 4000), face_range=(30, 80)),
     # pages as hard as real scans: KaoKore's face sizes on 4000-6000 px pages (synthetic/drawing.py)
     'realistic': dict(pages=48, books=6, seed=2, long_side=(4000, 6000), look='realistic'),
+    # the case patching exists for: the realistic look with KaoKore's lower quantiles (40-120 px) on 5000-6000 px
+    'small_faces_realistic': dict(
+        pages=48, books=6, seed=3, long_side=(5000, 6000), look='realistic', face_range=(40, 120)
+    ),
 }
-TRAININGS = (
-    ('patch512', 'configs/demo/faster_rcnn_r18_patch512_demo.py'),
-    ('page512', 'configs/demo/faster_rcnn_r18_nopatch_demo.py'),
-    ('page1333', 'configs/demo/faster_rcnn_r18_nopatch1333_demo.py'),
-)
-# test-time settings of the patched detector: the papers' plain grid, then overlap covering the faces
-# (p95 of the demo faces' longest side, 136 px, is 0.27 of a 512 px patch), with plain and containment-aware NMS
+DEFAULT_REGIMES = ('demo', 'realistic', 'small_faces_realistic')
+PATCH512 = 'configs/demo/faster_rcnn_r18_patch512_demo.py'
+PATCH1333 = 'configs/demo/faster_rcnn_r18_patch1333_demo.py'
+PAGE1333 = 'configs/demo/faster_rcnn_r18_nopatch1333_demo.py'
+ONE_VIEW = ['train_dataloader.dataset.views=None']  # the page at its own scale only: the papers' grid
+TRAININGS = {
+    'page1333': dict(config=PAGE1333, options=[], label='whole page -> 1333x800'),
+    'grid512': dict(config=PATCH512, options=ONE_VIEW, label='patches 512x512, one view'),
+    'grid1333': dict(config=PATCH1333, options=ONE_VIEW, label='patches 1333x800, one view'),
+    'views1333': dict(config=PATCH1333, options=[], label='multi-view default (1333x800)'),
+    'views512': dict(config=PATCH512, options=[], label='multi-view, the demo config (512x512)'),
+}
+DEFAULT_TRAININGS = ('page1333', 'grid512', 'grid1333', 'views1333')
+NO_VAL = ['train_cfg.val_begin=1000000']  # the held-out test follows; validating the val book would double it
 NMS = ['test_cfg.merge.type=nms', 'test_cfg.merge.iou_thr=0.5', 'test_cfg.merge.ioa_thr=None']
-CONTAINMENT_NMS = [*NMS[:2], 'test_cfg.merge.ioa_thr=0.7']
-PATCH_TEST_SETTINGS = {
-    'grid, nms': ['test_cfg.overlap=0.0', *NMS],
-    'grid, containment nms': ['test_cfg.overlap=0.0', *CONTAINMENT_NMS],
-    'overlap 0.3, nms': ['test_cfg.overlap=0.3', *NMS],
-    'overlap 0.3, containment nms': ['test_cfg.overlap=0.3', *CONTAINMENT_NMS],
-    'overlap 0.3, nmm': ['test_cfg.overlap=0.3', 'test_cfg.merge.type=nmm', 'test_cfg.merge.match_thr=0.5'],
-}
-COLUMNS = ('regime', 'detector', 'test', 'AP50', 'recall', 'precision', 'boxes', 'effort', 'train_min', 's_per_page')
+GRID_TEST = {"papers' grid, nms": ['test_cfg.overlap=0.0', *NMS]}  # for the single-view trainings
+COLUMNS = (
+    'regime',
+    'detector',
+    'test',
+    'AP50',
+    'recall',
+    'precision',
+    'recall_0.3',
+    'precision_0.3',
+    'boxes_0.3',
+    'effort',
+    'faces_seen',
+    'train_min',
+    's_per_page',
+)
+ANNOTATE_THR = 0.3  # tools/annotate.py's default score threshold
 
 
-def row(regime, detector, test, metrics, train_s, test_s) -> dict:
+def row(regime, detector, test, metrics, train_s, test_s, at_annotate=None, exposure=None) -> dict:
     m = {k.split('/', 1)[1]: v for k, v in metrics.items() if k.startswith('face/') and k.count('/') == 1}
+    at = at_annotate or {}
+    return {
+        'regime': regime,
+        'detector': detector,
+        'test': test,
+        'AP50': m['AP50'],
+        'recall': m['recall'],
+        'precision': m['precision'],
+        'recall_0.3': at.get('recall'),
+        'precision_0.3': at.get('precision'),
+        'boxes_0.3': at.get('num_det'),
+        'boxes': m['tp'] + m['fp'],
+        'faces': m['num_faces'],
+        'pages': m['num_pages'],
+        'effort': m.get('manual_share'),
+        'faces_seen': (exposure or {}).get('faces_seen'),
+        'train_min': train_s / 60,
+        's_per_page': test_s / max(1, m['num_pages']),
+        'coco_AP': m.get('coco_AP'),
+        'test_books': sorted({k.split('/')[1] for k in metrics if k.startswith('face/') and k.count('/') == 2}),
+    }
+
+
+def page_faces(ann_file) -> dict:
+    """``img_id -> (N, 5)`` array of ``x1, y1, x2, y2, ignored`` from a COCO file."""
+    coco = json.loads(Path(ann_file).read_text())
+    faces = {im['id']: [] for im in coco['images']}
+    for a in coco['annotations']:
+        x, y, w, h = a['bbox']
+        faces[a['image_id']].append([x, y, x + w, y + h, float(bool(a.get('iscrowd', 0)))])
+    return {k: np.array(v, np.float64).reshape(-1, 5) for k, v in faces.items()}
+
+
+def load_predictions(preds) -> list[dict]:
+    with open(preds, 'rb') as f:
+        return pickle.load(f)
+
+
+def page_matches(ann_file, preds) -> list:
+    """pycocotools-style matches of every dumped page (as :class:`FaceDetectionMetric`)."""
+    from kaokore_mm.core.face_metrics import match_page
+
+    faces = page_faces(ann_file)
+    out = []
+    for r in load_predictions(preds):
+        gt = faces[r['img_id']]
+        p = r['pred_instances']
+        out.append(match_page(np.asarray(p['bboxes']), np.asarray(p['scores']), gt[:, :4], gt_ignore=gt[:, 4] > 0))
+    return out
+
+
+def counts_at_threshold(ann_file, preds, thr: float = ANNOTATE_THR) -> dict:
+    """Recall, precision and boxes among the dumped predictions scoring ``>= thr``."""
+    from kaokore_mm.core.face_metrics import counts_at
+
+    return counts_at(page_matches(ann_file, preds), thr)
+
+
+def training_exposure(config: str, data_root, cfg_options=(), max_iters: int | None = None) -> dict:
+    """What a training sees: its samples (pages or patches of the training subset),
+    the faces trained on per sample, and ``faces_seen`` = faces per sample x batch
+    size x iterations (the expected number of face targets over the schedule)."""
+    from mmengine.registry import DATASETS, init_default_scope
+
+    from kaokore_mm.datasets.samplers.book_split_sampler import split_indices
+
+    from .experiments import effective_schedule, run_cfg
+
+    opts, _ = effective_schedule(config, cfg_options, max_iters)
+    cfg = run_cfg(config, '/tmp/unused', data_root, opts)
+    init_default_scope(cfg.get('default_scope', 'mmdet'))
+    loader = cfg.train_dataloader
+    dataset = DATASETS.build(dict(loader.dataset, pipeline=[]))
+    sampler = loader.get('sampler') or {}
+    if sampler.get('type') == 'BookSplitSampler':
+        idx = split_indices(
+            dataset,
+            sampler.get('split', 'inter_book'),
+            'train',
+            sampler.get('ratios', (0.8, 0.1, 0.1)),
+            sampler.get('split_seed', 0),
+        )
+    else:
+        idx = np.arange(len(dataset))
+    per = []
+    for i in idx:
+        info = dataset.get_data_info(int(i))
+        n = info.get('num_targets')
+        per.append(n if n is not None else sum(not inst.get('ignore_flag', 0) for inst in info.get('instances', [])))
+    iters = cfg.train_cfg.get('max_iters') or 0
+    faces_per_sample = float(np.mean(per)) if per else 0.0
     return dict(
-        regime=regime,
-        detector=detector,
-        test=test,
-        AP50=m['AP50'],
-        recall=m['recall'],
-        precision=m['precision'],
-        boxes=m['tp'] + m['fp'],
-        faces=m['num_faces'],
-        pages=m['num_pages'],
-        effort=m.get('manual_share'),
-        train_min=train_s / 60,
-        s_per_page=test_s / max(1, m['num_pages']),
-        coco_AP=m.get('coco_AP'),
+        samples=len(per),
+        faces_per_sample=faces_per_sample,
+        faces_seen=int(round(faces_per_sample * loader.batch_size * iters)),
+        views=[str(v) for v in getattr(dataset, 'views', ())],
     )
 
 
-def regime_settings(ann_file) -> dict:
-    """``PATCH_TEST_SETTINGS`` plus the overlap the rule gives for this regime's faces
-    (:func:`~kaokore_mm.core.patching.overlap_for_faces` on 512 px patches) with
-    containment-aware NMS, when it differs from the settings' 0.3."""
-    import json
-
-    from kaokore_mm.core.patching import overlap_for_faces
-
-    coco = json.loads(Path(ann_file).read_text())
-    ov = round(overlap_for_faces([max(a['bbox'][2:]) for a in coco['annotations']], (512, 512)), 2)
-    settings = dict(PATCH_TEST_SETTINGS)
-    if ov != 0.3:
-        settings[f'overlap {ov} (from the faces), containment nms'] = [f'test_cfg.overlap={ov}', *CONTAINMENT_NMS]
-    return settings
-
-
-def without_default(config: str, settings: dict) -> tuple[dict, str | None]:
-    """``settings`` without the one that is the config's own test setting (its
-    test is the run's default test already), and that setting's name."""
-    import copy
-
-    from kaokore_mm.utils.config import load_config
-
-    from .experiments import parse_cfg_options
-
-    base = load_config(config)
-    kept, same = {}, None
-    for label, opts in settings.items():
-        cfg = copy.deepcopy(base)
-        cfg.merge_from_dict(parse_cfg_options(opts))
-        if cfg.test_cfg == base.test_cfg and same is None:
-            same = label
-        else:
-            kept[label] = opts
-    return kept, same
-
-
-def run_regime(regime: str, work: Path, max_iters: int = 500, draw: int = 2) -> list:
-    """Train the three detectors on ``regime``'s pages and test them; returns the table rows."""
+def run_regime(
+    regime: str, work: Path, trainings=DEFAULT_TRAININGS, max_iters: int = 500, draw: int = 2, on_rows=None
+) -> list:
+    """Train the detectors on ``regime``'s pages and test them; returns the table rows
+    (and hands the rows so far to ``on_rows`` after every training)."""
     from kaokore_mm.synthetic.emaki import ensure_synthetic
-    from kaokore_mm.visualization.draw import draw_prediction_pages
+    from kaokore_mm.visualization.draw import draw_misses, draw_prediction_pages
 
     data = work / regime / 'data'
     say('patching', f'{regime}: synthetic pages in {data}')
     ensure_synthetic(data, **REGIMES[regime])
     ann = data / 'annotations' / 'pages.json'
-    rows = []
-    for name, config in TRAININGS:
+    rows, dumps = [], {}
+    for name in trainings:
+        spec = TRAININGS[name]
         run_dir = work / regime / name
         preds = run_dir / 'test' / 'predictions.pkl'
-        run = train_and_test(config, run_dir, data, max_iters, out=str(preds), tag=f'patching:{regime}:{name}')
+        tag = f'patching:{regime}:{name}'
+        run = train_and_test(spec['config'], run_dir, data, max_iters, [*spec['options'], *NO_VAL], str(preds), tag)
+        exposure = training_exposure(spec['config'], data, spec['options'], max_iters)
         draw_prediction_pages(ann, preds, run_dir / 'pages', limit=draw)
-        if not name.startswith('patch'):
-            rows.append(row(regime, name, 'whole page', run['metrics'], run['train_s'], run['test_s']))
-            continue
-        settings, same = without_default(config, regime_settings(ann))
-        test = f'config default ({same})' if same else 'config default'
-        rows.append(row(regime, name, test, run['metrics'], run['train_s'], run['test_s']))
-        rows += compare_test_settings(
-            config, run['checkpoint'], data, run_dir, max_iters, regime, name, run['train_s'], draw, settings
+        dumps[name] = preds
+        test = 'whole page' if name.startswith('page') else 'config default'
+        rows.append(
+            row(
+                regime,
+                name,
+                test,
+                run['metrics'],
+                run['train_s'],
+                run['test_s'],
+                counts_at_threshold(ann, preds),
+                exposure,
+            )
         )
+        if spec['options'] == ONE_VIEW:
+            opts = [*spec['options'], f'train_cfg.max_iters={max_iters}']
+            rows += compare_test_settings(
+                spec['config'],
+                run['checkpoint'],
+                data,
+                run_dir,
+                opts,
+                regime,
+                name,
+                run['train_s'],
+                draw,
+                GRID_TEST,
+                exposure,
+            )
+        if on_rows is not None:
+            on_rows(rows)
+    draw_misses(ann, dumps, work / regime / 'misses.jpg')
     return rows
 
 
@@ -131,23 +237,21 @@ def compare_test_settings(
     checkpoint: str,
     data,
     run_dir: Path,
-    max_iters: int,
+    base_options=(),
     regime: str = '',
     detector: str = '',
     train_s: float = 0.0,
     draw: int = 2,
     settings=None,
+    exposure=None,
 ) -> list[dict]:
-    """Test one patched checkpoint with each test-time setting (``PATCH_TEST_SETTINGS``:
-    overlap, merge) on the held-out pages; one table row each (resumable: a
-    finished test is read back)."""
-    import json
-
+    """Test one patched checkpoint with each test-time setting (overlap, merge) on
+    the held-out pages; one table row each (resumable: a finished test is read back)."""
     from kaokore_mm.visualization.draw import draw_prediction_pages
 
     ann = Path(data) / 'annotations' / 'pages.json'
     rows = []
-    for label, opts in (settings or PATCH_TEST_SETTINGS).items():
+    for label, opts in (settings or GRID_TEST).items():
         tdir = run_dir / ('test_' + ''.join(c if c.isalnum() else '_' for c in label))
         preds = tdir / 'predictions.pkl'
         done = tdir / 'test_metrics.json'
@@ -160,29 +264,41 @@ def compare_test_settings(
                 checkpoint,
                 tdir,
                 data,
-                [f'train_cfg.max_iters={max_iters}', *opts],
+                [*base_options, *opts],
                 out=str(preds),
                 tag=f'patching:{regime}:{detector}:{label}',
             )
         draw_prediction_pages(ann, preds, tdir / 'pages', limit=draw)
-        rows.append(row(regime, detector, label, t['metrics'], train_s, t['test_s']))
+        rows.append(
+            row(regime, detector, label, t['metrics'], train_s, t['test_s'], counts_at_threshold(ann, preds), exposure)
+        )
     return rows
 
 
 def benchmark_patching(
-    work_dir, regimes=('demo', 'small_faces'), max_iters: int = 500, draw: int = 2, out=None
+    work_dir, regimes=DEFAULT_REGIMES, max_iters: int = 500, draw: int = 2, out=None, trainings=DEFAULT_TRAININGS
 ) -> list[dict]:
     """Run the regimes; writes ``WORK/benchmark_patching.md`` and ``out``
-    (default ``WORK/result.json``); returns the rows."""
+    (default ``WORK/result.json``) after every regime; returns the rows."""
     from kaokore_mm.utils.io import atomic_write_json, atomic_write_text
 
     work = Path(work_dir).resolve()
-    rows = []
+    done = []
+
+    def save(regime_rows):
+        rows = done + regime_rows
+        atomic_write_text(work / 'benchmark_patching.md', markdown_table(rows, COLUMNS))
+        atomic_write_json(
+            Path(out) if out else work / 'result.json',
+            dict(
+                max_iters=max_iters,
+                regimes={r: REGIMES[r] for r in regimes},
+                trainings={t: TRAININGS[t] for t in trainings},
+                rows=rows,
+            ),
+        )
+
     for regime in regimes:
-        rows += run_regime(regime, work, max_iters, draw)
-    atomic_write_text(work / 'benchmark_patching.md', markdown_table(rows, COLUMNS))
-    atomic_write_json(
-        Path(out) if out else work / 'result.json',
-        dict(max_iters=max_iters, regimes={r: REGIMES[r] for r in regimes}, rows=rows),
-    )
-    return rows
+        done += run_regime(regime, work, trainings, max_iters, draw, on_rows=save)
+        save([])
+    return done

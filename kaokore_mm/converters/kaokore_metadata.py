@@ -33,15 +33,26 @@ from pathlib import Path
 
 from kaokore_mm.core.iiif import IIIFError, clip_box, parse_image_url, region_box, valid_page_size
 from kaokore_mm.core.labels import GENDERS, STATUSES
+from kaokore_mm.core.text import decode_text
 
 SAFE = re.compile(r'[^A-Za-z0-9._-]+')
 
 
 def read_text_lines(path) -> Iterator[tuple[int, str | None, str | None]]:
-    """``(line_no, text, error)`` for every line of a file; a line that is not
-    UTF-8 gives ``text=None`` and the error, without stopping the others."""
+    """``(line_no, text, error)`` for every line of a file, decoded as
+    :func:`kaokore_mm.core.text.decode_text` does (a BOM, CRLF or a Shift-JIS
+    file as spreadsheets save them); in a file that is none of those, a line
+    that is not UTF-8 gives ``text=None`` and the error, without stopping the others."""
     with open(path, 'rb') as f:
-        lines = f.read().split(b'\n')
+        data = f.read()
+    text, _ = decode_text(data)
+    if text is not None:
+        lines = text.split('\n')
+        if lines and lines[-1] == '':
+            lines.pop()
+        yield from ((no, line, None) for no, line in enumerate(lines))
+        return
+    lines = data.split(b'\n')
     if lines and lines[-1] == b'':
         lines.pop()  # the newline that ends the last line
     for no, raw in enumerate(lines):
@@ -89,9 +100,8 @@ def read_labels(path, report) -> dict:
     lines = [(no, t) for no, t, err in read_text_lines(path) if not (err and report.skip(path, no, err))]
     rows = csv.reader(io.StringIO('\n'.join(t for _, t in lines)))
     header = next(rows, None)
-    if header != ['image', 'gender', 'status', 'set']:
-        report.skip(path, 0, f'unexpected header {header}; expected image,gender,status,set')
-        return out
+    if header != ['image', 'gender', 'status', 'set']:  # every label would be lost: not a line to skip
+        raise ValueError(f"{path}: header {header} is not image,gender,status,set (KaoKore's labels.csv)")
     for (no, _), row in zip(lines[1:], rows):
         if not row:
             continue

@@ -38,3 +38,17 @@ def to_bgr_uint8(img: np.ndarray, background=(255, 255, 255)) -> np.ndarray:
     if f.dtype != np.uint8:
         f = np.clip(np.rint(f), 0, 255).astype(np.uint8)
     return np.ascontiguousarray(f)
+
+
+def resize_to(img: np.ndarray, size) -> np.ndarray:
+    """``img`` resized to ``size = (width, height)``: area averaging when shrinking
+    (thin strokes fade instead of aliasing away), bilinear when enlarging; the
+    same pixels in training (:class:`~kaokore_mm.datasets.CropPatch`) and at
+    test time (:class:`~kaokore_mm.apis.PatchedPredictor`)."""
+    import cv2
+
+    w, h = int(size[0]), int(size[1])
+    if (w, h) == (img.shape[1], img.shape[0]):
+        return img
+    shrink = w * h < img.shape[0] * img.shape[1]
+    return cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)

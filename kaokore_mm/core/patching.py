@@ -8,6 +8,16 @@ the right and bottom instead, so every patch has the detector's input size and
 every pixel of the page is covered (the paper's "pad the page to a grid").
 
 Boxes are ``(N, 4)`` arrays ``x1, y1, x2, y2`` in pixels, float.
+
+*Views* (:class:`View`) are the ways one detector sees a page: the patch grid of
+the page rescaled by a ``rate`` (1 = the scan's pixels, 0.5 = half), or the
+whole page resized into one input (``rate='whole'``, mmdet's keep-ratio rule).
+Each view keeps only the faces whose longest side, in the view's pixels, lies
+in its ``valid_range`` (SNIPER's valid ranges): larger ones are cut by the
+patches, smaller ones are below the detector's smallest anchor. In training
+such faces are ignored regions; at test time boxes outside the range are
+dropped before the views are merged. :func:`views_for_faces` derives the views
+from the faces' sizes.
 """
 
 from __future__ import annotations
@@ -196,3 +206,198 @@ def crop_window(img: np.ndarray, window, pad_val=0) -> np.ndarray:
     out = np.full((y2 - y1, x2 - x1) + img.shape[2:], pad_val, dtype=img.dtype)
     out[: min(y2, h) - y1, : min(x2, w) - x1] = img[y1 : min(y2, h), x1 : min(x2, w)]
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Views: the page at several scales (patch grids of the rescaled page, and the whole page)
+
+WHOLE = 'whole'
+
+
+@dataclass(frozen=True)
+class View:
+    """One way the detector sees a page.
+
+    Attributes:
+        rate: the page is rescaled by ``rate`` and cut into the patch grid
+            (``1.0``: the scan's pixels), or ``'whole'``: the whole page is
+            resized to fit one patch (long side to long side, as mmdet's
+            ``Resize(scale=patch_size, keep_ratio=True)``) and padded to it.
+        valid_range: ``(lo, hi)``, the longest side of a face in *this view's*
+            pixels that the view is responsible for (``hi=None``: no upper
+            bound). Faces outside it are ignored regions in training; boxes
+            outside it are dropped at test time.
+    """
+
+    rate: float | str = 1.0
+    valid_range: tuple[float, float | None] = (0.0, None)
+
+    @property
+    def whole(self) -> bool:
+        return self.rate == WHOLE
+
+    def __str__(self) -> str:
+        lo, hi = self.valid_range
+        name = 'whole page' if self.whole else f'rate {self.rate:g}'
+        return f'{name} (faces {lo:g}-{"inf" if hi is None else f"{hi:g}"} px)'
+
+
+def as_view(spec) -> View:
+    """A :class:`View` from a config entry: ``dict(rate=0.5, valid_range=(32, 320))``,
+    ``dict(rate='whole', valid_range=(32, None))`` or a ``View``."""
+    if isinstance(spec, View):
+        return spec
+    if not isinstance(spec, dict):
+        raise ValueError(f'a view is a dict(rate=..., valid_range=(lo, hi)), got {spec!r}')
+    unknown = set(spec) - {'rate', 'valid_range'}
+    if unknown:
+        raise ValueError(f'view {spec!r}: unknown keys {sorted(unknown)} (a view has rate and valid_range)')
+    rate = spec.get('rate', 1.0)
+    if rate != WHOLE and (isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0.01 <= rate <= 16):
+        raise ValueError(f"view {spec!r}: rate must be a number in [0.01, 16] or 'whole', got {rate!r}")
+    vr = spec.get('valid_range', (0.0, None))
+    if not isinstance(vr, (list, tuple)) or len(vr) != 2:
+        raise ValueError(f'view {spec!r}: valid_range must be (lo, hi), hi may be None')
+    lo, hi = vr
+    bad_lo = isinstance(lo, bool) or not isinstance(lo, (int, float)) or not np.isfinite(lo) or lo < 0
+    bad_hi = hi is not None and (isinstance(hi, bool) or not isinstance(hi, (int, float)) or not hi > lo)
+    if bad_lo or bad_hi:
+        raise ValueError(f'view {spec!r}: valid_range must be (lo, hi) with 0 <= lo < hi (or hi None)')
+    return View(rate=rate if rate == WHOLE else float(rate), valid_range=(float(lo), None if hi is None else float(hi)))
+
+
+def as_views(specs) -> tuple[View, ...]:
+    """The views of a config (``None``: the page at its own scale, every face valid)."""
+    if specs is None:
+        return (View(),)
+    if isinstance(specs, (dict, View)) or not len(specs):
+        raise ValueError(f'views must be a non-empty list of views, got {specs!r}')
+    views = tuple(as_view(v) for v in specs)
+    keys = [v.rate for v in views]
+    if len(set(keys)) != len(keys):
+        raise ValueError(f'views must have distinct rates, got {keys}')
+    return views
+
+
+@dataclass(frozen=True)
+class ViewGrid:
+    """The windows of one view of one page.
+
+    ``size`` is the rescaled page ``(width, height)``, ``scale`` the factors
+    ``(sx, sy)`` from page to view pixels, ``windows`` the patch windows in
+    view pixels (one window, the padded input, for the whole-page view).
+    """
+
+    view: View
+    size: tuple[int, int]
+    scale: tuple[float, float]
+    windows: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.windows)
+
+
+def fit_scale(img_size, patch_size) -> float:
+    """mmdet's keep-ratio factor: the long side to at most the patch's long side,
+    the short side to at most its short side (``mmcv.rescale_size``)."""
+    w, h = _as_pair(img_size, 'img_size')
+    pw, ph = _as_pair(patch_size, 'patch_size')
+    return min(max(pw, ph) / max(w, h), min(pw, ph) / min(w, h))
+
+
+def view_grid(img_size, view: View, patch_size, overlap: float = 0.0) -> ViewGrid:
+    """The rescaled size, scale factors and windows of ``view`` on a page of ``img_size``."""
+    w, h = _as_pair(img_size, 'img_size')
+    pw, ph = _as_pair(patch_size, 'patch_size')
+    rate = fit_scale((w, h), (pw, ph)) if view.whole else view.rate
+    vw, vh = max(1, int(w * rate + 0.5)), max(1, int(h * rate + 0.5))
+    if view.whole:  # one input the size of a patch, turned like the page
+        long, short = max(pw, ph), min(pw, ph)
+        win_w, win_h = (long, short) if vw >= vh else (short, long)
+        windows = np.array([[0, 0, win_w, win_h]], dtype=np.int64)
+    else:
+        windows = patch_grid((vw, vh), (pw, ph), overlap).windows
+    return ViewGrid(view=view, size=(vw, vh), scale=(vw / w, vh / h), windows=windows)
+
+
+def page_views(img_size, views, patch_size, overlap: float = 0.0) -> list[ViewGrid]:
+    """Every view of a page; the patches of all views together are limited like one grid's."""
+    grids = [view_grid(img_size, v, patch_size, overlap) for v in as_views(views)]
+    n = sum(len(g) for g in grids)
+    if n > MAX_PATCHES:
+        raise ValueError(
+            f'a page of {img_size[0]}x{img_size[1]} with patches of {patch_size} makes {n} patches over its '
+            f'views (more than {MAX_PATCHES}); use fewer or coarser views, a smaller overlap or larger patches'
+        )
+    return grids
+
+
+def boxes_to_view(boxes, scale) -> np.ndarray:
+    """Page boxes in a view's pixels (``scale = (sx, sy)``)."""
+    sx, sy = scale
+    return _as_boxes(boxes) * np.array([sx, sy, sx, sy], dtype=np.float64)
+
+
+def boxes_from_view(boxes, scale) -> np.ndarray:
+    """A view's boxes in page pixels (the inverse of :func:`boxes_to_view`)."""
+    sx, sy = scale
+    return _as_boxes(boxes) / np.array([sx, sy, sx, sy], dtype=np.float64)
+
+
+def in_valid_range(boxes, valid_range) -> np.ndarray:
+    """Which boxes (in the view's pixels) have a longest side within ``valid_range``
+    (``lo <= side``, and ``side <= hi`` unless ``hi`` is None)."""
+    b = _as_boxes(boxes)
+    side = np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1])
+    lo, hi = valid_range
+    ok = side >= lo
+    if hi is not None:
+        ok &= side <= hi
+    return ok
+
+
+def views_for_faces(
+    face_sizes, patch_size, min_size: float, small_q: float = 5, large_q: float = 99, overlap_q: float = 95
+) -> dict:
+    """The test-time overlap and the views that see the faces of ``face_sizes``
+    (longest side, page px) with patches of ``patch_size`` and a detector whose
+    smallest anchor is ``min_size`` px (in patch pixels).
+
+    * ``overlap`` = :func:`overlap_for_faces` at ``overlap_q``: faces up to
+      ``fit = overlap * shorter patch side`` lie wholly inside some window;
+    * rates: 1, then halved while the ``large_q``-th percentile face, at that
+      rate, is larger than ``fit`` (so it lies wholly inside a window of some
+      view); doubled (upsampling) while the ``small_q``-th percentile face is
+      smaller than ``min_size`` (so it stays above the smallest anchor in some
+      view);
+    * valid ranges (view pixels): a view is responsible for faces from
+      ``min_size`` (from 0 in the finest view) up to ``fit``; the whole-page
+      view, always added last, for every face from ``min_size`` up.
+
+    When ``fit`` is below ``2 * min_size`` a coarser view's valid range
+    (``min_size`` to ``fit``) would be too narrow to hand faces over between
+    views: the overlap is then taken at ``large_q`` instead and no coarser
+    patch view is added.
+
+    Returns ``dict(overlap, views, fit, small, large)`` (``views`` as config dicts).
+    """
+    sizes = np.asarray(face_sizes, dtype=np.float64).ravel()
+    if sizes.size == 0:
+        raise ValueError('no face sizes: the views are chosen from the training faces')
+    if not min_size > 0:
+        raise ValueError(f'min_size must be positive, got {min_size!r}')
+    short = min(_as_pair(patch_size, 'patch_size'))
+    small, large = float(np.percentile(sizes, small_q)), float(np.percentile(sizes, large_q))
+    overlap = overlap_for_faces(sizes, patch_size, q=overlap_q)
+    fit = overlap * short
+    if fit < 2 * min_size:
+        overlap = overlap_for_faces(sizes, patch_size, q=large_q)
+        fit = overlap * short
+    rates = [1.0]
+    while large * rates[-1] > fit and fit >= 2 * min_size and rates[-1] > 1 / 64:
+        rates.append(rates[-1] / 2)
+    while small * rates[0] < min_size and rates[0] < 8:
+        rates.insert(0, rates[0] * 2)
+    views = [dict(rate=r, valid_range=(0.0 if i == 0 else float(min_size), round(fit, 2))) for i, r in enumerate(rates)]
+    views.append(dict(rate=WHOLE, valid_range=(float(min_size), None)))
+    return dict(overlap=round(overlap, 4), views=views, fit=fit, small=small, large=large)

@@ -1,34 +1,41 @@
-"""Every page of a :class:`KaoKoreFaceDataset` as the patches of its grid."""
+"""Every page of a :class:`KaoKoreFaceDataset` as the patches of its views."""
 
 from __future__ import annotations
 
 import numpy as np
 from mmdet.registry import DATASETS
 
-from kaokore_mm.core.patching import patch_grid, visible_fraction
+from kaokore_mm.core.patching import as_views, boxes_to_view, in_valid_range, page_views, visible_fraction
 
 from .kaokore_face_dataset import KaoKoreFaceDataset
 
 
 @DATASETS.register_module()
 class PatchedPageDataset(KaoKoreFaceDataset):
-    """One training sample per patch of each page (the image patching method).
+    """One training sample per patch of each view of each page (the image patching method).
 
-    Each page is padded to the grid of ``patch_size`` windows (see
-    :mod:`kaokore_mm.core.patching`); every window becomes a sample that names its
-    page (``img_path``, ``img_id``, ``book_id``) and its ``patch`` window; the
+    Each page is seen at its ``views`` (see :mod:`kaokore_mm.core.patching`;
+    default: the page at its own scale): the page rescaled by each view's rate
+    and padded to the grid of ``patch_size`` windows, and, with a
+    ``rate='whole'`` view, the whole page resized into one patch. Every window
+    becomes a sample that names its page (``img_path``, ``img_id``,
+    ``book_id``), its view (``view_index``, ``view_scale``, ``view_size``,
+    ``valid_range``) and its ``patch`` window in the view's pixels; the
     :class:`CropPatch` transform then cuts it out. Policy:
 
     * a face with at least ``min_visible`` of its area inside a window is a
       training target there, clipped to the window; a face cut more than that is
       an *ignored* region (``gt_ignore_flags``), so the detector is neither
-      rewarded nor punished for it;
+      rewarded nor punished for it; so is a face whose longest side, in the
+      view's pixels, lies outside the view's ``valid_range`` (too small for
+      the detector's anchors there, or larger than the patch);
     * a window is *a patch with faces* if it has at least one target; of the
       other windows (paper, text, scenery, faces cut away), the fraction
       ``empty_patch_ratio`` is kept (0 drops them, 1 keeps all), chosen once with
       ``patch_seed`` so the training set is the same in every epoch and run.
 
-    Samples carry ``patch_index`` and ``num_patches`` and keep the page's
+    Samples carry ``patch_index`` and ``num_patches`` (over all views),
+    ``num_targets`` (the faces trained on in that patch) and keep the page's
     ``img_id``: samplers keep every patch of a page in its page's subset.
     """
 
@@ -40,6 +47,7 @@ class PatchedPageDataset(KaoKoreFaceDataset):
         min_visible: float = 0.5,
         empty_patch_ratio: float = 1.0,
         patch_seed: int = 0,
+        views=None,
         **kwargs,
     ):
         if not 0 <= empty_patch_ratio <= 1:
@@ -51,35 +59,46 @@ class PatchedPageDataset(KaoKoreFaceDataset):
         self.min_visible = min_visible
         self.empty_patch_ratio = empty_patch_ratio
         self.patch_seed = patch_seed
+        self.views = as_views(views)
         super().__init__(*args, **kwargs)
 
     def load_data_list(self) -> list[dict]:
         pages = super().load_data_list()
         samples, empty = [], []
         for page_idx, page in enumerate(pages):
-            grid = patch_grid((page['width'], page['height']), self.patch_size, self.overlap)
+            grids = page_views((page['width'], page['height']), self.views, self.patch_size, self.overlap)
             boxes = np.array([inst['bbox'] for inst in page['instances']], dtype=np.float64).reshape(-1, 4)
             targets = np.array([not inst['ignore_flag'] for inst in page['instances']], dtype=bool)
-            for k, window in enumerate(grid.windows):
-                vis = visible_fraction(boxes, window)
-                sample = {key: value for key, value in page.items() if key != 'instances'}
-                sample.update(
-                    patch=[int(v) for v in window],
-                    page_idx=page_idx,
-                    patch_index=k,
-                    num_patches=len(grid),
-                    min_visible=self.min_visible,
-                    instances=[inst for inst, v in zip(page['instances'], vis) if v > 0],
-                )
-                if np.any(targets & (vis >= self.min_visible)):
-                    samples.append(sample)
-                else:
-                    empty.append(sample)
+            info = {key: value for key, value in page.items() if key != 'instances'}
+            num_patches = sum(len(g) for g in grids)
+            k = 0
+            for view_index, grid in enumerate(grids):
+                view_boxes = boxes_to_view(boxes, grid.scale)
+                valid = targets & in_valid_range(view_boxes, grid.view.valid_range)
+                for window in grid.windows:
+                    vis = visible_fraction(view_boxes, window)
+                    sample = dict(
+                        info,
+                        patch=[int(v) for v in window],
+                        view_index=view_index,
+                        view_scale=grid.scale,
+                        view_size=grid.size,
+                        valid_range=grid.view.valid_range,
+                        page_idx=page_idx,
+                        patch_index=k,
+                        num_patches=num_patches,
+                        min_visible=self.min_visible,
+                        num_targets=int(np.sum(valid & (vis >= self.min_visible))),
+                        instances=[inst for inst, v in zip(page['instances'], vis) if v > 0],
+                    )
+                    k += 1
+                    (samples if sample['num_targets'] else empty).append(sample)
         keep = int(round(self.empty_patch_ratio * len(empty)))
         chosen = np.sort(np.random.default_rng(self.patch_seed).permutation(len(empty))[:keep])
         samples.extend(empty[i] for i in chosen)
         samples.sort(key=lambda s: (s['page_idx'], s['patch_index']))
         self.num_pages = len(pages)
+        self.split_pages = [(p.get('img_id', p.get('img_path')), p.get('book_id')) for p in pages]
         self.num_empty_patches = (len(empty), keep)
         return samples
 

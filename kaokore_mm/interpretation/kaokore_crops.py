@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import os.path as osp
 
 from mmengine.logging import MMLogger
@@ -11,6 +12,7 @@ from mmpretrain.registry import DATASETS
 
 from kaokore_mm.core.labels import TASKS
 from kaokore_mm.core.splits import check_choice
+from kaokore_mm.core.text import read_text
 
 CLASSES = TASKS  # task -> class names, in KaoKore's label order
 SPLITS = ('train', 'dev', 'test')
@@ -57,12 +59,11 @@ class KaoKoreCrops(BaseDataset):
     def load_data_list(self) -> list[dict]:
         if not osp.isfile(self.ann_file):
             raise FileNotFoundError(f'{self.ann_file}: no labels file')
-        with open(self.ann_file, newline='', encoding='utf-8') as f:
-            reader = csv.DictReader(f)
-            missing = {'image', self.task, 'set'} - set(reader.fieldnames or ())
-            if missing:
-                raise ValueError(f'{self.ann_file}: missing columns {sorted(missing)} (need image,gender,status,set)')
-            rows = list(reader)
+        reader = csv.DictReader(io.StringIO(read_text(self.ann_file)))  # BOM, CRLF, Shift-JIS as spreadsheets save
+        missing = {'image', self.task, 'set'} - set(reader.fieldnames or ())
+        if missing:
+            raise ValueError(f'{self.ann_file}: missing columns {sorted(missing)} (need image,gender,status,set)')
+        rows = list(reader)
         n_classes = len(CLASSES[self.task])
         data_list = []
         for row in rows:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from kaokore_mm.annotation.pages import page_stem
 from kaokore_mm.converters.web_annotation import CONTEXT, GENDER_WORDS, STATUS_WORDS, parse_xywh, pixel_fragment
-from kaokore_mm.utils.io import atomic_write_json
+from kaokore_mm.utils.io import append_jsonl, atomic_write_json, read_jsonl
 
 STATES = ('to review', 'in progress', 'done')
 OPERATIONS = ('accept', 'delete', 'draw', 'move', 'resize', 'relabel', 'done', 'open')
@@ -190,22 +190,19 @@ class CorrectionStore:
             t = a.get('t') if isinstance(a, dict) else None
             if op not in OPERATIONS or not isinstance(t, (int, float)) or not math.isfinite(t):
                 raise ReviewError(f'bad action {a!r}: op in {", ".join(OPERATIONS)}, t a number')
-            lines.append(json.dumps(dict(op=op, t=float(t))))
-        with self._lock, open(self.out / 'corrections' / f'{stem}.log.jsonl', 'a', encoding='utf-8') as f:
-            f.write(''.join(line + '\n' for line in lines))
-            f.flush()
-        return len(lines)
+            lines.append(dict(op=op, t=float(t)))
+        with self._lock:
+            return append_jsonl(self.out / 'corrections' / f'{stem}.log.jsonl', lines)
 
     def effort(self) -> dict:
         """Operations and active seconds per page from the action logs (pauses over
         ``idle`` seconds are not counted), against drawing every corrected face."""
         idle = 60.0
-        pages, ops, seconds = 0, {}, 0.0
+        pages, ops, seconds, damaged = 0, {}, 0.0, {}
         for stem in self.pages:
-            path = self.out / 'corrections' / f'{stem}.log.jsonl'
-            if not path.exists():
-                continue
-            acts = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+            acts, bad = read_jsonl(self.out / 'corrections' / f'{stem}.log.jsonl', valid=_valid_action)
+            if bad:  # a record cut by a crash or a full disk: reported, the rest counts
+                damaged[stem] = bad
             if not acts:
                 continue
             pages += 1
@@ -214,7 +211,14 @@ class CorrectionStore:
             for a in acts:
                 ops[a['op']] = ops.get(a['op'], 0) + 1
         edits = sum(v for k, v in ops.items() if k not in ('open', 'done', 'accept'))
-        return dict(pages=pages, operations=ops, edit_operations=edits, active_seconds=seconds)
+        return dict(
+            pages=pages, operations=ops, edit_operations=edits, active_seconds=seconds, damaged_log_lines=damaged
+        )
+
+
+def _valid_action(a: dict) -> bool:
+    t = a.get('t')
+    return a.get('op') in OPERATIONS and isinstance(t, (int, float)) and not isinstance(t, bool) and math.isfinite(t)
 
 
 _SAFE = re.compile(r'^[A-Za-z0-9._-]+$')

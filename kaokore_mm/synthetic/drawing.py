@@ -53,6 +53,7 @@ class BookStyle:
     detail_px: int = 0  # width of eye, brow, nose and mouth strokes in px (0: scaled with the face)
     distractors: int = 2  # most round, face-sized things (crests, fans, moons) drawn per page
     stains: float = 0.0  # share of pages with foxing and water stains
+    size_range: tuple | None = None  # realistic look: KaoKore's face sizes cut to this range (None: all of them)
 
 
 # The realistic look (make_synthetic(look='realistic')), each choice from the real material, not tuned:
@@ -92,10 +93,13 @@ KAOKORE_FACE_QUANTILES = (
 )
 
 
-def kaokore_face_size(rng: np.random.Generator) -> float:
-    """A face's longest side in px, drawn from KaoKore 1.0's distribution (:data:`KAOKORE_FACE_QUANTILES`)."""
+def kaokore_face_size(rng: np.random.Generator, size_range=None) -> float:
+    """A face's longest side in px, drawn from KaoKore 1.0's distribution (:data:`KAOKORE_FACE_QUANTILES`),
+    or from that distribution cut to ``size_range = (lo, hi)`` px (its quantiles between lo and hi: e.g.
+    (40, 120) draws KaoKore's smallest fifth of faces as often as they occur among themselves)."""
     q, v = zip(*KAOKORE_FACE_QUANTILES)
-    return float(np.interp(rng.uniform(0, 100), q, v))
+    lo_q, hi_q = (0.0, 100.0) if size_range is None else (float(np.interp(x, v, q)) for x in size_range)
+    return float(np.interp(rng.uniform(lo_q, hi_q), q, v))
 
 
 def make_book_style(rng: np.random.Generator, index: int, face_range=(30, 250), realistic: bool = False) -> BookStyle:
@@ -242,7 +246,7 @@ def scenery(rng, img, style: BookStyle, scale: float) -> None:
             )
     for _ in range(int(rng.integers(0, style.distractors + 1))):  # round distractors: moons, fans, flowers, crests
         c = (int(rng.uniform(0, w)), int(rng.uniform(0, h)))
-        r = int(kaokore_face_size(rng) / 2) if style.realistic else int(scale * rng.uniform(0.3, 0.8))
+        r = int(kaokore_face_size(rng, style.size_range) / 2) if style.realistic else int(scale * rng.uniform(0.3, 0.8))
         colour = tuple(int(v) for v in rng.integers(120, 250, 3))
         if style.realistic and rng.random() < 0.5:  # pale, like a powdered face
             colour = tuple(int(v) for v in rng.integers(215, 250, 3))

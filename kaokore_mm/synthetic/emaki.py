@@ -70,7 +70,7 @@ def draw_page(
         if len(faces) == n:
             break
         if style.realistic:  # KaoKore's face sizes (longest side = height) on this page
-            s = kaokore_face_size(rng) / style.aspect
+            s = kaokore_face_size(rng, style.size_range) / style.aspect
         else:
             s = float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
         s = min(s, 0.2 * min(w, h))
@@ -109,7 +109,7 @@ def make_synthetic(
     books: int = 4,
     seed: int = 0,
     long_side=(2000, 6000),
-    face_range=(30, 250),
+    face_range=None,
     crop_size: int = 256,
     progress: bool = True,
     look: str = 'demo',
@@ -119,18 +119,26 @@ def make_synthetic(
     ``look='demo'`` draws clear figures at ``face_range``; ``look='realistic'``
     draws them as real scans are (KaoKore's face sizes, 1-2 px facial strokes,
     face-like crests and fans, aged paper, faded ink, stains: see
-    :data:`kaokore_mm.synthetic.drawing.KAOKORE_FACE_QUANTILES`); ``face_range`` is then unused.
+    :data:`kaokore_mm.synthetic.drawing.KAOKORE_FACE_QUANTILES`), cut to ``face_range`` when it is
+    given (e.g. ``(40, 120)``: KaoKore's lower quantiles). ``face_range=None``: ``(30, 250)`` for the
+    demo look, all of KaoKore's sizes for the realistic one.
     """
     if look not in ('demo', 'realistic'):
         raise ValueError(f"look must be 'demo' or 'realistic', got {look!r}")
     if pages < 1 or books < 1:
         raise ValueError(f'pages and books must be >= 1, got pages={pages}, books={books}')
+    size_range = tuple(face_range) if face_range is not None and look == 'realistic' else None
+    face_range = (30, 250) if face_range is None or look == 'realistic' else tuple(face_range)
     if not (0 < face_range[0] < face_range[1]) or not (0 < long_side[0] <= long_side[1]):
         raise ValueError(f'bad ranges: face_range={face_range}, long_side={long_side}')
     out = Path(out)
     for sub in ('pages', 'annotations', f'images_{crop_size}'):
         (out / sub).mkdir(parents=True, exist_ok=True)
+    if size_range is not None and not (0 < size_range[0] < size_range[1]):
+        raise ValueError(f'bad ranges: face_range={size_range}')
     styles = [make_book_style(_rng(seed, 1, b), b, face_range, look == 'realistic') for b in range(books)]
+    for style in styles:
+        style.size_range = size_range
     images, anns, labels, parts = [], [], [], []
     bar = None
     if progress:
@@ -217,7 +225,7 @@ def make_synthetic(
         books=books,
         seed=seed,
         long_side=list(long_side),
-        face_range=list(face_range),
+        face_range=list(size_range or face_range),
         crop_size=crop_size,
         look=look,
         faces=len(anns),

@@ -66,7 +66,7 @@ def set_bad_pages(cfg, policy: str) -> None:
                 ds['bad_pages'] = policy
 
 
-PATCH_OPTIONS = ('patch_size', 'overlap', 'min_visible', 'empty_patch_ratio', 'patch_seed')
+PATCH_OPTIONS = ('patch_size', 'overlap', 'min_visible', 'empty_patch_ratio', 'patch_seed', 'views')
 
 
 def page_dataset_cfg(dataset_cfg, pipeline=()) -> dict:
@@ -153,11 +153,11 @@ def load_config(path: str) -> Config:
 
 
 def train_patching(cfg) -> dict:
-    """``patch_size`` and ``overlap`` of the config's training dataset when it is a
-    ``PatchedPageDataset`` (wrappers unwrapped), else ``{}``."""
+    """``patch_size``, ``overlap`` and ``views`` of the config's training dataset
+    when it is a ``PatchedPageDataset`` (wrappers unwrapped), else ``{}``."""
     for ds in _datasets((cfg or {}).get('train_dataloader') or {}):
         if str(ds.get('type', '')).split('.')[-1] == 'PatchedPageDataset':
-            return {k: ds[k] for k in ('patch_size', 'overlap') if k in ds}
+            return {k: ds[k] for k in ('patch_size', 'overlap', 'views') if k in ds}
     return {}
 
 
@@ -165,7 +165,7 @@ def loop_patching(cfg, loop_cfg: dict) -> dict:
     """The predictor settings of a patched val/test loop: the loop's own
     (``loop_cfg``, e.g. ``test_cfg``; test-time choices such as ``overlap``
     win), else the training dataset's patching, so that a config writes its
-    patch size once (in the training dataset) and the loops follow it."""
+    patch size and views once (in the training dataset) and the loops follow it."""
     out = dict(loop_cfg)
     for key, value in train_patching(cfg).items():
         out.setdefault(key, value)

@@ -1,5 +1,7 @@
 """Atomic file writes: a reader never sees a half-written file, and a failed
-write leaves the previous version in place."""
+write leaves the previous version in place. Files get the permissions a plain
+``open()`` would give them (the umask's for a new file, the old file's when one
+is replaced), not ``mkstemp``'s private 0600."""
 
 from __future__ import annotations
 
@@ -13,11 +15,35 @@ from typing import Any
 TEMP_MARK = '.part-'  # temporary files are .<name>.part-XXXX beside their target
 
 
+def current_umask() -> int:
+    """The process's umask (from /proc where it is there: setting and restoring it
+    would race with other threads)."""
+    try:
+        for line in Path('/proc/self/status').read_text().splitlines():
+            if line.startswith('Umask:'):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def file_mode_for(path: Path) -> int:
+    """The mode ``open(path, 'w')`` would leave: the existing file's, else 0o666 minus the umask."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        return 0o666 & ~current_umask()
+
+
 def atomic_write_bytes(path, data: bytes) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    mode = file_mode_for(path)
     fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}{TEMP_MARK}', dir=path.parent)
     try:
+        os.fchmod(fd, mode)
         with os.fdopen(fd, 'wb') as f:
             f.write(data)
             f.flush()
@@ -66,3 +92,49 @@ def remove_stale_temp_files(root) -> int:
         p.unlink(missing_ok=True)
         n += 1
     return n
+
+
+def append_jsonl(path, records) -> int:
+    """Append ``records`` as JSON lines. A last line cut by a crash or a full disk is
+    ended first, so it stays one bad line of its own (skipped by :func:`read_jsonl`)
+    instead of gluing itself onto the next record. Returns the records written."""
+    path = Path(path)
+    lines = ''.join(json.dumps(json_safe(r), ensure_ascii=False, allow_nan=False) + '\n' for r in records)
+    if not lines:
+        return 0
+    mode = file_mode_for(path)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, mode)
+    with os.fdopen(fd, 'ab') as f:
+        if f.tell() > 0:
+            with open(path, 'rb') as r:
+                r.seek(-1, os.SEEK_END)
+                if r.read(1) != b'\n':
+                    f.write(b'\n')
+        f.write(lines.encode('utf-8'))
+        f.flush()
+        os.fsync(f.fileno())
+    return len(records)
+
+
+def read_jsonl(path, valid=None) -> tuple[list, list[int]]:
+    """``(records, bad_lines)`` of a JSON-lines file: every line that is a JSON
+    object (and passes ``valid(record)``), and the 1-based numbers of those that
+    are not (a cut record, binary junk): a damaged line is reported, never fatal."""
+    records, bad = [], []
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        return records, bad
+    for no, raw in enumerate(data.split(b'\n'), 1):
+        if not raw.strip():
+            continue
+        try:
+            rec = json.loads(raw.decode('utf-8'))
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            bad.append(no)
+            continue
+        if not isinstance(rec, dict) or (valid is not None and not valid(rec)):
+            bad.append(no)
+            continue
+        records.append(rec)
+    return records, bad

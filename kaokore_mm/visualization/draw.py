@@ -62,3 +62,67 @@ def draw_prediction_pages(ann_file, predictions, out_dir, score_thr: float = 0.5
         cv2.imwrite(str(path), pic)
         written.append(path)
     return written
+
+
+def draw_misses(ann_file, dumps: dict, out_path, score_thr: float = 0.5, per_row: int = 12, cell: int = 112) -> str:
+    """One picture of the faces each run missed: a row per run (``dumps``:
+    name -> predictions pickle), its missed faces (no box scoring ``>= score_thr``
+    at IoU 0.5, matched as :class:`FaceDetectionMetric` does) as crops with some
+    context, the largest first, and the count; returns the path written."""
+    from kaokore_mm.core.face_metrics import match_page
+
+    coco = json.loads(Path(ann_file).read_text())
+    faces = {}
+    for a in coco['annotations']:
+        x, y, w, h = a['bbox']
+        faces.setdefault(a['image_id'], []).append([x, y, x + w, y + h, float(bool(a.get('iscrowd', 0)))])
+    label_w, rows = 220, []
+    for name, preds in dumps.items():
+        with open(preds, 'rb') as f:
+            results = pickle.load(f)
+        missed, total = [], 0
+        for r in results:
+            gt = np.array(faces.get(r['img_id'], []), np.float64).reshape(-1, 5)
+            p = r['pred_instances']
+            boxes, scores = np.asarray(p['bboxes']).reshape(-1, 4), np.asarray(p['scores']).reshape(-1)
+            keep = scores >= score_thr
+            m = match_page(boxes[keep], scores[keep], gt[:, :4], gt_ignore=gt[:, 4] > 0, max_dets=None)
+            found = set(m.matched_gt[m.tp].tolist())
+            real = np.flatnonzero(gt[:, 4] == 0)
+            total += len(real)
+            missed += [(r['img_path'], gt[g, :4]) for g in real if g not in found]
+        missed.sort(key=lambda t: -max(t[1][2] - t[1][0], t[1][3] - t[1][1]))
+        row = np.full((cell + 8, label_w + per_row * (cell + 4), 3), 255, np.uint8)
+        cv2.putText(row, name, (6, cell // 2), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 0), 1, cv2.LINE_AA)
+        cv2.putText(
+            row,
+            f'missed {len(missed)}/{total}',
+            (6, cell // 2 + 24),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.5,
+            (0, 0, 200),
+            1,
+            cv2.LINE_AA,
+        )
+        for k, (path, b) in enumerate(missed[:per_row]):
+            img = cv2.imread(path)
+            if img is None:
+                continue
+            side = max(b[2] - b[0], b[3] - b[1]) * 1.6
+            cx, cy = (b[0] + b[2]) / 2, (b[1] + b[3]) / 2
+            x1, y1 = int(max(0, cx - side / 2)), int(max(0, cy - side / 2))
+            x2, y2 = int(min(img.shape[1], cx + side / 2)), int(min(img.shape[0], cy + side / 2))
+            crop = img[y1:y2, x1:x2].copy()
+            cv2.rectangle(crop, (int(b[0] - x1), int(b[1] - y1)), (int(b[2] - x1), int(b[3] - y1)), GT_COLOUR, 2)
+            crop = cv2.resize(crop, (cell, cell), interpolation=cv2.INTER_AREA)
+            cv2.putText(
+                crop, f'{int(side / 1.6)}px', (3, cell - 5), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 200), 1, cv2.LINE_AA
+            )
+            x = label_w + k * (cell + 4)
+            row[4 : 4 + cell, x : x + cell] = crop
+        rows.append(row)
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    if rows:
+        cv2.imwrite(str(out_path), np.concatenate(rows, axis=0), [cv2.IMWRITE_JPEG_QUALITY, 85])
+    return str(out_path)

@@ -91,16 +91,10 @@ def test_every_merge_option_gives_one_box_per_face_across_a_border():
     assert wbf.predict_page(WhiteSquareDetector(), img).bboxes.tolist() == [[380, 100, 415, 150]]
 
 
-def test_whole_page_pass_and_no_patching():
+def test_no_patching():
     img, faces = page_with_faces()
     whole = PatchedPredictor(patch_size=None).predict_page(WhiteSquareDetector(), img)
     assert sorted(whole.bboxes.tolist()) == sorted(faces)
-    model = WhiteSquareDetector()
-    both = PatchedPredictor(
-        patch_size=(400, 300), batch_size=9, page_pipeline=[dict(type='PackDetInputs')]
-    ).predict_page(model, img)
-    assert model.batches == [9, 1]  # the patches, then the page
-    assert sorted(both.bboxes.tolist()) == sorted(faces)  # duplicates of the page pass merged
 
 
 def test_rgba_and_16bit_pages():
@@ -132,3 +126,58 @@ def test_long_scroll_is_processed_patch_by_patch():
     out = PatchedPredictor(patch_size=(1333, 800), batch_size=2).predict_page(model, scroll)
     assert model.shapes == {(3, 800, 1333)}  # the model never sees more than a patch
     assert sorted(out.bboxes.tolist()) == [[7000, 500, 7040, 560], [19950, 100, 19990, 150]]
+
+
+def test_pyramid_views_keep_each_views_valid_sizes_and_batch_across_views():
+    # 1600 x 1200 page, 400 x 300 patches; sizes and places are multiples of 4, so that the rescaled
+    # views (area averaging at 1/2 and 1/4) keep the white squares' edges exact
+    faces = ((100, 100, 140, 140), (800, 400, 1000, 600), (0, 600, 560, 1160))
+    img, boxes = page_with_faces(h=1200, w=1600, faces=faces)
+    views = [
+        dict(rate=1.0, valid_range=(0, 150)),  # the 40 px face (the others are cut or too large here)
+        dict(rate=0.5, valid_range=(32, 150)),  # the 200 px face (100 px); the 40 px one is 20 px: too small
+        dict(rate='whole', valid_range=(32, None)),  # 1/4: the 560 px face (140 px) and the 200 px one (50 px)
+    ]
+    model = WhiteSquareDetector()
+    pred = PatchedPredictor(
+        patch_size=(400, 300), batch_size=8, views=views, merge=dict(type='nms', iou_thr=0.5, ioa_thr=0.7)
+    ).predict_page(model, img)
+    assert sorted(pred.bboxes.tolist()) == sorted(boxes)
+    assert model.batches == [8, 8, 5]  # 16 + 4 + 1 patches, batched across views
+    # without valid ranges the same views keep the pieces of the cut faces
+    every = [dict(rate=v['rate']) for v in views]
+    pred = PatchedPredictor(patch_size=(400, 300), views=every).predict_page(WhiteSquareDetector(), img)
+    assert len(pred.bboxes) > 3
+
+
+def test_a_portrait_pages_whole_view_goes_in_its_own_batch():
+    img, boxes = page_with_faces(h=1600, w=1200, faces=((400, 400, 800, 800),))
+    model = WhiteSquareDetector()
+    views = [dict(rate=1.0, valid_range=(0, 150)), dict(rate='whole', valid_range=(32, None))]
+    pred = PatchedPredictor(patch_size=(400, 300), batch_size=32, views=views).predict_page(model, img)
+    assert sorted(pred.bboxes.tolist()) == boxes  # 1/4: 100 px in a 300 x 400 input
+    assert sorted(model.batches) == [1, 18]  # 3 x 6 patches, then the page in an upright input
+
+
+def test_boxes_on_the_padding_never_leave_the_predictor():
+    """A detector may fire on the padding beyond the page: clipped to the page such a box
+    is a line (zero area), which annotate wrote out and the review app then refused."""
+
+    class PaddingDetector(WhiteSquareDetector):
+        def test_step(self, data):
+            outs = super().test_step(data)
+            for out in outs:  # one box wholly on the padding of every patch, one across the border
+                extra = torch.tensor([[390.0, 10.0, 399.0, 40.0], [250.0, 250.0, 300.0, 299.0]])
+                p = out.pred_instances
+                out.pred_instances = InstanceData(
+                    bboxes=torch.cat([p.bboxes, extra]),
+                    scores=torch.cat([p.scores, torch.full((2,), 0.8)]),
+                    labels=torch.cat([p.labels, torch.zeros(2, dtype=torch.int64)]),
+                )
+            return outs
+
+    img, faces = page_with_faces(h=280, w=380, faces=((10, 10, 40, 50),))
+    pred = PatchedPredictor(patch_size=(400, 300)).predict_page(PaddingDetector(), img)
+    b = pred.bboxes
+    assert ((b[:, 2] - b[:, 0]) >= 1).all() and ((b[:, 3] - b[:, 1]) >= 1).all()
+    assert sorted(b.tolist()) == sorted([faces[0], [250.0, 250.0, 300.0, 280.0]])  # the straddling box is clipped

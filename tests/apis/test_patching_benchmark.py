@@ -1,32 +1,61 @@
-"""The patching benchmark's test settings: the papers' grid, the defaults, and the rule's overlap."""
+"""The patching benchmark's trainings, test settings, exposure and counts."""
 
-import json
+import pickle
+from pathlib import Path
+
+import numpy as np
 
 from kaokore_mm.apis.experiments import parse_cfg_options
-from kaokore_mm.apis.patching_benchmark import PATCH_TEST_SETTINGS, REGIMES, regime_settings
+from kaokore_mm.apis.patching_benchmark import (
+    DEFAULT_REGIMES,
+    GRID_TEST,
+    ONE_VIEW,
+    REGIMES,
+    TRAININGS,
+    counts_at_threshold,
+    training_exposure,
+)
+from tests.conftest import LOADER_OPTS, SPLIT_OPTS
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_settings_parse_and_name_the_papers_grid_and_the_defaults():
-    for opts in PATCH_TEST_SETTINGS.values():
-        parsed = parse_cfg_options(opts)
-        assert 'test_cfg.overlap' in parsed and parsed.get('test_cfg.merge.type') in ('nms', 'nmm')
-    grid = parse_cfg_options(PATCH_TEST_SETTINGS['grid, nms'])
+def test_regimes_trainings_and_the_papers_grid():
+    assert set(DEFAULT_REGIMES) == {'demo', 'realistic', 'small_faces_realistic'}
+    small = REGIMES['small_faces_realistic']
+    assert small['look'] == 'realistic' and small['face_range'] == (40, 120) and small['long_side'] == (5000, 6000)
+    for spec in TRAININGS.values():
+        assert (ROOT / spec['config']).is_file()
+    assert parse_cfg_options(ONE_VIEW) == {'train_dataloader.dataset.views': None}
+    grid = parse_cfg_options(GRID_TEST["papers' grid, nms"])
     assert grid['test_cfg.overlap'] == 0.0 and grid['test_cfg.merge.ioa_thr'] is None
-    assert REGIMES['realistic']['look'] == 'realistic' and REGIMES['realistic']['long_side'] == (4000, 6000)
+    assert TRAININGS['views1333']['config'] == TRAININGS['grid1333']['config']  # the same but for the views
 
 
-def test_the_rules_overlap_joins_the_settings_when_the_faces_need_it(tmp_path):
-    ann = tmp_path / 'pages.json'
-    for size, extra in ((150, None), (300, 'overlap 0.6 (from the faces), containment nms')):
-        ann.write_text(json.dumps(dict(annotations=[dict(bbox=[0, 0, size, size * 0.8])] * 20)))
-        names = set(regime_settings(ann)) - set(PATCH_TEST_SETTINGS)
-        assert names == ({extra} if extra else set())
+def test_exposure_counts_the_faces_each_training_sees(tiny_data):
+    opts = [*LOADER_OPTS, *SPLIT_OPTS]
+    page = training_exposure('configs/demo/faster_rcnn_r18_nopatch1333_demo.py', tiny_data, opts, max_iters=10)
+    views = training_exposure('configs/demo/faster_rcnn_r18_patch1333_demo.py', tiny_data, opts, max_iters=10)
+    one = training_exposure('configs/demo/faster_rcnn_r18_patch1333_demo.py', tiny_data, [*opts, *ONE_VIEW], 10)
+    # tiny pages (600-800 px) fit one 1333x800 patch: one view gives a sample per page with faces (and
+    # keeps empty_patch_ratio=0.3 of the others), the whole-page training one per page
+    assert one['samples'] <= page['samples'] and one['faces_per_sample'] >= page['faces_per_sample'] > 0
+    assert views['samples'] > one['samples'] and len(views['views']) == 3 and len(one['views']) == 1
+    assert page['faces_seen'] == round(page['faces_per_sample'] * 2 * 10)
 
 
-def test_the_configs_own_setting_is_not_tested_twice():
-    from kaokore_mm.apis.patching_benchmark import TRAININGS, without_default
+def test_counts_at_the_annotation_threshold_come_from_the_dumped_boxes(tmp_path):
+    from tests.conftest import write_coco
 
-    config = dict(TRAININGS)['patch512']
-    kept, same = without_default(config, PATCH_TEST_SETTINGS)
-    assert same == 'overlap 0.3, containment nms'  # the demo config's defaults (configs/demo)
-    assert set(kept) == set(PATCH_TEST_SETTINGS) - {same}
+    ann = write_coco(
+        tmp_path / 'pages.json',
+        [dict(id=1, file_name='p.jpg', width=100, height=100)],
+        [(1, [0, 0, 10, 10]), (1, [50, 50, 10, 10])],
+    )
+    boxes = np.array([[0, 0, 10, 10], [50, 50, 60, 60], [80, 80, 90, 90]], np.float32)
+    dump = [dict(img_id=1, img_path='p.jpg', pred_instances=dict(bboxes=boxes, scores=np.array([0.9, 0.35, 0.31])))]
+    with open(tmp_path / 'preds.pkl', 'wb') as f:
+        pickle.dump(dump, f)
+    at = counts_at_threshold(ann, tmp_path / 'preds.pkl', 0.3)
+    assert (at['tp'], at['fp'], at['num_det'], at['recall'], at['precision']) == (2, 1, 3, 1.0, 2 / 3)
+    assert counts_at_threshold(ann, tmp_path / 'preds.pkl', 0.5)['recall'] == 0.5

@@ -1,6 +1,8 @@
 """Hostile and careless inputs: each gives a clear problem naming the item, never a
 traceback or a plausible wrong box. A table that grows with every bug found."""
 
+import codecs
+
 import pytest
 
 from kaokore_mm.converters.web_annotation import AnnotationError, parse_xywh, read_annotations
@@ -353,3 +355,29 @@ def test_unreadable_configs(tmp_path, text, problem):
         path.write_text(text)
     with pytest.raises(UserError, match=problem):
         load_config(str(path))
+
+
+@pytest.mark.parametrize('bom', [b'', codecs.BOM_UTF8])
+@pytest.mark.parametrize('newline', [b'\n', b'\r\n'])
+def test_metadata_saved_by_a_spreadsheet_keeps_every_line_and_label(tmp_path, bom, newline):
+    """A BOM (as spreadsheets save UTF-8 CSV) cost every label with exit 0 and the first URL."""
+    from kaokore_mm.converters.kaokore_metadata import convert
+
+    d = tmp_path / 'meta'
+    d.mkdir()
+    urls = [f'{BASE}/{20 * k},10,100,100/256,/0/default.jpg' for k in range(3)]
+    (d / 'urls.txt').write_bytes(bom + newline.join(u.encode() for u in urls) + newline)
+    rows = ['image,gender,status,set', *(f'{k:08d}.jpg,1,{k},train' for k in range(3))]
+    (d / 'labels.csv').write_bytes(bom + newline.join(r.encode() for r in rows) + newline)
+    coco, report = convert(d)
+    assert len(coco['annotations']) == 3 and report.skipped == []
+    assert [a['attributes']['status_id'] for a in coco['annotations']] == [0, 1, 2]
+
+
+def test_a_labels_file_with_another_header_stops_instead_of_dropping_every_label(tmp_path):
+    from kaokore_mm.converters.kaokore_metadata import convert
+
+    d = metadata(tmp_path, [f'{BASE}/20,10,100,100/256,/0/default.jpg'])
+    (d / 'labels.csv').write_text('file;gender;status;set\n00000000.jpg;0;0;train\n')
+    with pytest.raises(ValueError, match='labels.csv: header .* is not image,gender,status,set'):
+        convert(d)

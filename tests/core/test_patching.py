@@ -109,3 +109,127 @@ def test_overlap_for_faces_puts_every_face_up_to_the_percentile_inside_a_patch()
     for x, y in rng.uniform(0, [3000 - f, 2000 - f], (300, 2)):  # a face of that size anywhere on the page
         assert any(w[0] <= x and x + f <= w[2] and w[1] <= y and y + f <= w[3] for w in grid.windows)
     assert overlap_for_faces([], (512, 512)) == 0.0
+
+
+# --- views -------------------------------------------------------------------------------------
+
+
+def test_view_grid_of_a_rescaled_page_by_hand():
+    from kaokore_mm.core.patching import View, view_grid
+
+    g = view_grid((1000, 700), View(rate=0.5), (400, 300))
+    assert g.size == (500, 350) and g.scale == (0.5, 0.5)
+    assert g.windows.tolist() == [[0, 0, 400, 300], [400, 0, 800, 300], [0, 300, 400, 600], [400, 300, 800, 600]]
+    g = view_grid((1001, 701), View(rate=0.5), (400, 300))  # sizes round half up, scales are exact ratios
+    assert g.size == (501, 351) and g.scale == (501 / 1001, 351 / 701)
+
+
+def test_whole_page_view_fits_like_mmdets_keep_ratio_resize_and_turns_with_the_page():
+    from kaokore_mm.core.patching import View, fit_scale, view_grid
+
+    whole = View(rate='whole')
+    assert whole.whole and fit_scale((6000, 4000), (1333, 800)) == pytest.approx(0.2)
+    g = view_grid((6000, 4000), whole, (1333, 800))  # landscape: 1200 x 800 inside a 1333 x 800 input
+    assert g.size == (1200, 800) and g.windows.tolist() == [[0, 0, 1333, 800]]
+    g = view_grid((4000, 6000), whole, (1333, 800))  # portrait: as mmdet, long side to 1333 at most
+    assert g.size == (800, 1200) and g.windows.tolist() == [[0, 0, 800, 1333]]
+    g = view_grid((300, 200), whole, (512, 512))  # small pages are enlarged, as mmdet's Resize does
+    assert g.size == (512, 341) and g.windows.tolist() == [[0, 0, 512, 512]]
+
+
+def test_boxes_map_to_a_view_and_back_and_valid_ranges_use_the_longest_side():
+    from kaokore_mm.core.patching import boxes_from_view, boxes_to_view, in_valid_range
+
+    page = np.array([[100, 200, 300, 500], [10, 10, 20, 14]], float)
+    view = boxes_to_view(page, (0.5, 0.25))
+    assert view.tolist() == [[50, 50, 150, 125], [5, 2.5, 10, 3.5]]
+    assert np.allclose(boxes_from_view(view, (0.5, 0.25)), page)
+    assert in_valid_range(view, (0, 100)).tolist() == [True, True]  # longest sides 100 and 5
+    assert in_valid_range(view, (6, None)).tolist() == [True, False]
+    assert in_valid_range(view, (0, 99.9)).tolist() == [False, True]
+
+
+@pytest.mark.parametrize(
+    'bad',
+    [
+        dict(rate=0),
+        dict(rate='half'),
+        dict(rate=True),
+        dict(valid_range=(50, 10)),
+        dict(valid_range=(-1, None)),
+        dict(valid_range=('0', None)),
+        dict(scale=0.5),
+    ],
+)
+def test_views_are_validated(bad):
+    from kaokore_mm.core.patching import as_views
+
+    with pytest.raises(ValueError, match='view'):
+        as_views([bad])
+
+
+def test_views_default_to_the_page_at_its_own_scale_and_refuse_repeats():
+    from kaokore_mm.core.patching import View, as_views
+
+    assert as_views(None) == (View(rate=1.0, valid_range=(0.0, None)),)
+    with pytest.raises(ValueError, match='distinct'):
+        as_views([dict(rate=1.0), dict(rate=1)])
+    with pytest.raises(ValueError, match='non-empty list'):
+        as_views([])
+
+
+def kaokore_sizes():
+    from kaokore_mm.synthetic.drawing import KAOKORE_FACE_QUANTILES
+
+    q, v = zip(*KAOKORE_FACE_QUANTILES)
+    return np.interp(np.linspace(0, 100, 10001), q, v)
+
+
+def test_the_rule_on_kaokores_faces_by_hand():
+    from kaokore_mm.core.patching import views_for_faces
+
+    rule = views_for_faces(kaokore_sizes(), (1333, 800), min_size=32)
+    # p95 300 px -> overlap 0.4 (fit 320 px); p99 424 px > 320 -> rate 0.5 (212 px); p5 88 >= 32: no upsampling
+    assert rule['overlap'] == pytest.approx(0.4) and rule['fit'] == pytest.approx(320)
+    assert rule['views'] == [
+        dict(rate=1.0, valid_range=(0.0, 320.0)),
+        dict(rate=0.5, valid_range=(32.0, 320.0)),
+        dict(rate='whole', valid_range=(32.0, None)),
+    ]
+
+
+def test_the_rule_upsamples_small_faces_and_falls_back_to_overlap_when_patches_are_too_small():
+    from kaokore_mm.core.patching import views_for_faces
+
+    rule = views_for_faces(np.linspace(10, 60, 101), (512, 512), min_size=32)  # p5 12.5 px
+    rates = [v['rate'] for v in rule['views']]
+    assert rates == [4.0, 2.0, 1.0, 'whole']  # 12.5 x 4 = 50 >= 32
+    assert rule['views'][0]['valid_range'][0] == 0.0 and rule['views'][1]['valid_range'][0] == 32.0
+    # p95 52.5 px -> fit 0.15 x 400 = 60 < 2 x 32: a coarser view's valid range (32-60 px) would be too
+    # narrow to hand faces over between views; the overlap covers p99 instead (100 / 400 = 0.25)
+    rule = views_for_faces(np.r_[np.full(95, 50.0), np.full(5, 100.0)], (400, 400), min_size=32)
+    assert rule['overlap'] == pytest.approx(0.25) and [v['rate'] for v in rule['views']] == [1.0, 'whole']
+
+
+def test_every_face_up_to_the_rules_percentile_lies_wholly_inside_a_patch_of_a_view_responsible_for_it():
+    from kaokore_mm.core.patching import as_views, boxes_to_view, in_valid_range, page_views, views_for_faces
+
+    sizes = kaokore_sizes()
+    for patch, min_size in (((1333, 800), 32), ((600, 600), 42), ((512, 512), 32)):
+        rule = views_for_faces(sizes, patch, min_size)
+        views = as_views(rule['views'])
+        rng = np.random.default_rng(0)
+        for _ in range(300):
+            page = (int(rng.uniform(3000, 6000)), int(rng.uniform(2000, 4000)))
+            grids = page_views(page, views, patch, rule['overlap'])
+            side = rng.uniform(rule['small'], rule['large'])
+            x, y = rng.uniform(0, page[0] - side), rng.uniform(0, page[1] - side)
+            face = np.array([[x, y, x + side, y + side * rng.uniform(0.7, 1.0)]])
+            ok = False
+            for g in grids:
+                if g.view.whole or not in_valid_range(boxes_to_view(face, g.scale), g.view.valid_range)[0]:
+                    continue
+                v = boxes_to_view(face, g.scale)[0]
+                w = g.windows
+                ok |= bool(np.any((w[:, 0] <= v[0]) & (w[:, 1] <= v[1]) & (w[:, 2] >= v[2]) & (w[:, 3] >= v[3])))
+            assert ok, (patch, page, face)

@@ -8,6 +8,7 @@ configs scoring 0.0: their test pipelines load the annotations after ``Resize``.
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
@@ -114,3 +115,100 @@ def test_noisy_predictions_agree_with_pycocotools(config, crowd_data):
     ref, _ = pycocotools_ap50(crowd_data / 'annotations' / 'pages.json', dumped)
     assert 0.1 < ref < 0.95
     assert metrics['face/AP50'] == pytest.approx(ref, abs=1e-6)
+
+
+PATCHED_CONFIGS = [c for c in CONFIGS if Config.fromfile(str(ROOT / c)).test_cfg.get('type') == 'PatchedTestLoop']
+
+
+class ViewOracle:
+    """Perfect detections in every patch of every view: each face wholly inside the
+    patch (in that view's pixels) with score 0.9, and the clipped piece of each face
+    a patch border cuts with a lower score, as a real detector would see it."""
+
+    def __init__(self, faces_by_id):
+        self.faces = faces_by_id
+        self.views = set()
+
+    def test_step(self, data):
+        outs = []
+        for sample in data['data_samples']:
+            ox, oy = sample.metainfo['patch_offset']
+            sx, sy = sample.metainfo['view_scale']
+            self.views.add((round(sx, 3), round(sy, 3)))
+            ph, pw = sample.metainfo['ori_shape'][:2]  # the patch, before a patch pipeline's resize
+            faces = torch.tensor(self.faces[sample.metainfo['img_id']], dtype=torch.float32).reshape(-1, 4)
+            view = faces * torch.tensor([sx, sy, sx, sy]) - torch.tensor([ox, oy, ox, oy])
+            clipped = view.clone()
+            clipped[:, 0::2] = clipped[:, 0::2].clamp(0, pw)
+            clipped[:, 1::2] = clipped[:, 1::2].clamp(0, ph)
+            area = lambda b: (b[:, 2] - b[:, 0]).clamp(min=0) * (b[:, 3] - b[:, 1]).clamp(min=0)  # noqa: E731
+            frac = area(clipped) / area(view)
+            seen = frac > 0.05
+            scores = torch.where(frac > 0.999, torch.tensor(0.9), 0.3 * frac)
+            sample.pred_instances = InstanceData(
+                bboxes=clipped[seen], scores=scores[seen], labels=torch.zeros(int(seen.sum()), dtype=torch.long)
+            )
+            outs.append(sample)
+        return outs
+
+
+@pytest.fixture(scope='module')
+def pyramid_data(tmp_path_factory):
+    """4 pages of 2400 x 1500 (two of them upright) with faces of 40-700 px (no view of the configs has
+    the scale of another at this size, so the oracle can tell them apart)."""
+    from tests.conftest import write_coco
+
+    root = tmp_path_factory.mktemp('pyramid_data')
+    rng = np.random.default_rng(0)
+    images, anns = [], []
+    for i in range(4):
+        w, h = (2400, 1500) if i % 2 == 0 else (1500, 2400)
+        images.append(dict(id=i + 1, file_name=f'pages/p{i}.png', width=w, height=h, book_id=f'book{i}'))
+        taken = []
+        for size in np.exp(rng.uniform(np.log(40), np.log(700), 40)):
+            x, y = rng.uniform(0, w - size), rng.uniform(0, h - size)
+            box = [x, y, x + size, y + size * 0.9]
+            if all(box[2] < t[0] - 5 or t[2] < box[0] - 5 or box[3] < t[1] - 5 or t[3] < box[1] - 5 for t in taken):
+                taken.append(box)
+                anns.append((i + 1, [float(box[0]), float(box[1]), float(size), float(size * 0.9)]))
+            if len(taken) == 8:
+                break
+    write_coco(root / 'annotations' / 'pages.json', images, anns, pages_root=root)
+    return root
+
+
+@pytest.mark.parametrize('config', PATCHED_CONFIGS, ids=lambda c: Path(c).name)
+def test_perfect_per_view_detections_score_one_through_the_patched_test_loop(config, pyramid_data):
+    """Every view of every patched config, through its own test loop's predictor and
+    evaluator: perfect detections in each view's patches (and the pieces of cut faces)
+    are mapped back, kept by valid range and merged into exactly the page's faces."""
+    from types import SimpleNamespace
+
+    from mmdet.registry import DATASETS
+
+    from kaokore_mm.engine import PatchedTestLoop
+
+    cfg = Config.fromfile(str(ROOT / config))
+    init_default_scope(cfg.default_scope)
+    set_data_root(cfg, str(pyramid_data))
+    dataset = DATASETS.build(cfg.test_dataloader.dataset)
+    faces = raw_faces(pyramid_data)
+    assert max(max(b[2] - b[0], b[3] - b[1]) for f in faces.values() for b in f) > 500
+    loop = PatchedTestLoop.__new__(PatchedTestLoop)
+    loop._init_predictor(SimpleNamespace(cfg=cfg), {k: v for k, v in cfg.test_cfg.items() if k not in ('type', 'fp16')})
+    assert len(loop.predictor.views) >= 2  # the multi-view default
+    evaluator = Evaluator(cfg.test_evaluator)
+    for m in evaluator.metrics:
+        m.plot = False
+    evaluator.dataset_meta = dataset.metainfo
+    oracle = ViewOracle(faces)
+    for i in range(len(dataset)):
+        item = dataset[i]
+        batch = dict(inputs=[item['inputs']], data_samples=[item['data_samples']])
+        evaluator.process(loop.predictor.predict_batch(oracle, batch), batch)
+    metrics = evaluator.evaluate(len(dataset))
+    assert len(oracle.views) >= len(loop.predictor.views)  # every view was predicted
+    assert metrics['face/num_faces'] == sum(len(f) for f in faces.values())
+    for key in ('AP50', 'recall', 'precision'):
+        assert metrics[f'face/{key}'] == pytest.approx(1.0), key
+    assert metrics['face/fp'] == 0

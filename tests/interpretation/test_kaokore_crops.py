@@ -40,3 +40,13 @@ def test_bad_arguments_and_files(tmp_path):
     root = labels(tmp_path, 'image,label\n0.jpg,1\n')
     with pytest.raises(ValueError, match='missing columns'):
         KaoKoreCrops(data_root=root)
+
+
+@pytest.mark.parametrize('encoding', ['utf-8-sig', 'utf-16', 'cp932'])
+def test_labels_saved_by_a_spreadsheet(tmp_path, encoding):
+    """Excel's "CSV UTF-8" (BOM), "Unicode text" (UTF-16 with BOM) and Shift-JIS, CRLF line ends."""
+    init_default_scope('mmpretrain')
+    text = 'image,gender,status,set\r\n00000000.jpg,1,0,train\r\n00000001.jpg,0,3,train\r\n'
+    (tmp_path / 'labels.csv').write_bytes(text.encode(encoding))
+    train = KaoKoreCrops(data_root=str(tmp_path), task='status', split='train')
+    assert [train.get_data_info(i)['gt_label'] for i in range(len(train))] == [0, 3]

@@ -107,3 +107,17 @@ def test_a_page_that_repeats_an_annotation_is_refused(client):
     r = client.put(f'/api/pages/{stem}', json=dict(items=[item, dict(item)], version=0))
     assert r.status_code == 400 and 'is already annotation 0' in r.json()['error']
     assert client.get(f'/api/pages/{stem}').json()['kaokore:version'] == 0  # nothing saved
+
+
+def test_a_log_cut_by_a_crash_is_reported_and_the_next_append_stands_alone(client, annotated):
+    """The log was appended in place: a cut last line made GET /api/pages answer 500 from
+    then on, and the next append was glued onto it."""
+    _, stem = first(client)
+    log = annotated[0] / 'corrections' / f'{stem}.log.jsonl'
+    log.write_bytes(b'{"op": "open", "t": 100.0}\n{"op": "del')  # a record cut by a full disk or a kill
+    r = client.get('/api/pages')
+    assert r.status_code == 200 and r.json()['effort']['damaged_log_lines'] == {stem: [2]}
+    assert client.post(f'/api/pages/{stem}/log', json=dict(actions=[dict(op='draw', t=104.0)])).json() == dict(logged=1)
+    assert log.read_bytes().splitlines()[1:] == [b'{"op": "del', b'{"op": "draw", "t": 104.0}']
+    effort = client.get('/api/pages').json()['effort']
+    assert effort['operations'] == dict(open=1, draw=1) and effort['active_seconds'] == pytest.approx(4)

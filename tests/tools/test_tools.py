@@ -133,3 +133,28 @@ def test_a_page_whose_size_disagrees_with_its_coco_stops_the_test_with_one_line(
     rc = cli_main(load_tool('test').main, [*args, '--skip-bad-pages', *opts])
     metrics = json.loads((tmp_path / 'w' / 'test_metrics.json').read_text())
     assert rc == 0 and metrics['samples'] == len(coco['images']) - 1
+
+
+def test_suggest_views_prints_the_rules_views_for_the_training_faces(tiny_data, capsys):
+    import numpy as np
+
+    from kaokore_mm.apis.suggest_views import training_face_sizes
+    from kaokore_mm.core.patching import views_for_faces
+    from kaokore_mm.utils.cli import cli_main
+    from kaokore_mm.utils.config import load_config, set_data_root
+    from tests.conftest import SPLIT_OPTS
+
+    config = str(ROOT / 'configs/faster_rcnn_r50_patch1333.py')
+    rule = load_tool('suggest_views').main([config, '--data-root', str(tiny_data), '--cfg-options', *SPLIT_OPTS])
+    out = capsys.readouterr().out
+    assert 'views = [' in out and f'test_cfg = dict(overlap={rule["overlap"]:g})' in out
+    cfg = load_config(config)
+    set_data_root(cfg, str(tiny_data))
+    cfg.merge_from_dict({o.split('=')[0]: (0.5, 0.25, 0.25) for o in SPLIT_OPTS})
+    sizes = training_face_sizes(cfg)
+    assert 0 < len(sizes) < 60 and rule['min_size'] == 32  # the train books' faces only; R50-FPN's anchor
+    want = views_for_faces(sizes, (1333, 800), 32)
+    assert rule['views'] == want['views'] and rule['overlap'] == want['overlap']
+    assert np.all(sizes <= 81)  # tiny faces: the rate-1 view alone would do, the whole page is always added
+    rc = cli_main(load_tool('suggest_views').main, [str(ROOT / 'configs/faster_rcnn_r50_nopatch.py')])
+    assert rc == 2 and 'trains on whole pages' in capsys.readouterr().err

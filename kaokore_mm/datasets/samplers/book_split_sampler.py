@@ -33,6 +33,11 @@ def split_indices(
     pages = list(dict.fromkeys(page_ids))
     first_book = dict(zip(reversed(page_ids), reversed(book_ids)))
     books = [first_book[p] for p in pages]
+    every = getattr(dataset, 'split_pages', None)  # all pages of the annotations, with or without samples
+    if every:
+        # the split of the pages, not of the samples: a patched dataset that keeps no sample of a page
+        # splits the books exactly as the whole-page datasets of its val/test loaders do
+        pages, books = [p for p, _ in every], [b for _, b in every]
     if split != 'random' and any(b is None for b in books):
         missing = sum(b is None for b in books)
         raise ValueError(

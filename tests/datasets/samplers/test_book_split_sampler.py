@@ -18,19 +18,26 @@ def sampler_or_empty(*args, **kwargs):
         return []
 
 
-def datasets(tiny_data):
+def datasets(tiny_data, empty_patch_ratio=1.0):
     kw = dict(
         ann_file=str(tiny_data / 'annotations/pages.json'),
         data_root=str(tiny_data),
         data_prefix=dict(img=''),
         pipeline=[],
     )
-    return KaoKoreFaceDataset(**kw), PatchedPageDataset(patch_size=(256, 256), **kw)
+    return KaoKoreFaceDataset(**kw), PatchedPageDataset(
+        patch_size=(256, 256), empty_patch_ratio=empty_patch_ratio, **kw
+    )
 
 
+# empty_patch_ratio=0: pages without faces keep no patch, yet their books are split as the whole-page
+# datasets of the val/test loaders split them (else a book could be in train and in test)
+@pytest.mark.parametrize('empty_patch_ratio', [1.0, 0.0])
 @pytest.mark.parametrize('split', ['random', 'inter_book', 'intra_book'])
-def test_subsets_partition_pages_and_patches_follow_pages(tiny_data, split):
-    pages, patches = datasets(tiny_data)
+def test_subsets_partition_pages_and_patches_follow_pages(tiny_data, split, empty_patch_ratio):
+    pages, patches = datasets(tiny_data, empty_patch_ratio)
+    if empty_patch_ratio == 0:
+        assert len({patches.get_data_info(i)['img_id'] for i in range(len(patches))}) < len(pages)
     page_subset = {}
     for subset in ('train', 'val', 'test'):
         s = sampler_or_empty(pages, split=split, subset=subset, ratios=(0.5, 0.25, 0.25), shuffle=False, round_up=False)
