@@ -24,6 +24,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 import kaokore_mm  # noqa: F401
+from kaokore_mm.utils.cli import cli_main
 from kaokore_mm.utils.config import page_dataset_cfg, set_data_root
 from kaokore_mm.utils.io import atomic_write_json
 
@@ -132,4 +133,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(0 if main() else 1)
+    sys.exit(cli_main(lambda argv: 0 if main(argv) else 1))

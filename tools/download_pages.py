@@ -19,6 +19,8 @@ from pathlib import Path
 from kaokore_mm.converters.iiif_download import Downloader, PageJob
 from kaokore_mm.converters.kaokore_metadata import page_file_name
 from kaokore_mm.core.iiif import IIIFError, parse_image_url
+from kaokore_mm.core.text import decode_text, read_text
+from kaokore_mm.utils.cli import UserError, cli_main
 from kaokore_mm.utils.io import atomic_write_text
 
 
@@ -43,32 +45,40 @@ def jobs_from(args, out: Path):
     """``(jobs, problems)``: pages to fetch, and input lines that could not become one."""
     entries, problems = [], []
     if args.coco:
-        coco = json.loads(Path(args.coco).read_text(encoding='utf-8'))
+        coco = json.loads(read_text(args.coco))
+        if not isinstance(coco, dict) or not isinstance(coco.get('images', []), list):
+            raise UserError(f'{args.coco}: not a COCO file (an object with an "images" list)')
         for im in coco.get('images', []):
+            if not isinstance(im, dict):
+                problems.append(dict(source=args.coco, reason=f'image entry {str(im)[:40]!r} is not an object'))
+                continue
             if not im.get('iiif_base') or not im.get('file_name'):
                 problems.append(dict(source=args.coco, item=im.get('id'), reason='image without iiif_base/file_name'))
                 continue
             entries.append((im['iiif_base'], im['file_name'], f'{args.coco} image {im.get("id")}'))
     else:
         with open(args.ids, 'rb') as f:
-            for no, raw in enumerate(f.read().splitlines(), 1):
-                try:
-                    line = raw.decode('utf-8').strip()
-                except UnicodeDecodeError:
-                    problems.append(dict(source=f'{args.ids}:{no}', reason='not UTF-8'))
+            data = f.read()
+        text, _ = decode_text(data)  # a BOM, CRLF as editors save them; else line by line
+        raws = text.split('\n') if text is not None else data.split(b'\n')
+        for no, raw in enumerate(raws, 1):
+            try:
+                line = (raw if isinstance(raw, str) else raw.decode('utf-8')).strip()
+            except UnicodeDecodeError:
+                problems.append(dict(source=f'{args.ids}:{no}', reason='not UTF-8'))
+                continue
+            if not line or line.startswith('#'):
+                continue
+            try:  # a full request URL: take its service
+                req = parse_image_url(line)
+                base, server, path = req.base, req.server, req.path
+            except IIIFError:
+                if not line.startswith(('http://', 'https://')):
+                    problems.append(dict(source=f'{args.ids}:{no}', reason=f'not a URL: {line[:60]!r}'))
                     continue
-                if not line or line.startswith('#'):
-                    continue
-                try:  # a full request URL: take its service
-                    req = parse_image_url(line)
-                    base, server, path = req.base, req.server, req.path
-                except IIIFError:
-                    if not line.startswith(('http://', 'https://')):
-                        problems.append(dict(source=f'{args.ids}:{no}', reason=f'not a URL: {line[:60]!r}'))
-                        continue
-                    base = line.rstrip('/')
-                    server, _, path = base.split('://', 1)[1].partition('/')
-                entries.append((base, page_file_name(server, path), f'{args.ids}:{no}'))
+                base = line.rstrip('/')
+                server, _, path = base.split('://', 1)[1].partition('/')
+            entries.append((base, page_file_name(server, path), f'{args.ids}:{no}'))
     root = out.resolve()
     jobs, seen = [], set()
     for base, name, source in entries:
@@ -85,7 +95,14 @@ def jobs_from(args, out: Path):
 
 def main(argv=None):
     args = parse_args(argv)
+    for name in ('workers', 'per_host'):
+        if getattr(args, name) < 1:
+            raise UserError(f'--{name.replace("_", "-")} must be at least 1, got {getattr(args, name)}')
+    if args.retries < 0 or not args.timeout > 0 or not args.backoff >= 0:
+        raise UserError('--retries and --backoff must be >= 0 and --timeout > 0')
     out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UserError(f'--out {out}: a file, not a folder')
     out.mkdir(parents=True, exist_ok=True)
     jobs, problems = jobs_from(args, out)
     dl = Downloader(
@@ -115,4 +132,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(cli_main(main))

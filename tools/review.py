@@ -20,6 +20,13 @@ def parse_args(argv=None):
     p.add_argument('out', help="tools/annotate.py's output folder")
     p.add_argument('--host', default='127.0.0.1')
     p.add_argument('--port', type=int, default=8000)
+    p.add_argument(
+        '--allow-host',
+        action='append',
+        default=[],
+        help='another host name the app is reached by (e.g. a machine name on the lab network); '
+        'requests naming any other host are refused',
+    )
     return p.parse_args(argv)
 
 
@@ -28,9 +35,10 @@ def main(argv=None):
     import uvicorn
 
     from kaokore_mm.review import ReviewError, create_app
+    from kaokore_mm.review.app import HOSTS
 
     try:
-        app = create_app(args.out)
+        app = create_app(args.out, hosts=[*HOSTS, args.host, *args.allow_host])
     except ReviewError as e:
         raise UserError(str(e)) from None
     print(

@@ -54,6 +54,34 @@ def page_dest_names(file_names, book_id: str) -> list:
     return out
 
 
+def staged_page(data_root: Path, dest_name: str, data: bytes) -> str:
+    """Write a page's bytes at ``dest_name`` under ``data_root``, or, when that name
+    holds other bytes (a page of the book's earlier version, still named by the
+    current COCO), at the name with the content's hash; returns the name used."""
+    dest = data_root / dest_name
+    if dest.exists() and dest.read_bytes() != data:
+        stem, dot, ext = dest_name.rpartition('.')
+        tag = hashlib.sha256(data).hexdigest()[:12]
+        dest_name = f'{stem}.r{tag}.{ext}' if dot else f'{dest_name}.r{tag}'
+        dest = data_root / dest_name
+    if not dest.exists() or dest.read_bytes() != data:
+        atomic_write_bytes(dest, data)
+    return dest_name
+
+
+def remove_unreferenced_pages(data_root: Path, book_id: str, coco: dict) -> int:
+    """Remove the files under ``pages/<book_id>/`` that ``coco`` does not name (the
+    book's replaced pages, or what a killed merge staged); returns how many."""
+    folder = data_root / 'pages' / book_id
+    keep = {(data_root / im['file_name']).resolve() for im in coco['images']}
+    n = 0
+    for f in sorted(folder.rglob('*')) if folder.is_dir() else []:
+        if f.is_file() and f.resolve() not in keep:
+            f.unlink()
+            n += 1
+    return n
+
+
 def xyxy(bbox) -> list:
     x, y, w, h = bbox
     return [x, y, x + w, y + h]
@@ -121,6 +149,14 @@ def merge_corrections(
     files = []
     for path in corrections:  # a folder (e.g. the review app's OUT/corrections/) stands for its JSON files
         files += sorted(str(f) for f in Path(path).glob('*.json')) if Path(path).is_dir() else [path]
+    seen_files = {}
+    for path in files:  # the same file twice would add its faces twice
+        key = str(Path(path).resolve())
+        if key in seen_files:
+            raise UserError(
+                f'{path} is given twice (also as {seen_files[key]}); give each correction once; nothing merged'
+            )
+        seen_files[key] = path
     for path in files:
         doc = load_json(path)
         if isinstance(doc, dict) and 'images' in doc and 'annotations' in doc:
@@ -128,6 +164,13 @@ def merge_corrections(
         else:
             col.add_web_annotations(doc, path, by_canvas)
     corrected = col.coco()
+    twice = {name: srcs for name, srcs in col.page_sources.items() if len(srcs) > 1}
+    if twice:  # one page corrected in two files: which is right is the annotator's call, not the merge's
+        name, srcs = next(iter(twice.items()))
+        raise UserError(
+            f'page {name} is in {len(srcs)} correction files ({", ".join(srcs)}); keep one correction per page '
+            f'({len(twice)} pages like this); nothing merged'
+        )
     # validate the whole merge before anything is written: a box the annotator drew is never dropped, and
     # corrections that cannot all be read (a box without a valid place, a canvas not among --pages) are not
     # merged in part
@@ -186,11 +229,13 @@ def merge_corrections(
     next_img = max((im['id'] for im in train['images']), default=0) + 1
     next_ann = max((a['id'] for a in train['annotations']), default=0) + 1
     new_ids = {}
+    out = Path(out or train_ann)
+    # a transaction: page files are never overwritten with other bytes (a page whose name is taken by other
+    # bytes, as with --replace, goes to a name with its content hash), so until the COCO is switched (one
+    # atomic rename) the old COCO still matches its files; a kill at any moment leaves the old state or the new
     for im, dest_name in zip(corrected['images'], dest_names):
-        src = pages_root / im['file_name']
-        dest = data_root / dest_name
-        if not dest.exists() or dest.read_bytes() != src.read_bytes():
-            atomic_write_bytes(dest, src.read_bytes())
+        data = (pages_root / im['file_name']).read_bytes()
+        dest_name = staged_page(data_root, dest_name, data)
         new_ids[im['id']] = next_img
         train['images'].append(dict(im, id=next_img, file_name=dest_name, book_id=book_id))
         next_img += 1
@@ -201,8 +246,9 @@ def merge_corrections(
             train['annotations'].append(dict(a, id=next_ann, image_id=new_ids[a['image_id']]))
             next_ann += 1
             added += 1
-    out = Path(out or train_ann)
     atomic_write_text(out, json.dumps(train, ensure_ascii=False))
+    if out.resolve() == Path(train_ann).resolve():  # the old COCO is gone: its book's files can go
+        remove_unreferenced_pages(data_root, book_id, train)
     report.update(book_id=book_id, pages=len(new_ids), faces=added, skipped=len(col.problems), out=str(out))
     atomic_write_json(out.with_name(f'merge_{book_id}.json'), report)
     return dict(report, train_pages=len(train['images']), train_faces=len(train['annotations']))

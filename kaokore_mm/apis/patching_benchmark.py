@@ -72,7 +72,7 @@ COLUMNS = (
     'train_min',
     's_per_page',
 )
-ANNOTATE_THR = 0.3  # tools/annotate.py's default score threshold
+ANNOTATE_THR = 0.3  # the annotate tool's default score threshold
 
 
 def row(regime, detector, test, metrics, train_s, test_s, at_annotate=None, exposure=None) -> dict:

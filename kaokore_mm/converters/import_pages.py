@@ -24,6 +24,7 @@ class PageCollector:
         self.book_id, self.book_title = book_id, book_title
         self.images, self.annotations, self.problems = [], [], []
         self._by_name = {}
+        self.page_sources: dict[str, list[str]] = {}  # page file name -> the sources that gave it, in order
 
     def page(self, info: dict, source: str) -> dict | None:
         name = info.get('file_name')
@@ -41,6 +42,9 @@ class PageCollector:
             )
             return None
         book = info.get('book_id') or self.book_id
+        sources = self.page_sources.setdefault(name, [])
+        if source not in sources:
+            sources.append(str(source))
         if name in self._by_name:  # the same page again (another file): it must be the same page
             known = self._by_name[name]
             if (known['width'], known['height']) != size or known['book_id'] != book:

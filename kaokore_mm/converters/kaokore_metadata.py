@@ -140,14 +140,17 @@ def page_file_name(server: str, path: str, ext: str = 'jpg') -> str:
     replaced gets a hash of the original (``book:A`` and ``book_A`` stay apart)."""
     import hashlib
 
-    segs = []
+    segs, dropped = [], False
     for s in [server, *path.split('/')]:
         if not s or s in ('.', '..'):
+            dropped = True
             continue
         safe = SAFE.sub('_', s).strip('.') or '_'
         if safe != s:
             safe = f'{safe}-{hashlib.sha1(s.encode("utf-8")).hexdigest()[:6]}'
         segs.append(safe)
+    if dropped:  # 'y//p2', 'x/../p1', 'a/./b' are other URLs than 'y/p2', 'p1', 'a/b': never one file for two
+        segs[-1] = f'{segs[-1]}-{hashlib.sha1(f"{server}/{path}".encode("utf-8")).hexdigest()[:8]}'
     return 'pages/' + '/'.join(segs) + f'.{ext}'
 
 

@@ -2,15 +2,23 @@
 proposals and corrections (see :mod:`kaokore_mm.review.store`), the page
 images, the IIIF manifest and W3C pages for Mirador, and the vendored
 OpenSeadragon / Annotorious front end. Runs without npm and without internet.
+
+It trusts no caller: requests must name an allowed host (``hosts``: no DNS
+rebinding); writes must be JSON (``Content-Type: application/json``, which a
+cross-site form or ``text/plain`` beacon cannot send without a CORS preflight
+that is never granted) from the same origin, and at most ``MAX_BODY`` bytes;
+only the read-only IIIF routes (manifest, W3C pages, page images) are open to
+other origins; and every answer to a bad request is a 4xx with a message.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
@@ -21,9 +29,53 @@ from kaokore_mm.core.labels import TASKS
 from .store import ConflictError, CorrectionStore, ReviewError, safe_stem
 
 STATIC = Path(__file__).parent / 'static'
+MAX_BODY = 8 << 20  # bytes of a request body: a page of a few thousand faces is far below
+HOSTS = ('127.0.0.1', 'localhost', '::1')
+OPEN = {'Access-Control-Allow-Origin': '*'}  # the read-only IIIF routes, for Mirador on another origin
 
 
-def create_app(out_dir) -> Starlette:
+class BadRequest(Exception):
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.status = status
+
+
+async def read_json_body(request: Request) -> dict:
+    """The JSON object of a write request, refused unless it is JSON (by its
+    content type), from this origin, at most ``MAX_BODY`` bytes and an object."""
+    ctype = request.headers.get('content-type', '').split(';')[0].strip().lower()
+    if ctype != 'application/json':
+        raise BadRequest(f'writes must be application/json, not {ctype or "no content type"}', 415)
+    origin = request.headers.get('origin')
+    if origin is not None and origin != f'{request.url.scheme}://{request.headers.get("host", "")}':
+        raise BadRequest(f'a write from another origin ({origin}) is refused', 403)
+    length = request.headers.get('content-length')
+    if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
+        raise BadRequest(f'body larger than {MAX_BODY} bytes', 413)
+    data = bytearray()
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > MAX_BODY:
+            raise BadRequest(f'body larger than {MAX_BODY} bytes', 413)
+    try:
+        body = json.loads(bytes(data).decode('utf-8'))
+    except (UnicodeDecodeError, ValueError) as e:
+        raise BadRequest(f'body is not JSON: {e}') from None
+    except RecursionError:
+        raise BadRequest('body is nested too deeply') from None
+    if not isinstance(body, dict):
+        raise BadRequest(f'body must be a JSON object, not {type(body).__name__}')
+    return body
+
+
+async def internal_error(request: Request, exc: Exception) -> JSONResponse:
+    """A bug is still one line to the client (the server's log has the traceback)."""
+    return JSONResponse({'error': f'internal error ({type(exc).__name__}); see the server log'}, status_code=500)
+
+
+def create_app(out_dir, hosts=HOSTS) -> Starlette:
+    """The app serving ``out_dir`` (annotate's output) to requests for ``hosts``
+    (the host names it is reached by; the review tool adds the one it listens on)."""
     store = CorrectionStore(out_dir)
     out = Path(out_dir)
 
@@ -51,36 +103,44 @@ def create_app(out_dir) -> Starlette:
             stem = safe_stem(request.path_params['stem'])
             if request.method == 'GET':
                 return JSONResponse(store.load(stem), headers={'Cache-Control': 'no-store'})
-            body = await request.json()
-            doc = store.save(stem, body.get('items'), body.get('version', -1), body.get('state', 'in progress'))
-            return JSONResponse(doc)
+            body = await read_json_body(request)
+            version = body.get('version')
+            if isinstance(version, bool) or not isinstance(version, int):
+                raise BadRequest(f'version must be the integer version the page was loaded at, got {version!r}')
+            state = body.get('state', 'in progress')
+            if not isinstance(state, str):
+                raise BadRequest(f'state must be a string, got {state!r}')
+            return JSONResponse(store.save(stem, body.get('items'), version, state))
         except ConflictError as e:
             return error(e, 409)
+        except BadRequest as e:
+            return error(e, e.status)
         except ReviewError as e:
             return error(e, 404 if 'no page' in str(e) else 400)
-        except ValueError as e:  # a body that is not JSON
-            return error(ReviewError(f'bad request: {e}'), 400)
 
     async def log(request: Request):
         try:
             stem = safe_stem(request.path_params['stem'])
-            body = await request.json()
+            body = await read_json_body(request)
             return JSONResponse(dict(logged=store.log(stem, body.get('actions'))))
+        except BadRequest as e:
+            return error(e, e.status)
         except ReviewError as e:
-            return error(e, 400)
-        except ValueError as e:
-            return error(ReviewError(f'bad request: {e}'), 400)
+            return error(e, 404 if 'no page' in str(e) else 400)
 
     async def image(request: Request):
         try:
             p = store.page(safe_stem(request.path_params['stem']))
+            path = store.image_path(p)
         except ReviewError as e:
             return error(e, 404)
-        return FileResponse(p['path'])
+        return FileResponse(path, headers=OPEN)
 
     async def manifest(request: Request):
         path = out / 'manifest.json'
-        return FileResponse(path, media_type='application/ld+json') if path.exists() else Response(status_code=404)
+        if not path.exists():
+            return Response(status_code=404, headers=OPEN)
+        return FileResponse(path, media_type='application/ld+json', headers=OPEN)
 
     async def w3c(request: Request):
         try:
@@ -90,7 +150,9 @@ def create_app(out_dir) -> Starlette:
             return error(e, 404)
         corrected = out / 'corrections' / f'{stem}.json'  # Mirador sees the latest state of the page
         return FileResponse(
-            corrected if corrected.exists() else out / 'w3c' / f'{stem}.json', media_type='application/ld+json'
+            corrected if corrected.exists() else out / 'w3c' / f'{stem}.json',
+            media_type='application/ld+json',
+            headers=OPEN,
         )
 
     async def favicon(request: Request):
@@ -109,8 +171,8 @@ def create_app(out_dir) -> Starlette:
         Route('/w3c/{stem}.json', w3c),
         Mount('/static', StaticFiles(directory=STATIC), name='static'),
     ]
-    # Mirador (or any viewer) on another origin may read the manifest, W3C pages and images
-    middleware = [Middleware(CORSMiddleware, allow_origins=['*'], allow_methods=['GET'])]
-    app = Starlette(routes=routes, middleware=middleware)
+    # no DNS rebinding: a page of another site that resolves its name to 127.0.0.1 sends its own Host
+    middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=list(dict.fromkeys(hosts)))]
+    app = Starlette(routes=routes, middleware=middleware, exception_handlers={Exception: internal_error})
     app.state.store = store
     return app

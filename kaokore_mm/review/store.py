@@ -70,6 +70,17 @@ class CorrectionStore:
             raise ReviewError(f'no page {stem!r} in {self.out}')
         return self.pages[stem]
 
+    def image_path(self, page: dict) -> Path:
+        """The page's image, only from the book's own folder (a crafted ``file_name``
+        such as ``../../../etc/hostname`` is refused) and only when it is there."""
+        root = self.images_root.resolve()
+        path = Path(page['path']).resolve()
+        if not path.is_relative_to(root):
+            raise ReviewError(f"page {page['key']}: its image is outside the book's folder {root}: not served")
+        if not path.is_file():
+            raise ReviewError(f'page {page["key"]}: its image {path} is missing')
+        return path
+
     def _corrected(self, stem: str):
         path = self.out / 'corrections' / f'{stem}.json'
         return json.loads(path.read_text()) if path.exists() else None
@@ -125,7 +136,9 @@ class CorrectionStore:
             bodies = bodies if isinstance(bodies, list) else [bodies]
             tags = []
             for b in bodies:
-                value = str(b.get('value', '')).strip() if isinstance(b, dict) else ''
+                if not isinstance(b, dict) or not isinstance(b.get('value', ''), str):
+                    raise ReviewError(f'annotation {k}: a body must be an object with a text value, got {b!r:.60}')
+                value = b.get('value', '').strip()
                 if b.get('purpose') == 'tagging' and value and value != 'face':
                     if value not in STATUS_WORDS and value not in GENDER_WORDS:
                         raise ReviewError(f'annotation {k}: unknown label {value!r}')

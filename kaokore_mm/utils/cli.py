@@ -12,19 +12,43 @@ class UserError(Exception):
     bug: the tools print its message as one line and exit with code 2."""
 
 
+def input_error_message(e: BaseException) -> str | None:
+    """One line for an exception that the user's input causes, whatever the tool
+    and wherever it is raised (``None`` for anything else, which is a bug and keeps
+    its traceback): a file that cannot be read or written (``OSError`` with its
+    name), text or JSON that does not decode, input nested too deeply, a page
+    too large to decode (Pillow's decompression-bomb guard)."""
+    if isinstance(e, UserError):
+        return str(e)
+    if isinstance(e, OSError) and getattr(e, 'filename', None):
+        where = f'{e.filename} -> {e.filename2}' if getattr(e, 'filename2', None) else e.filename
+        return f'{where}: {e.strerror or first_line(e)} (check the path, its permissions and free space)'
+    if isinstance(e, UnicodeDecodeError):
+        return f'input is not UTF-8 text ({e.reason} at byte {e.start}); save it as UTF-8'
+    if type(e).__name__ == 'JSONDecodeError':
+        return f'input is not valid JSON ({first_line(e)})'
+    if isinstance(e, RecursionError):
+        return 'input is nested too deeply to be read (a JSON file or body of hundreds of levels); give a flat one'
+    if type(e).__name__ == 'DecompressionBombError':
+        return f'{first_line(e)}; downscale the page (or download it with --max-size)'
+    return None
+
+
 def cli_main(main, argv=None) -> int:
-    """Run a tool's ``main(argv)``; a :class:`UserError` (or a failed step
-    reported as one) becomes ``error: <message>`` on stderr and exit code 2.
-    ``--debug`` anywhere in the arguments shows the traceback instead."""
+    """Run a tool's ``main(argv)``: the one error boundary of the tools. A
+    :class:`UserError`, or an exception of the user's input
+    (:func:`input_error_message`), becomes ``error: <message>`` on stderr and
+    exit code 2. ``--debug`` anywhere in the arguments shows the traceback instead."""
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = '--debug' in argv
     argv = [a for a in argv if a != '--debug']
     try:
         rc = main(argv)
-    except UserError as e:
-        if debug:
+    except Exception as e:
+        message = input_error_message(e)
+        if debug or message is None:
             raise
-        print(f'error: {e}', file=sys.stderr, flush=True)
+        print(f'error: {message}', file=sys.stderr, flush=True)
         return 2
     except KeyboardInterrupt:
         print('interrupted', file=sys.stderr)

@@ -207,7 +207,12 @@ def test_services_whose_safe_names_collide_get_two_files():
         and a.startswith('pages/iiif.example.org/iiif/book_A-')
         and b == 'pages/iiif.example.org/iiif/book_A/p1.jpg'
     )
-    assert '..' not in page_file_name('x', '../../etc/passwd') and page_file_name('x', 'a/./b') == 'pages/x/a/b.jpg'
+    assert '..' not in page_file_name('x', '../../etc/passwd')
+    # segments a file name cannot hold (empty, '.', '..', as '%2e%2e' decodes) made two services one file:
+    # one page's faces were drawn on another's image
+    for a, b in (('iiif/../x/p1', 'iiif/x/p1'), ('y//p2', 'y/p2'), ('a/./b', 'a/b'), ('x/p1/..', 'x/p1')):
+        assert page_file_name('s', a) != page_file_name('s', b) and '..' not in page_file_name('s', a)
+    assert page_file_name('x', 'a/b') == 'pages/x/a/b.jpg'  # a plain path keeps its plain name
 
 
 def _page_bytes(kind, tmp_path):

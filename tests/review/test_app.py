@@ -1,6 +1,7 @@
 """The review server's API (Starlette's TestClient): storage, conflicts, validation, logs."""
 
 import json
+from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
@@ -10,7 +11,7 @@ from kaokore_mm.review import create_app
 
 @pytest.fixture
 def client(annotated):
-    return TestClient(create_app(annotated[0]))
+    return TestClient(create_app(annotated[0]), base_url='http://127.0.0.1:8000')
 
 
 def first(client):
@@ -80,7 +81,7 @@ def test_unknown_pages_and_path_tricks(client):
     assert client.get('/api/pages/..%2F..%2Fetc').status_code in (400, 404)
     assert client.get('/pages/%2E%2E').status_code in (400, 404)
     assert client.get('/w3c/..%2Fannotate.json').status_code in (400, 404)
-    assert client.put('/api/pages/nope', content=b'not json').status_code in (400, 404)
+    assert client.put('/api/pages/nope', content=b'not json').status_code in (400, 404, 415)
 
 
 def test_actions_are_logged_and_give_the_effort(client):
@@ -121,3 +122,105 @@ def test_a_log_cut_by_a_crash_is_reported_and_the_next_append_stands_alone(clien
     assert log.read_bytes().splitlines()[1:] == [b'{"op": "del', b'{"op": "draw", "t": 104.0}']
     effort = client.get('/api/pages').json()['effort']
     assert effort['operations'] == dict(open=1, draw=1) and effort['active_seconds'] == pytest.approx(4)
+
+
+def hostile_requests(canvas, stem):
+    good = dict(items=[box(canvas, '1,1,9,9')], version=0)
+    js = {'Content-Type': 'application/json'}
+    return {
+        'cross-site text/plain beacon (CSRF)': (
+            'post',
+            f'/api/pages/{stem}/log',
+            dict(content=json.dumps(dict(actions=[dict(op='open', t=1)])), headers={'Content-Type': 'text/plain'}),
+            415,
+        ),
+        'write from another origin': (
+            'put',
+            f'/api/pages/{stem}',
+            dict(json=good, headers={'Origin': 'http://evil.example'}),
+            403,
+        ),
+        'another Host (DNS rebinding)': ('get', '/api/pages', dict(headers={'Host': 'evil.example'}), 400),
+        'a JSON array': ('put', f'/api/pages/{stem}', dict(content='[1, 2]', headers=js), 400),
+        'version null': ('put', f'/api/pages/{stem}', dict(json=dict(good, version=None)), 400),
+        'version true': ('put', f'/api/pages/{stem}', dict(json=dict(good, version=True)), 400),
+        'state a list': ('put', f'/api/pages/{stem}', dict(json=dict(good, state=['done'])), 400),
+        'an item body that is a string': (
+            'put',
+            f'/api/pages/{stem}',
+            dict(json=dict(good, items=[dict(box(canvas, '1,1,9,9'), body='face')])),
+            400,
+        ),
+        'an item that is a number': ('put', f'/api/pages/{stem}', dict(json=dict(good, items=[7])), 400),
+        'nested 100000 deep': ('put', f'/api/pages/{stem}', dict(content='[' * 100000 + ']' * 100000, headers=js), 400),
+        'not UTF-8': ('put', f'/api/pages/{stem}', dict(content=b'{"items": "\xff"}', headers=js), 400),
+        'log actions not a list of objects': (
+            'post',
+            f'/api/pages/{stem}/log',
+            dict(json=dict(actions=['open', None])),
+            400,
+        ),
+    }
+
+
+@pytest.mark.parametrize(
+    'case',
+    [
+        'cross-site text/plain beacon (CSRF)',
+        'write from another origin',
+        'another Host (DNS rebinding)',
+        'a JSON array',
+        'version null',
+        'version true',
+        'state a list',
+        'an item body that is a string',
+        'an item that is a number',
+        'nested 100000 deep',
+        'not UTF-8',
+        'log actions not a list of objects',
+    ],
+)
+def test_the_server_trusts_no_caller(client, annotated, case):
+    """Each answered 500 or was accepted before: now a 4xx with a message, and nothing written."""
+    _, stem = first(client)
+    canvas = client.get(f'/api/pages/{stem}').json()['page']['canvas']
+    method, url, kwargs, status = hostile_requests(canvas, stem)[case]
+    r = getattr(client, method)(url, **kwargs)
+    assert r.status_code == status, (r.status_code, r.text)
+    if status != 400 or case != 'another Host (DNS rebinding)':
+        assert r.json()['error']
+    corrections = annotated[0] / 'corrections'
+    assert not any(corrections.iterdir())  # no correction, no log line
+
+
+def test_bodies_are_limited_and_only_the_iiif_routes_are_open_to_other_origins(client, annotated, monkeypatch):
+    import kaokore_mm.review.app as app_module
+
+    _, stem = first(client)
+    monkeypatch.setattr(app_module, 'MAX_BODY', 1000)
+    r = client.put(
+        f'/api/pages/{stem}', content='{"items": [' + '0,' * 2000 + '0]}', headers={'Content-Type': 'application/json'}
+    )
+    assert r.status_code == 413 and 'larger than 1000 bytes' in r.json()['error']
+    for url in ('/manifest.json', f'/w3c/{stem}.json', f'/pages/{stem}'):
+        assert client.get(url).headers.get('access-control-allow-origin') == '*', url
+    for url in ('/api/pages', f'/api/pages/{stem}', '/api/labels'):
+        assert 'access-control-allow-origin' not in client.get(url).headers, url
+
+
+def test_page_images_are_served_only_from_the_books_folder(annotated):
+    """A crafted annotations.coco.json with file_name ../../../etc/hostname served that file to any origin."""
+    out = annotated[0]
+    coco_file = out / 'annotations.coco.json'
+    coco = json.loads(coco_file.read_text())
+    coco['images'][0]['file_name'] = '../../../../../../../etc/hostname'
+    coco_file.write_text(json.dumps(coco))
+    client = TestClient(create_app(out), base_url='http://127.0.0.1:8000')
+    pages = client.get('/api/pages').json()['pages']
+    r = client.get(f'/pages/{pages[0]["stem"]}')
+    assert r.status_code == 404 and 'outside the book' in r.json()['error']
+    second = next(p for p in (out / 'annotations.coco.json',))  # a page whose image was deleted: 404, not 500
+    image = Path(json.loads(second.read_text())['info']['images_root']) / coco['images'][1]['file_name']
+    image.unlink()
+    r = client.get(f'/pages/{pages[1]["stem"]}')
+    assert r.status_code == 404 and 'missing' in r.json()['error']

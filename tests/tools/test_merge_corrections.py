@@ -144,3 +144,99 @@ def test_w3c_percent_fragments_are_placed_on_the_pages_size(setup, capsys, tmp_p
         w3c.write_text(json.dumps(w3c_page(['https://example.org/c1#xywh=1,2,3,4', bad])))
         rc, out = run(['--corrections', str(w3c), *args[2:], '--book-id', 'qb'], capsys)
         assert rc == 2 and problem in out.err and 'w3c.json, item 1' in out.err and train.read_text() == before
+
+
+def test_the_same_file_twice_or_a_page_in_two_files_is_refused(setup, capsys):
+    tmp_path, args, train, corr, corr_file = setup
+    before = train.read_text()
+    rc, out = run(['--corrections', str(corr_file), str(corr_file), *args[2:], '--book-id', 'nb'], capsys)
+    assert rc == 2 and 'is given twice' in out.err and train.read_text() == before
+    other = tmp_path / 'corr2.json'
+    other.write_text(json.dumps(dict(corr, images=corr['images'][:1], annotations=corr['annotations'][:1])))
+    rc, out = run(['--corrections', str(corr_file), str(other), *args[2:], '--book-id', 'nb'], capsys)
+    assert rc == 2 and 'page a/p1.jpg is in 2 correction files' in out.err and train.read_text() == before
+    assert not (tmp_path / 'data' / 'pages').exists()
+
+
+def book_versions(tmp_path, train, book='nb'):
+    """The pixel values of the book's pages as the training COCO names them (all files must exist)."""
+    coco = json.loads(train.read_text())
+    pages = [im for im in coco['images'] if im['book_id'] == book]
+    values = set()
+    for im in pages:
+        img = cv2.imread(str(tmp_path / 'data' / im['file_name']))
+        assert img is not None, im['file_name']
+        values.add(int(img[0, 0, 0]))
+    return len(pages), values
+
+
+def test_a_replace_killed_at_any_moment_leaves_the_old_book_or_the_new(tmp_path):
+    """--replace overwrote the old pages in place: SIGKILL after ~20 files left 22 of 150 old
+    images replaced under the old COCO. Now files are never overwritten with other bytes, and
+    the COCO switch is one rename."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    n = 120
+
+    def version(value):
+        folder = tmp_path / f'v{value}'
+        images = []
+        for i in range(n):
+            name = f'p{i:03d}.png'
+            folder.mkdir(exist_ok=True)
+            cv2.imwrite(str(folder / name), np.full((120, 160, 3), value, np.uint8))
+            images.append(dict(id=i + 1, file_name=name, width=160, height=120))
+        anns = [dict(id=i + 1, image_id=i + 1, category_id=1, bbox=[1, 2, 10, 12]) for i in range(n)]
+        corr = tmp_path / f'v{value}.json'
+        corr.write_text(json.dumps(dict(info=dict(images_root=str(folder)), images=images, annotations=anns)))
+        return corr
+
+    train = tmp_path / 'data' / 'annotations' / 'pages.json'
+    train.parent.mkdir(parents=True)
+    train.write_text(json.dumps(dict(images=[], annotations=[], categories=[dict(id=1, name='face')])))
+    old, new = version(10), version(200)
+
+    def cmd(corr, *extra):
+        return [
+            sys.executable,
+            str(root / 'tools/merge_corrections.py'),
+            '--corrections',
+            str(corr),
+            '--pages',
+            str(corr),
+            '--train-ann',
+            str(train),
+            '--data-root',
+            str(tmp_path / 'data'),
+            '--book-id',
+            'nb',
+            *extra,
+        ]
+
+    subprocess.run(cmd(old), check=True, capture_output=True, cwd=root)
+    assert book_versions(tmp_path, train) == (n, {10})
+    book = tmp_path / 'data' / 'pages' / 'nb'
+    for delay in (0.0, 0.05, 0.3):
+        before = set(book.rglob('*'))
+        proc = subprocess.Popen(cmd(new, '--replace'), cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 120
+        while set(book.rglob('*')) == before and proc.poll() is None and time.time() < deadline:
+            time.sleep(0.005)  # the merge is writing the new pages
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        count, values = book_versions(tmp_path, train)  # the old book or the new, never a mix
+        assert count == n and values in ({10}, {200}), (delay, values)
+        if values == {200}:
+            break
+    done = subprocess.run(cmd(new, '--replace'), capture_output=True, text=True, cwd=root)
+    assert done.returncode == 0, done.stderr
+    assert book_versions(tmp_path, train) == (n, {200})
+    named = {im['file_name'] for im in json.loads(train.read_text())['images']}
+    on_disk = {f.relative_to(tmp_path / 'data').as_posix() for f in book.rglob('*') if f.is_file()}
+    assert on_disk == named  # the old version's files and what killed runs staged are gone

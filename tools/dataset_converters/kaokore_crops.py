@@ -23,6 +23,7 @@ from pathlib import Path
 import cv2
 
 from kaokore_mm.converters.iiif_download import valid_image_file
+from kaokore_mm.utils.cli import cli_main
 from kaokore_mm.utils.image_ops import cut_crop
 from kaokore_mm.utils.io import atomic_write_bytes, atomic_write_text
 
@@ -84,4 +85,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(cli_main(main))

@@ -5,7 +5,8 @@
 Writes OUT/annotations/pages.json and OUT/annotations/conversion_report.json and
 prints a summary (lines read, faces, pages, books, skipped lines with their
 reasons). Page sizes come from the pages already downloaded into OUT by
-tools/download_pages.py (the image, or the info.json saved beside it); run the
+tools/download_pages.py (the image's own size; the info.json saved beside it
+when there is no image, a disagreement between the two reported); run the
 converter again after downloading to fill them in and clip the boxes to the
 pages. Exits non-zero only when nothing could be converted.
 """
@@ -17,6 +18,7 @@ from collections import Counter
 from pathlib import Path
 
 from kaokore_mm.converters.kaokore_metadata import convert, summary
+from kaokore_mm.utils.cli import UserError, cli_main
 from kaokore_mm.utils.io import atomic_write_text
 
 
@@ -29,27 +31,36 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
-def page_size_reader(root: Path):
-    """``size_of(page)`` from a downloaded page or the info.json beside it."""
+def page_size_reader(root: Path, disagreements: list):
+    """``size_of(page)``: the downloaded image's size (its header: the pixels are the
+    truth), else the info.json saved beside it; a disagreement between the two is
+    recorded in ``disagreements``."""
+    from PIL import Image
+
+    def info_size(info: Path):
+        try:
+            data = json.loads(info.read_text(encoding='utf-8'))
+            return data['width'], data['height']  # checked by the converter (valid_page_size)
+        except (OSError, ValueError, KeyError, TypeError, RecursionError):
+            return None
 
     def size_of(page):
         img = root / page['file_name']
         info = img.with_name(img.name + '.info.json')
-        if info.is_file():
-            try:
-                data = json.loads(info.read_text(encoding='utf-8'))
-                return data['width'], data['height']  # checked by the converter (valid_page_size)
-            except (ValueError, KeyError, TypeError):
-                pass
+        said = info_size(info) if info.is_file() else None
         if img.is_file():
-            from PIL import Image
-
             try:
                 with Image.open(img) as im:
-                    return im.size
+                    size = im.size
+            except Image.DecompressionBombError as e:
+                raise UserError(f'{img}: {e}; downscale it (download_pages.py --max-size) and convert again') from None
             except OSError:
-                return None
-        return None
+                size = None
+            if size is not None:
+                if said is not None and tuple(said) != tuple(size):
+                    disagreements.append(f'{img}: the image is {size[0]}x{size[1]}, its info.json says {said}')
+                return size
+        return said
 
     return size_of
 
@@ -57,7 +68,15 @@ def page_size_reader(root: Path):
 def main(argv=None):
     args = parse_args(argv)
     out = Path(args.out)
-    coco, report = convert(args.kaokore_dir, page_size_reader(Path(args.pages_dir or out)))
+    if not Path(args.kaokore_dir).is_dir():
+        raise UserError(f'--kaokore-dir {args.kaokore_dir}: no such folder (the KaoKore metadata: urls.txt, ...)')
+    if out.exists() and not out.is_dir():
+        raise UserError(f'--out {out}: a file, not a folder')
+    disagreements = []
+    try:
+        coco, report = convert(args.kaokore_dir, page_size_reader(Path(args.pages_dir or out), disagreements))
+    except (FileNotFoundError, ValueError) as e:
+        raise UserError(str(e)) from None
     s = summary(coco, report)
     sized = sum(im['width'] is not None for im in coco['images'])
     if s['faces']:
@@ -74,6 +93,8 @@ def main(argv=None):
         print(f'  skipped {n:5d} x {reason}')
     for r in report.skipped[: args.show_skipped]:
         print(f'  {r["file"]}:{r["line"]}: {r["reason"]}')
+    if disagreements:  # a server whose info.json does not describe what it sends (or a capped download)
+        print(f'{len(disagreements)} pages sized from their image, not their info.json: {disagreements[0]}')
     if sized < s['pages']:
         print('page sizes missing: download the pages (tools/download_pages.py) and run this again to clip boxes')
     print(f'COCO: {out / "annotations" / "pages.json"}; report: {out / "annotations" / "conversion_report.json"}')
@@ -81,4 +102,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(cli_main(main))

@@ -1,0 +1,82 @@
+"""Bad input to any tool: one line naming the file or option and the fix, exit 2, never a traceback."""
+
+import json
+
+import pytest
+
+from kaokore_mm.utils.cli import cli_main, input_error_message
+from tests.conftest import load_tool
+
+
+def cases(tmp_path):
+    a_file = tmp_path / 'a_file'
+    a_file.write_text('x')
+    a_list = tmp_path / 'list.json'
+    a_list.write_text('[1, 2]')
+    deep = tmp_path / 'deep.json'
+    deep.write_text('[' * 100000 + ']' * 100000)
+    ids = tmp_path / 'ids.txt'
+    ids.write_text('http://example.org/iiif/p1\n')
+    out = str(tmp_path / 'out')
+    return {
+        'download: --out is a file': (
+            'download_pages',
+            ['--ids', str(ids), '--out', str(a_file)],
+            'a file, not a folder',
+        ),
+        'download: --workers 0': ('download_pages', ['--ids', str(ids), '--out', out, '--workers', '0'], '--workers'),
+        'download: --coco a JSON list': ('download_pages', ['--coco', str(a_list), '--out', out], 'not a COCO file'),
+        'download: --coco missing': (
+            'download_pages',
+            ['--coco', str(tmp_path / 'nope.json'), '--out', out],
+            'nope.json',
+        ),
+        'download: --coco nested too deeply': (
+            'download_pages',
+            ['--coco', str(deep), '--out', out],
+            'nested too deeply',
+        ),
+        'convert: no metadata folder': (
+            'dataset_converters/kaokore_pages',
+            ['--kaokore-dir', str(tmp_path / 'none'), '--out', out],
+            'no such folder',
+        ),
+        'convert: --out is a file': (
+            'dataset_converters/kaokore_pages',
+            ['--kaokore-dir', str(tmp_path), '--out', str(a_file)],
+            'a file, not a folder',
+        ),
+        'convert: no urls.txt': (
+            'dataset_converters/kaokore_pages',
+            ['--kaokore-dir', str(tmp_path), '--out', out],
+            'urls.txt',
+        ),
+    }
+
+
+@pytest.mark.parametrize(
+    'case',
+    [
+        'download: --out is a file',
+        'download: --workers 0',
+        'download: --coco a JSON list',
+        'download: --coco missing',
+        'download: --coco nested too deeply',
+        'convert: no metadata folder',
+        'convert: --out is a file',
+        'convert: no urls.txt',
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, case):
+    tool, args, needle = cases(tmp_path)[case]
+    rc = cli_main(load_tool(tool).main, args)
+    err = capsys.readouterr().err
+    assert rc == 2 and err.startswith('error: ') and err.count('\n') == 1 and needle in err, err
+    assert 'Traceback' not in err
+
+
+def test_input_errors_are_named_and_bugs_are_not():
+    assert 'f.json: No such file' in input_error_message(FileNotFoundError(2, 'No such file or directory', 'f.json'))
+    assert 'not valid JSON' in input_error_message(json.JSONDecodeError('Expecting value', 'x', 0))
+    assert 'nested too deeply' in input_error_message(RecursionError())
+    assert input_error_message(ZeroDivisionError()) is None and input_error_message(KeyError('x')) is None
