@@ -19,6 +19,7 @@ setup(
         'opencv-python',
         'matplotlib',
         'pycocotools',
+        'pydantic>=2',
         'tqdm',
         'mmengine==0.10.7',
         'mmcv>=2.0.0rc4,<2.2.0',  # built from source with ops, see tools/setup_env.sh

@@ -135,3 +135,39 @@ def explain_refused_checkpoints(what: str = 'the checkpoint') -> Iterator[None]:
             f"{what} was refused by torch's safe loader (weights_only): {reason}. If you trust the "
             'source of the file, run again with --trust-checkpoint'
         ) from None
+
+
+def checkpoint_problem(path) -> str | None:
+    """Why the file at ``path`` cannot be a PyTorch checkpoint, from its first and
+    last bytes (no load), or ``None``: missing, empty, a folder, not a torch file
+    (a text or HTML page), or a zip checkpoint cut short (no end of its directory)."""
+    import os
+
+    path = os.fspath(path)
+    if path.startswith(('http://', 'https://')):
+        return None  # mmengine downloads it; its own errors name the URL
+    if not os.path.exists(path):
+        return 'no such file'
+    if os.path.isdir(path):
+        return 'a folder, not a checkpoint file'
+    size = os.path.getsize(path)
+    if size == 0:
+        return 'an empty file'
+    with open(path, 'rb') as f:
+        head = f.read(4)
+        f.seek(max(0, size - 65536 - 22))
+        tail = f.read()
+    if head.startswith(b'PK\x03\x04'):  # torch's zip format: the end-of-central-directory record is at the end
+        return None if b'PK\x05\x06' in tail else 'cut short (its zip directory is missing: an interrupted copy?)'
+    if head[:1] == b'\x80':  # the legacy pickle format
+        return None
+    return 'not a PyTorch checkpoint (neither a zip nor a pickle file: a text or HTML file?)'
+
+
+def check_checkpoint(path, what: str = 'checkpoint') -> None:
+    """Raise a one-line :class:`~kaokore_mm.utils.cli.UserError` when ``path`` cannot be a checkpoint."""
+    from kaokore_mm.utils.cli import UserError
+
+    reason = checkpoint_problem(path)
+    if reason is not None:
+        raise UserError(f'{what} {path}: {reason}; give the .pth file a training wrote')

@@ -136,3 +136,32 @@ def test_a_refused_checkpoint_is_one_line_naming_the_way_out(tiny_data, tmp_path
         [DEMO, str(ckpt), '--work-dir', str(tmp_path / 'w'), '--trust-checkpoint', *tiny_opts(tiny_data, 2)],
     )
     assert rc == 0
+
+
+@pytest.mark.parametrize(
+    'content, reason',
+    [
+        (b'', 'an empty file'),
+        (b'<html>404 Not Found</html>', 'not a PyTorch checkpoint'),
+        (b'PK\x03\x04' + b'\0' * 100, 'cut short'),
+    ],
+)
+def test_a_checkpoint_that_cannot_be_one_is_one_line_before_any_load(tmp_path, content, reason):
+    """test.py with an empty, text or cut-short checkpoint ended in torch's traceback (or was
+    called "refused by the safe loader, use --trust-checkpoint", which is wrong advice)."""
+    import torch
+
+    from kaokore_mm.compat import check_checkpoint, checkpoint_problem
+    from kaokore_mm.utils.cli import UserError
+
+    bad = tmp_path / 'bad.pth'
+    bad.write_bytes(content)
+    with pytest.raises(UserError, match=reason):
+        check_checkpoint(bad)
+    assert 'no such file' in checkpoint_problem(tmp_path / 'none.pth')
+    good = tmp_path / 'good.pth'
+    torch.save(dict(state_dict=dict(w=torch.zeros(3))), good)
+    assert checkpoint_problem(good) is None
+    full = good.read_bytes()
+    (tmp_path / 'cut.pth').write_bytes(full[: len(full) // 2])
+    assert 'cut short' in checkpoint_problem(tmp_path / 'cut.pth')

@@ -47,6 +47,7 @@ from kaokore_mm.annotation import (
     pages_from_folder,
     pages_from_manifest_pages,
 )
+from kaokore_mm.compat import check_checkpoint
 from kaokore_mm.utils.cli import UserError, cli_main
 from kaokore_mm.utils.config import load_config
 
@@ -135,6 +136,7 @@ def main(argv=None):
     cfg = load_config(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
+    check_checkpoint(args.checkpoint)
     inferencer = PageInferencer(cfg, args.checkpoint, device=device, batch_size=args.batch_size)
     classifier = None
     if args.classifier:

@@ -9,7 +9,7 @@ import sys
 import time
 
 from kaokore_mm.synthetic.emaki import make_synthetic
-from kaokore_mm.utils.cli import cli_main
+from kaokore_mm.utils.cli import UserError, cli_main
 
 
 def parse_args(argv=None):
@@ -48,16 +48,19 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     t0 = time.time()
-    summary = make_synthetic(
-        args.out,
-        pages=args.pages,
-        books=args.books,
-        seed=args.seed,
-        long_side=tuple(args.long_side),
-        face_range=tuple(args.face_size) if args.face_size else None,
-        crop_size=args.crop_size,
-        look=args.look,
-    )
+    try:
+        summary = make_synthetic(
+            args.out,
+            pages=args.pages,
+            books=args.books,
+            seed=args.seed,
+            long_side=tuple(args.long_side),
+            face_range=tuple(args.face_size) if args.face_size else None,
+            crop_size=args.crop_size,
+            look=args.look,
+        )
+    except ValueError as e:  # --pages 0, reversed ranges, ...: the generator says which
+        raise UserError(f'{e}; see --help') from None
     print(
         f'{summary["pages"]} pages, {summary["faces"]} faces, {summary["books"]} books in '
         f'{time.time() - t0:.1f} s -> {summary["out"]} (COCO: {summary["ann_file"]})'

@@ -17,6 +17,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from kaokore_mm.converters.import_pages import PageCollector, canvas_index, load_json
+from kaokore_mm.converters.schemas import CocoImage, problem
 from kaokore_mm.core.face_metrics import annotation_effort, counts_at, match_page
 from kaokore_mm.utils.cli import UserError
 from kaokore_mm.utils.io import atomic_write_bytes, atomic_write_json, atomic_write_text
@@ -143,6 +144,15 @@ def merge_corrections(
     """
     check_book_id(book_id)
     pages = load_json(pages_file) if pages_file else {'images': []}
+    if not isinstance(pages, dict) or not isinstance(pages.get('images', []), list):
+        raise UserError(f'--pages {pages_file}: not a COCO file (an object with an "images" list); nothing merged')
+    for k, im in enumerate(pages.get('images', [])):
+        why = problem(CocoImage, im)
+        if why is not None:
+            raise UserError(f'--pages {pages_file}, image {k}: {why}; nothing merged')
+    info = pages.get('info', {})
+    if not isinstance(info, dict) or not isinstance(info.get('images_root', ''), (str, type(None))):
+        raise UserError(f'--pages {pages_file}: "info" must be an object whose images_root is a folder; nothing merged')
     pages_root = Path(pages.get('info', {}).get('images_root') or (Path(pages_file).parent if pages_file else '.'))
     col = PageCollector(book_id=book_id, book_title=book_title)
     by_canvas = canvas_index(pages)

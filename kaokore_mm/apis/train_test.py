@@ -23,7 +23,7 @@ import os.path as osp
 import time
 from typing import TYPE_CHECKING
 
-from kaokore_mm.compat import explain_refused_checkpoints, trusted_checkpoint_loading
+from kaokore_mm.compat import check_checkpoint, explain_refused_checkpoints, trusted_checkpoint_loading
 from kaokore_mm.utils.cli import UserError, data_errors_as_user_errors
 from kaokore_mm.utils.io import atomic_write_json
 from kaokore_mm.utils.preflight import check_config
@@ -63,6 +63,8 @@ def train_detector(cfg, trust_checkpoint: bool = False) -> Runner:
         The Runner after training.
     """
     name = cfg.filename or 'the config'
+    if cfg.get('load_from'):
+        check_checkpoint(cfg.load_from, 'load_from')
     check_config(cfg, name, 'train')
     runner = build_runner(cfg)
     with (
@@ -98,6 +100,7 @@ def test_detector(
     name = cfg.filename or 'the config'
     if out is not None and not out.endswith(('.pkl', '.pickle')):
         raise UserError(f'--out must name a .pkl or .pickle file, got {out}')
+    check_checkpoint(checkpoint)
     cfg.load_from = checkpoint
     check_config(cfg, name, 'test')
     runner = build_runner(cfg)

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from kaokore_mm.core.iiif import full_page_url, info_url
+from kaokore_mm.core.iiif import MAX_PAGE_PIXELS, full_page_url, info_url
 from kaokore_mm.core.page_files import cut_short
 from kaokore_mm.utils.io import atomic_write_bytes, remove_stale_temp_files
 
@@ -67,6 +67,28 @@ def valid_image_bytes(data: bytes) -> bool:
 
     flag = cv2.IMREAD_REDUCED_GRAYSCALE_8 if data[:2] == b'\xff\xd8' else cv2.IMREAD_GRAYSCALE
     return cv2.imdecode(np.frombuffer(data, np.uint8), flag) is not None
+
+
+def image_size(data: bytes) -> tuple[int, int]:
+    """``(width, height)`` from an image's header (no decode, no memory for a huge page).
+
+    Raises:
+        PermanentError: the page is larger than Pillow's decompression-bomb limit.
+    """
+    import io
+    import warnings
+
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as im:
+                return im.size
+    except Image.DecompressionBombError as e:
+        raise PermanentError(f'{e}; download it smaller (--max-size W H)') from None
+    except OSError:
+        return (0, 0)  # not an image Pillow reads: the page checks judge it
 
 
 def valid_image_file(path: Path) -> bool:
@@ -124,6 +146,8 @@ class Downloader:
         server trickles (default 5 x timeout); retries: attempts after the first;
         backoff: first delay in seconds, doubled each attempt up to max_backoff;
         max_bytes: the largest body accepted (a page is never kept beyond it);
+        max_pixels: the largest page accepted (width x height; info.json is
+            checked before the download and the image's own header after it);
         allow_file: also fetch ``file:`` URLs (off: a manifest cannot make the
         downloader read local files).
     """
@@ -142,12 +166,13 @@ class Downloader:
         deadline: float | None = None,
         max_bytes: int = 200 * 2**20,
         allow_file: bool = False,
+        max_pixels: int = MAX_PAGE_PIXELS,
     ):
         self.version, self.max_size = version, max_size
         self.workers, self.per_host = workers, per_host
         self.timeout, self.retries, self.backoff, self.max_backoff = timeout, retries, backoff, max_backoff
         self.deadline = deadline if deadline is not None else 5 * timeout
-        self.max_bytes, self.allow_file = int(max_bytes), allow_file
+        self.max_bytes, self.allow_file, self.max_pixels = int(max_bytes), allow_file, int(max_pixels)
         self.progress = progress
         self._hosts: dict[str, threading.Semaphore] = {}
         self._lock = threading.Lock()
@@ -236,6 +261,13 @@ class Downloader:
         atomic_write_bytes(job.dest.with_name(job.dest.name + '.info.json'), json.dumps(info).encode('utf-8'))
         return info, version
 
+    def _check_pixels(self, w, h, what: str) -> None:
+        if w * h > self.max_pixels:
+            raise PermanentError(
+                f'{what} {w}x{h} ({w * h / 1e6:.0f} MP), over the limit of {self.max_pixels / 1e6:.0f} MP a page; '
+                'download it smaller (--max-size W H)'
+            )
+
     def fetch(self, job: PageJob) -> str:
         """``'skipped'`` or ``'done'``; raises :class:`PermanentError` with the reason."""
         if job.dest.is_file():
@@ -244,12 +276,16 @@ class Downloader:
             job.dest.unlink()
         version = self.version
         if version is None:
-            _, version = self._info(job)
+            info, version = self._info(job)
+            size = (info.get('width'), info.get('height')) if isinstance(info, dict) else (None, None)
+            if self.max_size is None and all(isinstance(v, int) and not isinstance(v, bool) for v in size):
+                self._check_pixels(*size, 'its info.json says')
         versions = [version] if self.version else [version or 3, 2 if (version or 3) == 3 else 3]
         last = None
         for v in versions:
             try:
                 body, _ = self._with_retries(full_page_url(job.base, v, self.max_size), want_image=True)
+                self._check_pixels(*image_size(body), 'the image is')
                 atomic_write_bytes(job.dest, body)
                 return 'done'
             except PermanentError as e:

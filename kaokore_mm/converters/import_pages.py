@@ -8,7 +8,13 @@ from pathlib import Path, PurePosixPath
 
 from kaokore_mm.core.iiif import clip_box, valid_page_size
 
+from .schemas import CocoAnnotation, CocoCategory, CocoImage, problem
 from .web_annotation import AnnotationError, read_annotations
+
+
+def _item_id(item: dict):
+    i = item.get('id')
+    return i if isinstance(i, (int, str)) and not isinstance(i, bool) else None
 
 
 def _safe_name(name: str) -> bool:
@@ -122,25 +128,30 @@ class PageCollector:
                 return
         cats = {}
         for c in coco.get('categories', []):
-            if not isinstance(c, dict) or 'id' not in c:
+            why = problem(CocoCategory, c)
+            if why is not None:
                 self.problems.append(
                     dict(
                         file=source,
                         item='categories',
                         reason=(
-                            f'category {c!r:.60} is not an object with an id (COCO: {{"id": 1, "name": "face"}}): '
-                            'file skipped'
+                            f'category {c!r:.60} is not an object with an id (COCO: {{"id": 1, "name": "face"}}; '
+                            f'{why}): file skipped'
                         ),
                     )
                 )
                 return
             cats[c['id']] = c.get('name')
         face_cats = {k for k, v in cats.items() if v == 'face'} or set(cats) or None
-        pages, ids = {}, [info.get('id') for info in coco.get('images', []) if isinstance(info, dict)]
-        dup_ids = {i for i in ids if ids.count(i) > 1}
+        pages, ids = {}, [_item_id(info) for info in coco.get('images', []) if isinstance(info, dict)]
+        dup_ids = {i for i in ids if i is not None and ids.count(i) > 1}
         for info in coco.get('images', []):
             if not isinstance(info, dict):
                 self.problems.append(dict(file=source, item=None, reason=f'image {info!r:.60} is not an object'))
+                continue
+            why = problem(CocoImage, info)
+            if why is not None:
+                self.problems.append(dict(file=source, item=_item_id(info), reason=f'image: {why}; skipped'))
                 continue
             if info.get('id') in dup_ids:
                 self.problems.append(
@@ -159,6 +170,10 @@ class PageCollector:
         for a in coco.get('annotations', []):
             if not isinstance(a, dict):
                 self.problems.append(dict(file=source, item=None, reason=f'annotation {a!r:.60} is not an object'))
+                continue
+            why = problem(CocoAnnotation, a)
+            if why is not None:
+                self.problems.append(dict(file=source, item=_item_id(a), reason=f'annotation: {why}'))
                 continue
             if face_cats is not None and a.get('category_id') not in face_cats:
                 continue

@@ -200,14 +200,19 @@ def info_url(base: str) -> str:
     return f'{base.rstrip("/")}/info.json'
 
 
+MAX_PAGE_PIXELS = 180_000_000  # Pillow's decompression-bomb limit; KaoKore's largest scans are ~50 MP
+
+
 def valid_page_size(width, height, limit: int = 1_000_000) -> tuple[int, int] | None:
     """``(width, height)`` as positive ints when they are a plausible page size,
-    else ``None`` (0, negative, NaN, infinite, absurdly large or not numbers)."""
-    try:
-        w, h = float(width), float(height)
-    except (TypeError, ValueError, OverflowError):
+    else ``None`` (0, negative, NaN, infinite, absurdly large, more than
+    :data:`MAX_PAGE_PIXELS`, or not numbers: ``True`` and ``"100"`` are not sizes)."""
+    if any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in (width, height)):
         return None
+    w, h = float(width), float(height)
     if not (math.isfinite(w) and math.isfinite(h)) or not (1 <= w <= limit and 1 <= h <= limit):
+        return None
+    if w * h > MAX_PAGE_PIXELS:
         return None
     if w != int(w) or h != int(h):
         return None

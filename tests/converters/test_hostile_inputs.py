@@ -82,7 +82,10 @@ def test_coco_nan_box_never_becomes_a_page_wide_box():
         'x.json',
     )
     coco = col.coco()
-    assert coco['annotations'] == [] and [p['reason'][:15] for p in col.problems] == ['non-finite bbox'] * 2
+    assert coco['annotations'] == [] and len(col.problems) == 2
+    assert all(
+        p['reason'].startswith('annotation: bbox.') and 'not a finite number' in p['reason'] for p in col.problems
+    )
 
 
 BASE = 'http://iiif.example.org/iipsrv/book/p1.tif'

@@ -182,3 +182,18 @@ def test_limits_deadline_and_schemes(tmp_path):
     (tmp_path / 'secret.jpg').write_bytes(b'secret')
     with pytest.raises(PermanentError, match="'file' URLs are not fetched"):
         d._with_retries((tmp_path / 'secret.jpg').as_uri(), want_image=False)
+
+
+def test_a_page_over_the_pixel_limit_is_refused_before_and_after_the_download(tmp_path):
+    """A 30000 x 30000 page was accepted (2.6 GB decoded): a limit per page, checked on
+    info.json before the download and on the image's header after it."""
+    with FaultyIIIFServer(['big']) as srv:  # pages of 320 x 200 = 64000 px
+        job = PageJob(f'{srv.base}/big', tmp_path / 'big.jpg')
+        report = Downloader(progress=False, retries=0, max_pixels=50_000).run([job], root=tmp_path)
+        assert report.done == [] and 'over the limit' in report.failed[0]['reason']
+        assert '320x200' in report.failed[0]['reason'] and '--max-size' in report.failed[0]['reason']
+        n = len(srv.requests)
+        assert not any('/full/' in r for r in srv.requests)  # refused from info.json, nothing downloaded
+        report = Downloader(progress=False, retries=0, max_pixels=50_000, version=3).run([job], root=tmp_path)
+        assert 'the image is 320x200' in report.failed[0]['reason'] and len(srv.requests) > n
+    assert not (tmp_path / 'big.jpg').exists()

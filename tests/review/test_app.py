@@ -224,3 +224,35 @@ def test_page_images_are_served_only_from_the_books_folder(annotated):
     image.unlink()
     r = client.get(f'/pages/{pages[1]["stem"]}')
     assert r.status_code == 404 and 'missing' in r.json()['error']
+
+
+def test_fuzzed_saves_are_a_4xx_with_a_message_or_a_valid_page(client, annotated):
+    """Mutated page bodies (types, NaN, huge numbers, deep nesting, duplicates, missing keys):
+    never a 500; a refused body changes nothing; an accepted one reads back as it was stored."""
+    import random
+
+    from tests.fuzz import mutate, to_json
+
+    _, stem = first(client)
+    doc = client.get(f'/api/pages/{stem}').json()
+    valid = dict(items=doc['items'], version=0, state='in progress')
+    rng = random.Random(0)
+    corrections = annotated[0] / 'corrections' / f'{stem}.json'
+    outcomes = {}
+    for _ in range(80):
+        body, what = mutate(valid, rng)
+        version = client.get(f'/api/pages/{stem}').json()['kaokore:version']
+        if isinstance(body.get('version'), int) and not isinstance(body.get('version'), bool) and body['version'] == 0:
+            body['version'] = version  # keep the save current, so that the mutation is what is judged
+        before = corrections.read_bytes() if corrections.exists() else None
+        text = to_json(body)  # NaN and Infinity as a careless client sends them
+        r = client.put(f'/api/pages/{stem}', content=text, headers={'Content-Type': 'application/json'})
+        assert r.status_code < 500, (what, r.text)
+        outcomes[r.status_code] = outcomes.get(r.status_code, 0) + 1
+        if r.status_code >= 400:
+            assert r.json()['error'] and '\n' not in r.json()['error'], what
+            assert (corrections.read_bytes() if corrections.exists() else None) == before, what
+        else:
+            stored = client.get(f'/api/pages/{stem}').json()
+            assert stored['items'] == r.json()['items'], what
+    assert outcomes.get(400, 0) > 20 and outcomes.get(200, 0) > 5, outcomes  # the fuzzer reached both sides

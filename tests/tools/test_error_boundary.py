@@ -11,6 +11,7 @@ from tests.conftest import load_tool
 def cases(tmp_path):
     a_file = tmp_path / 'a_file'
     a_file.write_text('x')
+    (tmp_path / 'empty.pth').write_bytes(b'')
     a_list = tmp_path / 'list.json'
     a_list.write_text('[1, 2]')
     deep = tmp_path / 'deep.json'
@@ -51,6 +52,18 @@ def cases(tmp_path):
             ['--kaokore-dir', str(tmp_path), '--out', out],
             'urls.txt',
         ),
+        'synthetic: --pages 0': ('make_synthetic', ['--out', out, '--pages', '0'], 'pages and books must be >= 1'),
+        'synthetic: reversed ranges': ('make_synthetic', ['--out', out, '--long-side', '900', '600'], 'bad ranges'),
+        'test: a text file as checkpoint': (
+            'test',
+            ['configs/demo/faster_rcnn_r18_patch512_demo.py', str(a_file), '--work-dir', out],
+            'not a PyTorch checkpoint',
+        ),
+        'test: an empty checkpoint': (
+            'test',
+            ['configs/demo/faster_rcnn_r18_patch512_demo.py', str(tmp_path / 'empty.pth'), '--work-dir', out],
+            'an empty file',
+        ),
     }
 
 
@@ -65,6 +78,10 @@ def cases(tmp_path):
         'convert: no metadata folder',
         'convert: --out is a file',
         'convert: no urls.txt',
+        'synthetic: --pages 0',
+        'synthetic: reversed ranges',
+        'test: a text file as checkpoint',
+        'test: an empty checkpoint',
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, case):

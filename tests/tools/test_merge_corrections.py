@@ -240,3 +240,40 @@ def test_a_replace_killed_at_any_moment_leaves_the_old_book_or_the_new(tmp_path)
     named = {im['file_name'] for im in json.loads(train.read_text())['images']}
     on_disk = {f.relative_to(tmp_path / 'data').as_posix() for f in book.rglob('*') if f.is_file()}
     assert on_disk == named  # the old version's files and what killed runs staged are gone
+
+
+def test_fuzzed_corrections_merge_validly_or_change_nothing(setup, capsys):
+    """Mutated correction COCOs (types, NaN, huge numbers, deep nesting, duplicates, missing
+    keys): exit 2 with one line and the training set untouched, or a merge whose every box
+    is finite, positive and on its page."""
+    import math
+    import random
+
+    from tests.fuzz import mutate, to_json
+
+    tmp_path, args, train, corr, corr_file = setup
+    pristine = train.read_text()
+    rng = random.Random(1)
+    codes = {}
+    for k in range(60):
+        doc, what = mutate(corr, rng)
+        corr_file.write_text(to_json(doc))
+        train.write_text(pristine)
+        rc, out = run([*args, '--book-id', f'fz{k}'], capsys)
+        codes[rc] = codes.get(rc, 0) + 1
+        assert rc in (0, 2), (what, out.err)
+        assert 'Traceback' not in out.err, what
+        if rc == 2:
+            lines = out.err.rstrip('\n').splitlines()  # the error, after the other problems found (one line each)
+            assert lines[-1].startswith('error: ') and out.err.count('error: ') == 1, (what, out.err)
+            assert all(line.startswith('  problem: ') for line in lines[:-1]), (what, out.err)
+            assert train.read_text() == pristine, what
+            continue
+        merged = json.loads(train.read_text())
+        sizes = {im['id']: (im['width'], im['height']) for im in merged['images']}
+        for a in merged['annotations']:
+            x, y, w, h = a['bbox']
+            assert all(isinstance(v, (int, float)) and math.isfinite(v) for v in a['bbox']) and w > 0 and h > 0, what
+            W, H = sizes[a['image_id']]
+            assert x >= 0 and y >= 0 and x + w <= W + 1e-6 and y + h <= H + 1e-6, what
+    assert codes.get(2, 0) > 10 and codes.get(0, 0) > 5, codes

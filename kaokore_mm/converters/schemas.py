@@ -1,0 +1,81 @@
+"""The shapes of the items the project reads, as pydantic models: one validation layer.
+
+Strict types (a bool, or a string of digits, is not a number; a string is not a
+list of four), finite numbers, file names without control characters. Each
+reader validates every item with :func:`problem` and reports the first field
+that is wrong (``bbox: ...``), instead of coercing it into a plausible wrong
+value (``"5577"`` read as the box ``[5, 5, 7, 7]``, ``true`` as 1).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, ValidationError
+
+Id = StrictInt | StrictStr
+Number = StrictInt | StrictFloat
+Name = Annotated[StrictStr, Field(min_length=1, max_length=1024, pattern=r'^[^\x00-\x1f\x7f]+$')]
+
+
+class _Item(BaseModel):
+    model_config = ConfigDict(extra='allow', allow_inf_nan=False)
+
+
+class CocoCategory(_Item):
+    id: Id
+    name: StrictStr | None = None
+
+
+class CocoImage(_Item):
+    id: Id
+    file_name: Name
+    width: object = None  # judged by core.iiif.valid_page_size (strict too: no bool, no string)
+    height: object = None
+    book_id: Name | None = None
+    book_title: StrictStr | None = None
+    canvas: StrictStr | None = None
+    iiif_base: StrictStr | None = None
+    page_no: StrictInt | None = None
+
+
+class CocoAnnotation(_Item):
+    id: Id | None = None
+    image_id: Id
+    category_id: Id | None = None
+    bbox: Annotated[list[Number], Field(min_length=4, max_length=4)]
+    attributes: dict | None = None
+    score: Annotated[Number, Field(ge=0, le=1)] | None = None
+    iscrowd: Annotated[StrictInt, Field(ge=0, le=1)] | bool | None = None
+
+
+def problem(model: type[BaseModel], raw) -> str | None:
+    """``None`` when ``raw`` is a valid ``model``, else one line: the first wrong
+    field and why (``bbox: Input should be a valid list, got '5577'``)."""
+    if not isinstance(raw, dict):
+        return f'not an object: {raw!r:.60}'
+    try:
+        model.model_validate(raw)
+    except ValidationError as e:
+        errors = e.errors()
+        # a union (an int or a float) fails once per branch: the branch names are not the user's fields, and
+        # "not a finite number" says more than "not a valid integer"
+        err = min(errors, key=lambda x: (x['type'] != 'finite_number', errors.index(x)))
+        where = '.'.join(str(p) for p in err['loc'] if str(p) not in BRANCHES) or 'item'
+        msg = 'not a finite number' if err['type'] == 'finite_number' else err['msg']
+        return f'{where}: {msg}, got {err.get("input")!r:.60}'
+    except RecursionError:
+        return 'nested too deeply'
+    return None
+
+
+BRANCHES = {
+    'int',
+    'float',
+    'str',
+    'bool',
+    'dict[any,any]',
+    'list[union[int,float]]',
+    'constrained-int',
+    'constrained-str',
+}
