@@ -158,13 +158,25 @@ def read_annotations(doc, canvas_sizes=None) -> tuple[list[dict], list[tuple]]:
                 if low == word or low == f'gender:{word}':
                     attributes['gender'] = value
         score = ann.get('score', (ann.get('kaokore:score')))
+        if score is not None and (
+            isinstance(score, bool)
+            or not isinstance(score, (int, float))
+            or not math.isfinite(score)
+            or not 0 <= score <= 1
+        ):
+            problems.append((i, f'score {score!r:.40} is not a number in [0, 1]'))
+            continue
+        ann_id = ann.get('id') or ann.get('@id')
+        if ann_id is not None and not isinstance(ann_id, str):
+            problems.append((i, f'id {ann_id!r:.40} is not a string (W3C ids are IRIs)'))
+            continue
         faces.append(
             dict(
                 canvas=canvas,
                 bbox=box,
                 tags=tags,
                 attributes=attributes,
-                id=ann.get('id') or ann.get('@id'),
+                id=ann_id,
                 score=score,
             )
         )

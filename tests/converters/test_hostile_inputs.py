@@ -33,6 +33,12 @@ W3C_CASES = [
     ({'type': 'AnnotationPage', 'items': [ann(f'{C}#xywh=1,2,3,4&xywh=5,6,7,8')]}, 'no valid xywh', None),
     ({'type': 'AnnotationPage', 'items': [ann({'source': 5})]}, 'no target canvas', None),
     ({'type': 'AnnotationPage', 'items': [7]}, 'not an object', None),
+    # a score that is not a number was written as the score ("high"); an id that is no IRI string
+    ({'type': 'AnnotationPage', 'items': [dict(ann(f'{C}#xywh=1,2,3,4'), score='high')]}, 'not a number', None),
+    ({'type': 'AnnotationPage', 'items': [dict(ann(f'{C}#xywh=1,2,3,4'), score=True)]}, 'not a number', None),
+    ({'type': 'AnnotationPage', 'items': [dict(ann(f'{C}#xywh=1,2,3,4'), score=float('nan'))]}, 'not a number', None),
+    ({'type': 'AnnotationPage', 'items': [dict(ann(f'{C}#xywh=1,2,3,4'), **{'kaokore:score': 7})]}, 'in [0, 1]', None),
+    ({'type': 'AnnotationPage', 'items': [dict(ann(f'{C}#xywh=1,2,3,4'), id=[1])]}, 'not a string', None),
 ]
 
 
