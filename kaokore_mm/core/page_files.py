@@ -19,8 +19,11 @@ from __future__ import annotations
 
 import functools
 import os
+import warnings
 
 import numpy as np
+
+from .iiif import MAX_PAGE_PIXELS
 
 JPEG_START, JPEG_END = b'\xff\xd8', b'\xff\xd9'
 PNG_START = b'\x89PNG\r\n\x1a\n'
@@ -109,9 +112,16 @@ def page_size(path) -> tuple[int, int]:
     if cut_short(head, tail):
         raise BadPageError(f'{path}: truncated ({n} bytes, no end marker): copy or download it again')
     try:
-        with Image.open(path) as im:
-            w, h = im.size
-            orientation = exif_orientation(im)
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                w, h = im.size
+                orientation = exif_orientation(im)
+    except Image.DecompressionBombError:
+        raise BadPageError(
+            f'{path}: over the limit of {MAX_PAGE_PIXELS / 1e6:.0f} MP a page (Pillow refuses its header as a '
+            'decompression bomb); downscale it'
+        ) from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
         raise BadPageError(f'{path}: not a readable image ({type(e).__name__})') from None
     if w < 1 or h < 1:
@@ -131,6 +141,11 @@ def page_problem(path, expected_size: tuple[int, int] | None = None) -> str | No
     size = _checked_size(path, st.st_mtime_ns, st.st_size)
     if isinstance(size, str):
         return size
+    if size[0] * size[1] > MAX_PAGE_PIXELS:  # decoded it would take GBs: refused before any decode
+        return (
+            f'{path}: the page is {size[0]}x{size[1]} ({size[0] * size[1] / 1e6:.0f} MP), over the limit of '
+            f'{MAX_PAGE_PIXELS / 1e6:.0f} MP a page; downscale it'
+        )
     if expected_size is not None and tuple(expected_size) != size:
         return (
             f'{os.fspath(path)}: the image is {size[0]}x{size[1]} but its annotations say '

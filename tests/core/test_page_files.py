@@ -74,3 +74,20 @@ def test_message_counts_and_says_what_to_do():
     msg = bad_pages_message([f'p{i}.jpg: truncated' for i in range(5)], 40)
     assert msg.startswith('5 of 40 pages cannot be used: p0.jpg: truncated; p1.jpg') and 'and 2 more' in msg
     assert '--skip-bad-pages' in msg and '\n' not in msg
+
+
+def test_a_page_over_the_pixel_limit_is_refused_from_its_header(tmp_path):
+    """A 30000 x 30000 page decoded to 2.6 GB in annotate and the converter: refused before any decode."""
+    import struct
+    import zlib
+
+    from kaokore_mm.core.page_files import page_problem
+
+    def chunk(kind, data):
+        return struct.pack('>I', len(data)) + kind + data + struct.pack('>I', zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    ihdr = struct.pack('>IIBBBBB', 30000, 30000, 8, 0, 0, 0, 0)
+    png = b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', ihdr) + chunk(b'IDAT', zlib.compress(b'\0' * 100)) + chunk(b'IEND', b'')
+    (tmp_path / 'huge.png').write_bytes(png)
+    reason = page_problem(tmp_path / 'huge.png')
+    assert reason is not None and 'huge.png: ' in reason and 'over the limit of 180 MP' in reason
