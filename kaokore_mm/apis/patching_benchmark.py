@@ -141,7 +141,7 @@ def training_exposure(config: str, data_root, cfg_options=(), max_iters: int | N
     size x iterations (the expected number of face targets over the schedule)."""
     from mmengine.registry import DATASETS, init_default_scope
 
-    from kaokore_mm.datasets.samplers.book_split_sampler import split_indices
+    from kaokore_mm.datasets.samplers.book_split_sampler import loader_subset_indices
 
     from .experiments import effective_schedule, run_cfg
 
@@ -150,17 +150,7 @@ def training_exposure(config: str, data_root, cfg_options=(), max_iters: int | N
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     loader = cfg.train_dataloader
     dataset = DATASETS.build(dict(loader.dataset, pipeline=[]))
-    sampler = loader.get('sampler') or {}
-    if sampler.get('type') == 'BookSplitSampler':
-        idx = split_indices(
-            dataset,
-            sampler.get('split', 'inter_book'),
-            'train',
-            sampler.get('ratios', (0.8, 0.1, 0.1)),
-            sampler.get('split_seed', 0),
-        )
-    else:
-        idx = np.arange(len(dataset))
+    idx = loader_subset_indices(dataset, loader.get('sampler'), 'train')
     per = []
     for i in idx:
         info = dataset.get_data_info(int(i))

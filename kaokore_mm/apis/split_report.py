@@ -14,17 +14,14 @@ def split_table(cfg) -> dict:
     from mmdet.registry import DATASETS
     from mmengine.registry import init_default_scope
 
-    from kaokore_mm.datasets.samplers.book_split_sampler import split_indices
+    from kaokore_mm.datasets.samplers.book_split_sampler import loader_subset_indices
 
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     table = {}
     for subset, loader in zip(SUBSETS, LOADERS):
         lc = cfg[loader]
         dataset = DATASETS.build(dict(page_dataset_cfg(lc.dataset), test_mode=True))
-        s = lc.sampler
-        idx = split_indices(
-            dataset, s.get('split', 'inter_book'), subset, s.get('ratios', (0.8, 0.1, 0.1)), s.get('split_seed', 0)
-        )
+        idx = loader_subset_indices(dataset, lc.sampler, subset)
         pages, faces = Counter(), Counter()
         for i in idx:
             info = dataset.get_data_info(int(i))

@@ -13,18 +13,12 @@ def training_face_sizes(cfg) -> np.ndarray:
     from mmdet.registry import DATASETS
     from mmengine.registry import init_default_scope
 
-    from kaokore_mm.datasets.samplers.book_split_sampler import split_indices
+    from kaokore_mm.datasets.samplers.book_split_sampler import loader_subset_indices
 
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     lc = cfg.train_dataloader
     dataset = DATASETS.build(dict(page_dataset_cfg(lc.dataset), test_mode=True))
-    s = lc.get('sampler') or {}
-    if s.get('type') == 'BookSplitSampler':
-        idx = split_indices(
-            dataset, s.get('split', 'inter_book'), 'train', s.get('ratios', (0.8, 0.1, 0.1)), s.get('split_seed', 0)
-        )
-    else:
-        idx = range(len(dataset))
+    idx = loader_subset_indices(dataset, lc.get('sampler'), 'train')
     sizes = [
         max(inst['bbox'][2] - inst['bbox'][0], inst['bbox'][3] - inst['bbox'][1])
         for i in idx

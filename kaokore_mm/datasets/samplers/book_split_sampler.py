@@ -54,6 +54,17 @@ def split_indices(
     return idx, np.array([page_no[page_ids[i]] for i in idx], dtype=np.int64)
 
 
+def loader_subset_indices(dataset, sampler_cfg, subset: str) -> np.ndarray:
+    """Sample indices of ``subset`` as a loader's ``sampler_cfg`` (a BookSplitSampler
+    config, with its defaults) splits ``dataset``; every index for other samplers."""
+    s = sampler_cfg or {}
+    if s.get('type') != 'BookSplitSampler':
+        return np.arange(len(dataset))
+    return split_indices(
+        dataset, s.get('split', 'inter_book'), subset, s.get('ratios', (0.8, 0.1, 0.1)), s.get('split_seed', 0)
+    )
+
+
 @DATA_SAMPLERS.register_module()
 class BookSplitSampler(DefaultSampler):
     """Iterate over the samples of one subset of a ``random``, ``inter_book`` or
