@@ -22,17 +22,38 @@ def _datasets(loader_cfg):
         ds = ds.get('dataset')
 
 
-def set_split(cfg, split: str | None = None, split_seed: int | None = None, ratios=None) -> None:
-    """Set the split of every BookSplitSampler in the config's dataloaders."""
+def set_split(
+    cfg, split: str | None = None, split_seed: int | None = None, ratios=None, pin_books: dict | None = None
+) -> None:
+    """Set the split of every BookSplitSampler in the config's dataloaders
+    (``pin_books``: ``{'test': [books], 'val': [books]}`` fixed by name)."""
     if split is not None:
         check_choice(split, SPLITS, 'split')
     for name in LOADERS:
         sampler = (cfg.get(name) or {}).get('sampler') or {}
         if sampler.get('type') != 'BookSplitSampler':
             continue
-        for key, value in (('split', split), ('split_seed', split_seed), ('ratios', ratios)):
+        for key, value in (('split', split), ('split_seed', split_seed), ('ratios', ratios), ('pin_books', pin_books)):
             if value is not None:
                 sampler[key] = value
+
+
+def add_split_args(parser) -> None:
+    """``--split``, ``--split-seed``, ``--test-books``, ``--val-books`` (train, test, split_report)."""
+    parser.add_argument('--split', choices=SPLITS, help='book-aware split of all loaders')
+    parser.add_argument('--split-seed', type=int, help='seed of the split (not of training)')
+    for subset in ('test', 'val'):
+        parser.add_argument(
+            f'--{subset}-books',
+            nargs='+',
+            metavar='BOOK',
+            help=f'inter_book: put these books in {subset} whatever their hash (sampler pin_books)',
+        )
+
+
+def apply_split_args(cfg, args) -> None:
+    pins = {s: getattr(args, f'{s}_books') for s in ('test', 'val') if getattr(args, f'{s}_books', None)}
+    set_split(cfg, args.split, args.split_seed, pin_books=pins or None)
 
 
 def set_data_root(cfg, data_root: str, ann_file: str | None = None) -> None:
@@ -85,8 +106,7 @@ def add_common_args(parser, work_dir_help: str) -> None:
 
     parser.add_argument('--work-dir', help=work_dir_help)
     parser.add_argument('--data-root', help='dataset root (with annotations/pages.json and the pages)')
-    parser.add_argument('--split', choices=SPLITS, help='book-aware split of all loaders')
-    parser.add_argument('--split-seed', type=int, help='seed of the split (not of training)')
+    add_split_args(parser)
     parser.add_argument(
         '--trust-checkpoint',
         action='store_true',
@@ -123,7 +143,7 @@ def apply_common_args(cfg, args, config_path: str) -> None:
 
     if args.data_root:
         set_data_root(cfg, args.data_root)
-    set_split(cfg, args.split, args.split_seed)
+    apply_split_args(cfg, args)
     if getattr(args, 'skip_bad_pages', False):
         set_bad_pages(cfg, 'skip')
     if args.cfg_options is not None:

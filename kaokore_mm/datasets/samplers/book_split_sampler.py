@@ -24,11 +24,8 @@ def page_keys(dataset) -> tuple[list, list]:
     return page_ids, book_ids
 
 
-def split_indices(
-    dataset, split: str, subset: str, ratios, split_seed: int, return_pages: bool = False
-) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
-    """Sample indices of ``dataset`` whose page falls in ``subset`` (and, with
-    ``return_pages``, the page index of each of them)."""
+def split_pages(dataset) -> tuple[list, list, list]:
+    """``(page_id of every sample, pages, book of each page)``: the pages a split deals out."""
     page_ids, book_ids = page_keys(dataset)
     pages = list(dict.fromkeys(page_ids))
     first_book = dict(zip(reversed(page_ids), reversed(book_ids)))
@@ -38,6 +35,14 @@ def split_indices(
         # the split of the pages, not of the samples: a patched dataset that keeps no sample of a page
         # splits the books exactly as the whole-page datasets of its val/test loaders do
         pages, books = [p for p, _ in every], [b for _, b in every]
+    return page_ids, pages, books
+
+
+def page_assignment(
+    dataset, split: str, ratios, split_seed: int, pin_books=None
+) -> tuple[list, dict, list]:
+    """``(page_id of every sample, {page: subset index}, borrowed (book or page, subset) pairs)``."""
+    page_ids, pages, books = split_pages(dataset)
     if split != 'random' and any(b is None for b in books):
         missing = sum(b is None for b in books)
         raise ValueError(
@@ -45,24 +50,56 @@ def split_indices(
             f'{getattr(dataset, "ann_file", "the dataset")} have none; add "book_id" to the COCO '
             "images or use split='random'"
         )
-    assignment = dict(zip(pages, assign_splits(pages, books, split, ratios, split_seed)))
+    subsets, borrowed = assign_splits(pages, books, split, ratios, split_seed, pin_books, return_borrowed=True)
+    return page_ids, dict(zip(pages, subsets)), borrowed
+
+
+def split_indices(
+    dataset, split: str, subset: str, ratios, split_seed: int, return_pages: bool = False, pin_books=None
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+    """Sample indices of ``dataset`` whose page falls in ``subset`` (and, with
+    ``return_pages``, the page index of each of them)."""
+    page_ids, assignment, borrowed = page_assignment(dataset, split, ratios, split_seed, pin_books)
+    mine = [k for k, s in borrowed if s == subset]
+    if mine:
+        from mmengine.logging import print_log
+
+        print_log(
+            f'{subset} of the {split} split has no {"book" if split == "inter_book" else "page"} in its own '
+            f'hash band and borrowed the nearest: {", ".join(mine)}; adding books may move it '
+            f"(pin it: sampler pin_books=dict({subset}=[...]) or --{subset}-books)",
+            logger='current',
+            level=30,
+        )
     want = SUBSETS.index(subset)
     idx = np.array([i for i, p in enumerate(page_ids) if assignment[p] == want], dtype=np.int64)
     if not return_pages:
         return idx
-    page_no = {p: k for k, p in enumerate(pages)}
+    page_no = {p: k for k, p in enumerate(assignment)}
     return idx, np.array([page_no[page_ids[i]] for i in idx], dtype=np.int64)
+
+
+def sampler_split_args(sampler_cfg) -> dict | None:
+    """The split arguments of a BookSplitSampler config with the sampler's defaults
+    (``None`` for other samplers)."""
+    s = sampler_cfg or {}
+    if s.get('type') != 'BookSplitSampler':
+        return None
+    return dict(
+        split=s.get('split', 'inter_book'),
+        ratios=s.get('ratios', (0.8, 0.1, 0.1)),
+        split_seed=s.get('split_seed', 0),
+        pin_books=s.get('pin_books'),
+    )
 
 
 def loader_subset_indices(dataset, sampler_cfg, subset: str) -> np.ndarray:
     """Sample indices of ``subset`` as a loader's ``sampler_cfg`` (a BookSplitSampler
     config, with its defaults) splits ``dataset``; every index for other samplers."""
-    s = sampler_cfg or {}
-    if s.get('type') != 'BookSplitSampler':
+    args = sampler_split_args(sampler_cfg)
+    if args is None:
         return np.arange(len(dataset))
-    return split_indices(
-        dataset, s.get('split', 'inter_book'), subset, s.get('ratios', (0.8, 0.1, 0.1)), s.get('split_seed', 0)
-    )
+    return split_indices(dataset, subset=subset, **args)
 
 
 @DATA_SAMPLERS.register_module()
@@ -70,7 +107,9 @@ class BookSplitSampler(DefaultSampler):
     """Iterate over the samples of one subset of a ``random``, ``inter_book`` or
     ``intra_book`` split (see :mod:`kaokore_mm.core.splits`).
 
-    The split depends only on the pages, ``ratios`` and ``split_seed`` (not on the
+    Each book (page, for ``random``) goes where its hash with ``split_seed`` says,
+    so adding books never moves another; ``pin_books=dict(test=['book005'])``
+    fixes books by name. The split depends only on the pages, ``ratios`` and ``split_seed`` (not on the
     runner's seed), so train, val and test loaders built from the same dataset
     see disjoint pages. Patches of a page go where the page goes. Shuffling,
     ``round_up`` and the distributed split across ranks follow mmengine's
@@ -94,6 +133,7 @@ class BookSplitSampler(DefaultSampler):
         seed: int | None = None,
         round_up: bool = True,
         page_window: int | None = None,
+        pin_books: dict | None = None,
     ):
         if page_window is not None and page_window < 1:
             raise ValueError(f'page_window must be None or >= 1, got {page_window!r}')
@@ -109,7 +149,10 @@ class BookSplitSampler(DefaultSampler):
         self.epoch = 0
         self.round_up = round_up
         self.split, self.subset, self.ratios, self.split_seed = split, subset, tuple(ratios), split_seed
-        self.indices, self.pages = split_indices(dataset, split, subset, ratios, split_seed, return_pages=True)
+        self.pin_books = pin_books
+        self.indices, self.pages = split_indices(
+            dataset, split, subset, ratios, split_seed, return_pages=True, pin_books=pin_books
+        )
         if len(self.indices) == 0:
             _, books = page_keys(dataset)
             n_books = len({b for b in books if b is not None})

@@ -174,3 +174,49 @@ def test_shards_for_every_split_and_world_size(tiny_data, monkeypatch, split, wo
             # every page's samples (a page's patches) belong to this subset only
             page_of = {i: dataset.get_data_info(i)['img_id'] for i in range(len(dataset))}
             assert {page_of[i] for i in merged} == {page_of[i] for i in whole}
+
+
+def write_books(path, n_books, pages_per_book=3):
+    import json
+
+    import cv2
+    import numpy as np
+
+    for b in range(n_books):
+        for k in range(pages_per_book):
+            (path.parent / f'b{b}').mkdir(exist_ok=True)
+            cv2.imwrite(str(path.parent / f'b{b}/{k}.jpg'), np.zeros((64, 64, 3), np.uint8))
+    images = [
+        dict(id=b * 100 + k, file_name=f'b{b}/{k}.jpg', width=64, height=64, book_id=f'book{b:03d}')
+        for b in range(n_books)
+        for k in range(pages_per_book)
+    ]
+    path.write_text(json.dumps(dict(images=images, annotations=[], categories=[dict(id=1, name='face')])))
+    return path
+
+
+def book_subsets(ann_file, **split):
+    ds = KaoKoreFaceDataset(
+        ann_file=str(ann_file), data_root=str(ann_file.parent), data_prefix=dict(img=''), pipeline=[]
+    )
+    where = {}
+    for subset in ('train', 'val', 'test'):
+        for i in BookSplitSampler(ds, subset=subset, shuffle=False, round_up=False, **split):
+            where.setdefault(ds.get_data_info(i)['book_id'], set()).add(subset)
+    return where
+
+
+def test_a_merged_book_moves_no_other_book(tmp_path):
+    # what merge_corrections does to the training COCO: one more book, every other page unchanged;
+    # the test and val books of the old split stay there (the old model never meets its training books in test)
+    split = dict(split='inter_book', ratios=(0.8, 0.1, 0.1), split_seed=0)
+    before = book_subsets(write_books(tmp_path / 'a.json', 30), **split)
+    for added in (31, 40):
+        after = book_subsets(write_books(tmp_path / 'b.json', added), **split)
+        assert {b: after[b] for b in before} == before
+    assert {'test'} in before.values() and {'val'} in before.values()
+    # a handful of books: pinned books stay put whatever is added
+    pins = dict(split, pin_books=dict(test=['book001'], val=['book002']))
+    few = book_subsets(write_books(tmp_path / 'c.json', 4), **pins)
+    more = book_subsets(write_books(tmp_path / 'd.json', 9), **pins)
+    assert few['book001'] == more['book001'] == {'test'} and few['book002'] == more['book002'] == {'val'}
