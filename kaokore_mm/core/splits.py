@@ -124,7 +124,7 @@ def assign_splits(
     seed: int = 0,
     pin_books: Mapping | None = None,
     return_borrowed: bool = False,
-):
+) -> np.ndarray | tuple[np.ndarray, list]:
     """Subset index (0 train, 1 val, 2 test) of every page.
 
     Args:
@@ -180,7 +180,9 @@ def _pins(pin_books: Mapping | None, split: str) -> dict:
     if split != 'inter_book':
         raise ValueError(f'pin_books applies to split=inter_book only, not {split!r}')
     if not isinstance(pin_books, Mapping):
-        raise ValueError(f"pin_books must map subsets to lists of books, e.g. dict(test=['book005']), got {pin_books!r}")
+        raise ValueError(
+            f"pin_books must map subsets to lists of books, e.g. dict(test=['book005']), got {pin_books!r}"
+        )
     pinned: dict = {}
     for subset, names in pin_books.items():
         s = SUBSETS.index(check_choice(subset, SUBSETS, 'pin_books subset'))

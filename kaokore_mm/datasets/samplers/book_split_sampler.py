@@ -38,9 +38,7 @@ def split_pages(dataset) -> tuple[list, list, list]:
     return page_ids, pages, books
 
 
-def page_assignment(
-    dataset, split: str, ratios, split_seed: int, pin_books=None
-) -> tuple[list, dict, list]:
+def page_assignment(dataset, split: str, ratios, split_seed: int, pin_books=None) -> tuple[list, dict, list]:
     """``(page_id of every sample, {page: subset index}, borrowed (book or page, subset) pairs)``."""
     page_ids, pages, books = split_pages(dataset)
     if split != 'random' and any(b is None for b in books):
@@ -67,7 +65,7 @@ def split_indices(
         print_log(
             f'{subset} of the {split} split has no {"book" if split == "inter_book" else "page"} in its own '
             f'hash band and borrowed the nearest: {", ".join(mine)}; adding books may move it '
-            f"(pin it: sampler pin_books=dict({subset}=[...]) or --{subset}-books)",
+            f'(pin it: sampler pin_books=dict({subset}=[...]) or --{subset}-books)',
             logger='current',
             level=30,
         )
