@@ -10,7 +10,9 @@ formats tools/annotate.py writes (W3C targets are placed on the pages of
 --pages). The corrected pages are copied into DATA_ROOT/pages/<book-id>/ and
 added to the training COCO under their own book id (refused when that book is
 already there, unless --replace), so re-training is the usual tools/train.py,
-and the book-aware splits see the new book. With --predictions (annotate.py's
+and the book-aware splits see the new book. Only pages marked done in the review app
+are merged (others are listed; --include-unfinished merges them), and only
+the labels the annotator confirmed become labels. With --predictions (annotate.py's
 COCO), the detector's proposals are scored against the corrections: precision,
 recall and the annotation effort saved. The COCO is written atomically.
 """
@@ -33,6 +35,11 @@ def parse_args(argv=None):
     p.add_argument('--predictions', help="annotate.py's COCO, to score the proposals against the corrections")
     p.add_argument('--replace', action='store_true', help='replace the pages of a book already in the training set')
     p.add_argument('--out', help='merged COCO (default: --train-ann, replaced atomically)')
+    p.add_argument(
+        '--include-unfinished',
+        action='store_true',
+        help='merge the pages not marked done in the review app too (default: they are listed and left out)',
+    )
     return p.parse_args(argv)
 
 
@@ -48,6 +55,7 @@ def main(argv=None):
         args.replace,
         args.out,
         args.book_title,
+        args.include_unfinished,
     )
     if args.predictions:
         print(
@@ -55,6 +63,16 @@ def main(argv=None):
             f'{r["recall"]:.3f}; {r["faces_to_draw"]} faces drawn, {r["boxes_to_delete"]} boxes deleted: '
             f'{r["manual_share"]:.2f} of the work from scratch, {r["saved_share"]:.0%} saved'
         )
+    if r['unfinished']:
+        print(
+            f'{len(r["unfinished"])} pages not marked done were left out (listed above; '
+            '--include-unfinished merges them)'
+        )
+    rv = r['review']
+    print(
+        f'faces by review: {", ".join(f"{k} {v}" for k, v in sorted(rv["boxes"].items()))}; labels confirmed '
+        f'{rv["labels_confirmed"]}, left as proposals {rv["labels_proposed_only"]}'
+    )
     print(
         f'book {args.book_id}: {r["pages"]} pages, {r["faces"]} faces added to {r["out"]} '
         f'(now {r["train_pages"]} pages, {r["train_faces"]} faces)'

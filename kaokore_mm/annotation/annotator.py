@@ -66,6 +66,14 @@ def model_tag(config, checkpoint, classifier=None) -> dict:
     return tag
 
 
+def model_name(tag) -> str | None:
+    """``<config name>@<checkpoint hash>`` of a :func:`model_tag` (what a proposal names as its model)."""
+    det = (tag or {}).get('detector') if isinstance(tag, dict) else None
+    if not det:
+        return None
+    return f'{Path(det["config"]).stem}@{det["checkpoint_sha256"][:8]}'
+
+
 def read_page_or_report(path) -> np.ndarray:
     from kaokore_mm.apis import read_page
 
@@ -194,7 +202,14 @@ def write_outputs(
                     attributes=dict(attrs, **scores),
                 )
             )
-            w3c.append(dict(bbox=[x1, y1, x2 - x1, y2 - y1], score=f['score'], tags=list(attrs.values())))
+            w3c.append(
+                dict(
+                    bbox=[x1, y1, x2 - x1, y2 - y1],
+                    score=f['score'],
+                    tags=list(attrs.values()),
+                    model=model_name(pred.get('model')),
+                )
+            )
             rows.append(
                 [
                     p['key'],
@@ -209,7 +224,9 @@ def write_outputs(
                 ]
             )
         atomic_write_json(
-            out / 'w3c' / f'{stem}.json', annotation_page(p['canvas'], w3c, w3c_url(base_url, p['key'])), indent=1
+            out / 'w3c' / f'{stem}.json',
+            annotation_page(p['canvas'], w3c, w3c_url(base_url, p['key']), state='to review'),
+            indent=1,
         )
         canvases.append(dict(p, width=pred['width'], height=pred['height']))
         img = read_page_or_report(p['path'])

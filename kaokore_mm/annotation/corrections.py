@@ -88,8 +88,21 @@ def xyxy(bbox) -> list:
     return [x, y, x + w, y + h]
 
 
-def score_proposals(predictions: dict, corrected: dict, thr: float) -> dict:
-    """Precision, recall and effort of the proposals (score >= thr) against the corrections."""
+def review_counts(corrected: dict) -> dict:
+    """What the annotator did to the faces of the merged pages, from their provenance:
+    boxes by review state (``proposed`` = left as proposed on a page marked done),
+    and labels confirmed vs left as the classifier's proposal."""
+    states, confirmed, proposed = defaultdict(int), 0, 0
+    for a in corrected['annotations']:
+        states[a.get('review') or 'unknown'] += 1
+        confirmed += sum(k in (a.get('attributes') or {}) for k in ('status', 'gender'))
+        proposed += len(a.get('proposed_attributes') or {})
+    return dict(boxes=dict(states), labels_confirmed=confirmed, labels_proposed_only=proposed)
+
+
+def score_proposals(predictions: dict, corrected: dict, thr: float, only_corrected: bool = False) -> dict:
+    """Precision, recall and effort of the proposals (score >= thr) against the corrections
+    (with ``only_corrected``, on the corrected pages only)."""
     gt = defaultdict(list)
     by_name = {im['id']: im['file_name'] for im in corrected['images']}
     for a in corrected['annotations']:
@@ -98,10 +111,8 @@ def score_proposals(predictions: dict, corrected: dict, thr: float) -> dict:
     dets = defaultdict(list)
     for a in predictions['annotations']:
         dets[pred_names[a['image_id']]].append((xyxy(a['bbox']), a.get('score', 1.0)))
-    matches = [
-        match_page([d for d, _ in dets[n]], [s for _, s in dets[n]], gt[n], max_dets=None)
-        for n in gt.keys() | dets.keys()
-    ]
+    names = set(by_name.values()) if only_corrected else gt.keys() | dets.keys()
+    matches = [match_page([d for d, _ in dets[n]], [s for _, s in dets[n]], gt[n], max_dets=None) for n in names]
     c = counts_at(matches, thr)
     return dict(c, **annotation_effort(c['tp'], c['fp'], c['fn']), score_thr=thr)
 
@@ -116,8 +127,15 @@ def merge_corrections(
     replace: bool = False,
     out=None,
     book_title=None,
+    include_unfinished: bool = False,
 ) -> dict:
     """Fold an annotator's corrections of a book into the training COCO.
+
+    Only pages the annotator marked done join (a W3C page of the review app with
+    ``kaokore:state`` other than ``done`` is listed in the report's ``unfinished``
+    and left out, unless ``include_unfinished``); of each face, only the labels
+    the annotator confirmed are labels (``attributes``), the classifier's other
+    guesses stay ``proposed_attributes``.
 
     Everything is validated before anything is written: corrections that cannot
     all be read, a box that is not finite or empty, a missing page image, a
@@ -136,6 +154,7 @@ def merge_corrections(
         replace: replace the book's pages when it is already in the training set.
         out: where to write the merged COCO (default: ``train_ann``).
         book_title: the book's title.
+        include_unfinished: merge pages in progress (or never opened) as if done.
 
     Returns:
         The report written to ``merge_<book_id>.json`` (with the proposals'
@@ -167,12 +186,19 @@ def merge_corrections(
                 f'{path} is given twice (also as {seen_files[key]}); give each correction once; nothing merged'
             )
         seen_files[key] = path
+    unfinished = []
     for path in files:
         doc = load_json(path)
         if isinstance(doc, dict) and 'images' in doc and 'annotations' in doc:
             col.add_coco(doc, path)
-        else:
-            col.add_web_annotations(doc, path, by_canvas)
+            continue
+        state = doc.get('kaokore:state') if isinstance(doc, dict) else None
+        if state is not None and state != 'done' and not include_unfinished:
+            unfinished.append(dict(file=str(path), state=state))
+            continue
+        col.add_web_annotations(doc, path, by_canvas)
+    for u in unfinished:
+        print(f'  not merged: {u["file"]} is {u["state"]!r}, not done', file=sys.stderr)
     corrected = col.coco()
     twice = {name: srcs for name, srcs in col.page_sources.items() if len(srcs) > 1}
     if twice:  # one page corrected in two files: which is right is the annotator's call, not the merge's
@@ -191,9 +217,14 @@ def merge_corrections(
         more = f' (and {len(col.problems) - 1} more problems, listed above)' if len(col.problems) > 1 else ''
         raise UserError(f'{p["file"]}, item {p["item"]}: {p["reason"]}{more}; fix the corrections; nothing merged')
     if not corrected['images']:
+        why = (
+            f'none of the {len(unfinished)} pages is marked done (finish them in the review app, or pass '
+            '--include-unfinished)'
+            if unfinished
+            else f'no corrected page could be read from {", ".join(files) or "--corrections"}'
+        )
         raise UserError(
-            f'no corrected page could be read from {", ".join(files) or "--corrections"}; nothing merged'
-            + (' (the book in the training set is left as it is)' if replace else '')
+            f'{why}; nothing merged' + (' (the book in the training set is left as it is)' if replace else '')
         )
     names = {im['id']: im['file_name'] for im in corrected['images']}
     for a in corrected['annotations']:
@@ -226,7 +257,10 @@ def merge_corrections(
     report = {}
     if predictions:
         preds = load_json(predictions)
-        report = score_proposals(preds, corrected, preds.get('info', {}).get('score_thr', 0.0))
+        # the effort of the pages merged: a page left out (unfinished, never opened) is not "all proposals deleted"
+        report = score_proposals(preds, corrected, preds.get('info', {}).get('score_thr', 0.0), only_corrected=True)
+    report['review'] = review_counts(corrected)
+    report['unfinished'] = unfinished
     train = load_json(train_ann)
     existing = {im['id'] for im in train['images'] if im.get('book_id') == book_id}
     if existing and not replace:

@@ -85,7 +85,7 @@ class PageCollector:
         self._by_name[name] = img
         return img
 
-    def face(self, img, bbox, attributes, source, item, score=None) -> None:
+    def face(self, img, bbox, attributes, source, item, score=None, extra=None) -> None:
         try:
             x, y, w, h = (float(v) for v in bbox)
         except (TypeError, ValueError):
@@ -119,6 +119,7 @@ class PageCollector:
         )
         if score is not None:
             ann['score'] = score
+        ann.update(extra or {})
         self.annotations.append(ann)
 
     def add_coco(self, coco: dict, source: str) -> None:
@@ -204,11 +205,34 @@ class PageCollector:
                 continue
             img = self.page(info, source)
             if img is not None:
-                attrs = dict(f['attributes'], tags=f['tags']) if f['tags'] else f['attributes']
-                self.face(img, f['bbox'], attrs, source, f['id'] or k, f['score'])
+                attrs, extra = confirmed_labels(f)
+                guesses = {str(v).lower() for v in (extra.get('proposed_attributes') or {}).values()}
+                tags = [t for t in f['tags'] if t.lower() not in guesses]
+                attrs = dict(attrs, tags=tags) if tags else attrs
+                self.face(img, f['bbox'], attrs, source, f['id'] or k, f['score'], extra)
 
     def coco(self) -> dict:
         return dict(images=self.images, annotations=self.annotations, categories=[dict(id=1, name='face')])
+
+
+def confirmed_labels(face: dict) -> tuple[dict, dict]:
+    """``(labels, provenance)`` of a face read from W3C: the labels are the status and
+    gender the annotator confirmed (all of them for a file without the review app's
+    provenance); the classifier's unconfirmed guesses go to ``proposed_attributes``,
+    never to ``attributes``, and the review state rides along (``review``, ``origin``)."""
+    attrs = dict(face['attributes'])
+    extra = {}
+    if face.get('origin') == 'proposal' or face.get('confirmed') is not None:
+        extra = dict(review=face.get('review'), origin=face.get('origin'))
+    if face.get('confirmed') is not None:
+        proposed = dict(face.get('proposed') or {})
+        for kind in ('status', 'gender'):
+            if kind not in face['confirmed'] and kind in attrs:
+                proposed.setdefault(kind, attrs.pop(kind))
+        proposed = {k: v for k, v in proposed.items() if k not in face['confirmed']}
+        if proposed:
+            extra['proposed_attributes'] = proposed
+    return attrs, extra
 
 
 def load_json(path) -> dict:

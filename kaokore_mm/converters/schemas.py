@@ -9,7 +9,7 @@ value (``"5577"`` read as the box ``[5, 5, 7, 7]``, ``true`` as 1).
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, ValidationError
 
@@ -79,3 +79,57 @@ BRANCHES = {
     'constrained-int',
     'constrained-str',
 }
+
+
+LabelKind = Literal['status', 'gender']
+
+
+class ReviewProvenance(BaseModel):
+    """Where a face of the review app came from and what the annotator confirmed
+    (the ``kaokore:`` keys of a W3C annotation; absent keys take the defaults of
+    a box drawn by hand, or of a proposal when it has a score).
+
+    * ``origin``: ``proposal`` (the detector's) or ``drawn`` (the annotator's);
+    * ``review``: ``proposed`` (untouched), ``accepted``, ``edited`` (moved or
+      resized), ``drawn``;
+    * ``score``, ``model``: the proposal's score and the model that made it;
+    * ``proposed``: the classifier's labels (``{"status": "noble"}``);
+    * ``confirmed``: the label kinds the annotator set or confirmed: only these
+      are labels of the training set, the rest stay proposals.
+    """
+
+    model_config = ConfigDict(extra='ignore', allow_inf_nan=False, populate_by_name=True)
+    origin: Literal['proposal', 'drawn'] | None = Field(None, alias='kaokore:origin')
+    review: Literal['proposed', 'accepted', 'edited', 'drawn'] | None = Field(None, alias='kaokore:review')
+    score: Annotated[Number, Field(ge=0, le=1)] | None = Field(None, alias='kaokore:score')
+    model: Annotated[StrictStr, Field(max_length=256)] | None = Field(None, alias='kaokore:model')
+    proposed: dict[LabelKind, Annotated[StrictStr, Field(max_length=64)]] = Field(
+        default_factory=dict, alias='kaokore:proposed'
+    )
+    confirmed: Annotated[list[LabelKind], Field(max_length=2)] | None = Field(None, alias='kaokore:confirmed')
+
+    def resolved(self) -> ReviewProvenance:
+        """Defaults filled in and checked for consistency (raises ``ValueError``)."""
+        origin = self.origin or ('proposal' if self.score is not None else 'drawn')
+        review = self.review or ('proposed' if origin == 'proposal' else 'drawn')
+        if (origin == 'drawn') != (review == 'drawn'):
+            raise ValueError(f'a box of origin {origin!r} cannot be in review state {review!r}')
+        if origin == 'drawn' and self.score is not None:
+            raise ValueError('a drawn box has no score')
+        return self.model_copy(update=dict(origin=origin, review=review))
+
+    def as_keys(self) -> dict:
+        """The ``kaokore:`` keys to write (what is set)."""
+        out = self.model_dump(by_alias=True, exclude_none=True)
+        if not out.get('kaokore:proposed'):
+            out.pop('kaokore:proposed', None)
+        return out
+
+
+def provenance(raw: dict) -> ReviewProvenance:
+    """The item's resolved :class:`ReviewProvenance`; ``ValueError`` with the first
+    wrong field."""
+    why = problem(ReviewProvenance, raw)
+    if why is not None:
+        raise ValueError(why)
+    return ReviewProvenance.model_validate(raw).resolved()

@@ -23,6 +23,8 @@ import re
 
 from kaokore_mm.core.labels import GENDER_WORDS, STATUS_WORDS
 
+from .schemas import provenance
+
 _NUM = r'(-?(?:\d+(?:\.\d*)?|\.\d+))'
 # one Media Fragments name-value pair; others (``t=5``, ``track=...``) may come with it, joined by ``&``
 _XYWH = re.compile(rf'^xywh=(?:(pixel|percent):)?\s*{_NUM},{_NUM},{_NUM},{_NUM}\s*$')
@@ -170,6 +172,11 @@ def read_annotations(doc, canvas_sizes=None) -> tuple[list[dict], list[tuple]]:
         if ann_id is not None and not isinstance(ann_id, str):
             problems.append((i, f'id {ann_id!r:.40} is not a string (W3C ids are IRIs)'))
             continue
+        try:
+            prov = provenance(ann)
+        except ValueError as e:
+            problems.append((i, str(e)))
+            continue
         faces.append(
             dict(
                 canvas=canvas,
@@ -178,6 +185,11 @@ def read_annotations(doc, canvas_sizes=None) -> tuple[list[dict], list[tuple]]:
                 attributes=attributes,
                 id=ann_id,
                 score=score,
+                origin=prov.origin,
+                review=prov.review,
+                # None: a file without the review app's provenance (another tool's): its labels are the annotator's
+                confirmed=None if prov.confirmed is None else list(prov.confirmed),
+                proposed=dict(prov.proposed),
             )
         )
     return faces, problems
@@ -198,9 +210,12 @@ def pixel_fragment(bbox) -> tuple[int, int, int, int]:
     return x0, y0, max(1, math.ceil(x + w) - x0), max(1, math.ceil(y + h) - y0)
 
 
-def annotation_page(canvas: str, faces, page_id: str | None = None) -> dict:
+def annotation_page(canvas: str, faces, page_id: str | None = None, state: str | None = None) -> dict:
     """A W3C AnnotationPage for one canvas; ``faces``: dicts with ``bbox`` [x, y, w, h]
-    and optional ``score``, ``tags``."""
+    and optional ``score`` and ``model`` (then the face is a proposal: its
+    ``tags``, the classifier's labels, are written as proposed, not confirmed),
+    or ``tags`` alone (labels someone gave). ``state``: ``kaokore:state`` of
+    the page (annotate writes ``to review``)."""
     items = []
     for k, f in enumerate(faces):
         x, y, w, h = pixel_fragment(f['bbox'])
@@ -224,6 +239,22 @@ def annotation_page(canvas: str, faces, page_id: str | None = None) -> dict:
             ),
         )
         if f.get('score') is not None:
+            ann['kaokore:origin'] = 'proposal'
+            ann['kaokore:review'] = 'proposed'
             ann['kaokore:score'] = round(float(f['score']), 4)
+            if f.get('model'):
+                ann['kaokore:model'] = str(f['model'])
+            proposed = {kind: t for t in f.get('tags', []) for kind in _label_kind(t)}
+            if proposed:
+                ann['kaokore:proposed'] = proposed
+            ann['kaokore:confirmed'] = []
         items.append(ann)
-    return {'@context': CONTEXT, 'id': page_id or f'{canvas}/annotations', 'type': 'AnnotationPage', 'items': items}
+    doc = {'@context': CONTEXT, 'id': page_id or f'{canvas}/annotations', 'type': 'AnnotationPage', 'items': items}
+    if state is not None:
+        doc['kaokore:state'] = state
+    return doc
+
+
+def _label_kind(tag: str) -> list:
+    low = tag.lower()
+    return [kind for kind, words in (('status', STATUS_WORDS), ('gender', GENDER_WORDS)) if low in words]

@@ -5,7 +5,10 @@ Reads what the annotate tool (``annotate.py``) wrote into ``OUT`` (``annotations
 
 * ``<stem>.json``: the page's corrected W3C AnnotationPage (the same model as
   the proposals: ``SpecificResource`` targets with integer ``xywh=``
-  fragments, ``TextualBody`` tags for status and gender), with
+  fragments, ``TextualBody`` tags for status and gender; each item keeps its
+  provenance, :class:`~kaokore_mm.converters.schemas.ReviewProvenance`:
+  proposal (score, model) or drawn, proposed / accepted / edited, the
+  classifier's labels and the ones the annotator confirmed), with
   ``kaokore:version`` (a counter: a save names the version it started from, and
   a stale one is refused as a conflict, never overwritten) and
   ``kaokore:state`` (``in progress`` or ``done``); written atomically;
@@ -24,6 +27,7 @@ import threading
 from pathlib import Path
 
 from kaokore_mm.annotation.pages import page_stem
+from kaokore_mm.converters.schemas import provenance
 from kaokore_mm.converters.web_annotation import CONTEXT, GENDER_WORDS, STATUS_WORDS, parse_xywh, pixel_fragment
 from kaokore_mm.utils.io import append_jsonl, atomic_write_json, read_jsonl
 
@@ -143,6 +147,13 @@ class CorrectionStore:
                     if value not in STATUS_WORDS and value not in GENDER_WORDS:
                         raise ReviewError(f'annotation {k}: unknown label {value!r}')
                     tags.append(value)
+            try:
+                prov = provenance(a)
+            except ValueError as e:
+                raise ReviewError(f'annotation {k}: {e}') from None
+            for kind, word in prov.proposed.items():
+                if word not in (STATUS_WORDS if kind == 'status' else GENDER_WORDS):
+                    raise ReviewError(f'annotation {k}: unknown proposed {kind} {word!r}')
             fx, fy, fw, fh = pixel_fragment([x1, y1, x2 - x1, y2 - y1])
             ann_id = str(a.get('id') or f'{p["canvas"]}/correction/{k}')
             if ann_id in seen:  # one face, one box: a page that repeats an annotation is refused, not half-saved
@@ -164,6 +175,7 @@ class CorrectionStore:
                             value=f'xywh={fx},{fy},{fw},{fh}',
                         ),
                     ),
+                    **prov.as_keys(),
                 )
             )
         return clean

@@ -277,3 +277,74 @@ def test_fuzzed_corrections_merge_validly_or_change_nothing(setup, capsys):
             W, H = sizes[a['image_id']]
             assert x >= 0 and y >= 0 and x + w <= W + 1e-6 and y + h <= H + 1e-6, what
     assert codes.get(2, 0) > 10 and codes.get(0, 0) > 5, codes
+
+
+def review_page(canvas, state, items):
+    """A page as the review app saves it: provenance and confirmed labels per item."""
+    return {
+        'type': 'AnnotationPage',
+        'kaokore:state': state,
+        'items': [dict(a, target=f'{canvas}#xywh={a.pop("xywh")}') for a in items],
+    }
+
+
+def test_a_half_reviewed_book_merges_only_done_pages_and_confirmed_labels(setup, capsys, tmp_path):
+    """Item 4 of the review-loop issue: unfinished pages are listed and left out (not merged as final, not
+    counted as all proposals deleted); an unconfirmed classifier status never becomes a label."""
+    _, args, train, corr, corr_file = setup
+    for k, im in enumerate(corr['images']):
+        im['canvas'] = f'https://example.org/c{k}'
+    corr_file.write_text(json.dumps(corr))
+    tag = lambda v: dict(type='TextualBody', purpose='tagging', value=v)  # noqa: E731
+    proposal = {'kaokore:origin': 'proposal', 'kaokore:score': 0.8, 'kaokore:proposed': dict(status='noble')}
+    folder = tmp_path / 'corrections'
+    folder.mkdir()
+    done = [
+        # accepted box, classifier's status untouched: the box is truth, the status a proposal
+        dict(
+            xywh='1,2,10,12',
+            body=[tag('face'), tag('noble')],
+            **proposal,
+            **{'kaokore:review': 'accepted', 'kaokore:confirmed': []},
+        ),
+        # the annotator set the status (commoner): a label
+        dict(
+            xywh='20,20,10,10',
+            body=[tag('face'), tag('commoner')],
+            **proposal,
+            **{'kaokore:review': 'accepted', 'kaokore:confirmed': ['status']},
+        ),
+        dict(
+            xywh='30,5,8,8',
+            body=[tag('face')],
+            **{'kaokore:origin': 'drawn', 'kaokore:review': 'drawn', 'kaokore:confirmed': []},
+        ),
+    ]
+    (folder / 'c0.json').write_text(json.dumps(review_page('https://example.org/c0', 'done', done)))
+    (folder / 'c1.json').write_text(
+        json.dumps(review_page('https://example.org/c1', 'in progress', [dict(xywh='1,1,5,5', body=[tag('face')])]))
+    )
+    base = ['--corrections', str(folder), *args[2:], '--predictions', str(corr_file)]
+    rc, out = run([*base, '--book-id', 'half'], capsys)
+    assert rc == 0, out.err
+    assert 'c1.json' in out.err and "'in progress', not done" in out.err and '1 pages not marked done' in out.out
+    merged = json.loads(train.read_text())
+    pages = {im['id'] for im in merged['images'] if im['book_id'] == 'half'}
+    faces = [a for a in merged['annotations'] if a['image_id'] in pages]
+    assert len(pages) == 1 and len(faces) == 3
+    by_x = {a['bbox'][0]: a for a in faces}
+    assert 'status' not in by_x[1]['attributes'] and by_x[1]['proposed_attributes'] == dict(status='noble')
+    assert 'noble' not in by_x[1]['attributes'].get('tags', [])
+    assert by_x[20]['attributes']['status'] == 'commoner' and 'proposed_attributes' not in by_x[20]
+    assert by_x[30]['review'] == 'drawn' and by_x[1]['review'] == 'accepted'
+    report = json.loads((train.parent / 'merge_half.json').read_text())
+    # the effort covers the merged page only: its 1 prediction (at 1,2) matched, 2 faces drawn, nothing deleted
+    assert report['boxes_to_delete'] == 0 and report['faces_to_draw'] == 2
+    assert report['review']['labels_confirmed'] == 1 and report['review']['labels_proposed_only'] == 1
+    # --include-unfinished merges the page in progress too; nothing done at all is refused
+    rc, out = run([*base, '--book-id', 'all', '--include-unfinished'], capsys)
+    assert rc == 0 and sum(im['book_id'] == 'all' for im in json.loads(train.read_text())['images']) == 2
+    (folder / 'c0.json').unlink()
+    before = train.read_text()
+    rc, out = run([*base, '--book-id', 'none'], capsys)
+    assert rc == 2 and 'none of the 1 pages is marked done' in out.err and train.read_text() == before
