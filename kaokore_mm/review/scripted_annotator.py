@@ -153,7 +153,9 @@ def correct_page(
             else:
                 ops['accept'] += 1
                 b.js('window.review.anno.selectAnnotation(arguments[0]);', items[i]['id'])
-                b.keys('a')
+                before = b.saves()
+                b.keys('a')  # saved (the accept is part of the page's record), then on to the next box
+                b.saved(before)
         else:
             b.js('window.review.anno.selectAnnotation(arguments[0]);', items[i]['id'])
             before = b.saves()

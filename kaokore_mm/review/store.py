@@ -32,7 +32,7 @@ from kaokore_mm.converters.web_annotation import CONTEXT, GENDER_WORDS, STATUS_W
 from kaokore_mm.utils.io import append_jsonl, atomic_write_json, read_jsonl
 
 STATES = ('to review', 'in progress', 'done')
-OPERATIONS = ('accept', 'delete', 'draw', 'move', 'resize', 'relabel', 'done', 'open')
+OPERATIONS = ('accept', 'delete', 'draw', 'move', 'resize', 'relabel', 'undo', 'redo', 'done', 'open')
 
 
 class ConflictError(Exception):

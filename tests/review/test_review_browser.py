@@ -224,3 +224,189 @@ def test_the_scripted_annotator_corrects_a_page_to_its_truth(annotated, server):
     assert ops == dict(accept=len(faces) - 1, resize=1, delete=1, draw=1)
     got = xywh_boxes(json.loads((out / 'corrections' / f'{stem}.json').read_text())['items'])
     assert len(got) == len(want) and iou_matrix(got, want).max(0).min() > 0.9
+
+
+def saved(out, stem):
+    return json.loads((out / 'corrections' / f'{stem}.json').read_text())
+
+
+def selected_id(drv):
+    return drv.execute_script('const s = window.review.anno.getSelected(); return s ? s.id : null;')
+
+
+def by_score(drv, s):
+    return drv.execute_script(
+        "return window.review.anno.getAnnotations().find(a => window.review.meta.get(a.id)['kaokore:score'] === "
+        'arguments[0]).id;',
+        s,
+    )
+
+
+def first_page(drv, server):
+    drv.get(server + '/')
+    links = wait(drv, "return [...document.querySelectorAll('#pages a')].map(a => a.href)")
+    open_page(drv, links[0])
+    return links, links[0].rsplit('/', 1)[1]
+
+
+def test_keys_after_a_menu_provenance_and_resume(server, annotated, browser):
+    """Items 1-3 of the review-loop issue: a key after a menu acts on the page, not on the menu; saves keep
+    every proposal's score, colour and order; accept leaves a trace and a page resumes where it was left."""
+    from selenium.webdriver.support.ui import Select
+
+    out, _ = annotated
+    drv = browser
+    _, stem = first_page(drv, server)
+    keys(drv, 'n')  # the most doubtful proposal (score 0.3)
+    first = selected_id(drv)
+    assert first == by_score(drv, 0.3)
+    before = saves(drv)
+    Select(drv.find_element('id', 'status')).select_by_visible_text('commoner')  # the menu, with the mouse
+    wait(drv, f'return window.review.state.saves > {before}')
+    keys(drv, 'n')  # must move on, not choose "noble" in the menu
+    wait(drv, f'return window.review.state.saves > {before} && window.review.anno.getSelected()')
+    second = selected_id(drv)
+    assert second != first and second == by_score(drv, 0.4)
+    doc = saved(out, stem)
+    item = next(a for a in doc['items'] if a['id'] == first)
+    assert [b['value'] for b in item['body'] if b['value'] != 'face'] == ['commoner']
+    assert item['kaokore:confirmed'] == ['status']
+    before = saves(drv)
+    keys(drv, '\ue017')  # Delete: the false box (0.4) goes
+    wait(drv, f'return window.review.state.saves > {before}')
+    assert second not in {a['id'] for a in saved(out, stem)['items']}
+    keys(drv, 'n')
+    accepted = selected_id(drv)
+    before = saves(drv)
+    keys(drv, 'a')
+    wait(drv, f'return window.review.state.saves > {before}')
+    doc = saved(out, stem)
+    reviews = {a['id']: a['kaokore:review'] for a in doc['items']}
+    assert reviews[accepted] == 'accepted' and reviews[first] == 'proposed'
+    # every proposal keeps its score and origin through the saves
+    assert all(a['kaokore:origin'] == 'proposal' and 0 < a['kaokore:score'] < 1 for a in doc['items'])
+
+    # reload: colours, order and the accept are back; the page resumes at the first box still to review
+    open_page(drv, drv.current_url)
+    classes = drv.execute_script(
+        "return [...document.querySelectorAll('.a9s-annotation')].map(e => [e.getAttribute('data-id'), "
+        'e.getAttribute("class")]);'
+    )
+    assert 'accepted' in dict(classes)[accepted]
+    labels = drv.execute_script("return [...document.querySelectorAll('.a9s-label')].map(e => e.textContent);")
+    assert any('commoner' in t for t in labels) and any('✓' in t for t in labels)
+    assert selected_id(drv) == first  # still "proposed": the first to review
+    assert drv.find_element('id', 'selected').text.startswith('proposal, score 0.30')
+    keys(drv, '\ue00c')  # Escape: deselected, the box has its colour again
+    wait(drv, f"return document.querySelector('.a9s-annotation[data-id=\"{first}\"]').classList.contains('doubtful')")
+
+
+def test_a_stale_tab_cannot_lose_done_and_reloads_in_place(server, annotated, browser):
+    """Item 5: tab B, opened before tab A edited the page, gets the conflict on its first change, Enter does not
+    move on; the banner's reload brings the saved page without moving the viewer, then done works."""
+    out, _ = annotated
+    drv = browser
+    links, stem = first_page(drv, server)  # tab B
+    tab_b = drv.current_window_handle
+    drv.switch_to.new_window('tab')  # tab A edits the page
+    open_page(drv, links[0])
+    keys(drv, 'n')
+    before = saves(drv)
+    keys(drv, '\ue017')
+    wait(drv, f'return window.review.state.saves > {before}')
+    drv.close()
+    drv.switch_to.window(tab_b)
+    keys(drv, 'n', 'a')
+    wait(drv, "return !document.getElementById('conflict').hidden")
+    keys(drv, '\ue007')  # Enter
+    time.sleep(0.5)
+    assert drv.current_url == links[0] and saved(out, stem)['kaokore:state'] == 'in progress'
+    drv.execute_script('window.review.viewer.viewport.zoomBy(2, null, true);')
+    still = 'const v = window.review.viewer.viewport, a = v.getBounds(true), b = v.getBounds(false);'
+    still += 'return Math.abs(a.x - b.x) + Math.abs(a.y - b.y) + Math.abs(a.width - b.width) < 1e-9;'
+    wait(drv, still)  # the zoom to the selected box has come to rest
+    bounds = drv.execute_script('const b = window.review.viewer.viewport.getBounds(true); return [b.x, b.y, b.width];')
+    drv.find_element('id', 'reload').click()
+    wait(drv, "return document.getElementById('conflict').hidden")
+    time.sleep(0.3)
+    after = drv.execute_script('const b = window.review.viewer.viewport.getBounds(true); return [b.x, b.y, b.width];')
+    assert after == pytest.approx(bounds, abs=1e-6)
+    assert drv.execute_script('return window.review.anno.getAnnotations().length') == len(saved(out, stem)['items'])
+    keys(drv, '\ue007')
+    wait(drv, f"return location.pathname !== '/review/{stem}'")
+    assert saved(out, stem)['kaokore:state'] == 'done'
+
+
+def test_editing_small_faces(server, annotated, browser):
+    """Item 6: zoom to 4x the scan's pixels and the zoom keys; a drawn box (decimal fragment) is reached by n/p;
+    p with nothing selected is the last box; a resize keeps the box selected; undo and redo; Escape."""
+    out, _ = annotated
+    drv = browser
+    _, stem = first_page(drv, server)
+    viewer = drv.find_element('id', 'viewer')
+    vp = 'window.review.viewer.viewport'
+    assert drv.execute_script(f'return {vp}.viewportToImageZoom({vp}.getMaxZoom());') == pytest.approx(4, rel=0.01)
+    home = drv.execute_script(f'return {vp}.getZoom();')
+    keys(drv, '+')
+    wait(drv, f'return {vp}.getZoom() > {home} * 1.2')
+    keys(drv, '0')
+    wait(drv, f'return Math.abs({vp}.getZoom(true) - {home}) < 1e-6')
+
+    # draw a face: its fragment has decimals; p with nothing selected reaches it (drawn boxes come last)
+    before = saves(drv)
+    keys(drv, 'd')
+    drag(drv, viewer, to_screen(drv, 300.4, 40.6), to_screen(drv, 360.2, 110.3))
+    wait(drv, f'return window.review.state.saves > {before}')
+    n = drv.execute_script('return window.review.anno.getAnnotations().length')
+    time.sleep(0.5)
+    keys(drv, '\ue00c')  # Escape: nothing selected
+    time.sleep(0.3)
+    assert selected_id(drv) is None and drv.find_element('id', 'selected').text == 'no box selected'
+    keys(drv, 'p')
+    drawn = selected_id(drv)
+    meta = drv.execute_script('return window.review.meta.get(arguments[0]);', drawn)
+    assert meta['kaokore:origin'] == 'drawn'
+    # the view went to the drawn box (its fragment with decimals was read): the centre moved towards it
+    dist = 'const c = {vp}.viewportToImageCoordinates({vp}.{at}()); return Math.hypot(c.x - 330, c.y - 75)'
+    far = drv.execute_script(dist.format(vp=vp, at='getHomeBounds().getCenter') + ';')
+    wait(drv, dist.format(vp=vp, at='getCenter') + f' < {0.6 * far};')
+
+    # resize a proposal's corner: the box stays selected for the next corner, and is "edited"
+    drv.execute_script(f'{vp}.goHome(true); window.review.anno.selectAnnotation(arguments[0]);', by_score(drv, 0.3))
+    handles = wait(
+        drv,
+        "const h = [...document.querySelectorAll('.a9s-annotation.editable .a9s-handle')];"
+        'return h.length ? h.map(e => { const r = e.getBoundingClientRect(); '
+        'return [r.x + r.width / 2, r.y + r.height / 2]; }) : null;',
+    )
+    corner = max(handles, key=lambda p: p[0] + p[1])
+    vr = drv.execute_script('const r = arguments[0].getBoundingClientRect(); return [r.x, r.y];', viewer)
+    start = [corner[0] - vr[0], corner[1] - vr[1]]
+    before = saves(drv)
+    drag(drv, viewer, start, [start[0] + 25, start[1] + 20])
+    wait(drv, f'return window.review.state.saves > {before}')
+    target = by_score(drv, 0.3)
+    wait(drv, f'const s = window.review.anno.getSelected(); return s && s.id === {json.dumps(target)};')
+    doc = saved(out, stem)
+    assert next(a for a in doc['items'] if a['id'] == target)['kaokore:review'] == 'edited'
+
+    # delete, undo (the box is back, saved), redo (gone again)
+    keys(drv, 'n')
+    gone = selected_id(drv)
+    before = saves(drv)
+    keys(drv, '\ue017')
+    wait(drv, f'return window.review.state.saves > {before}')
+    assert len(saved(out, stem)['items']) == n - 1
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    before = saves(drv)
+    ActionChains(drv).key_down(Keys.CONTROL).send_keys('z').key_up(Keys.CONTROL).perform()
+    wait(drv, f'return window.review.state.saves > {before}')
+    assert gone in {a['id'] for a in saved(out, stem)['items']} and len(saved(out, stem)['items']) == n
+    before = saves(drv)
+    ActionChains(drv).key_down(Keys.CONTROL).key_down(Keys.SHIFT).send_keys('z').key_up(Keys.SHIFT).key_up(
+        Keys.CONTROL
+    ).perform()
+    wait(drv, f'return window.review.state.saves > {before}')
+    assert gone not in {a['id'] for a in saved(out, stem)['items']}

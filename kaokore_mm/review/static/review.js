@@ -1,32 +1,67 @@
 // The review page: OpenSeadragon + Annotorious (headless: our own keyboard-first panel).
 // Every change is saved at once (PUT with the version it started from; a conflict is shown, never
 // overwritten) and logged as an action, so closing the browser loses nothing.
+//
+// Each box keeps its provenance (kaokore:origin proposal|drawn, kaokore:review proposed|accepted|edited|drawn,
+// kaokore:score, kaokore:model, kaokore:proposed = the classifier's labels, kaokore:confirmed = the label kinds the
+// annotator set): it lives in `meta` (by annotation id), is sent with every save and comes back on reload, so
+// colours, the doubtful-first order and what was accepted survive; a page can be resumed where it was left.
+// Keys belong to the page: menus and buttons give the focus back, and every key works after every control.
 (function () {
   'use strict';
   const stem = decodeURIComponent(location.pathname.split('/').pop());
   // the label vocabulary comes from the server (kaokore_mm/core/labels.py), in KaoKore's label order
   let STATUS = [];
   let GENDER = [];
-  const state = { version: 0, state: 'to review', page: null, order: [], cursor: -1, blocked: false,
-                  pending: Promise.resolve(), saves: 0 };
+  const state = { version: 0, state: 'to review', page: null, blocked: false, pending: Promise.resolve(), saves: 0,
+                  undo: [], redo: [], restoring: false, targetChanged: false };
+  const meta = new Map();  // annotation id -> provenance (the kaokore: keys)
   const $ = (id) => document.getElementById(id);
+  const KEYS = ['kaokore:origin', 'kaokore:review', 'kaokore:score', 'kaokore:model', 'kaokore:proposed',
+                'kaokore:confirmed'];
 
   const viewer = OpenSeadragon({
     id: 'viewer', prefixUrl: '/static/vendor/openseadragon/images/', showNavigator: true,
     tileSources: { type: 'image', url: `/pages/${encodeURIComponent(stem)}` },
+    // small faces on a 6000-px scan: zoom to 4 screen pixels per scan pixel (OpenSeadragon's default stops at 1.1)
+    maxZoomPixelRatio: 4, visibilityRatio: 0.2,
     gestureSettingsMouse: { clickToZoom: false, dblClickToZoom: false },
   });
-  // the review keys are ours: OpenSeadragon's own (w/a/s/d pan, f flip, r rotate, ...) would move the page
+  // the review keys are ours (below): OpenSeadragon's own (w/a/s/d pan, f flip, r rotate, ...) would fight them
   viewer.addHandler('canvas-key', (e) => { e.preventDefaultAction = true; });
+
+  const info = (a) => meta.get(a.id) || {};
   const score = (a) => {
-    const s = (a.underlying || a)['kaokore:score'];
+    const s = info(a)['kaokore:score'];
     return typeof s === 'number' ? s : null;
   };
+  const reviewOf = (a) => info(a)['kaokore:review'] || (score(a) === null ? 'drawn' : 'proposed');
+  const words = (kind) => (kind === 'status' ? STATUS : GENDER);
+  function tags(a) {
+    return (a.body || []).filter((b) => b.purpose === 'tagging').map((b) => b.value);
+  }
+  function labelOf(a, kind) {
+    return words(kind).find((v) => tags(a).includes(v)) || '';
+  }
+  function confirmed(a) { return info(a)['kaokore:confirmed'] || []; }
+
+  const SVG = 'http://www.w3.org/2000/svg';
   const anno = OpenSeadragon.Annotorious(viewer, {
     disableEditor: true, disableDeleteKey: true, allowEmpty: true,
+    // colour by what the box is and how sure the detector was; a label above every box
     formatter: (a) => {
-      const s = score(a);
-      return s === null ? 'mine' : (s < 0.5 ? 'doubtful' : 'sure');
+      const r = reviewOf(a), s = score(a);
+      const cls = r === 'drawn' ? 'mine' : r === 'accepted' ? 'accepted' : r === 'edited' ? 'edited'
+        : (s < 0.5 ? 'doubtful' : 'sure');
+      const text = document.createElementNS(SVG, 'text');
+      text.setAttribute('class', 'a9s-label');
+      text.setAttribute('y', '-4');
+      const st = labelOf(a, 'status'), ge = labelOf(a, 'gender');
+      const mark = (kind, v) => (v ? (confirmed(a).includes(kind) ? v : `${v}?`) : '');
+      const parts = [s === null ? '' : s.toFixed(2), r === 'accepted' ? '✓' : '', mark('status', st),
+                     mark('gender', ge)].filter(Boolean);
+      text.textContent = parts.join(' ');
+      return { className: cls, element: text };
     },
   });
 
@@ -35,38 +70,54 @@
       body: JSON.stringify({ actions: [{ op, t: Date.now() / 1000 }] }) });
   }
 
-  function tags(a) {
-    return (a.body || []).filter((b) => b.purpose === 'tagging').map((b) => b.value);
+  function items() {
+    // one item per id: Annotorious can list a box twice around a selection change; the last copy is the edit
+    const list = [...new Map(anno.getAnnotations().map((a) => [a.id, a])).values()];
+    return list.map((a) => {
+      const plain = JSON.parse(JSON.stringify(a.underlying || a));
+      for (const k of KEYS) delete plain[k];
+      return Object.assign(plain, info(a));
+    });
   }
 
-  function save(newState) {
+  function snapshot() { return JSON.stringify(items()); }
+
+  function showConflict(message) {
+    state.blocked = true;
+    anno.readOnly = true;
+    $('conflict').hidden = false;
+    $('conflict-text').textContent = `Conflict: ${message}. Your last change was not saved.`;
+  }
+
+  // resolves to true when saved; false (and nothing navigates) on a conflict or an error
+  function save(newState, before) {
+    if (before !== undefined && !state.restoring) { state.undo.push(before); state.redo = []; }
     // serialised: each save starts from the version the previous one returned
     state.pending = state.pending.then(async () => {
-      if (state.blocked) return;
-      // one item per id: Annotorious can list a box twice around a selection change; the last copy is the edit
-      const items = [...new Map(anno.getAnnotations().map((a) => [a.id, a])).values()];
-      const body = { items, version: state.version, state: newState || 'in progress' };
-      const r = await fetch(`/api/pages/${stem}`, { method: 'PUT', headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify(body) });
-      const doc = await r.json();
-      if (r.status === 409) {
-        state.blocked = true;
-        $('conflict').hidden = false;
-        $('conflict').textContent = `Conflict: ${doc.error}. Your last change was not saved.`;
-        anno.readOnly = true;
-        return;
+      if (state.blocked) return false;
+      const body = { items: items(), version: state.version, state: newState || 'in progress' };
+      let r, doc;
+      try {
+        r = await fetch(`/api/pages/${stem}`, { method: 'PUT', headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify(body) });
+        doc = await r.json();
+      } catch (err) {
+        $('saved').textContent = `not saved: ${err}`;
+        return false;
       }
-      if (!r.ok) { $('saved').textContent = `not saved: ${doc.error}`; return; }
+      if (r.status === 409) { showConflict(doc.error); return false; }
+      if (!r.ok) { $('saved').textContent = `not saved: ${doc.error}`; return false; }
       state.version = doc['kaokore:version'];
       state.state = doc['kaokore:state'];
       state.saves += 1;
       $('state').textContent = state.state;
       $('saved').textContent = `saved (version ${state.version})`;
+      return true;
     });
     return state.pending;
   }
 
-  function ordered() {  // doubtful (lowest score) first, the annotator's own boxes last
+  function ordered() {  // proposals doubtful (lowest score) first, the annotator's own boxes last
     return anno.getAnnotations().slice().sort((a, b) => {
       const sa = score(a), sb = score(b);
       return (sa === null ? 2 : sa) - (sb === null ? 2 : sb);
@@ -75,61 +126,129 @@
 
   function showSelected(a) {
     if (!a) { $('selected').textContent = 'no box selected'; $('status').value = ''; $('gender').value = ''; return; }
-    const s = score(a);
-    $('selected').textContent = s === null ? 'your box' : `proposal, score ${s.toFixed(2)}`;
-    const t = tags(a);
-    $('status').value = STATUS.find((v) => t.includes(v)) || '';
-    $('gender').value = GENDER.find((v) => t.includes(v)) || '';
+    const s = score(a), r = reviewOf(a);
+    $('selected').textContent = s === null ? 'your box' : `proposal, score ${s.toFixed(2)}, ${r}`;
+    for (const kind of ['status', 'gender']) {
+      $(kind).value = labelOf(a, kind);
+      $(kind).classList.toggle('guess', !!labelOf(a, kind) && !confirmed(a).includes(kind));
+    }
+  }
+  const refresh = () => showSelected(anno.getSelected());
+
+  const NUM = /xywh=(?:pixel:)?(-?[\d.]+),(-?[\d.]+),([\d.]+),([\d.]+)/;
+  function zoomTo(a) {
+    const m = NUM.exec(a.target.selector.value);
+    if (!m) return;
+    const [x, y, w, h] = m.slice(1).map(Number);
+    const pad = Math.max(w, h) * 2;
+    const rect = viewer.viewport.imageToViewportRectangle(x - pad, y - pad, w + 2 * pad, h + 2 * pad);
+    viewer.viewport.fitBoundsWithConstraints(rect);
   }
 
   function select(a) {
     if (!a) return;
     anno.selectAnnotation(a.id);
     showSelected(a);
-    const m = /xywh=(?:pixel:)?(\d+),(\d+),(\d+),(\d+)/.exec(a.target.selector.value);
-    if (m) {
-      const [x, y, w, h] = m.slice(1).map(Number);
-      const pad = Math.max(w, h) * 2;
-      const rect = viewer.viewport.imageToViewportRectangle(x - pad, y - pad, w + 2 * pad, h + 2 * pad);
-      viewer.viewport.fitBoundsWithConstraints(rect);
-    }
+    zoomTo(a);
   }
 
   function step(delta) {
     const list = ordered();
     if (!list.length) return;
     const sel = anno.getSelected();
-    let i = sel ? list.findIndex((a) => a.id === sel.id) : -1;
-    i = (i + delta + list.length) % list.length;
-    select(list[i]);
+    const i = sel ? list.findIndex((a) => a.id === sel.id) : -1;
+    // nothing selected: n starts at the first box, p at the last
+    const j = i < 0 ? (delta > 0 ? 0 : list.length - 1) : (i + delta + list.length) % list.length;
+    select(list[j]);
+  }
+
+  function nextToReview(from) {  // the next box still as proposed, after `from` in the order (wrapping)
+    const list = ordered();
+    const i = from ? list.findIndex((a) => a.id === from.id) : -1;
+    const rest = list.slice(i + 1).concat(list.slice(0, i + 1));
+    return rest.find((a) => reviewOf(a) === 'proposed');
+  }
+
+  function setMeta(id, patch) { meta.set(id, Object.assign({}, meta.get(id) || {}, patch)); }
+
+  // re-render a box after its provenance or labels changed (the formatter runs on add/update)
+  function redraw(id, body) {
+    const a = anno.getAnnotationById(id);
+    if (!a) return;
+    const plain = JSON.parse(JSON.stringify(a.underlying || a));
+    if (body) plain.body = body;
+    anno.addAnnotation(plain);
   }
 
   async function relabel(kind, value) {
     const sel = anno.getSelected();
     if (!sel) return;
-    const words = kind === 'status' ? STATUS : GENDER;
-    const body = (sel.body || []).filter((b) => !(b.purpose === 'tagging' && words.includes(b.value)));
+    const before = snapshot();
+    const body = (sel.body || []).filter((b) => !(b.purpose === 'tagging' && words(kind).includes(b.value)));
     if (value) body.push({ type: 'TextualBody', purpose: 'tagging', value });
-    await anno.updateSelected(Object.assign({}, sel, { body }), true);
+    const c = new Set(confirmed(sel));
+    c.add(kind);  // setting a label, even the one proposed, confirms it
+    setMeta(sel.id, { 'kaokore:confirmed': [...c] });
+    const id = sel.id;
+    anno.cancelSelected();
+    redraw(id, body);
     log('relabel');
-    await save();
-    select(anno.getAnnotationById ? anno.getAnnotationById(sel.id) : sel);
+    await save(undefined, before);
+    select(anno.getAnnotationById(id));
+  }
+
+  async function accept() {
+    const sel = anno.getSelected();
+    if (!sel) return;
+    const before = snapshot();
+    if (reviewOf(sel) === 'proposed') setMeta(sel.id, { 'kaokore:review': 'accepted' });
+    const id = sel.id;
+    anno.cancelSelected();
+    redraw(id);
+    log('accept');
+    const ok = await save(undefined, before);
+    const cur = anno.getAnnotationById(id);
+    if (ok) select(nextToReview(cur) || cur);
   }
 
   async function removeSelected() {
     const sel = anno.getSelected();
     if (!sel) return;
+    const before = snapshot();
     const next = ordered().find((a) => a.id !== sel.id && (score(a) ?? 2) >= (score(sel) ?? 2));
     anno.cancelSelected();
     anno.removeAnnotation(sel.id);
     log('delete');
+    await save(undefined, before);
+    if (next) select(next); else refresh();
+  }
+
+  function restore(snap) {
+    const list = JSON.parse(snap);
+    meta.clear();
+    for (const a of list) meta.set(a.id, Object.fromEntries(KEYS.filter((k) => k in a).map((k) => [k, a[k]])));
+    anno.cancelSelected();
+    state.restoring = true;
+    anno.setAnnotations(list);
+    state.restoring = false;
+    refresh();
+  }
+
+  async function undo(redo) {
+    const from = redo ? state.redo : state.undo, to = redo ? state.undo : state.redo;
+    if (!from.length || state.blocked) return;
+    to.push(snapshot());
+    restore(from.pop());
+    log(redo ? 'redo' : 'undo');
+    state.restoring = true;
     await save();
-    if (next) select(next);
+    state.restoring = false;
   }
 
   async function done() {
     log('done');
-    await save('done');
+    // a stale tab gets the conflict here and stays: "done" goes through the version check like every save
+    if (!(await save('done'))) return;
     const r = await fetch('/api/pages');
     const pages = (await r.json()).pages;
     const i = pages.findIndex((p) => p.stem === stem);
@@ -149,59 +268,102 @@
   }
 
   anno.on('createAnnotation', async (a) => {
+    const before = state.lastSnapshot;
+    setMeta(a.id, { 'kaokore:origin': 'drawn', 'kaokore:review': 'drawn', 'kaokore:confirmed': [] });
     drawing(false);
+    redraw(a.id);
     log('draw');
-    await save();
+    await save(undefined, before);
+    select(anno.getAnnotationById(a.id));
   });
   anno.on('changeSelectionTarget', () => { state.targetChanged = true; });
   anno.on('updateAnnotation', async (a, previous) => {
-    if (JSON.stringify(a.target) !== JSON.stringify(previous.target)) log('resize');
-    await save();
+    if (state.restoring) return;
+    const moved = JSON.stringify(a.target) !== JSON.stringify(previous.target);
+    const before = state.lastSnapshot;
+    if (moved) {
+      if (reviewOf(a) !== 'drawn') setMeta(a.id, { 'kaokore:review': 'edited' });
+      log('resize');
+    }
+    await save(undefined, moved ? before : undefined);
   });
-  anno.on('selectAnnotation', (a) => showSelected(a));
-  anno.on('cancelSelected', (a) => {
-    if (state.targetChanged) { state.targetChanged = false; }
-    showSelected(null);
-  });
+  anno.on('selectAnnotation', (a) => { state.lastSnapshot = snapshot(); showSelected(a); });
+  anno.on('cancelSelected', () => { state.targetChanged = false; refresh(); });
+  viewer.addHandler('canvas-press', () => { state.lastSnapshot = snapshot(); });
 
-  // a moved or resized box is saved when the mouse is released
+  // a moved or resized box is saved when the mouse is released, and stays selected (the next corner)
   viewer.element.addEventListener('mouseup', () => {
     setTimeout(() => {
-      if (state.targetChanged && anno.getSelected()) { state.targetChanged = false; anno.saveSelected(); }
+      const sel = anno.getSelected();
+      if (state.targetChanged && sel) {
+        state.targetChanged = false;
+        const id = sel.id;
+        anno.saveSelected();
+        setTimeout(() => { if (anno.getAnnotationById(id)) { anno.selectAnnotation(id); refresh(); } }, 0);
+      }
     }, 0);
   });
 
-  $('status').addEventListener('change', (e) => relabel('status', e.target.value));
-  $('gender').addEventListener('change', (e) => relabel('gender', e.target.value));
-  $('draw').addEventListener('click', () => { anno.cancelSelected(); drawing(true); });
-  $('done').addEventListener('click', done);
+  // menus and buttons hand the focus back to the page: keys never reach a widget
+  for (const kind of ['status', 'gender']) {
+    $(kind).addEventListener('change', (e) => { e.target.blur(); relabel(kind, e.target.value); });
+  }
+  $('draw').addEventListener('click', (e) => { e.currentTarget.blur(); anno.cancelSelected(); drawing(true); });
+  $('done').addEventListener('click', (e) => { e.currentTarget.blur(); done(); });
+  $('reload').addEventListener('click', (e) => { e.currentTarget.blur(); reload(); });
 
+  const PAN = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
   document.addEventListener('keydown', async (e) => {
-    if (e.target.tagName === 'SELECT' || state.blocked) return;
     const k = e.key;
+    const t = e.target;
+    if (t && ['SELECT', 'BUTTON', 'INPUT'].includes(t.tagName)) {
+      if (t.tagName === 'INPUT' && t.type === 'text') return;
+      e.preventDefault();  // a select would take the letter as a choice, a button Enter as a click
+      t.blur();
+    }
+    if (state.blocked) return;
+    const ctrl = e.ctrlKey || e.metaKey;
+    if (ctrl && (k === 'z' || k === 'Z')) { e.preventDefault(); await undo(e.shiftKey); return; }
+    if (ctrl && k === 'y') { e.preventDefault(); await undo(true); return; }
+    if (ctrl || e.altKey) return;
     if (k === 'n' || k === 'Tab') { e.preventDefault(); step(e.shiftKey ? -1 : 1); }
     else if (k === 'p') step(-1);
-    else if (k === 'a') { if (anno.getSelected()) { log('accept'); step(1); } }
+    else if (k === 'a') await accept();
     else if (k === 'Delete' || k === 'Backspace') { e.preventDefault(); await removeSelected(); }
     else if (k === 'd') { anno.cancelSelected(); drawing(true); }
-    else if (k === 'Escape') { anno.cancelSelected(); drawing(false); }
+    else if (k === 'z') { const s = anno.getSelected(); if (s) zoomTo(s); }
+    else if (k === 'Escape') {
+      if (anno.getSelected() || document.body.classList.contains('drawing')) { anno.cancelSelected(); drawing(false); }
+      else viewer.viewport.goHome();
+    }
     else if (k >= '1' && k <= '4') await relabel('status', STATUS[Number(k) - 1]);
     else if (k === 'm') await relabel('gender', GENDER[0]);
     else if (k === 'f') await relabel('gender', GENDER[1]);
+    else if (k === '+' || k === '=') viewer.viewport.zoomBy(1.5);
+    else if (k === '-' || k === '_') viewer.viewport.zoomBy(1 / 1.5);
+    else if (k === '0') viewer.viewport.goHome();
+    else if (PAN[k]) {
+      e.preventDefault();
+      const b = viewer.viewport.getBounds();
+      viewer.viewport.panBy(new OpenSeadragon.Point(PAN[k][0] * b.width * 0.2, PAN[k][1] * b.height * 0.2));
+    }
     else if (k === 'Enter') { e.preventDefault(); await done(); }
-  });
+    viewer.viewport.applyConstraints();
+    refresh();
+  }, true);  // capture: ours before Annotorious' own Escape handling
+  // the panel follows the selection whatever changed it (Annotorious cancels a selection on its own keys too)
+  document.addEventListener('keyup', () => setTimeout(refresh, 0));
 
   async function labels() {
     const tasks = await (await fetch('/api/labels')).json();
     STATUS = tasks.status;
     GENDER = tasks.gender;
-    for (const [kind, words] of [['status', STATUS], ['gender', GENDER]]) {
-      for (const w of words) $(kind).add(new Option(w, w));
+    for (const [kind, ws] of [['status', STATUS], ['gender', GENDER]]) {
+      for (const w of ws) $(kind).add(new Option(w, w));
     }
   }
 
-  async function load() {
-    await labels();
+  async function fetchDoc() {
     const r = await fetch(`/api/pages/${stem}`);
     const doc = await r.json();
     state.version = doc['kaokore:version'];
@@ -209,10 +371,28 @@
     state.page = doc.page;
     $('title').textContent = doc.page.key;
     $('state').textContent = state.state;
-    anno.setAnnotations(doc.items);
+    restore(JSON.stringify(doc.items));
+    state.undo = [];
+    state.redo = [];
+  }
+
+  // the conflict banner's button: the page as saved elsewhere, in place (the viewer does not move)
+  async function reload() {
+    await fetchDoc();
+    state.blocked = false;
+    anno.readOnly = false;
+    $('conflict').hidden = true;
+    $('saved').textContent = `reloaded (version ${state.version})`;
+  }
+
+  async function load() {
+    await labels();
+    await fetchDoc();
     log('open');
+    const first = nextToReview(null);  // resume: the first box still to review (nothing selected when none)
+    if (first && state.state !== 'to review') select(first);
   }
 
   viewer.addHandler('open', () => load().then(() => { window.review.ready = true; }));
-  window.review = { anno, viewer, state, save, select, step, ready: false };
+  window.review = { anno, viewer, state, meta, save, select, step, items, ready: false };
 })();
