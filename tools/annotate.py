@@ -40,6 +40,7 @@ from mmengine.config import DictAction
 
 import kaokore_mm  # noqa: F401
 from kaokore_mm.annotation import (
+    DEFAULT_BASE_URL,
     BadPageError,
     PageSourceError,
     annotate_pages,
@@ -74,8 +75,9 @@ def parse_args(argv=None):
     )
     p.add_argument(
         '--base-url',
-        default='http://localhost:8000',
-        help='where tools/review.py serves OUT (the ids of manifest.json and the W3C pages)',
+        default=DEFAULT_BASE_URL,
+        help='http(s) address where tools/review.py (or a web server) serves OUT: the ids of manifest.json, '
+        "the canvases, the W3C pages and the tiles (default: the review app's own, %(default)s)",
     )
     p.add_argument(
         '--cfg-options',
@@ -107,6 +109,8 @@ def manifest_pages(src: str, out: Path, rank: int) -> list:
 
 def main(argv=None):
     args = parse_args(argv)
+    if not args.base_url.startswith(('http://', 'https://')):
+        raise UserError(f'--base-url {args.base_url!r}: give the http(s) address the review app will have')
     import torch
 
     from kaokore_mm.utils.dist import finish_distributed, init_cpu_process_group, rank_and_world

@@ -66,6 +66,9 @@ def model_tag(config, checkpoint, classifier=None) -> dict:
     return tag
 
 
+DEFAULT_BASE_URL = 'http://127.0.0.1:8000'  # tools/review.py's own address, as it prints it
+
+
 def model_name(tag) -> str | None:
     """``<config name>@<checkpoint hash>`` of a :func:`model_tag` (what a proposal names as its model)."""
     det = (tag or {}).get('detector') if isinstance(tag, dict) else None
@@ -154,15 +157,20 @@ def write_outputs(
     book_title=None,
     description: str = '',
     sheet_size: int = 300,
-    base_url: str = 'http://localhost:8000',
+    base_url: str = DEFAULT_BASE_URL,
 ) -> dict:
-    """COCO, W3C AnnotationPages, a IIIF manifest, CSV, review pictures and the
-    contact sheet from the per-page predictions, one page in memory at a time;
-    returns counts. ``base_url``: where the review app serves ``out``."""
-    from .manifest import book_manifest, w3c_url
+    """COCO, W3C AnnotationPages, a IIIF manifest, CSV, review pictures, the
+    contact sheet and each page's level-0 tiles from the per-page predictions,
+    one page in memory at a time; returns counts. ``base_url``: where the review
+    app serves ``out``: the ids of everything IIIF (canvases of a folder's pages,
+    annotations, manifest, image services) are http(s) URLs under it."""
+    from kaokore_mm.converters.curation import curation
+
+    from .manifest import book_manifest, public_canvas, tiles_url, w3c_url
+    from .tiles import write_tiles
 
     out = Path(out)
-    images, anns, rows, worst, missing, canvases = [], [], [], [], [], []
+    images, anns, rows, worst, missing, canvases, curated = [], [], [], [], [], [], []
     for k, p in enumerate(pages, 1):
         stem = page_stem(p['key'])
         pred_file = out / 'predictions' / f'{stem}.json'
@@ -170,6 +178,7 @@ def write_outputs(
             missing.append(p['key'])
             continue
         pred = json.loads(pred_file.read_text())
+        p = dict(p, canvas=public_canvas(p, base_url))  # a folder's file:// canvas would leak the path, fail IIIF
         faces = [f for f in pred['faces'] if f['score'] >= score_thr]
         file_name = os.path.relpath(Path(p['path']).resolve(), images_root)
         images.append(
@@ -202,6 +211,7 @@ def write_outputs(
                     attributes=dict(attrs, **scores),
                 )
             )
+            curated.append(dict(canvas=p['canvas'], bbox=[x1, y1, x2 - x1, y2 - y1], score=f['score'], **attrs))
             w3c.append(
                 dict(
                     bbox=[x1, y1, x2 - x1, y2 - y1],
@@ -230,6 +240,7 @@ def write_outputs(
         )
         canvases.append(dict(p, width=pred['width'], height=pred['height']))
         img = read_page_or_report(p['path'])
+        write_tiles(img, out / 'iiif' / stem, tiles_url(base_url, p['key']))
         pic = draw_page_boxes(
             img, pred_boxes=[f['box'] for f in faces], pred_scores=[f['score'] for f in faces], score_thr=score_thr
         )
@@ -241,14 +252,22 @@ def write_outputs(
                 entry = (*item, cut_crop(img, face_window(f['box']), THUMB), label)
                 (heapq.heapreplace if len(worst) >= sheet_size else heapq.heappush)(worst, entry)
         del img, pic
+    base = base_url.rstrip('/')
     coco = dict(
-        info=dict(description=description, score_thr=score_thr, images_root=str(images_root)),
+        info=dict(
+            description=description, score_thr=score_thr, images_root=str(images_root), manifest=f'{base}/manifest.json'
+        ),
         images=images,
         annotations=anns,
         categories=[dict(id=1, name='face')],
     )
     atomic_write_json(out / 'annotations.coco.json', coco, indent=None)
     atomic_write_json(out / 'manifest.json', book_manifest(canvases, base_url, book_title or book_id), indent=1)
+    # the proposals for IIIF Curation Viewer (CODH's tool): regions of the canvases, score and labels as metadata
+    label = book_title or book_id
+    atomic_write_json(
+        out / 'curation.json', curation(f'{base}/curation.json', f'{base}/manifest.json', label, curated), indent=1
+    )
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator='\n')
     w.writerow(['page_key', 'canvas', 'x', 'y', 'w', 'h', 'score', 'label', 'label_score'])
@@ -270,7 +289,7 @@ def annotate_pages(
     book_title=None,
     description: str = '',
     progress: bool = True,
-    base_url: str = 'http://localhost:8000',
+    base_url: str = DEFAULT_BASE_URL,
 ) -> dict:
     """Predict (sharded over the ranks of an initialised process group) and
     write the outputs (rank 0); returns the run's summary (``annotate.json``)."""

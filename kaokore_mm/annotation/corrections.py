@@ -88,6 +88,31 @@ def xyxy(bbox) -> list:
     return [x, y, x + w, y + h]
 
 
+def write_curation(corrected: dict, out: Path, book_id: str, book_title=None, manifest_id=None) -> Path | None:
+    """The merged faces as a ``cr:Curation`` (IIIF Curation Viewer) beside the COCO:
+    ``curation_<book>.json``, with the confirmed labels only; ``None`` when the pages
+    have no canvases (COCO corrections of plain files)."""
+    from kaokore_mm.converters.curation import curation
+
+    canvas = {im['id']: im.get('canvas') for im in corrected['images']}
+    faces = [
+        dict(
+            canvas=canvas[a['image_id']],
+            bbox=a['bbox'],
+            **{k: v for k, v in (a.get('attributes') or {}).items() if k in ('status', 'gender')},
+        )
+        for a in corrected['annotations']
+        if canvas.get(a['image_id'])
+    ]
+    if not faces:
+        return None
+    path = out.with_name(f'curation_{book_id}.json')
+    manifest_id = manifest_id or f'{next(iter(v for v in canvas.values() if v)).rsplit("/canvas/", 1)[0]}/manifest.json'
+    curation_id = f'{manifest_id.rsplit("/", 1)[0]}/{path.name}'  # beside the manifest: an http id, no local path
+    atomic_write_json(path, curation(curation_id, manifest_id, book_title or book_id, faces), indent=1)
+    return path
+
+
 def review_counts(corrected: dict) -> dict:
     """What the annotator did to the faces of the merged pages, from their provenance:
     boxes by review state (``proposed`` = left as proposed on a page marked done),
@@ -293,6 +318,14 @@ def merge_corrections(
     atomic_write_text(out, json.dumps(train, ensure_ascii=False))
     if out.resolve() == Path(train_ann).resolve():  # the old COCO is gone: its book's files can go
         remove_unreferenced_pages(data_root, book_id, train)
-    report.update(book_id=book_id, pages=len(new_ids), faces=added, skipped=len(col.problems), out=str(out))
+    curation_file = write_curation(corrected, out, book_id, book_title, pages.get('info', {}).get('manifest'))
+    report.update(
+        book_id=book_id,
+        pages=len(new_ids),
+        faces=added,
+        skipped=len(col.problems),
+        out=str(out),
+        curation=str(curation_file) if curation_file else None,
+    )
     atomic_write_json(out.with_name(f'merge_{book_id}.json'), report)
     return dict(report, train_pages=len(train['images']), train_faces=len(train['annotations']))

@@ -1,8 +1,11 @@
 """A IIIF Presentation 3 manifest of an annotated book (built with ``iiif-prezi3``).
 
 One canvas per page. From a IIIF manifest, the source's canvas ids and image
-services are kept; for a folder, canvases carry the pages' ids and image
-bodies served by the review app (the review tool (``review.py``)) under ``base_url``.
+services are kept; for a folder, canvases get http ids under ``base_url``
+(``{base_url}/canvas/<stem>``) and image bodies served by the review app (the
+review tool (``review.py``)) with a level-0 image service of the page's tiles
+(``{base_url}/iiif/<stem>``). Every id is an http(s) URL, as the IIIF
+Presentation 3 schema requires.
 Every canvas's ``annotations`` points at its W3C AnnotationPage
 (``{base_url}/w3c/<stem>.json``), so Mirador (or any Presentation 3 viewer)
 shows the proposals.
@@ -20,6 +23,20 @@ def w3c_url(base_url: str, key: str) -> str:
     return f'{base_url.rstrip("/")}/w3c/{page_stem(key)}.json'
 
 
+def tiles_url(base_url: str, key: str) -> str:
+    """The page's level-0 image service (``OUT/iiif/<stem>/``, served by the review app)."""
+    return f'{base_url.rstrip("/")}/iiif/{page_stem(key)}'
+
+
+def public_canvas(page: dict, base_url: str) -> str:
+    """The page's canvas id: the source's (a IIIF manifest's, http), else one under
+    ``base_url`` (a folder's pages: never a ``file://`` path)."""
+    canvas = page.get('canvas') or ''
+    if canvas.startswith(('http://', 'https://')):
+        return canvas
+    return f'{base_url.rstrip("/")}/canvas/{page_stem(page["key"])}'
+
+
 def book_manifest(pages: list[dict], base_url: str, label: str) -> dict:
     """``pages``: dicts with ``key``, ``canvas``, ``width``, ``height``, ``path`` and,
     from a IIIF source, ``iiif_base`` (its image service)."""
@@ -28,6 +45,7 @@ def book_manifest(pages: list[dict], base_url: str, label: str) -> dict:
     base = base_url.rstrip('/')
     manifest = Manifest(id=f'{base}/manifest.json', label={'none': [label]})
     for p in pages:
+        p = dict(p, canvas=public_canvas(p, base))
         canvas = manifest.make_canvas(
             id=p['canvas'], width=int(p['width']), height=int(p['height']), label={'none': [p.get('label') or p['key']]}
         )
@@ -46,8 +64,11 @@ def book_manifest(pages: list[dict], base_url: str, label: str) -> dict:
             width=int(p['width']),
             height=int(p['height']),
         )
-        if p.get('iiif_base'):
-            canvas.items[0].items[0].body.make_service(id=p['iiif_base'], type='ImageService3', profile='level1')
+        body = canvas.items[0].items[0].body
+        if p.get('iiif_base'):  # the source's image service, as the source has it
+            body.make_service(id=p['iiif_base'], type='ImageService3', profile='level1')
+        else:  # the page's own level-0 tiles: viewers load what is on screen, not the whole scan
+            body.make_service(id=tiles_url(base, p['key']), type='ImageService3', profile='level0')
         canvas.annotations = [AnnotationPage(id=w3c_url(base, p['key']))]
     doc = json.loads(manifest.jsonld())
     for canvas in doc['items']:  # referenced, not embedded: no empty "items"

@@ -8,6 +8,7 @@ from pathlib import Path, PurePosixPath
 
 from kaokore_mm.core.iiif import clip_box, valid_page_size
 
+from .curation import is_curation, read_curation
 from .schemas import CocoAnnotation, CocoCategory, CocoImage, problem
 from .web_annotation import AnnotationError, read_annotations
 
@@ -193,7 +194,7 @@ class PageCollector:
     def add_web_annotations(self, doc, source: str, pages_by_canvas: dict) -> None:
         sizes = {c: (p['width'], p['height']) for c, p in pages_by_canvas.items()}
         try:
-            faces, problems = read_annotations(doc, sizes)
+            faces, problems = read_curation(doc) if is_curation(doc) else read_annotations(doc, sizes)
         except AnnotationError as e:
             self.problems.append(dict(file=source, item=None, reason=str(e)))
             return

@@ -217,3 +217,55 @@ def valid_page_size(width, height, limit: int = 1_000_000) -> tuple[int, int] | 
     if w != int(w) or h != int(h):
         return None
     return int(w), int(h)
+
+
+TILE = 512  # the level-0 tile side (OpenSeadragon's and most servers' choice)
+
+
+def level0_tiles(width: int, height: int, tile: int = TILE) -> tuple[list[int], list[dict]]:
+    """A static IIIF Image API 3 level-0 tile pyramid of a ``width`` x ``height``
+    image: ``(scale_factors, tiles)``; each tile is ``dict(scale, region, size, box,
+    out)``: its canonical URL parts (``{base}/{region}/{size}/0/default.jpg``),
+    the full-resolution box ``x, y, w, h`` it shows and its pixel size ``w, h``.
+
+    Scale factors 1, 2, 4, ... until one tile holds the whole image. URL parts
+    are the canonical forms a client computes from ``info.json`` (region
+    ``full`` for the whole image, size ``max`` at full size, else ``w,h``), as
+    OpenSeadragon's IIIF tile source asks for them, so files on disk serve it
+    without an image server.
+    """
+    scales = [1]
+    while max(-(-width // scales[-1]), -(-height // scales[-1])) > tile:
+        scales.append(scales[-1] * 2)
+    tiles = []
+    for s in scales:
+        lw, lh = -(-width // s), -(-height // s)  # the level's size, rounded up
+        if lw < tile and lh < tile:
+            size = 'max' if (lw, lh) == (width, height) else f'{lw},{lh}'
+            tiles.append(dict(scale=s, region='full', size=size, box=(0, 0, width, height), out=(lw, lh)))
+            continue
+        step = tile * s
+        for row in range(-(-lh // tile)):
+            for col in range(-(-lw // tile)):
+                x, y = col * step, row * step
+                w, h = min(step, width - x), min(step, height - y)
+                ow, oh = min(tile, lw - col * tile), min(tile, lh - row * tile)
+                region = 'full' if (x, y, w, h) == (0, 0, width, height) else f'{x},{y},{w},{h}'
+                size = 'max' if (ow, oh) == (width, height) else f'{ow},{oh}'
+                tiles.append(dict(scale=s, region=region, size=size, box=(x, y, w, h), out=(ow, oh)))
+    return scales, tiles
+
+
+def level0_info(image_id: str, width: int, height: int, tile: int = TILE) -> dict:
+    """The ``info.json`` of :func:`level0_tiles`'s pyramid (IIIF Image API 3, level 0)."""
+    scales, _ = level0_tiles(width, height, tile)
+    return {
+        '@context': 'http://iiif.io/api/image/3/context.json',
+        'id': image_id,
+        'type': 'ImageService3',
+        'protocol': 'http://iiif.io/api/image',
+        'profile': 'level0',
+        'width': int(width),
+        'height': int(height),
+        'tiles': [dict(width=tile, height=tile, scaleFactors=scales)],
+    }

@@ -7,7 +7,7 @@ It trusts no caller: requests must name an allowed host (``hosts``: no DNS
 rebinding); writes must be JSON (``Content-Type: application/json``, which a
 cross-site form or ``text/plain`` beacon cannot send without a CORS preflight
 that is never granted) from the same origin, and at most ``MAX_BODY`` bytes;
-only the read-only IIIF routes (manifest, W3C pages, page images) are open to
+only the read-only IIIF routes (manifest, W3C pages, page images and tiles) are open to
 other origins; and every answer to a bad request is a 4xx with a message.
 """
 
@@ -24,6 +24,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from kaokore_mm.core.iiif import level0_info
 from kaokore_mm.core.labels import TASKS
 
 from .store import ConflictError, CorrectionStore, ReviewError, safe_stem
@@ -136,6 +137,31 @@ def create_app(out_dir, hosts=HOSTS) -> Starlette:
             return error(e, 404)
         return FileResponse(path, headers=OPEN)
 
+    async def tile_info(request: Request):
+        """The page's level-0 ``info.json``, its id at the address this request used (tiles resolve
+        whatever name the app is reached by)."""
+        try:
+            stem = safe_stem(request.path_params['stem'])
+            p = store.page(stem)
+        except ReviewError as e:
+            return error(e, 404)
+        if not (out / 'iiif' / stem / 'info.json').is_file():
+            return error(ReviewError(f'page {p["key"]} has no tiles (annotate it again to write them)'), 404)
+        info = level0_info(f'{str(request.base_url).rstrip("/")}/iiif/{stem}', p['width'], p['height'])
+        return JSONResponse(info, media_type='application/ld+json', headers=OPEN)
+
+    async def tile(request: Request):
+        try:
+            stem = safe_stem(request.path_params['stem'])
+            store.page(stem)
+        except ReviewError as e:
+            return error(e, 404)
+        root = (out / 'iiif' / stem).resolve()
+        path = (root / request.path_params['tile']).resolve()
+        if not path.is_relative_to(root) or path.suffix != '.jpg' or not path.is_file():
+            return error(ReviewError(f'no tile {request.path_params["tile"]!r} of page {stem}'), 404)
+        return FileResponse(path, media_type='image/jpeg', headers={**OPEN, 'Cache-Control': 'max-age=86400'})
+
     async def manifest(request: Request):
         path = out / 'manifest.json'
         if not path.exists():
@@ -167,6 +193,8 @@ def create_app(out_dir, hosts=HOSTS) -> Starlette:
         Route('/api/pages/{stem}', page, methods=['GET', 'PUT']),
         Route('/api/pages/{stem}/log', log, methods=['POST']),
         Route('/pages/{stem}', image),
+        Route('/iiif/{stem}/info.json', tile_info),
+        Route('/iiif/{stem}/{tile:path}', tile),
         Route('/manifest.json', manifest),
         Route('/w3c/{stem}.json', w3c),
         Mount('/static', StaticFiles(directory=STATIC), name='static'),

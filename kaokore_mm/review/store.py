@@ -114,7 +114,9 @@ class CorrectionStore:
             doc = json.loads((self.out / 'w3c' / f'{stem}.json').read_text())
             doc['kaokore:version'] = 0
             doc['kaokore:state'] = 'to review'
-        return dict(doc, page=dict(stem=stem, key=p['key'], canvas=p['canvas'], width=p['width'], height=p['height']))
+        tiles = (self.out / 'iiif' / stem / 'info.json').is_file()
+        page = dict(stem=stem, key=p['key'], canvas=p['canvas'], width=p['width'], height=p['height'], tiles=tiles)
+        return dict(doc, page=page)
 
     def _clean(self, stem: str, items) -> list:
         """Validated annotations: boxes on the page (integer pixels), known labels."""

@@ -134,10 +134,18 @@ def test_manifest_has_one_canvas_per_page_pointing_at_its_w3c_page(tmp_path):
     m = json.loads((tmp_path / 'out' / 'manifest.json').read_text())
     assert m['@context'] == 'http://iiif.io/api/presentation/3/context.json' and m['type'] == 'Manifest'
     assert m['id'] == 'http://localhost:8123/manifest.json' and m['label'] == {'none': ['A book']}
-    assert [c['id'] for c in m['items']] == [p['canvas'] for p in pages]
+    # a folder's pages get http canvas ids under --base-url (never file://), and the manifest is valid IIIF
+    assert [c['id'] for c in m['items']] == [f'http://localhost:8123/canvas/{page_stem(p["key"])}' for p in pages]
+    validate_iiif(m)
     for c, p in zip(m['items'], pages):
         stem = page_stem(p['key'])
         body = c['items'][0]['items'][0]['body']
+        assert body['service'] == [
+            {'id': f'http://localhost:8123/iiif/{stem}', 'type': 'ImageService3', 'profile': 'level0'}
+        ]
+        info = json.loads((tmp_path / 'out' / 'iiif' / stem / 'info.json').read_text())
+        assert info['id'] == body['service'][0]['id'] and (info['width'], info['height']) == (300, 200)
+        assert (tmp_path / 'out' / 'iiif' / stem / 'full' / 'max' / '0' / 'default.jpg').is_file()
         assert (c['width'], c['height']) == (300, 200) and body['id'] == f'http://localhost:8123/pages/{stem}'
         assert body['format'] == 'image/png' and c['items'][0]['items'][0]['target'] == c['id']
         ref = c['annotations'][0]
@@ -145,6 +153,29 @@ def test_manifest_has_one_canvas_per_page_pointing_at_its_w3c_page(tmp_path):
         page = json.loads((tmp_path / 'out' / 'w3c' / f'{stem}.json').read_text())
         assert page['id'] == ref['id'] and all(a['target']['source'] == c['id'] for a in page['items'])
         assert len(page['items']) == 2
+
+
+def validate_iiif(manifest: dict) -> None:
+    """Against the IIIF Presentation 3 JSON schema of IIIF's presentation validator (tests/data/iiif)."""
+    jsonschema = pytest.importorskip('jsonschema')
+    schema = json.loads((Path(__file__).parents[1] / 'data' / 'iiif' / 'iiif_3_0.json').read_text())
+    error = next(iter(jsonschema.Draft7Validator(schema).iter_errors(manifest)), None)
+    while error is not None and error.context:  # "not valid under any of the given schemas": the deepest cause
+        error = max(error.context, key=lambda e: len(e.absolute_path))
+    assert error is None, f'{list(error.absolute_path)}: {error.message[:300]}'
+
+
+def test_a_file_canvas_fails_the_schema():
+    """The validator catches what the review-loop issue found: ``file://`` ids."""
+    from kaokore_mm.annotation.manifest import book_manifest
+
+    m = book_manifest(
+        [dict(key='p.jpg', canvas='file:///home/me/p.jpg', width=10, height=10, path='p.jpg')], 'http://h', 'b'
+    )
+    assert m['items'][0]['id'].startswith('http://h/canvas/')
+    m['items'][0]['id'] = 'file:///home/me/p.jpg'
+    with pytest.raises(AssertionError, match="file:///home/me/p.jpg' does not match"):
+        validate_iiif(m)
 
 
 def test_manifest_keeps_the_source_canvases_and_image_services(tmp_path):
@@ -166,3 +197,4 @@ def test_manifest_keeps_the_source_canvases_and_image_services(tmp_path):
     assert m['items'][0]['id'] == 'https://x/c1' and m['items'][0]['label'] == {'none': ['p. 1']}
     assert body['service'][0]['id'] == 'https://iiif.example/iiif/p1'
     assert body['id'] == 'https://iiif.example/iiif/p1/full/max/0/default.jpg'
+    validate_iiif(m)

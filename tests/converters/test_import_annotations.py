@@ -139,3 +139,32 @@ def test_import_tool_reports_and_clips(tmp_path, capsys):
         'broken.json: not a readable JSON file',
     ):
         assert reason in text
+
+
+def test_a_curation_round_trips_and_bad_members_are_named():
+    """cr:Curation (CODH's IIIF Curation API) as annotate and merge_corrections write it, read back by the importer."""
+    from kaokore_mm.converters.curation import curation, read_curation
+
+    doc = curation(
+        'http://h/curation.json',
+        'http://h/manifest.json',
+        'book',
+        [
+            dict(canvas='http://h/canvas/p1', bbox=[10.2, 20, 30, 40], status='noble', gender='female', score=0.87),
+            dict(canvas='http://h/canvas/p2', bbox=[1, 2, 3, 4]),
+        ],
+    )
+    assert doc['@type'] == 'cr:Curation' and doc['selections'][0]['within']['@id'] == 'http://h/manifest.json'
+    members = doc['selections'][0]['members']
+    assert members[0]['@id'] == 'http://h/canvas/p1#xywh=10,20,31,40'
+    assert {m['label']: m['value'] for m in members[0]['metadata']} == dict(
+        status='noble', gender='female', score='0.8700'
+    )
+    faces, problems = read_curation(doc)
+    assert not problems and [f['canvas'] for f in faces] == ['http://h/canvas/p1', 'http://h/canvas/p2']
+    assert faces[0]['bbox'] == [10, 20, 31, 40] and faces[0]['attributes'] == dict(status='noble', gender='female')
+    assert faces[0]['score'] == 0.87 and faces[1]['attributes'] == {}
+    members.append({'@id': 'http://h/canvas/p3'})  # no region
+    members.append({'@id': 'http://h/canvas/p3#xywh=1,1,5,5', 'metadata': [dict(label='score', value='high')]})
+    faces, problems = read_curation(doc)
+    assert len(faces) == 2 and [k for k, _ in problems] == [2, 3] and 'not a number' in problems[1][1]

@@ -98,3 +98,29 @@ def test_page_urls():
     assert info_url(base + '/') == base + '/info.json'
     with pytest.raises(IIIFError, match='page size'):
         region_box(parse_region('full'))
+
+
+def test_level0_tiles_cover_each_level_once_with_canonical_urls():
+    import numpy as np
+
+    from kaokore_mm.core.iiif import level0_info, level0_tiles
+
+    scales, tiles = level0_tiles(1100, 700, tile=512)
+    assert scales == [1, 2, 4]
+    by_url = {f'{t["region"]}/{t["size"]}': t for t in tiles}
+    # by hand: scale 1 is a 3 x 2 grid; scale 2 (550 x 350) two tiles; scale 4 (275 x 175) the whole image
+    assert '0,0,512,512/512,512' in by_url and '1024,512,76,188/76,188' in by_url
+    assert '0,0,1024,700/512,350' in by_url and '1024,0,76,700/38,350' in by_url
+    assert by_url['full/275,175']['box'] == (0, 0, 1100, 700)
+    assert len(tiles) == 6 + 2 + 1
+    for s in scales:  # every pixel of the image exactly once per level
+        cover = np.zeros((700, 1100), int)
+        for t in (t for t in tiles if t['scale'] == s):
+            x, y, w, h = t['box']
+            cover[y : y + h, x : x + w] += 1
+            assert t['out'] == (-(-w // s), -(-h // s))
+        assert cover.min() == cover.max() == 1
+    info = level0_info('http://127.0.0.1:8000/iiif/p', 1100, 700)
+    assert info['profile'] == 'level0' and info['tiles'] == [dict(width=512, height=512, scaleFactors=[1, 2, 4])]
+    # an image smaller than a tile: one request, at full size
+    assert level0_tiles(300, 200)[1] == [dict(scale=1, region='full', size='max', box=(0, 0, 300, 200), out=(300, 200))]

@@ -341,6 +341,13 @@ def test_a_half_reviewed_book_merges_only_done_pages_and_confirmed_labels(setup,
     # the effort covers the merged page only: its 1 prediction (at 1,2) matched, 2 faces drawn, nothing deleted
     assert report['boxes_to_delete'] == 0 and report['faces_to_draw'] == 2
     assert report['review']['labels_confirmed'] == 1 and report['review']['labels_proposed_only'] == 1
+    # the merged faces as a cr:Curation for IIIF Curation Viewer: http ids, the confirmed label only
+    from kaokore_mm.converters.curation import read_curation
+
+    cur = json.loads((train.parent / 'curation_half.json').read_text())
+    assert cur['@id'].startswith('https://example.org/') and report['curation'].endswith('curation_half.json')
+    faces, problems = read_curation(cur)
+    assert not problems and sorted(f.get('attributes', {}).get('status', '') for f in faces) == ['', '', 'commoner']
     # --include-unfinished merges the page in progress too; nothing done at all is refused
     rc, out = run([*base, '--book-id', 'all', '--include-unfinished'], capsys)
     assert rc == 0 and sum(im['book_id'] == 'all' for im in json.loads(train.read_text())['images']) == 2

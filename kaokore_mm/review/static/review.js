@@ -22,7 +22,7 @@
 
   const viewer = OpenSeadragon({
     id: 'viewer', prefixUrl: '/static/vendor/openseadragon/images/', showNavigator: true,
-    tileSources: { type: 'image', url: `/pages/${encodeURIComponent(stem)}` },
+    // the page's level-0 tiles when annotate wrote them (a 6000-px scan loads what is on screen), else the image
     // small faces on a 6000-px scan: zoom to 4 screen pixels per scan pixel (OpenSeadragon's default stops at 1.1)
     maxZoomPixelRatio: 4, visibilityRatio: 0.2,
     gestureSettingsMouse: { clickToZoom: false, dblClickToZoom: false },
@@ -363,9 +363,8 @@
     }
   }
 
-  async function fetchDoc() {
-    const r = await fetch(`/api/pages/${stem}`);
-    const doc = await r.json();
+  async function fetchDoc(doc) {
+    if (!doc) doc = await (await fetch(`/api/pages/${stem}`)).json();
     state.version = doc['kaokore:version'];
     state.state = doc['kaokore:state'];
     state.page = doc.page;
@@ -385,14 +384,19 @@
     $('saved').textContent = `reloaded (version ${state.version})`;
   }
 
-  async function load() {
-    await labels();
-    await fetchDoc();
+  async function load(doc) {
+    await fetchDoc(doc);
     log('open');
     const first = nextToReview(null);  // resume: the first box still to review (nothing selected when none)
     if (first && state.state !== 'to review') select(first);
   }
 
-  viewer.addHandler('open', () => load().then(() => { window.review.ready = true; }));
+  (async () => {
+    await labels();
+    const doc = await (await fetch(`/api/pages/${stem}`)).json();
+    const page = encodeURIComponent(stem);
+    viewer.addOnceHandler('open', () => load(doc).then(() => { window.review.ready = true; }));
+    viewer.open(doc.page.tiles ? `/iiif/${page}/info.json` : { type: 'image', url: `/pages/${page}` });
+  })();
   window.review = { anno, viewer, state, meta, save, select, step, items, ready: false };
 })();
