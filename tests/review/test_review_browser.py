@@ -410,3 +410,13 @@ def test_editing_small_faces(server, annotated, browser):
     ).perform()
     wait(drv, f'return window.review.state.saves > {before}')
     assert gone not in {a['id'] for a in saved(out, stem)['items']}
+
+
+def test_a_page_opens_from_its_tiles(tmp_path):
+    """The review-open benchmark at a small size: the tiled page loads tiles (not the scan), fewer bytes."""
+    from kaokore_mm.review.open_benchmark import review_open_benchmark
+
+    r = review_open_benchmark(tmp_path, long_side=2600, repeats=1)
+    tiles, whole = r['rows']['tiles'], r['rows']['whole JPEG']
+    assert tiles['image_requests'] >= 2 and whole['image_requests'] == 1
+    assert tiles['image_bytes'] < whole['image_bytes'] and r['bytes_ratio'] < 0.5
