@@ -30,7 +30,7 @@ from kaokore_mm.converters.web_annotation import annotation_page
 from kaokore_mm.core.page_files import BadPageError, bad_pages_message, page_problem
 from kaokore_mm.utils.image_ops import cut_crop, face_window
 from kaokore_mm.utils.io import atomic_write_bytes, atomic_write_json, atomic_write_text
-from kaokore_mm.visualization.draw import draw_page_boxes
+from kaokore_mm.visualization.draw import draw_page_boxes, score_colour
 
 from .pages import page_stem
 
@@ -66,7 +66,7 @@ def model_tag(config, checkpoint, classifier=None) -> dict:
     return tag
 
 
-DEFAULT_BASE_URL = 'http://127.0.0.1:8000'  # tools/review.py's own address, as it prints it
+DEFAULT_BASE_URL = 'http://127.0.0.1:8000'  # the review tool's own address, as it prints it
 
 
 def model_name(tag) -> str | None:
@@ -126,25 +126,21 @@ def predict_pages(
 
 
 def _sheet(crops, path: Path, cols: int = 10) -> None:
-    """Face crops, most doubtful (lowest score) first, with their scores."""
+    """Face crops, most doubtful (lowest score) first, with their scores and pages."""
     crops = sorted(crops, key=lambda c: (c[0], c[1]))
     if not crops:
         return
     rows = -(-len(crops) // cols)
-    sheet = np.full((rows * (THUMB + 16), cols * THUMB, 3), 255, np.uint8)
+    cell = THUMB + 28  # the crop, its score (and status) and its page
+    sheet = np.full((rows * cell, cols * THUMB, 3), 255, np.uint8)
     for k, (score, _, tile, label) in enumerate(crops):
         r, c = divmod(k, cols)
-        sheet[r * (THUMB + 16) : r * (THUMB + 16) + THUMB, c * THUMB : (c + 1) * THUMB] = tile
-        cv2.putText(
-            sheet,
-            label,
-            (c * THUMB + 2, r * (THUMB + 16) + THUMB + 12),
-            cv2.FONT_HERSHEY_SIMPLEX,
-            0.35,
-            (0, 0, 200) if score < 0.5 else (0, 120, 0),
-            1,
-            cv2.LINE_AA,
-        )
+        sheet[r * cell : r * cell + THUMB, c * THUMB : (c + 1) * THUMB] = tile
+        lines = label if isinstance(label, tuple) else (label,)
+        for i, line in enumerate(lines):
+            colour = score_colour(score) if i == 0 else (90, 90, 90)
+            xy = (c * THUMB + 2, r * cell + THUMB + 12 + 13 * i)
+            cv2.putText(sheet, line, xy, cv2.FONT_HERSHEY_SIMPLEX, 0.35, colour, 1, cv2.LINE_AA)
     atomic_write_bytes(path, cv2.imencode('.jpg', sheet)[1].tobytes())
 
 
@@ -242,11 +238,19 @@ def write_outputs(
         img = read_page_or_report(p['path'])
         write_tiles(img, out / 'iiif' / stem, tiles_url(base_url, p['key']))
         pic = draw_page_boxes(
-            img, pred_boxes=[f['box'] for f in faces], pred_scores=[f['score'] for f in faces], score_thr=score_thr
+            img,
+            pred_boxes=[f['box'] for f in faces],
+            pred_scores=[f['score'] for f in faces],
+            score_thr=score_thr,
+            labels=[f.get('status', '') for f in faces],
         )
         atomic_write_bytes(out / 'review' / f'{stem}.jpg', cv2.imencode('.jpg', pic)[1].tobytes())
         for i, f in enumerate(faces):  # keep the sheet_size most doubtful crops only
-            label = f'{f["score"]:.2f}' + (f' {f["status"][:4]}' if f.get('status') else '')
+            # named by page, so a doubtful crop leads the annotator to its page
+            label = (
+                f'{f["score"]:.2f}' + (f' {f["status"][:4]}' if f.get('status') else ''),
+                Path(p['key']).stem[-16:],
+            )
             item = (-f['score'], len(anns) - len(faces) + i)
             if len(worst) < sheet_size or item > worst[0][:2]:
                 entry = (*item, cut_crop(img, face_window(f['box']), THUMB), label)

@@ -11,27 +11,74 @@ import cv2
 import numpy as np
 
 GT_COLOUR = (60, 180, 60)  # BGR green
-PRED_COLOUR = (40, 40, 230)  # BGR red
+
+
+def score_colour(score: float) -> tuple[int, int, int]:
+    """BGR from orange (doubtful, 0.3 and below) to green (sure, 0.9 and above), as the review app colours."""
+    t = float(np.clip((score - 0.3) / 0.6, 0.0, 1.0))
+    orange, green = np.array((0, 152, 255)), np.array((80, 175, 76))
+    return tuple(int(v) for v in (1 - t) * orange + t * green)
+
+
+def place_labels(boxes, sizes, width: int, height: int) -> list[tuple[int, int]]:
+    """Top-left corners for the text boxes ``sizes`` (w, h) of ``boxes`` (x1, y1, x2, y2),
+    tried above the box, below it, then inside its top, each shifted along the box,
+    taking the first place that overlaps no label placed before (else the least
+    overlapping); kept on the picture."""
+    placed, out = [], []
+    for (x1, y1, x2, y2), (w, h) in zip(np.asarray(boxes, float).reshape(-1, 4), sizes):
+        candidates = []
+        for dx in (0, x2 - x1 - w, -w):
+            for top in (y1 - h - 2, y2 + 2, y1 + 2):
+                x = int(np.clip(x1 + dx, 0, max(0, width - w)))
+                y = int(np.clip(top, 0, max(0, height - h)))
+                candidates.append((x, y))
+
+        best = min(candidates, key=lambda c: _overlap((*c, w, h), placed))
+        placed.append((best[0], best[1], w, h))
+        out.append(best)
+    return out
+
+
+def _overlap(rect, others) -> float:
+    x, y, w, h = rect
+    return sum(max(0, min(x + w, a + b) - max(x, a)) * max(0, min(y + h, c + d) - max(y, c)) for a, c, b, d in others)
 
 
 def draw_page_boxes(
-    img: np.ndarray, gt_boxes=(), pred_boxes=(), pred_scores=(), score_thr: float = 0.5, max_side: int = 1600
+    img: np.ndarray,
+    gt_boxes=(),
+    pred_boxes=(),
+    pred_scores=(),
+    score_thr: float = 0.5,
+    max_side: int = 1600,
+    labels=None,
 ) -> np.ndarray:
     """A copy of the page, scaled to ``max_side``, with true faces in green and
-    predictions scoring ``>= score_thr`` in red with their score."""
+    predictions scoring ``>= score_thr`` coloured by score (:func:`score_colour`)
+    with their score (and ``labels``, e.g. the proposed status) placed so that
+    labels do not overlap (:func:`place_labels`)."""
     scale = min(1.0, max_side / max(img.shape[:2]))
     out = cv2.resize(img, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else img.copy()
     t = max(1, round(2 * max(out.shape[:2]) / 1600))
     for b in np.asarray(gt_boxes, float).reshape(-1, 4) * scale:
         cv2.rectangle(out, tuple(int(v) for v in b[:2]), tuple(int(v) for v in b[2:]), GT_COLOUR, t + 1)
-    for b, s in zip(np.asarray(pred_boxes, float).reshape(-1, 4) * scale, np.asarray(pred_scores, float)):
-        if s < score_thr:
-            continue
-        p1, p2 = tuple(int(v) for v in b[:2]), tuple(int(v) for v in b[2:])
-        cv2.rectangle(out, p1, p2, PRED_COLOUR, t)
-        cv2.putText(
-            out, f'{s:.2f}', (p1[0], max(10, p1[1] - 3)), cv2.FONT_HERSHEY_SIMPLEX, 0.4 * t, PRED_COLOUR, t, cv2.LINE_AA
-        )
+    boxes = np.asarray(pred_boxes, float).reshape(-1, 4) * scale
+    scores = np.asarray(pred_scores, float).reshape(-1)
+    keep = [i for i in range(len(boxes)) if scores[i] >= score_thr]
+    texts = [f'{scores[i]:.2f}' + (f' {labels[i]}' if labels is not None and labels[i] else '') for i in keep]
+    font, fs = cv2.FONT_HERSHEY_SIMPLEX, 0.4 * t
+    sizes = []
+    for s in texts:
+        (w, h), base = cv2.getTextSize(s, font, fs, t)
+        sizes.append((w, h + base))
+    spots = place_labels(boxes[keep], sizes, out.shape[1], out.shape[0])
+    for i, text, (x, y), (w, h) in zip(keep, texts, spots, sizes):
+        colour = score_colour(scores[i])
+        p1, p2 = tuple(int(v) for v in boxes[i, :2]), tuple(int(v) for v in boxes[i, 2:])
+        cv2.rectangle(out, p1, p2, colour, t)
+        cv2.rectangle(out, (x, y), (x + w, y + h), (255, 255, 255), -1)
+        cv2.putText(out, text, (x, y + h - 2), font, fs, colour, t, cv2.LINE_AA)
     return out
 
 

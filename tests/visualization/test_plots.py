@@ -49,3 +49,20 @@ def test_every_chart_draws_and_saves_without_pyplot(tmp_path):
         assert Path(path).stat().st_size > 1000
     assert matplotlib.get_backend() == backend
     assert had_pyplot or 'matplotlib.pyplot' not in sys.modules
+
+
+def test_labels_do_not_overlap_and_colours_follow_the_score():
+    from kaokore_mm.visualization.draw import place_labels, score_colour
+
+    # five faces side by side, closer than their labels are wide: every label finds a free place
+    boxes = [[100 + 30 * k, 100, 125 + 30 * k, 130] for k in range(5)]
+    spots = place_labels(boxes, [(40, 12)] * 5, 800, 600)
+    rects = [(x, y, x + 40, y + 12) for x, y in spots]
+    for i in range(5):
+        for j in range(i):
+            a, b = rects[i], rects[j]
+            assert min(a[2], b[2]) <= max(a[0], b[0]) or min(a[3], b[3]) <= max(a[1], b[1]), (a, b)
+    # at the page's edge labels stay on the picture
+    ((x, y),) = place_labels([[0, 0, 20, 20]], [(40, 12)], 100, 100)
+    assert 0 <= x <= 60 and 0 <= y <= 88
+    assert score_colour(0.1) == score_colour(0.3) != score_colour(0.9) == score_colour(1.0)
