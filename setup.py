@@ -42,6 +42,9 @@ setup(
         ]
     },
     include_package_data=True,
-    extras_require={'tests': ['pytest>=7', 'httpx', 'selenium>=4.10', 'ruff==0.17.6', 'jsonschema>=4'], 'bench': ['sahi>=0.11']},
+    extras_require={
+        'tests': ['pytest>=7', 'httpx', 'selenium>=4.10', 'ruff==0.17.6', 'jsonschema>=4'],
+        'bench': ['sahi>=0.11'],
+    },
     license='Apache-2.0',
 )

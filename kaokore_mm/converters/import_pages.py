@@ -199,6 +199,15 @@ class PageCollector:
             self.problems.append(dict(file=source, item=None, reason=str(e)))
             return
         self.problems += [dict(file=source, item=i, reason=r) for i, r in problems]
+        # a page the review app saved names its canvas: a page done with no face (every proposal deleted) is a
+        # page of the book all the same, a negative for training, and its deletions count in the effort
+        own = doc.get('kaokore:canvas') if isinstance(doc, dict) else None
+        if isinstance(own, str):
+            info = pages_by_canvas.get(own)
+            if info is None:
+                self.problems.append(dict(file=source, item=None, reason=f'canvas {own} is not among the pages'))
+            else:
+                self.page(info, source)
         for k, f in enumerate(faces):
             info = pages_by_canvas.get(f['canvas'])
             if info is None:

@@ -252,6 +252,7 @@ def annotation_page(canvas: str, faces, page_id: str | None = None, state: str |
     doc = {'@context': CONTEXT, 'id': page_id or f'{canvas}/annotations', 'type': 'AnnotationPage', 'items': items}
     if state is not None:
         doc['kaokore:state'] = state
+        doc['kaokore:canvas'] = canvas
     return doc
 
 

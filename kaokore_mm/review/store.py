@@ -203,6 +203,7 @@ class CorrectionStore:
                 'type': 'AnnotationPage',
                 'kaokore:version': current + 1,
                 'kaokore:state': state,
+                'kaokore:canvas': p['canvas'],  # the page, also when no face is left on it
                 'items': clean,
             }
             atomic_write_json(self.out / 'corrections' / f'{stem}.json', doc, indent=1)

@@ -47,7 +47,7 @@ def test_annotate_then_merge_corrections(tiny_data, detector, tmp_path):
         assert doc['@context'][0] == 'http://www.w3.org/ns/anno.jsonld' and doc['type'] == 'AnnotationPage'
         for a in doc['items']:
             assert a['type'] == 'Annotation' and a['target']['type'] == 'SpecificResource'
-            assert a['target']['source'].startswith('file://')
+            assert a['target']['source'].startswith('http://127.0.0.1:8000/canvas/')  # never a file:// path
             sel = a['target']['selector']
             assert sel['type'] == 'FragmentSelector' and sel['conformsTo'] == 'http://www.w3.org/TR/media-frags/'
             assert re.fullmatch(r'xywh=\d+,\d+,\d+,\d+', sel['value'])  # integer pixels (Media Fragments)
@@ -148,7 +148,8 @@ def test_w3c_corrections_placed_on_canvases(tiny_data, detector, tmp_path):
     shutil.copy(tiny_data / im['file_name'], book / 'p.jpg')
     out = tmp_path / 'ann'
     load_tool('annotate').main([DEMO, str(detector), '--images', str(book), '--out', str(out)])
-    canvas = (book / 'p.jpg').resolve().as_uri()
+    canvas = json.loads((out / 'annotations.coco.json').read_text())['images'][0]['canvas']  # an http id
+    assert canvas.startswith('http://127.0.0.1:8000/canvas/p.jpg-')
     w3c = {'type': 'AnnotationPage', 'items': [{'type': 'Annotation', 'target': f'{canvas}#xywh=10,20,30,40'}]}
     (out / 'fixed.json').write_text(json.dumps(w3c))
     train = tmp_path / 'train.json'

@@ -324,6 +324,9 @@ def test_a_half_reviewed_book_merges_only_done_pages_and_confirmed_labels(setup,
     (folder / 'c1.json').write_text(
         json.dumps(review_page('https://example.org/c1', 'in progress', [dict(xywh='1,1,5,5', body=[tag('face')])]))
     )
+    # a page done with every proposal deleted: a page of the book (a negative), its deletion counted
+    empty = review_page('https://example.org/c2', 'done', [])
+    (folder / 'c2.json').write_text(json.dumps(dict(empty, **{'kaokore:canvas': 'https://example.org/c2'})))
     base = ['--corrections', str(folder), *args[2:], '--predictions', str(corr_file)]
     rc, out = run([*base, '--book-id', 'half'], capsys)
     assert rc == 0, out.err
@@ -331,15 +334,15 @@ def test_a_half_reviewed_book_merges_only_done_pages_and_confirmed_labels(setup,
     merged = json.loads(train.read_text())
     pages = {im['id'] for im in merged['images'] if im['book_id'] == 'half'}
     faces = [a for a in merged['annotations'] if a['image_id'] in pages]
-    assert len(pages) == 1 and len(faces) == 3
+    assert len(pages) == 2 and len(faces) == 3
     by_x = {a['bbox'][0]: a for a in faces}
     assert 'status' not in by_x[1]['attributes'] and by_x[1]['proposed_attributes'] == dict(status='noble')
     assert 'noble' not in by_x[1]['attributes'].get('tags', [])
     assert by_x[20]['attributes']['status'] == 'commoner' and 'proposed_attributes' not in by_x[20]
     assert by_x[30]['review'] == 'drawn' and by_x[1]['review'] == 'accepted'
     report = json.loads((train.parent / 'merge_half.json').read_text())
-    # the effort covers the merged page only: its 1 prediction (at 1,2) matched, 2 faces drawn, nothing deleted
-    assert report['boxes_to_delete'] == 0 and report['faces_to_draw'] == 2
+    # the effort covers the merged pages only: c0's prediction matched (2 faces drawn), c2's deleted; c1 not counted
+    assert report['boxes_to_delete'] == 1 and report['faces_to_draw'] == 2
     assert report['review']['labels_confirmed'] == 1 and report['review']['labels_proposed_only'] == 1
     # the merged faces as a cr:Curation for IIIF Curation Viewer: http ids, the confirmed label only
     from kaokore_mm.converters.curation import read_curation
@@ -350,8 +353,9 @@ def test_a_half_reviewed_book_merges_only_done_pages_and_confirmed_labels(setup,
     assert not problems and sorted(f.get('attributes', {}).get('status', '') for f in faces) == ['', '', 'commoner']
     # --include-unfinished merges the page in progress too; nothing done at all is refused
     rc, out = run([*base, '--book-id', 'all', '--include-unfinished'], capsys)
-    assert rc == 0 and sum(im['book_id'] == 'all' for im in json.loads(train.read_text())['images']) == 2
+    assert rc == 0 and sum(im['book_id'] == 'all' for im in json.loads(train.read_text())['images']) == 3
     (folder / 'c0.json').unlink()
+    (folder / 'c2.json').unlink()
     before = train.read_text()
     rc, out = run([*base, '--book-id', 'none'], capsys)
     assert rc == 2 and 'none of the 1 pages is marked done' in out.err and train.read_text() == before
