@@ -133,3 +133,25 @@ def provenance(raw: dict) -> ReviewProvenance:
     if why is not None:
         raise ValueError(why)
     return ReviewProvenance.model_validate(raw).resolved()
+
+
+Positive = Annotated[Number, Field(gt=0)]
+
+
+class LoaderSettings(_Item):
+    """A dataloader's numbers as a config or ``--cfg-options`` gives them."""
+
+    batch_size: Annotated[StrictInt, Field(ge=1)] = 1
+    num_workers: Annotated[StrictInt, Field(ge=0)] = 0
+
+
+class OptimizerSettings(_Item):
+    lr: Positive | None = None
+    weight_decay: Annotated[Number, Field(ge=0)] | None = None
+    momentum: Annotated[Number, Field(ge=0)] | None = None
+
+
+class LoopSettings(_Item):
+    max_iters: Annotated[StrictInt, Field(ge=1)] | None = None
+    max_epochs: Annotated[StrictInt, Field(ge=1)] | None = None
+    val_interval: Annotated[StrictInt, Field(ge=1)] | None = None

@@ -61,6 +61,7 @@ def check_config(cfg, config_path: str, stage: str) -> None:
         except errors as e:
             raise UserError(f'{config_path}: {where}: {_one_line(e)}') from None
 
+    check_run_settings(cfg, config_path, stage)
     if 'model' in cfg:
         with item('model'):
             with MODELS.switch_scope_and_registry(None) as registry:
@@ -98,6 +99,33 @@ def check_config(cfg, config_path: str, stage: str) -> None:
         for metric in evaluator if isinstance(evaluator, (list, tuple)) else [evaluator]:
             with item(f'evaluator {metric.get("type")}'):
                 METRICS.build(copy.deepcopy(metric))
+
+
+def check_run_settings(cfg, config_path: str, stage: str) -> None:
+    """The numbers and the work dir of a run, before anything is built: a loader's
+    ``batch_size`` and ``num_workers``, the optimizer's ``lr`` (finite, > 0), the
+    train loop's iterations or epochs (strict types: ``lr=nan``, ``batch_size=0``,
+    ``max_iters='5'`` are refused), and a work dir that is a file."""
+    from kaokore_mm.converters.schemas import LoaderSettings, LoopSettings, OptimizerSettings, problem
+
+    def check(model, raw, where):
+        why = problem(model, dict(raw)) if isinstance(raw, dict) else None
+        if why is not None:
+            raise UserError(f'{config_path}: {where}.{why} (fix the config or --cfg-options)')
+
+    work_dir = cfg.get('work_dir')
+    if isinstance(work_dir, str) and osp.exists(work_dir) and not osp.isdir(work_dir):
+        raise UserError(f'--work-dir {work_dir} is a file, not a folder: give a folder for the run')
+    for name in loaders_of(cfg, stage):
+        loader = cfg.get(name) or {}
+        check(LoaderSettings, {k: loader[k] for k in ('batch_size', 'num_workers') if k in loader}, name)
+    if stage != 'train':
+        return
+    optim = (cfg.get('optim_wrapper') or {}).get('optimizer')
+    if isinstance(optim, dict):
+        check(OptimizerSettings, {k: optim[k] for k in ('lr', 'weight_decay', 'momentum') if k in optim}, 'optimizer')
+    loop = cfg.get('train_cfg') or {}
+    check(LoopSettings, {k: loop[k] for k in ('max_iters', 'max_epochs', 'val_interval') if k in loop}, 'train_cfg')
 
 
 def _ann_file(ds_cfg) -> str | None:

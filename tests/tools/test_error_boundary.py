@@ -64,26 +64,47 @@ def cases(tmp_path):
             ['configs/demo/faster_rcnn_r18_patch512_demo.py', str(tmp_path / 'empty.pth'), '--work-dir', out],
             'an empty file',
         ),
+        # the run's numbers, checked before anything is built (utils/preflight.check_run_settings)
+        'train: lr=nan': (
+            'train',
+            [DEMO, '--work-dir', out, '--cfg-options', 'optim_wrapper.optimizer.lr=nan'],
+            'optimizer.lr: not a finite number',
+        ),
+        'train: batch_size=0': (
+            'train',
+            [DEMO, '--work-dir', out, '--cfg-options', 'train_dataloader.batch_size=0'],
+            'train_dataloader.batch_size',
+        ),
+        'train: --work-dir is a file': ('train', [DEMO, '--work-dir', str(a_file)], 'is a file, not a folder'),
     }
 
 
-@pytest.mark.parametrize(
-    'case',
-    [
-        'download: --out is a file',
-        'download: --workers 0',
-        'download: --coco a JSON list',
-        'download: --coco missing',
-        'download: --coco nested too deeply',
-        'convert: no metadata folder',
-        'convert: --out is a file',
-        'convert: no urls.txt',
-        'synthetic: --pages 0',
-        'synthetic: reversed ranges',
-        'test: a text file as checkpoint',
-        'test: an empty checkpoint',
-    ],
-)
+DEMO = 'configs/demo/faster_rcnn_r18_patch512_demo.py'
+# the case names, written once: the cases themselves need the test's tmp_path
+CASES = [
+    'download: --out is a file',
+    'download: --workers 0',
+    'download: --coco a JSON list',
+    'download: --coco missing',
+    'download: --coco nested too deeply',
+    'convert: no metadata folder',
+    'convert: --out is a file',
+    'convert: no urls.txt',
+    'synthetic: --pages 0',
+    'synthetic: reversed ranges',
+    'test: a text file as checkpoint',
+    'test: an empty checkpoint',
+    'train: lr=nan',
+    'train: batch_size=0',
+    'train: --work-dir is a file',
+]
+
+
+def test_every_case_is_run(tmp_path):
+    assert sorted(cases(tmp_path)) == sorted(CASES)
+
+
+@pytest.mark.parametrize('case', CASES)
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, case):
     tool, args, needle = cases(tmp_path)[case]
     rc = cli_main(load_tool(tool).main, args)
