@@ -49,6 +49,7 @@ from kaokore_mm.annotation import (
     pages_from_manifest_pages,
 )
 from kaokore_mm.compat import check_checkpoint
+from kaokore_mm.converters.iiif_manifest import ManifestError
 from kaokore_mm.utils.cli import UserError, cli_main
 from kaokore_mm.utils.config import load_config
 
@@ -133,6 +134,8 @@ def main(argv=None):
             images_root = out.resolve()
     except PageSourceError as e:
         raise UserError(str(e)) from None
+    except ManifestError as e:
+        raise UserError(f'--iiif-manifest {args.iiif_manifest}: {e}') from None
     if world > 1:
         torch.distributed.barrier()
     from kaokore_mm.apis import PageInferencer

@@ -16,7 +16,18 @@ def _service_id(service):
 
 
 def manifest_pages(manifest: dict) -> list[dict]:
-    """``[dict(canvas, width, height, iiif_base, label)]`` in reading order."""
+    """``[dict(canvas, width, height, iiif_base, label)]`` in reading order; a
+    document of another shape (``items`` not a list, a canvas that is a string,
+    ...) raises :class:`ManifestError` naming the canvas, never a ``TypeError``."""
+    if not isinstance(manifest, dict):
+        raise ManifestError(f'not a IIIF manifest: a JSON {type(manifest).__name__}, not an object')
+    try:
+        return _manifest_pages(manifest)
+    except (TypeError, AttributeError, KeyError, IndexError) as e:
+        raise ManifestError(f'not a IIIF Presentation 2.x or 3.0 manifest: {type(e).__name__}: {e}') from None
+
+
+def _manifest_pages(manifest: dict) -> list[dict]:
     pages = []
     if 'sequences' in manifest:  # Presentation 2.x
         canvases = manifest['sequences'][0].get('canvases', []) if manifest['sequences'] else []
@@ -32,7 +43,9 @@ def manifest_pages(manifest: dict) -> list[dict]:
                 )
             )
     elif 'items' in manifest:  # Presentation 3.0
-        for c in manifest['items']:
+        for k, c in enumerate(manifest['items']):
+            if not isinstance(c, dict):
+                raise ManifestError(f'canvas {k} is a {type(c).__name__}, not an object')
             body = {}
             for page in c.get('items', []):
                 for anno in page.get('items', []):
@@ -54,7 +67,7 @@ def manifest_pages(manifest: dict) -> list[dict]:
             )
     else:
         raise ManifestError('not a IIIF Presentation 2.x or 3.0 manifest (no sequences or items)')
-    bad = [p['canvas'] for p in pages if not p['canvas'] or not p['iiif_base']]
+    bad = [p['canvas'] for p in pages if not isinstance(p['canvas'], str) or not isinstance(p['iiif_base'], str)]
     if bad:
         raise ManifestError(f'{len(bad)} canvases without an id or an image service, e.g. {bad[0]}')
     return pages

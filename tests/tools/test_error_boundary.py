@@ -18,6 +18,10 @@ def cases(tmp_path):
     deep.write_text('[' * 100000 + ']' * 100000)
     ids = tmp_path / 'ids.txt'
     ids.write_text('http://example.org/iiif/p1\n')
+    bad_manifest = tmp_path / 'bad_manifest.json'
+    bad_manifest.write_text('{"type": "Manifest", "items": 5}')
+    string_canvas = tmp_path / 'string_canvas.json'
+    string_canvas.write_text('{"type": "Manifest", "items": ["x"]}')
     out = str(tmp_path / 'out')
     return {
         'download: --out is a file': (
@@ -64,6 +68,21 @@ def cases(tmp_path):
             ['configs/demo/faster_rcnn_r18_patch512_demo.py', str(tmp_path / 'empty.pth'), '--work-dir', out],
             'an empty file',
         ),
+        'annotate: manifest missing': (
+            'annotate',
+            [DEMO, str(a_file), '--iiif-manifest', str(tmp_path / 'nope.json'), '--out', out],
+            'nope.json: No such file',
+        ),
+        'annotate: manifest items not a list': (
+            'annotate',
+            [DEMO, str(a_file), '--iiif-manifest', str(bad_manifest), '--out', out],
+            'not a IIIF Presentation 2.x or 3.0 manifest',
+        ),
+        'annotate: a canvas that is a string': (
+            'annotate',
+            [DEMO, str(a_file), '--iiif-manifest', str(string_canvas), '--out', out],
+            'canvas 0 is a str',
+        ),
         # the run's numbers, checked before anything is built (utils/preflight.check_run_settings)
         'train: lr=nan': (
             'train',
@@ -94,6 +113,9 @@ CASES = [
     'synthetic: reversed ranges',
     'test: a text file as checkpoint',
     'test: an empty checkpoint',
+    'annotate: manifest missing',
+    'annotate: manifest items not a list',
+    'annotate: a canvas that is a string',
     'train: lr=nan',
     'train: batch_size=0',
     'train: --work-dir is a file',
