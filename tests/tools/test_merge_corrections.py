@@ -242,8 +242,48 @@ def test_a_replace_killed_at_any_moment_leaves_the_old_book_or_the_new(tmp_path)
     assert on_disk == named  # the old version's files and what killed runs staged are gone
 
 
-def test_fuzzed_corrections_merge_validly_or_change_nothing(setup, capsys):
-    """Mutated correction COCOs (types, NaN, huge numbers, deep nesting, duplicates, missing
+def fuzz_documents(corr):
+    """A valid correction of each format merge_corrections reads: COCO, a review-app W3C page (with
+    provenance and state), a cr:Curation; W3C and curation on the canvases of ``corr``."""
+    from kaokore_mm.converters.curation import curation
+
+    tag = lambda v: dict(type='TextualBody', purpose='tagging', value=v)  # noqa: E731
+    w3c = {
+        'type': 'AnnotationPage',
+        'kaokore:state': 'done',
+        'kaokore:canvas': 'https://example.org/c0',
+        'items': [
+            {
+                'id': 'https://example.org/c0/a/1',
+                'type': 'Annotation',
+                'body': [tag('face'), tag('noble')],
+                'target': {
+                    'type': 'SpecificResource',
+                    'source': 'https://example.org/c0',
+                    'selector': {'type': 'FragmentSelector', 'value': 'xywh=1,2,10,12'},
+                },
+                'kaokore:origin': 'proposal',
+                'kaokore:review': 'accepted',
+                'kaokore:score': 0.8,
+                'kaokore:proposed': {'status': 'noble'},
+                'kaokore:confirmed': ['status'],
+            },
+            {
+                'type': 'Annotation',
+                'body': [tag('face')],
+                'target': 'https://example.org/c1#xywh=5,5,20,20',
+                'kaokore:origin': 'drawn',
+            },
+        ],
+    }
+    faces = [dict(canvas='https://example.org/c2', bbox=[3, 4, 10, 10], status='warrior', score=0.5)]
+    cur = curation('https://example.org/cur.json', 'https://example.org/manifest.json', 'b', faces)
+    return dict(coco=corr, w3c=w3c, curation=cur)
+
+
+@pytest.mark.parametrize('kind, n', [('coco', 60), ('w3c', 60), ('curation', 40)])
+def test_fuzzed_corrections_merge_validly_or_change_nothing(setup, capsys, kind, n):
+    """Mutated corrections of each format (types, NaN, huge numbers, deep nesting, duplicates, missing
     keys): exit 2 with one line and the training set untouched, or a merge whose every box
     is finite, positive and on its page."""
     import math
@@ -252,19 +292,24 @@ def test_fuzzed_corrections_merge_validly_or_change_nothing(setup, capsys):
     from tests.fuzz import mutate, to_json
 
     tmp_path, args, train, corr, corr_file = setup
+    for k, im in enumerate(corr['images']):
+        im['canvas'] = f'https://example.org/c{k}'
+    corr_file.write_text(json.dumps(corr))
+    valid = fuzz_documents(json.loads(json.dumps(corr)))[kind]
+    fuzz_file = tmp_path / f'fuzz_{kind}.json'
     pristine = train.read_text()
     rng = random.Random(1)
     codes = {}
-    for k in range(60):
-        doc, what = mutate(corr, rng)
-        corr_file.write_text(to_json(doc))
+    for k in range(n):
+        doc, what = mutate(valid, rng)
+        fuzz_file.write_text(to_json(doc))
         train.write_text(pristine)
-        rc, out = run([*args, '--book-id', f'fz{k}'], capsys)
+        rc, out = run(['--corrections', str(fuzz_file), *args[2:], '--book-id', f'fz{k}'], capsys)
         codes[rc] = codes.get(rc, 0) + 1
         assert rc in (0, 2), (what, out.err)
         assert 'Traceback' not in out.err, what
         if rc == 2:
-            lines = out.err.rstrip('\n').splitlines()  # the error, after the other problems found (one line each)
+            lines = [ln for ln in out.err.rstrip('\n').splitlines() if not ln.startswith('  not merged: ')]
             assert lines[-1].startswith('error: ') and out.err.count('error: ') == 1, (what, out.err)
             assert all(line.startswith('  problem: ') for line in lines[:-1]), (what, out.err)
             assert train.read_text() == pristine, what
@@ -276,7 +321,8 @@ def test_fuzzed_corrections_merge_validly_or_change_nothing(setup, capsys):
             assert all(isinstance(v, (int, float)) and math.isfinite(v) for v in a['bbox']) and w > 0 and h > 0, what
             W, H = sizes[a['image_id']]
             assert x >= 0 and y >= 0 and x + w <= W + 1e-6 and y + h <= H + 1e-6, what
-    assert codes.get(2, 0) > 10 and codes.get(0, 0) > 5, codes
+            assert a.get('attributes', {}).get('status') in (None, 'noble', 'warrior', 'incarnation', 'commoner')
+    assert codes.get(2, 0) > 5 and codes.get(0, 0) > 5, codes
 
 
 def review_page(canvas, state, items):
