@@ -198,3 +198,55 @@ def test_manifest_keeps_the_source_canvases_and_image_services(tmp_path):
     assert body['service'][0]['id'] == 'https://iiif.example/iiif/p1'
     assert body['id'] == 'https://iiif.example/iiif/p1/full/max/0/default.jpg'
     validate_iiif(m)
+
+
+ANNOTATOR = r"""
+import sys, time
+from pathlib import Path
+import numpy as np
+from kaokore_mm.annotation import annotate_pages, pages_from_folder
+
+def predict(img):
+    time.sleep(0.02)  # a model's time per page, so that kills land while predicting and while writing
+    v = float(img[0, 0, 0])
+    return [dict(box=[v - 150, 10.0, v - 100, 60.0], score=0.9)]
+
+src, out = Path(sys.argv[1]), Path(sys.argv[2])
+print('ready', flush=True)
+annotate_pages(pages_from_folder(src), out, predict, dict(m=1), src, 'b', 0.0, progress=False)
+"""
+
+
+def test_annotate_killed_at_any_moment_then_rerun_equals_one_clean_run(tmp_path):
+    """SIGKILL at random moments of annotate (predicting, writing COCO / W3C / tiles / manifest): every file
+    left is whole JSON, and a rerun gives exactly the outputs of an uninterrupted run."""
+    import random
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    src = book(tmp_path / 'book', 12)
+    clean, killed = tmp_path / 'clean', tmp_path / 'killed'
+    run = [sys.executable, '-c', ANNOTATOR, str(src)]
+    subprocess.run([*run, str(clean)], check=True, capture_output=True)
+    rng = random.Random(3)
+    for _ in range(2):
+        proc = subprocess.Popen([*run, str(killed)], stdout=subprocess.PIPE, text=True)
+        assert proc.stdout.readline().strip() == 'ready'
+        time.sleep(rng.uniform(0.05, 0.5))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        for f in killed.rglob('*.json'):  # atomic writes: a file is there whole or not at all
+            json.loads(f.read_text())
+    subprocess.run([*run, str(killed)], check=True, capture_output=True)
+
+    def files(root):
+        return {f.relative_to(root).as_posix() for f in root.rglob('*') if f.is_file()}
+
+    assert files(killed) == files(clean)
+    for name in ('annotations.coco.json', 'manifest.json', 'curation.json'):
+        a, b = (json.loads((r / name).read_text()) for r in (clean, killed))
+        if name == 'annotations.coco.json':
+            a['info'].pop('images_root'), b['info'].pop('images_root')
+        assert a == b, name
