@@ -1,8 +1,5 @@
 import json
 import shutil
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -40,21 +37,9 @@ def annotated(tiny_data, tmp_path):
 
 @pytest.fixture
 def server(annotated):
-    import uvicorn
-
-    from kaokore_mm.review import create_app
+    from kaokore_mm.review.open_benchmark import serve  # the one way the project starts the app in a thread
 
     out, _ = annotated
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        port = s.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(create_app(out), host='127.0.0.1', port=port, log_level='warning'))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if srv.started:
-            break
-        time.sleep(0.05)
-    yield f'http://127.0.0.1:{port}'
+    url, srv = serve(out)
+    yield url
     srv.should_exit = True
-    thread.join(timeout=10)

@@ -82,6 +82,22 @@ def drag(drv, element, start, end):
     ).release().perform()
 
 
+def drag_corner(drv, viewer, dx, dy):
+    """Drag the selected box's bottom-right handle by ``dx, dy`` screen pixels and wait for the save."""
+    handles = wait(
+        drv,
+        "const h = [...document.querySelectorAll('.a9s-annotation.editable .a9s-handle')];"
+        'return h.length ? h.map(e => { const r = e.getBoundingClientRect(); '
+        'return [r.x + r.width / 2, r.y + r.height / 2]; }) : null;',
+    )
+    corner = max(handles, key=lambda p: p[0] + p[1])
+    vr = drv.execute_script('const r = arguments[0].getBoundingClientRect(); return [r.x, r.y];', viewer)
+    start = [corner[0] - vr[0], corner[1] - vr[1]]
+    before = saves(drv)
+    drag(drv, viewer, start, [start[0] + dx, start[1] + dy])
+    wait(drv, f'return window.review.state.saves > {before}')
+
+
 def boxes(doc):
     import re
 
@@ -125,18 +141,7 @@ def test_correct_a_page_in_the_browser_then_merge(server, annotated, browser, tm
         "const a = window.review.anno.getAnnotations().find(a => a['kaokore:score'] === 0.3);"
         'window.review.anno.selectAnnotation(a.id);'
     )
-    handles = wait(
-        drv,
-        "const h = [...document.querySelectorAll('.a9s-annotation.editable .a9s-handle')];"
-        'return h.length ? h.map(e => { const r = e.getBoundingClientRect(); '
-        'return [r.x + r.width / 2, r.y + r.height / 2]; }) : null;',
-    )
-    corner = max(handles, key=lambda p: p[0] + p[1])
-    vr = drv.execute_script('const r = arguments[0].getBoundingClientRect(); return [r.x, r.y];', viewer)
-    start = [corner[0] - vr[0], corner[1] - vr[1]]
-    before = saves(drv)
-    drag(drv, viewer, start, [start[0] + 25, start[1] + 20])
-    wait(drv, f'return window.review.state.saves > {before}')
+    drag_corner(drv, viewer, 25, 20)
 
     # set a status on a selected box with the keyboard
     drv.execute_script(
@@ -373,18 +378,7 @@ def test_editing_small_faces(server, annotated, browser):
 
     # resize a proposal's corner: the box stays selected for the next corner, and is "edited"
     drv.execute_script(f'{vp}.goHome(true); window.review.anno.selectAnnotation(arguments[0]);', by_score(drv, 0.3))
-    handles = wait(
-        drv,
-        "const h = [...document.querySelectorAll('.a9s-annotation.editable .a9s-handle')];"
-        'return h.length ? h.map(e => { const r = e.getBoundingClientRect(); '
-        'return [r.x + r.width / 2, r.y + r.height / 2]; }) : null;',
-    )
-    corner = max(handles, key=lambda p: p[0] + p[1])
-    vr = drv.execute_script('const r = arguments[0].getBoundingClientRect(); return [r.x, r.y];', viewer)
-    start = [corner[0] - vr[0], corner[1] - vr[1]]
-    before = saves(drv)
-    drag(drv, viewer, start, [start[0] + 25, start[1] + 20])
-    wait(drv, f'return window.review.state.saves > {before}')
+    drag_corner(drv, viewer, 25, 20)
     target = by_score(drv, 0.3)
     wait(drv, f'const s = window.review.anno.getSelected(); return s && s.id === {json.dumps(target)};')
     doc = saved(out, stem)
