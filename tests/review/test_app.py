@@ -288,7 +288,7 @@ def test_a_server_killed_while_saving_leaves_a_whole_page_and_a_readable_log(ann
     stem = next(iter(CorrectionStore(out).pages))
     rng = random.Random(0)
     last = 0
-    for _ in range(3):
+    for kills in range(1, 4):
         proc = subprocess.Popen([sys.executable, '-c', SAVER, str(out), stem], stdout=subprocess.PIPE, text=True)
         assert proc.stdout.readline().strip() == 'ready'
         time.sleep(rng.uniform(0.05, 0.4))
@@ -299,7 +299,9 @@ def test_a_server_killed_while_saving_leaves_a_whole_page_and_a_readable_log(ann
         last = doc['kaokore:version']
         store = CorrectionStore(out)
         effort = store.effort()  # a cut last record is reported, the rest counts
-        assert effort['operations'].get('relabel', 0) >= last - 1 - len(effort['damaged_log_lines'].get(stem, []))
+        # each kill may fall between a save and its log record: at most one record lost per kill
+        logged = effort['operations'].get('relabel', 0)
+        assert last - kills - len(effort['damaged_log_lines'].get(stem, [])) <= logged <= last
         assert store.load(stem)['kaokore:version'] == last
     assert last > 3  # the loop did save between the kills
     saved = CorrectionStore(out).save(stem, doc['items'], last, 'done')
