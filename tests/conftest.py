@@ -91,13 +91,13 @@ def detector_configs():
     """Every detector config in configs/ (found by globbing: a new config is covered automatically)."""
     from pathlib import Path
 
-    from mmengine.config import Config
+    from kaokore_mm.utils.config import load_config
 
     root = Path(__file__).resolve().parents[1]
     found = []
     for p in sorted(root.glob('configs/**/*.py')):
         if '_base_' in p.parts:
             continue
-        if Config.fromfile(str(p)).get('default_scope') == 'mmdet':
+        if load_config(str(p)).get('default_scope') == 'mmdet':
             found.append(str(p.relative_to(root)))
     return found

@@ -140,9 +140,7 @@ def main(argv=None):
         torch.distributed.barrier()
     from kaokore_mm.apis import PageInferencer
 
-    cfg = load_config(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     check_checkpoint(args.checkpoint)
     inferencer = PageInferencer(cfg, args.checkpoint, device=device, batch_size=args.batch_size)
     classifier = None

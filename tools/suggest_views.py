@@ -30,11 +30,9 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    cfg = load_config(args.config)
+    cfg = load_config(args.config, args.cfg_options)
     if args.data_root:
         set_data_root(cfg, args.data_root)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
     rule = suggest_views(cfg, args.min_size)
     print(format_views(rule))
     return rule

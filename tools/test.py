@@ -30,7 +30,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    cfg = load_config(args.config)
+    cfg = load_config(args.config, args.cfg_options)
     apply_common_args(cfg, args, args.config)
     if args.show_dir:
         vis = cfg.default_hooks.visualization

@@ -33,7 +33,7 @@ def parse_args(argv=None):
 
 
 def build_cfg(args):
-    cfg = load_config(args.config)
+    cfg = load_config(args.config, args.cfg_options)
     apply_common_args(cfg, args, args.config)
     if args.amp:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'

@@ -50,8 +50,10 @@ def model_tag(config, checkpoint, classifier=None) -> dict:
     (path and content hash), and the classifier's if any."""
     from mmengine.config import Config
 
+    from kaokore_mm.utils.config import resolved
+
     def one(cfg_path, ckpt):
-        cfg = cfg_path if isinstance(cfg_path, Config) else Config.fromfile(str(cfg_path))
+        cfg = resolved(cfg_path)
         text = cfg.pretty_text  # as resolved, --cfg-options included
         return dict(
             config=str(cfg.filename if isinstance(cfg_path, Config) else cfg_path),

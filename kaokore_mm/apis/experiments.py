@@ -51,8 +51,7 @@ def effective_schedule(config: str, cfg_options=(), max_iters: int | None = None
     """
     from kaokore_mm.utils.config import load_config
 
-    cfg = load_config(str(config))
-    cfg.merge_from_dict(parse_cfg_options(cfg_options))
+    cfg = load_config(str(config), parse_cfg_options(cfg_options))
     train_cfg = cfg.get('train_cfg') or {}
     by_epoch = train_cfg.get('type', '').startswith('EpochBased') or (
         'max_epochs' in train_cfg and 'max_iters' not in train_cfg
@@ -79,9 +78,10 @@ def run_cfg(config: str, work_dir, data_root, cfg_options=(), resume: bool = Fal
     applied, ``work_dir`` set (and resuming from its last checkpoint)."""
     from kaokore_mm.utils.config import load_config, set_data_root
 
-    cfg = load_config(str(config))
+    options = parse_cfg_options(cfg_options)
+    cfg = load_config(str(config), options)
     set_data_root(cfg, str(data_root))
-    cfg.merge_from_dict(parse_cfg_options(cfg_options))
+    cfg.merge_from_dict({k: v for k, v in options.items() if k != 'model_from'})
     cfg.work_dir = str(work_dir)
     if resume:
         cfg.resume, cfg.load_from = True, None

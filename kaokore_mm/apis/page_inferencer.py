@@ -7,11 +7,10 @@ import warnings
 
 import cv2
 import numpy as np
-from mmengine.config import Config
 
 from kaokore_mm.core.images import to_bgr_uint8
 from kaokore_mm.core.page_files import BadPageError, apply_exif_orientation, file_orientation
-from kaokore_mm.utils.config import loop_patching
+from kaokore_mm.utils.config import loop_patching, resolved
 
 from .patched_predictor import PatchedPredictor
 
@@ -68,7 +67,7 @@ class PageInferencer:
     def __init__(self, config, checkpoint: str | None = None, device: str = 'cpu', score_thr: float = 0.0, **overrides):
         from mmdet.apis import init_detector
 
-        cfg = config if isinstance(config, Config) else Config.fromfile(config)
+        cfg = resolved(config)  # model_from resolved, as every tool loads a config
         # mmdet's builder: the model without its pretrained init (the weights come from the checkpoint;
         # kaokore_mm's checkpoints pass torch's safe loader, see compat.py), dataset_meta, eval mode
         with warnings.catch_warnings(record=True) as caught:  # mmdet resets filters ('once') before it warns

@@ -1,4 +1,11 @@
-"""The smallest face a config's detector can see: its smallest anchor, in patch pixels."""
+"""The smallest face a config's detector can see: its smallest anchor, in patch pixels.
+
+Anchor-free detectors (RTMDet, YOLOX, FCOS, DETR-like) have no anchor: their
+smallest face is taken as ``POINT_CELLS`` cells of their finest feature map (the
+head's prior strides, else the backbone's first output stage), i.e. 32 px at
+stride 8, the side of the smallest anchor of mmdet's R50-FPN (8 x stride 4) and
+COCO's "small" bound.
+"""
 
 from __future__ import annotations
 
@@ -15,14 +22,41 @@ def _resize_factor(cfg, patch_size) -> float:
     return 1.0
 
 
+POINT_CELLS = 4
+# Backbones whose stage i has stride 2 ** (i + 2) (a stride-4 stem or patch embedding).
+STRIDE4_BACKBONES = ('ResNet', 'ResNetV1d', 'ResNeXt', 'Res2Net', 'RegNet', 'SwinTransformer', 'ResNeSt')
+
+
+def _strides(s) -> list[float]:
+    return [float(min(v) if isinstance(v, (list, tuple)) else v) for v in s]
+
+
+def finest_stride(model: dict) -> float:
+    """The stride of the finest feature map a head predicts from (its prior
+    generator's or its own ``strides``, else the backbone's first output stage)."""
+    head = model.get('bbox_head') or {}
+    for key in ('prior_generator', 'anchor_generator'):
+        gen = head.get(key)
+        if isinstance(gen, dict) and gen.get('strides'):
+            return min(_strides(gen['strides']))
+    if head.get('strides'):
+        return min(_strides(head['strides']))
+    backbone = model.get('backbone') or {}
+    if str(backbone.get('type', '')).split('.')[-1] in STRIDE4_BACKBONES and backbone.get('out_indices'):
+        return float(2 ** (min(backbone['out_indices']) + 2))
+    raise ValueError(f'{model.get("type")}: no anchor generator, prior strides or known backbone strides')
+
+
 def smallest_anchor(cfg, patch_size=None) -> float:
     """The side (square root of the area) of the smallest anchor of ``cfg``'s detector
     (its RPN's or single-stage head's anchor generator, built by mmdet), in the
     pixels of a patch of ``patch_size`` (default: the training dataset's),
     i.e. divided by the factor a patch pipeline resizes patches by.
 
+    Anchor-free heads: ``POINT_CELLS`` x :func:`finest_stride`.
+
     Raises:
-        ValueError: the detector has no anchor generator (anchor-free heads).
+        ValueError: neither anchors nor strides can be found.
     """
     from mmdet.registry import TASK_UTILS
     from mmengine.registry import init_default_scope
@@ -36,10 +70,13 @@ def smallest_anchor(cfg, patch_size=None) -> float:
         if isinstance(h, dict) and h.get('anchor_generator'):
             gen_cfg = h['anchor_generator']
             break
-    if gen_cfg is None:
-        raise ValueError(f'{cfg.model.get("type")}: no anchor generator in rpn_head or bbox_head')
-    gen = TASK_UTILS.build(gen_cfg)
-    side = min(float(((a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])).clamp(min=0).sqrt().min()) for a in gen.base_anchors)
+    gen = TASK_UTILS.build(gen_cfg) if gen_cfg is not None else None
+    if gen is not None and hasattr(gen, 'base_anchors'):
+        side = min(
+            float(((a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])).clamp(min=0).sqrt().min()) for a in gen.base_anchors
+        )
+    else:  # point priors (RTMDet), strides only (YOLOX, FCOS) or queries (DETR-like)
+        side = POINT_CELLS * finest_stride(cfg.model)
     patch_size = patch_size or train_patching(cfg).get('patch_size')
     factor = _resize_factor(cfg, patch_size) if patch_size else 1.0
     return math.floor(side / factor * 100 + 0.5) / 100

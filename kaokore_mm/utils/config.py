@@ -146,8 +146,8 @@ def apply_common_args(cfg, args, config_path: str) -> None:
     apply_split_args(cfg, args)
     if getattr(args, 'skip_bad_pages', False):
         set_bad_pages(cfg, 'skip')
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+    if args.cfg_options is not None:  # again after the data root and split (load_config merged them first)
+        cfg.merge_from_dict({k: v for k, v in args.cfg_options.items() if k != 'model_from'})
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:
@@ -155,21 +155,44 @@ def apply_common_args(cfg, args, config_path: str) -> None:
     setup_distributed(cfg, args.launcher)  # last: --cfg-options may have set env_cfg or model_wrapper_cfg
 
 
-def load_config(path: str) -> Config:
+def load_config(path: str, cfg_options: dict | None = None) -> Config:
     """``Config.fromfile(path)``, with a missing file, a syntax error or a missing
-    ``_base_`` reported as one :class:`~kaokore_mm.utils.cli.UserError` line."""
+    ``_base_`` reported as one :class:`~kaokore_mm.utils.cli.UserError` line;
+    ``model_from`` resolved (:mod:`kaokore_mm.utils.model_from`), then
+    ``cfg_options`` merged (a ``model_from`` among them replaces the file's model
+    and is resolved first, so the other options still win over the zoo model)."""
     from mmengine.config import Config
 
     from .cli import UserError, first_line
+    from .model_from import KEY, resolve_model_from
 
     if not osp.isfile(path):
         raise UserError(f'config {path} not found')
     try:
-        return Config.fromfile(path)
+        cfg = Config.fromfile(path)
     except SyntaxError as e:
         raise UserError(f'{e.filename or path}:{e.lineno}: syntax error in the config: {e.msg}') from None
     except (FileNotFoundError, ImportError, NameError, KeyError, TypeError, ValueError, AttributeError) as e:
         raise UserError(f'{path}: cannot be read as a config: {type(e).__name__}: {first_line(e)}') from None
+    options = dict(cfg_options or {})
+    if KEY in options:  # another model for this config: the file's model settings were for its own
+        cfg[KEY], cfg['model'] = options.pop(KEY), None
+    resolve_model_from(cfg)
+    if options:
+        cfg.merge_from_dict(options)
+    return cfg
+
+
+def resolved(cfg) -> Config:
+    """A config object as :func:`load_config` returns it (``model_from`` resolved),
+    for the APIs that take a path or a ``Config``."""
+    from mmengine.config import Config
+
+    from .model_from import resolve_model_from
+
+    if not isinstance(cfg, Config):
+        return load_config(str(cfg))
+    return resolve_model_from(cfg)
 
 
 def train_patching(cfg) -> dict:

@@ -1,0 +1,10 @@
+# CPU demo family: FCOS from mmdet's zoo (model_from) with the demo's half-width ResNet-18 from
+# scratch and 64-channel FPN and head, on the demo patches and views.
+_base_ = ['../_base_/demo_patched.py']
+model_from = 'mmdet::fcos/fcos_r50-caffe_fpn_gn-head_1x_coco.py'
+model = dict(
+    data_preprocessor=dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], bgr_to_rgb=True),
+    backbone=dict(depth=18, base_channels=32, frozen_stages=-1, norm_eval=False, style='pytorch', init_cfg=None),
+    neck=dict(in_channels=[32, 64, 128, 256], out_channels=64),
+    bbox_head=dict(in_channels=64, feat_channels=64),
+)

@@ -1,0 +1,68 @@
+"""Every detector config in configs/ (found by globbing) trains 2 iterations and tests
+through its own test loop (patched where it patches) on synthetic pages, in this
+process with tiny inputs: 256 px patches (DINO's 900 queries need 900 tokens), a plain
+grid at test time, 100 proposals per patch, pages of 600-800 px, no pretrained weights.
+
+Marked ``families`` (``pytest -m 'not families'`` leaves them out locally; CI runs them).
+"""
+
+from pathlib import Path
+
+import pytest
+
+import kaokore_mm  # noqa: F401
+from tests.conftest import LOADER_OPTS, SPLIT_OPTS, detector_configs
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIGS = detector_configs()
+pytestmark = pytest.mark.families
+
+
+def tiny_cfg(config, data_root, work_dir):
+    from kaokore_mm.apis.experiments import parse_cfg_options
+    from kaokore_mm.utils.config import load_config, set_data_root, train_patching
+
+    cfg = load_config(str(ROOT / config), parse_cfg_options([*LOADER_OPTS, *SPLIT_OPTS]))
+    set_data_root(cfg, str(data_root))
+    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=2, val_interval=1000)
+    cfg.param_scheduler = None
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=2, by_epoch=False, save_best=None)
+    cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
+    cfg.log_processor = dict(by_epoch=False)
+    cfg.model.backbone.init_cfg = None  # no download here; the real loading path stays in the configs
+    cfg.optim_wrapper.pop('clip_grad', None)
+    if cfg.get('auto_scale_lr'):
+        cfg.auto_scale_lr.enable = False
+    if train_patching(cfg):
+        cfg.train_dataloader.dataset.patch_size = (256, 256)
+        cfg.val_cfg.overlap = cfg.test_cfg.overlap = 0.0
+    rpn = (cfg.model.get('test_cfg') or {}).get('rpn')
+    if rpn:
+        rpn.max_per_img = 100
+    cfg.work_dir = str(work_dir)
+    return cfg
+
+
+def test_the_glob_finds_the_model_zoo_families():
+    names = {Path(c).name for c in CONFIGS}
+    families = ('rtmdet', 'dino', 'yolox', 'fcos', 'retinanet', 'faster_rcnn', 'cascade_rcnn', 'ssd300')
+    assert all(any(n.startswith(f) for n in names) for f in families), names
+    assert sum('demo' in n and n.split('_')[0] in ('rtmdet', 'dino', 'yolox', 'fcos', 'retinanet') for n in names) >= 5
+
+
+@pytest.mark.parametrize('config', CONFIGS, ids=lambda c: Path(c).name)
+def test_config_trains_two_iterations_and_tests_its_pages(config, tiny_data, tmp_path):
+    from kaokore_mm.apis.train_test import test_detector, train_detector
+    from kaokore_mm.utils.config import train_patching
+
+    cfg = tiny_cfg(config, tiny_data, tmp_path)
+    runner = train_detector(cfg)
+    assert runner.iter == 2
+    ckpt = tmp_path / 'iter_2.pth'
+    assert ckpt.exists()
+    test_cfg = tiny_cfg(config, tiny_data, tmp_path / 'test')
+    metrics = test_detector(test_cfg, str(ckpt))
+    assert metrics['face/num_pages'] == 2 and metrics['face/num_faces'] > 0
+    assert 0.0 <= metrics['face/recall'] <= 1.0
+    patched = bool(train_patching(test_cfg))
+    assert (test_cfg.test_cfg.type == 'PatchedTestLoop') == patched
