@@ -1,7 +1,9 @@
 """Every detector config in configs/ (found by globbing) trains 2 iterations and tests
 through its own test loop (patched where it patches) on synthetic pages, in this
-process with tiny inputs: 256 px patches (DINO's 900 queries need 900 tokens), a plain
-grid at test time, 100 proposals per patch, pages of 600-800 px, no pretrained weights.
+process with tiny inputs: 256 px patches (DETR queries need as many tokens), 300 queries
+and one encoder and decoder layer,
+a plain grid at test time, 100 proposals per patch, whole pages at half the input size,
+pages of 600-800 px, no pretrained weights.
 
 Marked ``families`` (``pytest -m 'not families'`` leaves them out locally; CI runs them).
 """
@@ -39,6 +41,13 @@ def tiny_cfg(config, data_root, work_dir):
     rpn = (cfg.model.get('test_cfg') or {}).get('rpn')
     if rpn:
         rpn.max_per_img = 100
+    if 'num_queries' in cfg.model:  # DETR-like: fewer queries and one encoder and decoder layer
+        cfg.model.num_queries = 300
+        cfg.model.encoder.num_layers = cfg.model.decoder.num_layers = 1
+    for loader in ('train_dataloader', 'test_dataloader'):  # whole-page configs: half their input size
+        for t in cfg[loader].dataset.pipeline:
+            if t['type'] == 'Resize' and isinstance(t['scale'], (tuple, list)) and max(t['scale']) > 600:
+                t['scale'] = tuple(v // 2 for v in t['scale'])
     cfg.work_dir = str(work_dir)
     return cfg
 

@@ -11,13 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from mmengine.config import Config
 from mmengine.evaluator import Evaluator
 from mmengine.registry import init_default_scope
 from mmengine.structures import InstanceData
 
 import kaokore_mm  # noqa: F401
-from kaokore_mm.utils.config import set_data_root
+from kaokore_mm.utils.config import load_config, set_data_root
 from tests.conftest import detector_configs
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,7 +72,7 @@ def evaluate(cfg, data_root, shift=0.0, predict=None):
 
 @pytest.mark.parametrize('config', CONFIGS, ids=lambda c: Path(c).name)
 def test_ground_truth_scores_one_and_shifted_scores_zero(config, crowd_data):
-    cfg = Config.fromfile(str(ROOT / config))
+    cfg = load_config(str(ROOT / config))
     init_default_scope(cfg.default_scope)
     set_data_root(cfg, str(crowd_data))
     perfect, resized = evaluate(cfg, crowd_data)
@@ -94,7 +93,7 @@ def test_noisy_predictions_agree_with_pycocotools(config, crowd_data):
     and pycocotools' COCOeval (IoU 0.5, all areas, 100 boxes) give the same AP50."""
     from tests.tools.test_test_vs_pycocotools import pycocotools_ap50
 
-    cfg = Config.fromfile(str(ROOT / config))
+    cfg = load_config(str(ROOT / config))
     init_default_scope(cfg.default_scope)
     set_data_root(cfg, str(crowd_data))
     rng = torch.Generator().manual_seed(0)
@@ -117,7 +116,7 @@ def test_noisy_predictions_agree_with_pycocotools(config, crowd_data):
     assert metrics['face/AP50'] == pytest.approx(ref, abs=1e-6)
 
 
-PATCHED_CONFIGS = [c for c in CONFIGS if Config.fromfile(str(ROOT / c)).test_cfg.get('type') == 'PatchedTestLoop']
+PATCHED_CONFIGS = [c for c in CONFIGS if load_config(str(ROOT / c)).test_cfg.get('type') == 'PatchedTestLoop']
 
 
 class ViewOracle:
@@ -188,7 +187,7 @@ def test_perfect_per_view_detections_score_one_through_the_patched_test_loop(con
 
     from kaokore_mm.engine import PatchedTestLoop
 
-    cfg = Config.fromfile(str(ROOT / config))
+    cfg = load_config(str(ROOT / config))
     init_default_scope(cfg.default_scope)
     set_data_root(cfg, str(pyramid_data))
     dataset = DATASETS.build(cfg.test_dataloader.dataset)
