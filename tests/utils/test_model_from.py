@@ -122,3 +122,21 @@ def test_a_model_without_num_classes_is_one_line(tmp_path):
     zoo.write_text("model = dict(type='RPN', rpn_head=dict(type='RPNHead', in_channels=8))\n")
     with pytest.raises(UserError, match=r'has no bbox_head.num_classes'):
         load_config(child(tmp_path, f"model_from = '{zoo}'"))
+
+
+def test_page_inferencer_and_annotation_tag_take_a_model_from_config(tmp_path):
+    """PageInferencer (annotate, the API) resolves model_from as the tools do."""
+    import numpy as np
+
+    from kaokore_mm.annotation.annotator import model_tag
+    from kaokore_mm.apis import PageInferencer
+
+    config = str(ROOT / 'configs/demo/rtmdet_tiny_patch512_demo.py')
+    inf = PageInferencer(config, None)
+    assert type(inf.model).__name__ == 'RTMDet' and inf.model.bbox_head.num_classes == 1
+    assert len(inf.predictor.views) == 2 and inf.predictor.patch_size == (512, 512)
+    out = inf(np.full((600, 700, 3), 200, np.uint8))
+    assert set(out) == {'bboxes', 'scores', 'labels'} and out['bboxes'].shape[1:] == (4,)
+    ckpt = tmp_path / 'w.pth'
+    ckpt.write_bytes(b'weights')
+    assert model_tag(config, ckpt)['detector']['config'] == config
