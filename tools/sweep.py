@@ -6,8 +6,9 @@
 Each config is trained and tested in DIR/<config name>/ in this process
 (:func:`kaokore_mm.apis.experiments.sweep`); a finished config is not run again
 and an interrupted one resumes from its last checkpoint. Writes DIR/sweep.md
-and DIR/sweep.csv (AP50, recall, precision, annotation effort, train time,
-inference pages/s) and DIR/sweep.png (a bar plot).
+and DIR/sweep.csv (ranked by AP50: detector type, parameters, AP50, recall,
+precision, annotation effort, train minutes, test seconds per page) and
+DIR/sweep.png (a bar plot).
 """
 
 import argparse
@@ -15,7 +16,7 @@ import sys
 from pathlib import Path
 
 import kaokore_mm  # noqa: F401
-from kaokore_mm.apis.experiments import SWEEP_COLUMNS, markdown_table, say, sweep
+from kaokore_mm.apis.experiments import say, sweep
 from kaokore_mm.utils.cli import cli_main
 
 
@@ -38,7 +39,7 @@ def main(argv=None):
     args = parse_args(argv)
     rows = sweep(args.configs, args.work_dir, args.data_root, args.max_iters, args.cfg_options)
     work = Path(args.work_dir)
-    print(markdown_table(rows, SWEEP_COLUMNS))
+    print((work / 'sweep.md').read_text(encoding='utf-8'), end='')
     say('sweep', f'table: {work / "sweep.md"}, {work / "sweep.csv"}; plot: {work / "sweep.png"}')
     return rows
 

@@ -180,7 +180,51 @@ def csv_table(rows: list[dict], columns) -> str:
     return buf.getvalue()
 
 
-SWEEP_COLUMNS = ('config', 'AP50', 'recall', 'precision', 'manual_share', 'train_min', 'pages_per_s')
+SWEEP_COLUMNS = (
+    'rank',
+    'config',
+    'model',
+    'params_M',
+    'AP50',
+    'recall',
+    'precision',
+    'manual_share',
+    'train_min',
+    's_per_page',
+)
+
+
+def model_summary(config: str) -> dict:
+    """The detector type and its parameters (millions) of a config, built with random weights."""
+    from mmdet.registry import MODELS
+    from mmengine.registry import init_default_scope
+
+    from kaokore_mm.utils.config import load_config
+
+    cfg = load_config(str(config))
+    init_default_scope(cfg.get('default_scope', 'mmdet'))
+    if 'init_cfg' in cfg.model.get('backbone', {}):
+        cfg.model.backbone.init_cfg = None
+    model = MODELS.build(cfg.model)
+    return dict(model=type(model).__name__, params_M=sum(p.numel() for p in model.parameters()) / 1e6)
+
+
+def ranked(rows: list[dict]) -> list[dict]:
+    """The rows best first (AP50, then recall; an undefined figure last), with their rank and
+    the figures derived from each row (model, parameters, seconds per page)."""
+
+    def key(r):
+        return (-(r['AP50'] if r.get('AP50') is not None else -1.0), -(r.get('recall') or 0.0))
+
+    out = []
+    for i, r in enumerate(sorted(rows, key=key), 1):
+        r = dict(r, rank=i)
+        if 'model' not in r or 'params_M' not in r:
+            r.update(model_summary(r['config']))
+        if r.get('pages_per_s'):
+            r['s_per_page'] = 1.0 / r['pages_per_s']
+        out.append(r)
+    return out
 
 
 def sweep_one(config: str, work: Path, data_root, max_iters: int | None = None, cfg_options=()) -> dict:
@@ -220,13 +264,15 @@ def sweep_one(config: str, work: Path, data_root, max_iters: int | None = None, 
 
 def sweep(configs, work_dir, data_root, max_iters: int | None = None, cfg_options=()) -> list[dict]:
     """Train and test every config in ``WORK/<config name>/``; writes
-    ``WORK/sweep.md``, ``sweep.csv`` and ``sweep.png``; returns the rows."""
+    ``WORK/sweep.md`` and ``sweep.csv`` (ranked by AP50, with each detector's type and
+    parameters) and ``sweep.png``; returns the rows in the order of ``configs``."""
     from kaokore_mm.utils.io import atomic_write_text
     from kaokore_mm.visualization.plots import metrics_bar_figure, save_figure
 
     work = Path(work_dir)
     rows = [sweep_one(c, work / Path(c).stem, data_root, max_iters, cfg_options) for c in configs]
-    atomic_write_text(work / 'sweep.md', markdown_table(rows, SWEEP_COLUMNS))
-    atomic_write_text(work / 'sweep.csv', csv_table(rows, SWEEP_COLUMNS))
-    save_figure(metrics_bar_figure([Path(r['config']).stem for r in rows], rows), work / 'sweep.png')
+    table = ranked(rows)
+    atomic_write_text(work / 'sweep.md', markdown_table(table, SWEEP_COLUMNS))
+    atomic_write_text(work / 'sweep.csv', csv_table(table, SWEEP_COLUMNS))
+    save_figure(metrics_bar_figure([Path(r['config']).stem for r in table], table), work / 'sweep.png')
     return rows

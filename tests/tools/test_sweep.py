@@ -79,8 +79,14 @@ def test_sweep_over_two_demo_configs(tiny_data, tmp_path, capsys):
         )
         assert r['pages'] == 2 and r['faces'] > 0 and r['pages_per_s'] > 0 and r['train_min'] > 0
     table = list(csv.DictReader(io.StringIO(Path(tmp_path / 'sweep.csv').read_text())))
-    assert [t['config'] for t in table] == configs
-    assert [float(t['recall']) for t in table] == pytest.approx([r['recall'] for r in rows])
+    assert sorted(t['config'] for t in table) == sorted(configs) and [t['rank'] for t in table] == ['1', '2']
+    ap = [float(t['AP50']) for t in table]
+    assert ap == sorted(ap, reverse=True)  # ranked, best first
+    by_config = {r['config']: r for r in rows}
+    for t in table:
+        assert float(t['recall']) == pytest.approx(by_config[t['config']]['recall'])
+        assert t['model'] == 'FasterRCNN' and 1.0 < float(t['params_M']) < 10.0
+        assert float(t['s_per_page']) == pytest.approx(1 / by_config[t['config']]['pages_per_s'], rel=1e-3)
     assert (tmp_path / 'sweep.md').read_text().count('\n') == 4
     assert (tmp_path / 'sweep.png').stat().st_size > 5000
     capsys.readouterr()
