@@ -1,4 +1,4 @@
-"""The device benchmark in one call (``tools/benchmark_device.py``, ``tools/benchmark_cuda.sh``).
+"""The device benchmark in one call (its command lines: ``benchmark_device.py``, ``benchmark_cuda.sh``).
 
 On synthetic pages it writes itself (realistic: 4000-6000 px, faces 40-300 px;
 ``tiny``: 600-800 px pages, for CI on the CPU), with random weights (speed only),
