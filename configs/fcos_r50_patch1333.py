@@ -1,9 +1,4 @@
-# FCOS R50-caffe GN-head (mmdet's model zoo, by model_from) on the 1333x800 patches and views of the
-# Faster R-CNN experiment, with FCOS's own optimizer scaled linearly from its batch to ours.
-_base_ = [
-    './_base_/datasets/kaokore_patched_pages.py',
-    './_base_/schedules/schedule_12e.py',
-    './_base_/default_runtime.py',
-]
-model_from = dict(config='mmdet::fcos/fcos_r50-caffe_fpn_gn-head_1x_coco.py', take=['optim_wrapper', 'auto_scale_lr'])
-auto_scale_lr = dict(enable=True)
+# FCOS R50-caffe GN-head (mmdet's model zoo) on the patches and views of the Faster R-CNN experiment, with
+# FCOS's SGD.
+_base_ = ['./_base_/model_zoo_patched.py']
+model_from = dict(config='mmdet::fcos/fcos_r50-caffe_fpn_gn-head_1x_coco.py', take={{_base_.zoo_take}})
