@@ -20,12 +20,11 @@ import itertools
 import sys
 import time
 
-from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 import kaokore_mm  # noqa: F401
 from kaokore_mm.utils.cli import cli_main
-from kaokore_mm.utils.config import page_dataset_cfg, set_data_root
+from kaokore_mm.utils.config import load_config, page_dataset_cfg, set_data_root
 from kaokore_mm.utils.io import atomic_write_json
 
 
@@ -61,7 +60,7 @@ def timed(dataset, order, n):
 
 def main(argv=None):
     args = parse_args(argv)
-    cfg = Config.fromfile(args.config)
+    cfg = load_config(args.config)
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     if args.data_root:
         set_data_root(cfg, args.data_root)
