@@ -12,7 +12,13 @@ import sys
 import kaokore_mm  # noqa: F401  (registers plugins, allow-lists mmengine checkpoint types)
 from kaokore_mm.apis.train_test import train_detector
 from kaokore_mm.utils.cli import UserError, cli_main
-from kaokore_mm.utils.config import add_common_args, apply_common_args, load_config, parse_with_common_args
+from kaokore_mm.utils.config import (
+    add_common_args,
+    apply_common_args,
+    enable_amp,
+    load_config,
+    parse_with_common_args,
+)
 from kaokore_mm.utils.dist import finish_distributed
 
 
@@ -36,8 +42,7 @@ def build_cfg(args):
     cfg = load_config(args.config, args.cfg_options)
     apply_common_args(cfg, args, args.config)
     if args.amp:
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.loss_scale = 'dynamic'
+        enable_amp(cfg)
     if args.auto_scale_lr:
         if 'enable' not in cfg.get('auto_scale_lr', {}) or 'base_batch_size' not in cfg.auto_scale_lr:
             raise UserError(f'Can not find "auto_scale_lr.enable" or "auto_scale_lr.base_batch_size" in {args.config}')

@@ -25,6 +25,10 @@ from types import SimpleNamespace
 
 import torch
 
+from kaokore_mm.utils.config import enable_amp
+
+from .inference_benchmark import sync as _sync
+
 SIZES = {
     # 8 pages of the realistic regime; 30 training iterations (5 warm-up) per setting: ~6 min on one GPU
     'full': dict(
@@ -53,11 +57,6 @@ SIZES = {
 
 def _cuda(device: str) -> bool:
     return device.startswith('cuda')
-
-
-def _sync(device: str) -> None:
-    if _cuda(device):
-        torch.cuda.synchronize()
 
 
 def _reset_peak(device: str) -> None:
@@ -119,7 +118,7 @@ def train_throughput(
     lc = cfg.train_dataloader
     lc.num_workers, lc.persistent_workers = workers, workers > 0
     if amp:
-        cfg.optim_wrapper.type, cfg.optim_wrapper.loss_scale = 'AmpOptimWrapper', 'dynamic'
+        enable_amp(cfg)
     runner = build_runner(cfg)
     clock = _iter_clock(size['warmup'], device)
     runner.register_hook(clock)

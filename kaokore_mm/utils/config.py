@@ -195,6 +195,12 @@ def resolved(cfg) -> Config:
     return resolve_model_from(cfg)
 
 
+def enable_amp(cfg) -> None:
+    """Mixed-precision training (mmdet's ``--amp``): mmengine's ``AmpOptimWrapper``, dynamic loss scale."""
+    cfg.optim_wrapper.type = 'AmpOptimWrapper'
+    cfg.optim_wrapper.loss_scale = 'dynamic'
+
+
 def train_patching(cfg) -> dict:
     """``patch_size``, ``overlap`` and ``views`` of the config's training dataset
     when it is a ``PatchedPageDataset`` (wrappers unwrapped), else ``{}``."""
