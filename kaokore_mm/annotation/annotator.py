@@ -29,7 +29,7 @@ import numpy as np
 from kaokore_mm.converters.web_annotation import annotation_page
 from kaokore_mm.core.page_files import BadPageError, bad_pages_message, page_problem
 from kaokore_mm.utils.image_ops import cut_crop, face_window
-from kaokore_mm.utils.io import atomic_write_bytes, atomic_write_json, atomic_write_text
+from kaokore_mm.utils.io import atomic_write_bytes, atomic_write_json, atomic_write_text, remove_stale_temp_files
 from kaokore_mm.visualization.draw import draw_page_boxes, score_colour
 
 from .pages import page_stem
@@ -323,6 +323,9 @@ def annotate_pages(
     bad_keys = {b['key'] for b in bad}
     summary = None
     if rank == 0:
+        # every rank has predicted (the gather above is the barrier): what a killed run left half-written
+        # is nobody's now; its whole files are reused or rewritten below
+        stale = remove_stale_temp_files(out)
         good = [p for p in pages if p['key'] not in bad_keys]
         written = write_outputs(good, out, images_root, book_id, score_thr, book_title, description, base_url=base_url)
         summary = dict(
@@ -335,6 +338,7 @@ def annotate_pages(
             faces=written['faces'],
             bad_pages=sorted(bad, key=lambda b: b['key']),
             processes=world,
+            stale_temp_files_removed=stale,
         )
         atomic_write_json(Path(out) / 'annotate.json', summary)
     if world > 1:

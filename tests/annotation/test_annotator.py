@@ -63,6 +63,17 @@ def test_a_new_model_predicts_again_and_the_same_model_does_not(tmp_path):
     assert pred['model'] == dict(checkpoint='a', sha='2') and pred['key'] == 'p0.png'
 
 
+def test_a_rerun_removes_the_temporary_files_a_killed_run_left(tmp_path):
+    src, out = book(tmp_path / 'book', 2), tmp_path / 'out'
+    annotate_pages(pages_from_folder(src), out, fake_predict, {}, src, 'b', progress=False)
+    left = [next(out.glob('iiif/*')) / '.info.json.part-k1ll3d', out / 'predictions' / '.x.json.part-abc123']
+    for f in left:
+        f.write_text('{"half": ')
+    meta = annotate_pages(pages_from_folder(src), out, fake_predict, {}, src, 'b', progress=False)
+    assert meta['stale_temp_files_removed'] == 2 and not any(f.exists() for f in left)
+    assert not list(out.rglob('.*.part-*'))
+
+
 def test_bad_pages_stop_the_run_before_any_prediction_or_are_listed_and_skipped(tmp_path):
     src = book(tmp_path / 'book', 4)
     (src / 'p1.png').write_bytes(b'\x89PNG\r\n\x1a\n truncated')
