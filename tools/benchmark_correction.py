@@ -17,17 +17,11 @@ about a person's, the operation counts do.
 """
 
 import argparse
-import json
-import socket
 import sys
-import threading
-import time
 from pathlib import Path
 
-import numpy as np
-
-from kaokore_mm.core.boxes import iou_matrix
-from kaokore_mm.review.scripted_annotator import COSTS, Browser, correct_page, xywh_boxes
+from kaokore_mm.converters.import_pages import load_faces_coco
+from kaokore_mm.review.scripted_annotator import COSTS, correction_benchmark
 from kaokore_mm.utils.cli import UserError, cli_main
 from kaokore_mm.utils.io import atomic_write_json
 
@@ -44,76 +38,15 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    import uvicorn
-
-    from kaokore_mm.review import create_app
-
-    out = Path(args.out)
-    truth_coco = json.loads(Path(args.truth).read_text())
-    faces = {}
-    by_id = {im['id']: Path(im['file_name']).name for im in truth_coco['images']}
-    for im in truth_coco['images']:
-        faces[Path(im['file_name']).name] = []
-    for a in truth_coco['annotations']:
-        x, y, w, h = a['bbox']
-        faces[by_id[a['image_id']]].append([x, y, x + w, y + h])
-    app = create_app(out)
-    store = app.state.store
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host='127.0.0.1', port=port, log_level='warning'))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    browser = Browser()
-    totals = dict(accept=0, resize=0, delete=0, draw=0)
-    n_faces, t0 = 0, time.time()
     try:
-        for stem, page in store.pages.items():
-            name = Path(page['key']).name
-            if name not in faces:
-                raise UserError(f'{args.truth}: no page named {name}')
-            truth = np.array(faces[name], float).reshape(-1, 4)
-            ops = correct_page(
-                browser,
-                f'http://127.0.0.1:{port}/review/{stem}',
-                truth,
-                out / 'corrections' / f'{stem}.json',
-                args.iou,
-                args.adjust_below,
-            )
-            for k, v in ops.items():
-                totals[k] += v
-            n_faces += len(truth)
-            # the corrected page must be the truth
-            doc = json.loads((out / 'corrections' / f'{stem}.json').read_text())
-            got = xywh_boxes(doc['items'])
-            if len(got) != len(truth) or (len(truth) and iou_matrix(got, truth).max(0).min() < args.iou):
-                raise UserError(f'page {page["key"]}: the corrected boxes do not match the truth')
-            print(
-                f'{page["key"]}: {len(truth)} faces; accepted {ops["accept"]}, adjusted {ops["resize"]}, '
-                f'deleted {ops["delete"]}, drew {ops["draw"]}',
-                flush=True,
-            )
-    finally:
-        browser.drv.quit()
-        server.should_exit = True
-    seconds = time.time() - t0
-    cost = sum(COSTS[k] * v for k, v in totals.items())
-    res = dict(
-        pages=len(store.pages),
-        faces=n_faces,
-        operations=totals,
-        costs=COSTS,
-        effort_share=cost / max(1, n_faces),
-        logged=store.effort(),
-        script_seconds=seconds,
-    )
+        truth = load_faces_coco(args.truth, '--truth')
+    except ValueError as e:
+        raise UserError(str(e)) from None
+    res = correction_benchmark(Path(args.out), truth, args.iou, args.adjust_below, log=lambda s: print(s, flush=True))
+    ops = res['operations']
     print(
-        f'{res["pages"]} pages, {n_faces} faces: correcting = {totals["accept"]} accepts, {totals["resize"]} '
-        f'adjustments, {totals["delete"]} deletes, {totals["draw"]} drawings; drawing from scratch = {n_faces} '
+        f'{res["pages"]} pages, {res["faces"]} faces: correcting = {ops["accept"]} accepts, {ops["resize"]} '
+        f'adjustments, {ops["delete"]} deletes, {ops["draw"]} drawings; drawing from scratch = {res["faces"]} '
         f'drawings -> effort share {res["effort_share"]:.3f} (costs {COSTS})'
     )
     if args.json:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from kaokore_mm.core.coco_faces import faces_by_image
 from kaokore_mm.core.face_metrics import counts_at, match_page
 from kaokore_mm.core.images import resize_to
 from kaokore_mm.utils.cli import UserError
@@ -32,22 +33,19 @@ def load_pages(pages, data_root=None, max_pages=None, book=None) -> list[tuple]:
         paths = sorted(osp.join(pages, f) for f in os.listdir(pages) if f.lower().endswith(IMAGE_EXT))
         items = [(p, None) for p in paths]
     else:
-        from kaokore_mm.converters.import_pages import load_json
+        from kaokore_mm.converters.import_pages import load_faces_coco
 
         if not osp.isfile(pages):
             raise UserError(f'{pages}: no such page folder or COCO file')
         try:
-            coco = load_json(pages)
+            coco = load_faces_coco(pages, 'pages')
         except ValueError as e:
             raise UserError(str(e)) from None
         root = data_root or osp.dirname(osp.dirname(osp.abspath(pages)))
-        gts = {im['id']: [] for im in coco['images']}
-        for a in coco.get('annotations', []):
-            x, y, w, h = a['bbox']
-            gts.setdefault(a['image_id'], []).append([x, y, x + w, y + h, a.get('iscrowd', 0)])
+        gts = faces_by_image(coco)
         items = [
-            (osp.join(root, im['file_name']), np.array(gts[im['id']], float).reshape(-1, 5))
-            for im in coco['images']
+            (osp.join(root, im['file_name']), gts[im['id']])
+            for im in coco.get('images', [])
             if book is None or im.get('book_id') == book
         ]
     if not items:

@@ -102,12 +102,9 @@ def row(regime, detector, test, metrics, train_s, test_s, at_annotate=None, expo
 
 def page_faces(ann_file) -> dict:
     """``img_id -> (N, 5)`` array of ``x1, y1, x2, y2, ignored`` from a COCO file."""
-    coco = json.loads(Path(ann_file).read_text())
-    faces = {im['id']: [] for im in coco['images']}
-    for a in coco['annotations']:
-        x, y, w, h = a['bbox']
-        faces[a['image_id']].append([x, y, x + w, y + h, float(bool(a.get('iscrowd', 0)))])
-    return {k: np.array(v, np.float64).reshape(-1, 5) for k, v in faces.items()}
+    from kaokore_mm.core.coco_faces import faces_by_image
+
+    return faces_by_image(json.loads(Path(ann_file).read_text()))
 
 
 def load_predictions(preds) -> list[dict]:

@@ -252,6 +252,31 @@ def load_json(path) -> dict:
         raise ValueError(f'{path}: not a readable JSON file ({e})') from None
 
 
+def load_faces_coco(path, what: str = 'COCO file') -> dict:
+    """A COCO file of true faces (a benchmark's truth), checked as the importer checks
+    its items (:mod:`.schemas`): an object with ``images`` and ``annotations`` lists,
+    every image and annotation valid, every annotation on a listed image. Raises
+    ``ValueError`` with one line naming the file, the item and what is wrong."""
+    coco = load_json(path)
+    if not isinstance(coco, dict) or not all(isinstance(coco.get(k, []), list) for k in ('images', 'annotations')):
+        raise ValueError(f'{what} {path}: not a COCO file (an object with "images" and "annotations" lists)')
+    ids = set()
+    for k, im in enumerate(coco.get('images', [])):
+        why = problem(CocoImage, im)
+        if why is not None:
+            raise ValueError(f'{what} {path}, image {k}: {why}')
+        if im['id'] in ids:
+            raise ValueError(f'{what} {path}, image {k}: the id {im["id"]!r} is used by another image')
+        ids.add(im['id'])
+    for k, a in enumerate(coco.get('annotations', [])):
+        why = problem(CocoAnnotation, a)
+        if why is None and a['image_id'] not in ids:
+            why = f'image_id: no image has the id {a["image_id"]!r}'
+        if why is not None:
+            raise ValueError(f'{what} {path}, annotation {k}: {why}')
+    return coco
+
+
 def canvas_index(pages_coco: dict) -> dict:
     """``{canvas or iiif_base: page info}`` of a page COCO (to place W3C targets)."""
     index = {}

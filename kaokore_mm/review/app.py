@@ -204,3 +204,24 @@ def create_app(out_dir, hosts=HOSTS) -> Starlette:
     app = Starlette(routes=routes, middleware=middleware, exception_handlers={Exception: internal_error})
     app.state.store = store
     return app
+
+
+def serve(out_dir) -> tuple:
+    """The review app for ``out_dir`` on a free port of 127.0.0.1, in a thread (benchmarks and
+    tests; the review tool serves it in the foreground): ``(url, server, store)``; set
+    ``server.should_exit`` to stop it."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    app = create_app(out_dir)
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+    srv = uvicorn.Server(uvicorn.Config(app, host='127.0.0.1', port=port, log_level='warning'))
+    threading.Thread(target=srv.run, daemon=True).start()
+    while not srv.started:
+        time.sleep(0.05)
+    return f'http://127.0.0.1:{port}', srv, app.state.store

@@ -7,29 +7,11 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
-import threading
 import time
 from pathlib import Path
 
 # what the browser fetched for the page image: tiles and their info.json, or the whole scan
 IMAGE_ROUTES = ('/iiif/', '/pages/')  # path prefixes (not /api/pages/...)
-
-
-def serve(out: Path) -> tuple:
-    """The review app for ``out`` on a free port of 127.0.0.1, in a thread: ``(url, server)``."""
-    import uvicorn
-
-    from kaokore_mm.review import create_app
-
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        port = s.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(create_app(out), host='127.0.0.1', port=port, log_level='warning'))
-    threading.Thread(target=srv.run, daemon=True).start()
-    while not srv.started:
-        time.sleep(0.05)
-    return f'http://127.0.0.1:{port}', srv
 
 
 def annotated_page(work: Path, long_side: int) -> Path:
@@ -98,6 +80,7 @@ def image_traffic(drv) -> tuple[int, int]:
 
 def review_open_benchmark(work, long_side: int = 6000, repeats: int = 3) -> dict:
     """Median open time and bytes of one ``long_side`` page, tiles vs the whole JPEG."""
+    from .app import serve
     from .scripted_annotator import Browser
 
     work = Path(work)
@@ -114,7 +97,7 @@ def review_open_benchmark(work, long_side: int = 6000, repeats: int = 3) -> dict
     b = Browser()
     try:
         for name, out in (('tiles', tiled), ('whole JPEG', whole)):
-            url, srv = serve(out)
+            url, srv, _ = serve(out)
             runs = [open_page(b, f'{url}/review/{page_stem(stem)}') for _ in range(repeats)]
             srv.should_exit = True
             med = sorted(runs, key=lambda r: r['open_s'])[len(runs) // 2]

@@ -1,6 +1,7 @@
 """A scripted annotator: corrects the proposals of a page to its ground truth in the review app, in a
 real browser (Chromium through Selenium), counting the actions (accept, adjust, delete, draw) a
-person would make. The correction-effort benchmark tool is its command line.
+person would make. :func:`correction_benchmark` does it for a whole book; the correction-effort
+benchmark tool is its command line.
 """
 
 from __future__ import annotations
@@ -180,3 +181,55 @@ def correct_page(
             return ops
         time.sleep(0.05)
     raise RuntimeError(f'{url}: not marked done')
+
+
+def correction_benchmark(out, truth_coco: dict, iou: float = 0.5, adjust_below: float = 0.7, log=print) -> dict:
+    """Correct every page of ``out`` (what the annotate tool wrote) to the true faces of
+    ``truth_coco`` (pages matched by file name) through the review app in Chromium;
+    each corrected page must equal its truth. Returns the operations, the effort
+    share at :data:`COSTS` (drawing every face from scratch = 1 per face) and the
+    app's own effort log."""
+    from kaokore_mm.core.coco_faces import faces_by_file_name
+
+    from .app import serve
+
+    out = Path(out)
+    try:
+        faces = faces_by_file_name(truth_coco, key=lambda name: Path(name).name)
+    except ValueError as e:
+        raise UserError(f'the truth file: {e}') from None
+    url, server, store = serve(out)
+    totals = dict(accept=0, resize=0, delete=0, draw=0)
+    n_faces, t0 = 0, time.time()
+    browser = Browser()
+    try:
+        for stem, page in store.pages.items():
+            name = Path(page['key']).name
+            if name not in faces:
+                raise UserError(f'the truth file has no page named {name}: give the COCO file of the same pages')
+            truth = faces[name][faces[name][:, 4] == 0, :4]
+            done_file = out / 'corrections' / f'{stem}.json'
+            ops = correct_page(browser, f'{url}/review/{stem}', truth, done_file, iou, adjust_below)
+            for k, v in ops.items():
+                totals[k] += v
+            n_faces += len(truth)
+            got = xywh_boxes(json.loads(done_file.read_text())['items'])
+            if len(got) != len(truth) or (len(truth) and iou_matrix(got, truth).max(0).min() < iou):
+                raise UserError(f'page {page["key"]}: the corrected boxes do not match the truth')
+            log(
+                f'{page["key"]}: {len(truth)} faces; accepted {ops["accept"]}, adjusted {ops["resize"]}, '
+                f'deleted {ops["delete"]}, drew {ops["draw"]}'
+            )
+    finally:
+        browser.drv.quit()
+        server.should_exit = True
+    cost = sum(COSTS[k] * v for k, v in totals.items())
+    return dict(
+        pages=len(store.pages),
+        faces=n_faces,
+        operations=totals,
+        costs=COSTS,
+        effort_share=cost / max(1, n_faces),
+        logged=store.effort(),
+        script_seconds=time.time() - t0,
+    )

@@ -10,6 +10,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from kaokore_mm.core.coco_faces import faces_by_image
+
 GT_COLOUR = (60, 180, 60)  # BGR green
 
 
@@ -86,11 +88,7 @@ def draw_prediction_pages(ann_file, predictions, out_dir, score_thr: float = 0.5
     """Draw the pages of a predictions pickle (``test.py --out``) with their
     annotated faces (from the COCO ``ann_file``) into ``out_dir``; returns the
     written paths."""
-    coco = json.loads(Path(ann_file).read_text())
-    gts = {}
-    for a in coco['annotations']:
-        x, y, w, h = a['bbox']
-        gts.setdefault(a['image_id'], []).append([x, y, x + w, y + h])
+    gts = faces_by_image(json.loads(Path(ann_file).read_text()))
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     with open(predictions, 'rb') as f:
@@ -100,7 +98,7 @@ def draw_prediction_pages(ann_file, predictions, out_dir, score_thr: float = 0.5
         pred = r['pred_instances']
         pic = draw_page_boxes(
             cv2.imread(r['img_path']),
-            gts.get(r['img_id'], []),
+            gts.get(r['img_id'], np.zeros((0, 5)))[:, :4],
             np.asarray(pred['bboxes']),
             np.asarray(pred['scores']),
             score_thr,
@@ -118,18 +116,14 @@ def draw_misses(ann_file, dumps: dict, out_path, score_thr: float = 0.5, per_row
     context, the largest first, and the count; returns the path written."""
     from kaokore_mm.core.face_metrics import match_page
 
-    coco = json.loads(Path(ann_file).read_text())
-    faces = {}
-    for a in coco['annotations']:
-        x, y, w, h = a['bbox']
-        faces.setdefault(a['image_id'], []).append([x, y, x + w, y + h, float(bool(a.get('iscrowd', 0)))])
+    faces = faces_by_image(json.loads(Path(ann_file).read_text()))
     label_w, rows = 220, []
     for name, preds in dumps.items():
         with open(preds, 'rb') as f:
             results = pickle.load(f)
         missed, total = [], 0
         for r in results:
-            gt = np.array(faces.get(r['img_id'], []), np.float64).reshape(-1, 5)
+            gt = faces.get(r['img_id'], np.zeros((0, 5)))
             p = r['pred_instances']
             boxes, scores = np.asarray(p['bboxes']).reshape(-1, 4), np.asarray(p['scores']).reshape(-1)
             keep = scores >= score_thr

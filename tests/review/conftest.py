@@ -37,9 +37,9 @@ def annotated(tiny_data, tmp_path):
 
 @pytest.fixture
 def server(annotated):
-    from kaokore_mm.review.open_benchmark import serve  # the one way the project starts the app in a thread
+    from kaokore_mm.review.app import serve  # the one way the project starts the app in a thread
 
     out, _ = annotated
-    url, srv = serve(out)
+    url, srv, _ = serve(out)
     yield url
     srv.should_exit = True

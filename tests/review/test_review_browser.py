@@ -231,6 +231,27 @@ def test_the_scripted_annotator_corrects_a_page_to_its_truth(annotated, server):
     assert len(got) == len(want) and iou_matrix(got, want).max(0).min() > 0.9
 
 
+def test_the_correction_benchmark_tool_corrects_a_book_and_counts(annotated, tiny_data, tmp_path, capsys):
+    """tools/benchmark_correction.py as a user runs it: the truth COCO of the same pages
+    (here with one face the detector missed), every page corrected in Chromium to
+    its truth, the operations and the effort share printed and written."""
+    out, truth = annotated
+    coco = json.loads((tiny_data / 'annotations' / 'pages.json').read_text())
+    first = next(im for im in coco['images'] if Path(im['file_name']).name == sorted(truth)[0])
+    coco['annotations'].append(dict(id=10**6, image_id=first['id'], category_id=1, bbox=[300, 200, 60, 70]))
+    truth_file = tmp_path / 'truth.json'
+    truth_file.write_text(json.dumps(coco))
+    res = load_tool('benchmark_correction').main(
+        [str(out), '--truth', str(truth_file), '--json', str(tmp_path / 'e.json')]
+    )
+    n = sum(len(v) for v in truth.values())
+    assert res['pages'] == 2 and res['faces'] == n + 1
+    assert res['operations'] == dict(accept=n, resize=0, delete=2, draw=1)  # one false box per page
+    assert res['effort_share'] == pytest.approx((0.05 * n + 0.1 * 2 + 1.0) / (n + 1))
+    assert json.loads((tmp_path / 'e.json').read_text())['operations'] == res['operations']
+    assert 'effort share' in capsys.readouterr().out
+
+
 def saved(out, stem):
     return json.loads((out / 'corrections' / f'{stem}.json').read_text())
 

@@ -23,6 +23,14 @@ def cases(tmp_path):
     string_canvas = tmp_path / 'string_canvas.json'
     string_canvas.write_text('{"type": "Manifest", "items": ["x"]}')
     out = str(tmp_path / 'out')
+    string_box = tmp_path / 'string_box.json'
+    string_box.write_text(
+        json.dumps(dict(images=[dict(id=1, file_name='p.jpg')], annotations=[dict(image_id=1, bbox='5577')]))
+    )
+    orphan = tmp_path / 'orphan.json'
+    orphan.write_text(
+        json.dumps(dict(images=[dict(id=1, file_name='p.jpg')], annotations=[dict(image_id=2, bbox=[1, 2, 3, 4])]))
+    )
     return {
         'download: --out is a file': (
             'download_pages',
@@ -95,6 +103,22 @@ def cases(tmp_path):
             'train_dataloader.batch_size',
         ),
         'train: --work-dir is a file': ('train', [DEMO, '--work-dir', str(a_file)], 'is a file, not a folder'),
+        # the truth of a benchmark: checked before a browser or a model starts
+        'correction benchmark: a box that is a string': (
+            'benchmark_correction',
+            [out, '--truth', str(string_box)],
+            'string_box.json, annotation 0: bbox',
+        ),
+        'correction benchmark: a face on no page': (
+            'benchmark_correction',
+            [out, '--truth', str(orphan)],
+            'annotation 0: image_id: no image has the id 2',
+        ),
+        'correction benchmark: --truth a JSON list': (
+            'benchmark_correction',
+            [out, '--truth', str(a_list)],
+            'not a COCO',
+        ),
     }
 
 
@@ -119,6 +143,9 @@ CASES = [
     'train: lr=nan',
     'train: batch_size=0',
     'train: --work-dir is a file',
+    'correction benchmark: a box that is a string',
+    'correction benchmark: a face on no page',
+    'correction benchmark: --truth a JSON list',
 ]
 
 
