@@ -31,9 +31,7 @@ With --launcher (torchrun, slurm, mpi) the pages are shared by the processes.
 """
 
 import argparse
-import json
 import sys
-import urllib.request
 from pathlib import Path
 
 from mmengine.config import DictAction
@@ -44,12 +42,12 @@ from kaokore_mm.annotation import (
     BadPageError,
     PageSourceError,
     annotate_pages,
+    face_proposer,
     model_tag,
     pages_from_folder,
-    pages_from_manifest_pages,
+    pages_from_manifest,
 )
 from kaokore_mm.compat import check_checkpoint
-from kaokore_mm.converters.iiif_manifest import ManifestError
 from kaokore_mm.utils.cli import UserError, cli_main
 from kaokore_mm.utils.config import load_config
 
@@ -91,21 +89,8 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
-def manifest_pages(src: str, out: Path, rank: int) -> list:
-    from kaokore_mm.converters.iiif_download import Downloader, PageJob
-    from kaokore_mm.converters.iiif_manifest import manifest_pages as read_manifest
-
-    raw = (
-        urllib.request.urlopen(src, timeout=60).read()
-        if src.startswith(('http://', 'https://'))
-        else Path(src).read_bytes()
-    )
-    pages = pages_from_manifest_pages(read_manifest(json.loads(raw.decode('utf-8'))), out)
-    if rank == 0:  # one downloader; the others wait at the barrier below
-        report = Downloader().run([PageJob(p['iiif_base'], p['path']) for p in pages], root=out / 'pages')
-        for f in report.failed:
-            print(f'page not downloaded: {f["base"]}: {f["reason"]}', file=sys.stderr)
-    return pages
+def warn(line: str) -> None:
+    print(line, file=sys.stderr)
 
 
 def main(argv=None):
@@ -129,13 +114,12 @@ def main(argv=None):
             book = args.book_id or Path(args.images).resolve().name
             images_root = Path(args.images).resolve()
         else:
-            pages = manifest_pages(args.iiif_manifest, out, rank)
+            # one downloader (rank 0); the others wait at the barrier below
+            pages = pages_from_manifest(args.iiif_manifest, out, download=rank == 0, log=warn)
             book = args.book_id or Path(args.iiif_manifest.rstrip('/')).stem
             images_root = out.resolve()
     except PageSourceError as e:
         raise UserError(str(e)) from None
-    except ManifestError as e:
-        raise UserError(f'--iiif-manifest {args.iiif_manifest}: {e}') from None
     if world > 1:
         torch.distributed.barrier()
     from kaokore_mm.apis import PageInferencer
@@ -149,19 +133,11 @@ def main(argv=None):
 
         classifier = FaceClassifier(*args.classifier, device=device)
 
-    def predict(img):
-        r = inferencer(img)
-        faces = [dict(box=[float(v) for v in b], score=float(s)) for b, s in zip(r['bboxes'], r['scores'])]
-        if classifier is not None and faces:
-            for f, (label, score) in zip(faces, classifier(img, [f['box'] for f in faces])):
-                f[classifier.task], f[f'{classifier.task}_score'] = label, score
-        return faces
-
     try:
         meta = annotate_pages(
             pages,
             out,
-            predict,
+            face_proposer(inferencer, classifier),
             model_tag(cfg, args.checkpoint, args.classifier),
             images_root,
             book,

@@ -2,17 +2,27 @@
 (resumable, tagged with the model, sharded over processes) and the files
 annotators and IIIF viewers load (COCO, W3C AnnotationPages, CSV, review images)."""
 
-from .annotator import DEFAULT_BASE_URL, BadPageError, annotate_pages, model_tag, predict_pages, write_outputs
-from .pages import PageSourceError, page_stem, pages_from_folder, pages_from_manifest_pages
+from .annotator import (
+    DEFAULT_BASE_URL,
+    BadPageError,
+    annotate_pages,
+    face_proposer,
+    model_tag,
+    predict_pages,
+    write_outputs,
+)
+from .pages import PageSourceError, page_stem, pages_from_folder, pages_from_manifest, pages_from_manifest_pages
 
 __all__ = [
     'DEFAULT_BASE_URL',
     'BadPageError',
     'PageSourceError',
     'annotate_pages',
+    'face_proposer',
     'model_tag',
     'page_stem',
     'pages_from_folder',
+    'pages_from_manifest',
     'pages_from_manifest_pages',
     'predict_pages',
     'write_outputs',

@@ -21,6 +21,7 @@ import heapq
 import io
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -281,6 +282,23 @@ def write_outputs(
     atomic_write_text(out / 'annotations.csv', buf.getvalue())
     _sheet([(-s, i, t, lab) for s, i, t, lab in worst], out / 'review' / 'contact_sheet.jpg')
     return dict(pages_written=len(images), faces=len(anns), pages_without_prediction=missing)
+
+
+def face_proposer(inferencer, classifier=None) -> Callable:
+    """``predict(page) -> faces`` for :func:`annotate_pages` from a page detector
+    (:class:`~kaokore_mm.apis.PageInferencer`) and, optionally, a face classifier
+    (:class:`~kaokore_mm.interpretation.FaceClassifier`) whose label and score
+    go with each box under its task's name (``status``, ``status_score``)."""
+
+    def predict(img) -> list[dict]:
+        r = inferencer(img)
+        faces = [dict(box=[float(v) for v in b], score=float(s)) for b, s in zip(r['bboxes'], r['scores'])]
+        if classifier is not None and faces:
+            for f, (label, score) in zip(faces, classifier(img, [f['box'] for f in faces])):
+                f[classifier.task], f[f'{classifier.task}_score'] = label, score
+        return faces
+
+    return predict
 
 
 def annotate_pages(

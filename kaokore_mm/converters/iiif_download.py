@@ -39,6 +39,7 @@ from urllib.parse import urlsplit
 
 from kaokore_mm.core.iiif import MAX_PAGE_PIXELS, full_page_url, info_url
 from kaokore_mm.core.page_files import cut_short
+from kaokore_mm.utils.cli import first_line
 from kaokore_mm.utils.io import atomic_write_bytes, remove_stale_temp_files
 
 USER_AGENT = 'kaokore_mm-downloader/0.1 (+https://github.com/)'
@@ -249,6 +250,18 @@ class Downloader:
                 with self._lock:
                     self.report.retries += 1
                 time.sleep(min(delay, self.max_backoff))
+
+    def get_json(self, url: str, what: str = 'document') -> object:
+        """One JSON document (a manifest) by URL, with the retries, limits and schemes of the
+        page downloads; raises ``PermanentError`` naming ``what`` and why."""
+        try:
+            body, _ = self._with_retries(url, want_image=False)
+        except PermanentError as e:
+            raise PermanentError(f'{what} not fetched: {e}', e.status) from None
+        try:
+            return json.loads(body.decode('utf-8'))
+        except (ValueError, UnicodeDecodeError) as e:
+            raise PermanentError(f'{what} is not UTF-8 JSON ({first_line(e)})') from None
 
     def _info(self, job: PageJob):
         try:

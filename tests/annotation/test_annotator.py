@@ -261,3 +261,23 @@ def test_annotate_killed_at_any_moment_then_rerun_equals_one_clean_run(tmp_path)
         if name == 'annotations.coco.json':
             a['info'].pop('images_root'), b['info'].pop('images_root')
         assert a == b, name
+
+
+def test_face_proposer_gives_each_box_the_classifier_label_of_its_task():
+    from kaokore_mm.annotation import face_proposer
+
+    class Classifier:
+        task = 'status'
+
+        def __call__(self, img, boxes):
+            return [('noble' if b[0] < 50 else 'warrior', 0.8) for b in boxes]
+
+    def inferencer(img):
+        return dict(bboxes=np.array([[10, 10, 40, 40], [60, 5, 90, 30]], np.float32), scores=np.array([0.9, 0.4]))
+
+    faces = face_proposer(inferencer, Classifier())(np.zeros((100, 100, 3), np.uint8))
+    assert faces == [
+        dict(box=[10.0, 10.0, 40.0, 40.0], score=0.9, status='noble', status_score=0.8),
+        dict(box=[60.0, 5.0, 90.0, 30.0], score=0.4, status='warrior', status_score=0.8),
+    ]
+    assert face_proposer(lambda img: dict(bboxes=np.zeros((0, 4)), scores=np.zeros(0)), Classifier())(None) == []

@@ -19,9 +19,11 @@ class FaultyIIIFServer:
     """Pages ``/iiif/<pid>``; ``faults[pid]`` is a list of faults consumed one per
     image request: '500', '503', '429', 'slow', 'truncate', 'html', 'garbage';
     ``always[pid]`` a fault served every time ('404'); ``v2`` the pages that
-    speak Image API 2.x (refusing ``full/max``); ``delay`` slows every image."""
+    speak Image API 2.x (refusing ``full/max``); ``delay`` slows every image;
+    ``documents``: JSON served at other paths (``{'/scroll.json': manifest}``)."""
 
-    def __init__(self, pages, faults=None, always=None, v2=(), delay=0.0, slow=1.5):
+    def __init__(self, pages, faults=None, always=None, v2=(), delay=0.0, slow=1.5, documents=None):
+        self.documents = dict(documents or {})
         self.pages = {pid: page_jpeg(i) for i, pid in enumerate(pages)}
         self.faults = {k: list(v) for k, v in (faults or {}).items()}
         self.always = dict(always or {})
@@ -66,6 +68,8 @@ class FaultyIIIFServer:
         parts = h.path.strip('/').split('/')
         with self.lock:
             self.requests.append(h.path)
+        if h.path in self.documents:
+            return self._send(h, 200, json.dumps(self.documents[h.path]).encode(), 'application/json')
         cut = -1 if parts[-1] == 'info.json' else -4  # page ids may hold slashes: book/page
         pid, rest = '/'.join(parts[1:cut]), parts[cut:]
         if len(parts) < 3 or parts[0] != 'iiif' or pid not in self.pages:

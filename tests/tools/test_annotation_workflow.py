@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import load_tool
+from tests.converters.iiif_server import FaultyIIIFServer
 from tests.test_compat import DEMO, tiny_opts
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -176,7 +177,6 @@ def test_w3c_corrections_placed_on_canvases(tiny_data, detector, tmp_path):
 
 
 def test_annotate_a_iiif_manifest(detector, tmp_path):
-    from tests.converters.iiif_server import FaultyIIIFServer
 
     with FaultyIIIFServer(['scroll/p1', 'scroll/p2'], faults={'scroll/p2': ['503']}) as srv:
         items = [
@@ -203,14 +203,15 @@ def test_annotate_a_iiif_manifest(detector, tmp_path):
             }
             for k in (1, 2)
         ]
-        manifest = tmp_path / 'scroll.json'
-        manifest.write_text(
-            json.dumps(
-                {'@context': 'http://iiif.io/api/presentation/3/context.json', 'type': 'Manifest', 'items': items}
-            )
-        )
+        # the manifest by URL, from the same server (fetched with the downloader's retries and limits)
+        srv.documents['/books/scroll.json'] = {
+            '@context': 'http://iiif.io/api/presentation/3/context.json',
+            'type': 'Manifest',
+            'items': items,
+        }
+        manifest = srv.base.rsplit('/', 1)[0] + '/books/scroll.json'
         out = tmp_path / 'out'
-        meta = load_tool('annotate').main([DEMO, str(detector), '--iiif-manifest', str(manifest), '--out', str(out)])
+        meta = load_tool('annotate').main([DEMO, str(detector), '--iiif-manifest', manifest, '--out', str(out)])
     assert meta['pages'] == 2 and meta['book_id'] == 'scroll'
     coco = json.loads((out / 'annotations.coco.json').read_text())
     assert [im['canvas'] for im in coco['images']] == ['https://example.org/canvas/1', 'https://example.org/canvas/2']
@@ -219,6 +220,22 @@ def test_annotate_a_iiif_manifest(detector, tmp_path):
         json.loads(p.read_text())['items'][0]['target']['source'] if json.loads(p.read_text())['items'] else None
         for p in (out / 'w3c').glob('*.json')
     } <= {None, *[im['canvas'] for im in coco['images']]}
+
+
+def test_a_manifest_url_or_file_that_cannot_be_read_is_one_line(tmp_path, capsys):
+    """--iiif-manifest by URL is fetched with the downloader's limits; a 404, a file that is not
+    JSON: one line naming the manifest, exit 2, before any model is built."""
+    from kaokore_mm.utils.cli import cli_main
+
+    not_json = tmp_path / 'm.json'
+    not_json.write_bytes(b'\xff\xfe<html>')
+    with FaultyIIIFServer(['p1']) as srv:
+        cases = [(f'{srv.base}/none/manifest.json', 'the manifest not fetched: HTTP 404'), (str(not_json), 'UTF-8')]
+        for src, needle in cases:
+            args = [DEMO, 'no.pth', '--iiif-manifest', src, '--out', str(tmp_path / 'o')]
+            rc = cli_main(load_tool('annotate').main, args)
+            err = capsys.readouterr().err
+            assert rc == 2 and err.count('\n') == 1 and f'--iiif-manifest {src}: ' in err and needle in err, err
 
 
 def test_manifest_2x_pages():
