@@ -27,7 +27,7 @@ from starlette.staticfiles import StaticFiles
 from kaokore_mm.core.iiif import level0_info
 from kaokore_mm.core.labels import TASKS
 
-from .store import ConflictError, CorrectionStore, ReviewError, safe_stem
+from .store import ConflictError, CorrectionStore, NotFound, ReviewError, safe_stem
 
 STATIC = Path(__file__).parent / 'static'
 MAX_BODY = 8 << 20  # bytes of a request body: a page of a few thousand faces is far below
@@ -74,23 +74,36 @@ async def internal_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({'error': f'internal error ({type(exc).__name__}); see the server log'}, status_code=500)
 
 
+async def request_error(request: Request, exc: Exception) -> JSONResponse:
+    """The one mapping of the app's errors to statuses: no such page 404, a stale version
+    409, a refused body its own status, annotations the store cannot accept 400."""
+    if isinstance(exc, BadRequest):
+        status = exc.status
+    else:
+        status = 404 if isinstance(exc, NotFound) else 409 if isinstance(exc, ConflictError) else 400
+    return JSONResponse({'error': str(exc)}, status_code=status)
+
+
+ERROR_HANDLERS = {BadRequest: request_error, ConflictError: request_error, ReviewError: request_error}
+ERROR_HANDLERS[Exception] = internal_error
+
+
 def create_app(out_dir, hosts=HOSTS) -> Starlette:
     """The app serving ``out_dir`` (annotate's output) to requests for ``hosts``
     (the host names it is reached by; the review tool adds the one it listens on)."""
     store = CorrectionStore(out_dir)
     out = Path(out_dir)
 
-    def error(e: Exception, status: int) -> JSONResponse:
-        return JSONResponse({'error': str(e)}, status_code=status)
+    def page_of(request: Request) -> tuple[str, dict]:
+        """The page a route names (``NotFound`` unless the id is safe and the page is the book's)."""
+        stem = safe_stem(request.path_params['stem'])
+        return stem, store.page(stem)
 
     async def index(request: Request):
         return FileResponse(STATIC / 'index.html', headers={'Cache-Control': 'no-store'})
 
     async def review(request: Request):
-        try:
-            store.page(safe_stem(request.path_params['stem']))
-        except ReviewError as e:
-            return error(e, 404)
+        page_of(request)
         return FileResponse(STATIC / 'review.html', headers={'Cache-Control': 'no-store'})
 
     async def pages(request: Request):
@@ -100,66 +113,45 @@ def create_app(out_dir, hosts=HOSTS) -> Starlette:
         return JSONResponse({task: list(names) for task, names in TASKS.items()})
 
     async def page(request: Request):
-        try:
-            stem = safe_stem(request.path_params['stem'])
-            if request.method == 'GET':
-                return JSONResponse(store.load(stem), headers={'Cache-Control': 'no-store'})
-            body = await read_json_body(request)
-            version = body.get('version')
-            if isinstance(version, bool) or not isinstance(version, int):
-                raise BadRequest(f'version must be the integer version the page was loaded at, got {version!r}')
-            state = body.get('state', 'in progress')
-            if not isinstance(state, str):
-                raise BadRequest(f'state must be a string, got {state!r}')
-            return JSONResponse(store.save(stem, body.get('items'), version, state))
-        except ConflictError as e:
-            return error(e, 409)
-        except BadRequest as e:
-            return error(e, e.status)
-        except ReviewError as e:
-            return error(e, 404 if 'no page' in str(e) else 400)
+        stem, _ = page_of(request)
+        if request.method == 'GET':
+            return JSONResponse(store.load(stem), headers={'Cache-Control': 'no-store'})
+        body = await read_json_body(request)
+        version = body.get('version')
+        if isinstance(version, bool) or not isinstance(version, int):
+            raise BadRequest(f'version must be the integer version the page was loaded at, got {version!r}')
+        state = body.get('state', 'in progress')
+        if not isinstance(state, str):
+            raise BadRequest(f'state must be a string, got {state!r}')
+        return JSONResponse(store.save(stem, body.get('items'), version, state))
 
     async def log(request: Request):
-        try:
-            stem = safe_stem(request.path_params['stem'])
-            body = await read_json_body(request)
-            return JSONResponse(dict(logged=store.log(stem, body.get('actions'))))
-        except BadRequest as e:
-            return error(e, e.status)
-        except ReviewError as e:
-            return error(e, 404 if 'no page' in str(e) else 400)
+        stem, _ = page_of(request)
+        body = await read_json_body(request)
+        return JSONResponse(dict(logged=store.log(stem, body.get('actions'))))
 
     async def image(request: Request):
-        try:
-            p = store.page(safe_stem(request.path_params['stem']))
-            path = store.image_path(p)
-        except ReviewError as e:
-            return error(e, 404)
-        return FileResponse(path, headers=OPEN)
+        _, p = page_of(request)
+        return FileResponse(store.image_path(p), headers=OPEN)
+
+    async def favicon(request: Request):
+        return Response(status_code=204)
 
     async def tile_info(request: Request):
         """The page's level-0 ``info.json``, its id at the address this request used (tiles resolve
         whatever name the app is reached by)."""
-        try:
-            stem = safe_stem(request.path_params['stem'])
-            p = store.page(stem)
-        except ReviewError as e:
-            return error(e, 404)
+        stem, p = page_of(request)
         if not (out / 'iiif' / stem / 'info.json').is_file():
-            return error(ReviewError(f'page {p["key"]} has no tiles (annotate it again to write them)'), 404)
+            raise NotFound(f'page {p["key"]} has no tiles (annotate it again to write them)')
         info = level0_info(f'{str(request.base_url).rstrip("/")}/iiif/{stem}', p['width'], p['height'])
         return JSONResponse(info, media_type='application/ld+json', headers=OPEN)
 
     async def tile(request: Request):
-        try:
-            stem = safe_stem(request.path_params['stem'])
-            store.page(stem)
-        except ReviewError as e:
-            return error(e, 404)
+        stem, _ = page_of(request)
         root = (out / 'iiif' / stem).resolve()
         path = (root / request.path_params['tile']).resolve()
         if not path.is_relative_to(root) or path.suffix != '.jpg' or not path.is_file():
-            return error(ReviewError(f'no tile {request.path_params["tile"]!r} of page {stem}'), 404)
+            raise NotFound(f'no tile {request.path_params["tile"]!r} of page {stem}')
         return FileResponse(path, media_type='image/jpeg', headers={**OPEN, 'Cache-Control': 'max-age=86400'})
 
     async def manifest(request: Request):
@@ -169,20 +161,13 @@ def create_app(out_dir, hosts=HOSTS) -> Starlette:
         return FileResponse(path, media_type='application/ld+json', headers=OPEN)
 
     async def w3c(request: Request):
-        try:
-            stem = safe_stem(request.path_params['stem'])
-            store.page(stem)
-        except ReviewError as e:
-            return error(e, 404)
+        stem, _ = page_of(request)
         corrected = out / 'corrections' / f'{stem}.json'  # Mirador sees the latest state of the page
         return FileResponse(
             corrected if corrected.exists() else out / 'w3c' / f'{stem}.json',
             media_type='application/ld+json',
             headers=OPEN,
         )
-
-    async def favicon(request: Request):
-        return Response(status_code=204)
 
     routes = [
         Route('/', index),
@@ -201,7 +186,7 @@ def create_app(out_dir, hosts=HOSTS) -> Starlette:
     ]
     # no DNS rebinding: a page of another site that resolves its name to 127.0.0.1 sends its own Host
     middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=list(dict.fromkeys(hosts)))]
-    app = Starlette(routes=routes, middleware=middleware, exception_handlers={Exception: internal_error})
+    app = Starlette(routes=routes, middleware=middleware, exception_handlers=ERROR_HANDLERS)
     app.state.store = store
     return app
 

@@ -40,7 +40,11 @@ class ConflictError(Exception):
 
 
 class ReviewError(ValueError):
-    """A request the store cannot accept (unknown page, malformed annotations)."""
+    """A request the store cannot accept (malformed annotations, a bad state)."""
+
+
+class NotFound(ReviewError):
+    """No such page (or page id, image, tile) in this book."""
 
 
 class CorrectionStore:
@@ -71,7 +75,7 @@ class CorrectionStore:
 
     def page(self, stem: str) -> dict:
         if stem not in self.pages:
-            raise ReviewError(f'no page {stem!r} in {self.out}')
+            raise NotFound(f'no page {stem!r} in {self.out}')
         return self.pages[stem]
 
     def image_path(self, page: dict) -> Path:
@@ -80,9 +84,9 @@ class CorrectionStore:
         root = self.images_root.resolve()
         path = Path(page['path']).resolve()
         if not path.is_relative_to(root):
-            raise ReviewError(f"page {page['key']}: its image is outside the book's folder {root}: not served")
+            raise NotFound(f"page {page['key']}: its image is outside the book's folder {root}: not served")
         if not path.is_file():
-            raise ReviewError(f'page {page["key"]}: its image {path} is missing')
+            raise NotFound(f'page {page["key"]}: its image {path} is missing')
         return path
 
     def _corrected(self, stem: str):
@@ -254,5 +258,5 @@ _SAFE = re.compile(r'^[A-Za-z0-9._-]+$')
 
 def safe_stem(stem: str) -> str:
     if not _SAFE.match(stem or ''):
-        raise ReviewError(f'bad page id {stem!r}')
+        raise NotFound(f'bad page id {stem!r}')
     return stem
