@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 
-from .web_annotation import AnnotationError, parse_xywh, pixel_fragment
+from .web_annotation import AnnotationError, imported_face, parse_xywh, pixel_fragment
 
 CONTEXT = ['http://iiif.io/api/presentation/2/context.json', 'http://codh.rois.ac.jp/iiif/curation/1/context.json']
 LABELS = ('status', 'gender')
@@ -105,18 +105,5 @@ def read_curation(doc) -> tuple[list[dict], list[tuple]]:
             except AnnotationError as e:
                 problems.append((k, str(e)))
                 continue
-            faces.append(
-                dict(
-                    canvas=canvas,
-                    bbox=box,
-                    tags=list(attrs.values()),
-                    attributes=attrs,
-                    id=ident,
-                    score=score,
-                    origin=None,
-                    review=None,
-                    confirmed=None,
-                    proposed={},
-                )
-            )
+            faces.append(imported_face(canvas, box, attrs.values(), attrs, ident, score))
     return faces, problems

@@ -178,21 +178,40 @@ def read_annotations(doc, canvas_sizes=None) -> tuple[list[dict], list[tuple]]:
             problems.append((i, str(e)))
             continue
         faces.append(
-            dict(
-                canvas=canvas,
-                bbox=box,
-                tags=tags,
-                attributes=attributes,
-                id=ann_id,
-                score=score,
+            imported_face(
+                canvas,
+                box,
+                tags,
+                attributes,
+                ann_id,
+                score,
                 origin=prov.origin,
                 review=prov.review,
-                # None: a file without the review app's provenance (another tool's): its labels are the annotator's
                 confirmed=None if prov.confirmed is None else list(prov.confirmed),
                 proposed=dict(prov.proposed),
             )
         )
     return faces, problems
+
+
+def imported_face(
+    canvas: str, bbox, tags, attributes: dict, ident, score, origin=None, review=None, confirmed=None, proposed=None
+) -> dict:
+    """One face read from a W3C AnnotationPage or a cr:Curation, as the importer takes it:
+    ``origin``/``review``/``confirmed``/``proposed`` are the review app's provenance, ``None``
+    (``{}``) for a file of another tool, whose labels are then the annotator's."""
+    return dict(
+        canvas=canvas,
+        bbox=bbox,
+        tags=list(tags),
+        attributes=attributes,
+        id=ident,
+        score=score,
+        origin=origin,
+        review=review,
+        confirmed=confirmed,
+        proposed=proposed or {},
+    )
 
 
 # the W3C context plus the project's prefix, so that ``kaokore:score`` expands to an IRI in JSON-LD
