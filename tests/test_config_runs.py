@@ -22,15 +22,11 @@ pytestmark = pytest.mark.families
 
 def tiny_cfg(config, data_root, work_dir):
     from kaokore_mm.apis.experiments import parse_cfg_options
-    from kaokore_mm.utils.config import load_config, set_data_root, train_patching
+    from kaokore_mm.utils.config import load_config, set_data_root, set_iteration_run, train_patching
 
     cfg = load_config(str(ROOT / config), parse_cfg_options([*LOADER_OPTS, *SPLIT_OPTS]))
     set_data_root(cfg, str(data_root))
-    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=2, val_interval=1000)
-    cfg.param_scheduler = None
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=2, by_epoch=False, save_best=None)
-    cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
-    cfg.log_processor = dict(by_epoch=False)
+    set_iteration_run(cfg, 2, checkpoint_interval=2, log_interval=1)
     cfg.model.backbone.init_cfg = None  # no download here; the real loading path stays in the configs
     cfg.optim_wrapper.pop('clip_grad', None)
     if cfg.get('auto_scale_lr'):

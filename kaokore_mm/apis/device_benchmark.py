@@ -25,7 +25,7 @@ from types import SimpleNamespace
 
 import torch
 
-from kaokore_mm.utils.config import enable_amp
+from kaokore_mm.utils.config import enable_amp, set_iteration_run
 
 from .inference_benchmark import sync as _sync
 
@@ -110,11 +110,7 @@ def train_throughput(
 
     cfg = _speed_cfg(config, data_root)
     cfg.work_dir = work_dir
-    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=size['iters'], val_interval=10**9)
-    cfg.param_scheduler = None
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=10**9, by_epoch=False, save_last=False)
-    cfg.default_hooks.logger = dict(type='LoggerHook', interval=10**9)
-    cfg.log_processor = dict(by_epoch=False)
+    set_iteration_run(cfg, size['iters'])
     lc = cfg.train_dataloader
     lc.num_workers, lc.persistent_workers = workers, workers > 0
     if amp:

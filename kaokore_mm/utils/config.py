@@ -201,6 +201,25 @@ def enable_amp(cfg) -> None:
     cfg.optim_wrapper.loss_scale = 'dynamic'
 
 
+def set_iteration_run(cfg, iters: int, checkpoint_interval: int | None = None, log_interval: int | None = None) -> None:
+    """Make ``cfg`` a run of ``iters`` training iterations at a constant learning rate
+    (smoke tests, throughput benchmarks): no validation, a checkpoint every
+    ``checkpoint_interval`` iterations and a log line every ``log_interval`` (never when
+    ``None``), iteration-based logs."""
+    never = 10**9
+    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=iters, val_interval=never)
+    cfg.param_scheduler = None
+    cfg.default_hooks.checkpoint = dict(
+        type='CheckpointHook',
+        interval=checkpoint_interval or never,
+        by_epoch=False,
+        save_best=None,
+        save_last=checkpoint_interval is not None,
+    )
+    cfg.default_hooks.logger = dict(type='LoggerHook', interval=log_interval or never)
+    cfg.log_processor = dict(by_epoch=False)
+
+
 def train_patching(cfg) -> dict:
     """``patch_size``, ``overlap`` and ``views`` of the config's training dataset
     when it is a ``PatchedPageDataset`` (wrappers unwrapped), else ``{}``."""
