@@ -219,7 +219,7 @@ def ranked(rows: list[dict]) -> list[dict]:
     out = []
     for i, r in enumerate(sorted(rows, key=key), 1):
         r = dict(r, rank=i)
-        if 'model' not in r or 'params_M' not in r:
+        if 'model' not in r or 'params_M' not in r:  # a row of an older result.json
             r.update(model_summary(r['config']))
         if r.get('pages_per_s'):
             r['s_per_page'] = 1.0 / r['pages_per_s']
@@ -257,6 +257,7 @@ def sweep_one(config: str, work: Path, data_root, max_iters: int | None = None, 
         faces=m['face/num_faces'],
         checkpoint=run['checkpoint'],
         settings=settings,
+        **model_summary(config),  # once, with the row: the tables are written again at every row
     )
     atomic_write_json(result_file, row)
     return row
