@@ -14,7 +14,7 @@ demo: setup
 
 test: setup lint
 	@echo "[test] running pytest"
-	@$(PY) -m pytest tests -q -p no:cacheprovider
+	@$(PY) -m pytest tests -q -p no:cacheprovider --durations=30
 
 # ruff: lint and import order, then the format check (configured in pyproject.toml)
 lint: setup

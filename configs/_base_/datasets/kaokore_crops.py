@@ -38,13 +38,8 @@ val_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(type=dataset_type, data_root=data_root, task=task, split='dev', pipeline=test_pipeline),
 )
-test_dataloader = dict(
-    batch_size=64,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(type=dataset_type, data_root=data_root, task=task, split='test', pipeline=test_pipeline),
-)
+# the test loader is the validation loader on the test split
+test_dataloader = dict(val_dataloader, dataset=dict(val_dataloader['dataset'], split='test'))
 val_evaluator = [
     dict(type='Accuracy', topk=(1,)),
     dict(type='SingleLabelMetric', items=('precision', 'recall', 'f1-score'), average=None),

@@ -53,22 +53,8 @@ val_dataloader = dict(
         backend_args=backend_args,
     ),
 )
-test_dataloader = dict(
-    batch_size=1,
-    num_workers=2,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='BookSplitSampler', subset='test', shuffle=False, round_up=False, **split),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file=ann_file,
-        data_prefix=dict(img=''),
-        test_mode=True,
-        pipeline=test_pipeline,
-        backend_args=backend_args,
-    ),
-)
+# the test loader is the validation loader on the test books
+test_dataloader = dict(val_dataloader, sampler=dict(val_dataloader['sampler'], subset='test'))
 
 # page-level recall/precision at the threshold, AP50 (the papers' mAP), COCO AP and AR, per book
 val_evaluator = dict(type='FaceDetectionMetric', iou_thr=0.5, score_thr=0.5)
