@@ -301,6 +301,9 @@ def face_proposer(inferencer, classifier=None) -> Callable:
     return predict
 
 
+OWN_FOLDERS = ('predictions', 'w3c', 'iiif', 'review')  # what annotate writes below OUT, besides its files
+
+
 def annotate_pages(
     pages,
     out,
@@ -342,8 +345,11 @@ def annotate_pages(
     summary = None
     if rank == 0:
         # every rank has predicted (the gather above is the barrier): what a killed run left half-written
-        # is nobody's now; its whole files are reused or rewritten below
-        stale = remove_stale_temp_files(out)
+        # is nobody's now; its whole files are reused or rewritten below. Only annotate's own files: the
+        # review app may be saving corrections/ of the same book now, the downloader minds pages/
+        stale = remove_stale_temp_files(out, recursive=False) + sum(
+            remove_stale_temp_files(Path(out) / d) for d in OWN_FOLDERS if (Path(out) / d).is_dir()
+        )
         good = [p for p in pages if p['key'] not in bad_keys]
         written = write_outputs(good, out, images_root, book_id, score_thr, book_title, description, base_url=base_url)
         summary = dict(

@@ -85,10 +85,11 @@ def atomic_write_json(path, obj, indent: int | None = 2, ensure_ascii: bool = Fa
     return atomic_write_text(path, text + '\n')
 
 
-def remove_stale_temp_files(root) -> int:
-    """Remove the temporary files that a killed writer left below ``root``."""
+def remove_stale_temp_files(root, recursive: bool = True) -> int:
+    """Remove the temporary files that a killed writer left below ``root`` (only in
+    ``root`` itself unless ``recursive``); returns how many."""
     n = 0
-    for p in Path(root).rglob(f'.*{TEMP_MARK}*'):
+    for p in (Path(root).rglob if recursive else Path(root).glob)(f'.*{TEMP_MARK}*'):
         p.unlink(missing_ok=True)
         n += 1
     return n

@@ -67,11 +67,13 @@ def test_a_rerun_removes_the_temporary_files_a_killed_run_left(tmp_path):
     src, out = book(tmp_path / 'book', 2), tmp_path / 'out'
     annotate_pages(pages_from_folder(src), out, fake_predict, {}, src, 'b', progress=False)
     left = [next(out.glob('iiif/*')) / '.info.json.part-k1ll3d', out / 'predictions' / '.x.json.part-abc123']
-    for f in left:
+    left.append(out / '.manifest.json.part-0dd')
+    saving = out / 'corrections' / '.p0.json.part-r3v13w'  # the review app's save in flight: not annotate's
+    saving.parent.mkdir()
+    for f in [*left, saving]:
         f.write_text('{"half": ')
     meta = annotate_pages(pages_from_folder(src), out, fake_predict, {}, src, 'b', progress=False)
-    assert meta['stale_temp_files_removed'] == 2 and not any(f.exists() for f in left)
-    assert not list(out.rglob('.*.part-*'))
+    assert meta['stale_temp_files_removed'] == 3 and not any(f.exists() for f in left) and saving.exists()
 
 
 def test_bad_pages_stop_the_run_before_any_prediction_or_are_listed_and_skipped(tmp_path):
