@@ -61,6 +61,11 @@ def test_train_save_test_and_resume(tiny_data, tmp_path):
     runner = train_tool.main([DEMO, '--work-dir', str(work), '--resume', *tiny_opts(tiny_data, 4)])
     assert runner.iter == 4
     assert (work / 'iter_4.pth').exists()
+    # the training seconds (TrainTimeHook) go on from the resumed checkpoint's
+    from kaokore_mm.engine.hooks import train_seconds
+
+    first, total = train_seconds(work / 'iter_2.pth'), train_seconds(work / 'iter_4.pth')
+    assert 0 < first < total
     # load_from: a new run starts from the weights
     runner = train_tool.main([DEMO, '--work-dir', str(tmp_path / 'ft'), *tiny_opts(tiny_data, 1), f'load_from={ckpt}'])
     assert runner.iter == 1

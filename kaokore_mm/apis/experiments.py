@@ -112,7 +112,8 @@ def train_and_test(
         tag: the progress lines' tag.
 
     Returns:
-        ``dict(metrics, checkpoint, train_s, test_s)`` (``test_s``: the test loop).
+        ``dict(metrics, checkpoint, train_s, test_s)`` (``train_s``: the seconds of training the
+        final checkpoint records, resumes included (:class:`TrainTimeHook`); ``test_s``: the test loop).
     """
     from kaokore_mm.apis.train_test import train_detector
 
@@ -140,7 +141,12 @@ def train_and_test(
         test = dict(metrics=t['metrics'], test_s=t['test_seconds'])
     else:
         test = test_checkpoint(config, final, work_dir / 'test', data_root, opts, out=out, tag=tag)
-    return dict(metrics=test['metrics'], checkpoint=str(final), train_s=t1 - t0, test_s=test['test_s'])
+    from kaokore_mm.engine.hooks import train_seconds
+
+    # the checkpoint's own record (TrainTimeHook) holds over resumes and finished trainings; the wall clock not
+    recorded = train_seconds(final)
+    train_s = recorded if recorded is not None else t1 - t0
+    return dict(metrics=test['metrics'], checkpoint=str(final), train_s=train_s, test_s=test['test_s'])
 
 
 def test_checkpoint(
