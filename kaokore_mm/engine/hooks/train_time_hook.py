@@ -32,10 +32,20 @@ class TrainTimeHook(Hook):
 
 
 def train_seconds(checkpoint) -> float | None:
-    """The training seconds recorded in ``checkpoint`` (``None`` for a checkpoint
-    written without :class:`TrainTimeHook`)."""
+    """The training seconds recorded in ``checkpoint``. A checkpoint written without
+    :class:`TrainTimeHook` gives the sum of the iteration times mmengine's
+    ``IterTimerHook`` logged, when its history still holds every iteration (it keeps
+    the last 1000; validation not included), else ``None``."""
     import torch
 
     ck = torch.load(checkpoint, map_location='cpu', weights_only=True)  # mmengine's types: kaokore_mm.compat
-    value = (ck.get('message_hub') or {}).get('runtime_info', {}).get(KEY)
-    return None if value is None else float(value)
+    hub = ck.get('message_hub') or {}
+    value = hub.get('runtime_info', {}).get(KEY)
+    if value is not None:
+        return float(value)
+    times = hub.get('log_scalars', {}).get('train/time')
+    iters = (ck.get('meta') or {}).get('iter')  # the iterations done (the message hub's is 0-based)
+    if times is None or not iters:
+        return None
+    history = times.data[0]
+    return float(history.sum()) if len(history) == iters else None

@@ -32,6 +32,17 @@ def test_the_seconds_go_on_from_what_a_resumed_checkpoint_recorded(tmp_path):
     assert train_seconds(tmp_path / 'old.pth') is None
 
 
+def test_a_checkpoint_without_the_hook_sums_the_logged_iteration_times_when_all_are_there(tmp_path):
+    hub = MessageHub.get_instance('train_time_old')
+    for t in (1.0, 2.0, 3.5):
+        hub.update_scalar('train/time', t)
+    torch.save(dict(meta=dict(iter=3), message_hub=hub.state_dict()), tmp_path / 'a.pth')
+    assert train_seconds(tmp_path / 'a.pth') == 6.5
+    # the history keeps the last 1000: not the whole training
+    torch.save(dict(meta=dict(iter=3000), message_hub=hub.state_dict()), tmp_path / 'b.pth')
+    assert train_seconds(tmp_path / 'b.pth') is None
+
+
 def test_a_fresh_run_starts_at_zero_and_runs_before_the_checkpoint_hook():
     from mmengine.hooks import CheckpointHook
     from mmengine.runner.priority import get_priority
