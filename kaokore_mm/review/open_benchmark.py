@@ -26,10 +26,12 @@ def annotated_page(work: Path, long_side: int) -> Path:
     src.mkdir(parents=True, exist_ok=True)
     im = coco['images'][0]
     shutil.copy(data / im['file_name'], src / Path(im['file_name']).name)
-    faces = [a['bbox'] for a in coco['annotations'] if a['image_id'] == im['id']]
+    from kaokore_mm.core.coco_faces import faces_by_image
+
+    faces = faces_by_image(coco)[im['id']][:, :4].tolist()
 
     def predict(img):
-        return [dict(box=[x, y, x + w, y + h], score=0.9) for x, y, w, h in faces]
+        return [dict(box=box, score=0.9) for box in faces]
 
     out = work / 'tiles'
     annotate_pages(pages_from_folder(src), out, predict, {}, src, 'bench', 0.0, progress=False)
