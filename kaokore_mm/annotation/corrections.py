@@ -16,8 +16,11 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
+import numpy as np
+
 from kaokore_mm.converters.import_pages import PageCollector, canvas_index, load_json
 from kaokore_mm.converters.schemas import CocoImage, problem
+from kaokore_mm.core.coco_faces import faces_by_file_name
 from kaokore_mm.core.face_metrics import annotation_effort, counts_at, match_page
 from kaokore_mm.utils.cli import UserError
 from kaokore_mm.utils.io import atomic_write_bytes, atomic_write_json, atomic_write_text
@@ -83,11 +86,6 @@ def remove_unreferenced_pages(data_root: Path, book_id: str, coco: dict) -> int:
     return n
 
 
-def xyxy(bbox) -> list:
-    x, y, w, h = bbox
-    return [x, y, x + w, y + h]
-
-
 def write_curation(corrected: dict, out: Path, book_id: str, book_title=None, manifest_id=None) -> Path | None:
     """The merged faces as a ``cr:Curation`` (IIIF Curation Viewer) beside the COCO:
     ``curation_<book>.json``, with the confirmed labels only; ``None`` when the pages
@@ -128,16 +126,14 @@ def review_counts(corrected: dict) -> dict:
 def score_proposals(predictions: dict, corrected: dict, thr: float, only_corrected: bool = False) -> dict:
     """Precision, recall and effort of the proposals (score >= thr) against the corrections
     (with ``only_corrected``, on the corrected pages only)."""
-    gt = defaultdict(list)
-    by_name = {im['id']: im['file_name'] for im in corrected['images']}
-    for a in corrected['annotations']:
-        gt[by_name[a['image_id']]].append(xyxy(a['bbox']))
-    pred_names = {im['id']: im['file_name'] for im in predictions['images']}
-    dets = defaultdict(list)
-    for a in predictions['annotations']:
-        dets[pred_names[a['image_id']]].append((xyxy(a['bbox']), a.get('score', 1.0)))
-    names = set(by_name.values()) if only_corrected else gt.keys() | dets.keys()
-    matches = [match_page([d for d, _ in dets[n]], [s for _, s in dets[n]], gt[n], max_dets=None) for n in names]
+    gt = faces_by_file_name(corrected)
+    dets = faces_by_file_name(predictions, column='score')
+    names = gt.keys() | (set() if only_corrected else dets.keys())
+    none = np.zeros((0, 5))
+    matches = []
+    for n in names:
+        d, g = dets.get(n, none), gt.get(n, none)
+        matches.append(match_page(d[:, :4], d[:, 4], g[:, :4], max_dets=None, gt_ignore=g[:, 4]))
     c = counts_at(matches, thr)
     return dict(c, **annotation_effort(c['tp'], c['fp'], c['fn']), score_thr=thr)
 

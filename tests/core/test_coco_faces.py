@@ -23,3 +23,14 @@ def test_by_file_name_and_a_key_that_would_mix_two_pages():
     assert sorted(faces) == ['p1.jpg', 'p2.jpg'] and len(faces['p1.jpg']) == 2
     with pytest.raises(ValueError, match="two images are named 'p'"):
         faces_by_file_name(COCO, key=lambda n: 'p')
+
+
+def test_detections_carry_their_scores_and_a_box_without_one_scores_one():
+    preds = dict(
+        images=[dict(id=7, file_name='p.jpg')],
+        annotations=[dict(image_id=7, bbox=[1, 2, 3, 4], score=0.25), dict(image_id=7, bbox=[0, 0, 1, 1])],
+    )
+    dets = faces_by_file_name(preds, column='score')['p.jpg']
+    np.testing.assert_array_equal(dets, [[1, 2, 4, 6, 0.25], [0, 0, 1, 1, 1]])
+    with pytest.raises(KeyError):
+        faces_by_image(preds, column='area')
