@@ -72,24 +72,23 @@ def pages_from_manifest(src: str, out, download: bool = True, log=None) -> list[
     ``download=False`` only listed: the other ranks of a distributed run wait for rank 0's
     download). ``log(line)`` hears of each page that could not be downloaded. Raises
     :class:`PageSourceError` naming ``src`` when it cannot be read or is not a manifest."""
-    import json
-
     from kaokore_mm.converters.iiif_download import Downloader, PageJob, PermanentError
     from kaokore_mm.converters.iiif_manifest import ManifestError, manifest_pages
+    from kaokore_mm.core.text import parse_json
 
     out = Path(out)
     try:
         if src.startswith(('http://', 'https://')):
             manifest = Downloader(progress=False).get_json(src, 'the manifest')
         else:
-            manifest = json.loads(Path(src).read_bytes().decode('utf-8'))
+            manifest = parse_json(Path(src).read_bytes())
         pages = pages_from_manifest_pages(manifest_pages(manifest), out)
     except (PermanentError, ManifestError, PageSourceError) as e:
         raise PageSourceError(f'--iiif-manifest {src}: {e}') from None
     except OSError as e:
         raise PageSourceError(f'--iiif-manifest {src}: {e.strerror or e} (give a manifest file or URL)') from None
-    except (ValueError, UnicodeDecodeError) as e:
-        raise PageSourceError(f'--iiif-manifest {src}: not UTF-8 JSON ({str(e).splitlines()[0]})') from None
+    except ValueError as e:
+        raise PageSourceError(f'--iiif-manifest {src}: {e}') from None
     if download:
         report = Downloader().run([PageJob(p['iiif_base'], p['path']) for p in pages], root=out / 'pages')
         for f in report.failed:

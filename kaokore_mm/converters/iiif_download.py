@@ -39,7 +39,7 @@ from urllib.parse import urlsplit
 
 from kaokore_mm.core.iiif import MAX_PAGE_PIXELS, full_page_url, info_url
 from kaokore_mm.core.page_files import cut_short
-from kaokore_mm.utils.cli import first_line
+from kaokore_mm.core.text import parse_json
 from kaokore_mm.utils.io import atomic_write_bytes, remove_stale_temp_files
 
 USER_AGENT = 'kaokore_mm-downloader/0.1 (+https://github.com/)'
@@ -259,15 +259,15 @@ class Downloader:
         except PermanentError as e:
             raise PermanentError(f'{what} not fetched: {e}', e.status) from None
         try:
-            return json.loads(body.decode('utf-8'))
-        except (ValueError, UnicodeDecodeError) as e:
-            raise PermanentError(f'{what} is not UTF-8 JSON ({first_line(e)})') from None
+            return parse_json(body)
+        except ValueError as e:
+            raise PermanentError(f'{what} is {e}') from None
 
     def _info(self, job: PageJob):
         try:
             body, _ = self._with_retries(info_url(job.base), want_image=False)
-            info = json.loads(body.decode('utf-8'))
-        except (PermanentError, ValueError, UnicodeDecodeError):
+            info = parse_json(body)
+        except (PermanentError, ValueError):
             return None, None
         ctx = json.dumps(info.get('@context', ''))
         version = 3 if 'image/3' in ctx else 2

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path, PurePosixPath
 
 from kaokore_mm.core.iiif import clip_box, valid_page_size
+from kaokore_mm.core.text import parse_json
 
 from .curation import is_curation, read_curation
 from .schemas import CocoAnnotation, CocoCategory, CocoImage, problem
@@ -247,9 +247,11 @@ def confirmed_labels(face: dict) -> tuple[dict, dict]:
 
 def load_json(path) -> dict:
     try:
-        return json.loads(Path(path).read_text(encoding='utf-8'))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ValueError(f'{path}: not a readable JSON file ({e})') from None
+        return parse_json(Path(path).read_bytes())
+    except OSError as e:
+        raise ValueError(f'{path}: not a readable JSON file ({e.strerror or e})') from None
+    except ValueError as e:
+        raise ValueError(f'{path}: not a readable JSON file: {e}') from None
 
 
 def load_faces_coco(path, what: str = 'COCO file') -> dict:

@@ -3,12 +3,16 @@
 Spreadsheets and Windows editors save CSV and TXT with a byte-order mark, CRLF
 line ends, or (Japanese Excel) Shift-JIS; KaoKore's own files are UTF-8. One
 decoder for every text file the project reads, so that no reader meets a BOM
-glued to its first field or a ``\\r`` at the end of its last.
+glued to its first field or a ``\\r`` at the end of its last. JSON is UTF-8 by
+its RFC (8259), which lets a reader ignore a BOM (Notepad writes one):
+:func:`parse_json` is the one parser of JSON that a person or another tool
+wrote (COCO and W3C files, manifests by file or URL, the review app's bodies).
 """
 
 from __future__ import annotations
 
 import codecs
+import json
 
 BOMS = ((codecs.BOM_UTF8, 'utf-8'), (codecs.BOM_UTF16_LE, 'utf-16-le'), (codecs.BOM_UTF16_BE, 'utf-16-be'))
 FALLBACK = 'cp932'  # Shift-JIS as Windows (and Excel in Japan) writes it
@@ -73,3 +77,17 @@ def read_text(path) -> str:
             f'{path}: not text in UTF-8 (with or without a BOM), UTF-16 with a BOM or Shift-JIS; save it as UTF-8'
         )
     return text
+
+
+def parse_json(data: bytes) -> object:
+    """The JSON document in ``data``: UTF-8 with or without a BOM.
+
+    Raises:
+        ValueError: ``not UTF-8 JSON (<the first line of why>)``.
+        RecursionError: nested too deeply for the parser (the error boundary,
+            :func:`kaokore_mm.utils.cli.input_error_message`, names it).
+    """
+    try:
+        return json.loads(data.decode('utf-8-sig'))
+    except ValueError as e:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise ValueError(f'not UTF-8 JSON ({str(e).splitlines()[0]})') from None

@@ -13,7 +13,6 @@ other origins; and every answer to a bad request is a 4xx with a message.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -26,6 +25,7 @@ from starlette.staticfiles import StaticFiles
 
 from kaokore_mm.core.iiif import level0_info
 from kaokore_mm.core.labels import TASKS
+from kaokore_mm.core.text import parse_json
 
 from .store import ConflictError, CorrectionStore, NotFound, ReviewError, safe_stem
 
@@ -59,9 +59,9 @@ async def read_json_body(request: Request) -> dict:
         if len(data) > MAX_BODY:
             raise BadRequest(f'body larger than {MAX_BODY} bytes', 413)
     try:
-        body = json.loads(bytes(data).decode('utf-8'))
-    except (UnicodeDecodeError, ValueError) as e:
-        raise BadRequest(f'body is not JSON: {e}') from None
+        body = parse_json(bytes(data))
+    except ValueError as e:
+        raise BadRequest(f'body is {e}') from None
     except RecursionError:
         raise BadRequest('body is nested too deeply') from None
     if not isinstance(body, dict):

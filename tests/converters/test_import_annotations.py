@@ -1,3 +1,4 @@
+import codecs
 import json
 
 from kaokore_mm.converters.web_annotation import annotation_page, parse_xywh, read_annotations
@@ -88,9 +89,10 @@ def test_import_tool_reports_and_clips(tmp_path, capsys):
             }
         )
     )
-    coco = tmp_path / 'user_coco.json'
-    coco.write_text(
-        json.dumps(
+    coco = tmp_path / 'user_coco.json'  # saved by Notepad: UTF-8 with a BOM
+    coco.write_bytes(
+        codecs.BOM_UTF8
+        + json.dumps(
             dict(
                 images=[
                     dict(id=7, file_name='../x.jpg', width=5, height=5),
@@ -103,7 +105,7 @@ def test_import_tool_reports_and_clips(tmp_path, capsys):
                 ],
                 categories=[dict(id=1, name='face')],
             )
-        )
+        ).encode('utf-8')
     )
     (tmp_path / 'broken.json').write_text('{not json')
     out = tmp_path / 'out.json'

@@ -31,7 +31,24 @@ def cases(tmp_path):
     orphan.write_text(
         json.dumps(dict(images=[dict(id=1, file_name='p.jpg')], annotations=[dict(image_id=2, bbox=[1, 2, 3, 4])]))
     )
+    crop_coco = dict(images=[dict(id=1, file_name='p.jpg', width=100, height=80)], annotations=[])
+    face = dict(image_id=1, bbox=[1, 2, 30, 30], crop='00000000.jpg', attributes=dict(gender_id=0, status_id=1))
+    escaping = tmp_path / 'escaping_crop.json'
+    escaping.write_text(json.dumps(dict(crop_coco, annotations=[dict(face, crop='../../outside.jpg')])))
+    string_label = tmp_path / 'string_label.json'
+    string_label.write_text(json.dumps(dict(crop_coco, annotations=[dict(face, attributes=dict(gender_id='0'))])))
+    crops = ['--pages-root', str(tmp_path), '--out', out]
     return {
+        'crops: a crop name that leaves its folder': (
+            'dataset_converters/kaokore_crops',
+            ['--coco', str(escaping), *crops],
+            'escaping_crop.json, annotation 0: crop: String should match pattern',
+        ),
+        'crops: a label id that is a string': (
+            'dataset_converters/kaokore_crops',
+            ['--coco', str(string_label), *crops],
+            "string_label.json, annotation 0: gender_id: Input should be a valid integer, got '0'",
+        ),
         'download: --out is a file': (
             'download_pages',
             ['--ids', str(ids), '--out', str(a_file)],
@@ -125,6 +142,8 @@ def cases(tmp_path):
 DEMO = 'configs/demo/faster_rcnn_r18_patch512_demo.py'
 # the case names, written once: the cases themselves need the test's tmp_path
 CASES = [
+    'crops: a crop name that leaves its folder',
+    'crops: a label id that is a string',
     'download: --out is a file',
     'download: --workers 0',
     'download: --coco a JSON list',
