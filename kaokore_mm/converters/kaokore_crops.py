@@ -1,7 +1,7 @@
 """KaoKore's crop layout (``images_<size>/%08d.jpg``, ``labels.csv``) cut from downloaded pages.
 
 One download serves the detector and the classifier: every face of the page COCO
-written by ``tools/dataset_converters/kaokore_pages.py`` is cut from its page with
+of KaoKore 1.0 (:mod:`.kaokore_metadata`, after the pages were downloaded) is cut from its page with
 its original IIIF region (the part beyond the page filled by replicating the
 border, as a IIIF server would not; the face stays centred) and resized to
 ``size`` x ``size``. ``labels.csv`` gets the faces with gender and status, with
@@ -53,7 +53,9 @@ def read_crop_faces(coco_file) -> dict:
             x, y, w, h = a.get('region') or a['bbox']
             why = None if w > 0 and h > 0 else f'region: an empty box {[x, y, w, h]}'
         if why is not None:
-            raise ValueError(f'page COCO {coco_file}, annotation {k}: {why} (a page COCO of kaokore_pages.py)')
+            raise ValueError(
+                f'page COCO {coco_file}, annotation {k}: {why} (a page COCO as the KaoKore converter writes it)'
+            )
     return coco
 
 
