@@ -38,7 +38,8 @@ def train_seconds(checkpoint) -> float | None:
     the last 1000; validation not included), else ``None``."""
     import torch
 
-    ck = torch.load(checkpoint, map_location='cpu', weights_only=True)  # mmengine's types: kaokore_mm.compat
+    # mmap: the weights stay on disk (only the message hub is read); mmengine's types: kaokore_mm.compat
+    ck = torch.load(checkpoint, map_location='cpu', weights_only=True, mmap=True)
     hub = ck.get('message_hub') or {}
     value = hub.get('runtime_info', {}).get(KEY)
     if value is not None:
