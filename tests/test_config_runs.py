@@ -2,7 +2,7 @@
 through its own test loop (patched where it patches) on synthetic pages, in this
 process with tiny inputs: 256 px patches (DETR queries need as many tokens), 300 queries
 and one encoder and decoder layer,
-a plain grid at test time, 100 proposals per patch, whole pages at half the input size,
+a plain grid at test time, 100 proposals per patch, batches of at most 2, whole pages at half the input size,
 pages of 600-800 px, no pretrained weights.
 
 Marked ``families`` (``pytest -m 'not families'`` leaves them out locally; CI runs them).
@@ -27,6 +27,7 @@ def tiny_cfg(config, data_root, work_dir):
     cfg = load_config(str(ROOT / config), parse_cfg_options([*LOADER_OPTS, *SPLIT_OPTS]))
     set_data_root(cfg, str(data_root))
     set_iteration_run(cfg, 2, checkpoint_interval=2, log_interval=1)
+    cfg.train_dataloader.batch_size = min(cfg.train_dataloader.batch_size, 2)  # SSD's 8 of VGG16: a third of the run
     cfg.model.backbone.init_cfg = None  # no download here; the real loading path stays in the configs
     cfg.optim_wrapper.pop('clip_grad', None)
     if cfg.get('auto_scale_lr'):
