@@ -2,13 +2,17 @@
 
     python tools/benchmark.py CONFIG [CKPT] --pages DIR|COCO.json [--data-root DIR]
         [--max-pages N] [--device cpu|cuda] [--batch-size N] [--amp] [--channels-last]
-        [--vs-sahi] [--score-thr 0.5] [--out result.json]
+        [--vs-one-view] [--vs-sahi] [--score-thr 0.5] [--out result.json]
 
 Prints, for the same pages in one run:
 - ours: pages/s, patches/s, the share of the time spent in the model's
   ``test_step``, and the ratio of the page time to the *pure forward* time of
   the same patches (packed beforehand, only ``test_step`` timed);
 - peak memory: the process's peak RSS, and on CUDA the peak allocated GPU memory;
+- with ``--vs-one-view``: the same detector on the page at its own scale alone
+  (the config's patches of rate 1, overlap and merge, no other view), timed in
+  rounds alternating with ours, and the ratio ours/one view (the views' test
+  time against single-scale patches);
 - with ``--vs-sahi``: SAHI's ``get_sliced_prediction`` with the same detector,
   patch size and overlap (its mmdet model, NMS/IoU merge, no whole-image pass),
   its time, the time ratio ours/SAHI and, when the pages come with a COCO file,
@@ -27,6 +31,7 @@ import kaokore_mm  # noqa: F401
 from kaokore_mm.apis import PageInferencer, read_page
 from kaokore_mm.apis.inference_benchmark import (
     load_pages,
+    one_view,
     peak_rss_mb,
     recall_of,
     run_ours,
@@ -54,6 +59,7 @@ def parse_args(argv=None):
     )
     p.add_argument('--amp', action='store_true', help='autocast the forward (fp16 on CUDA, bf16 on CPU)')
     p.add_argument('--channels-last', action='store_true', help='channels_last memory format for the model')
+    p.add_argument('--vs-one-view', action='store_true', help='also time the page at its own scale alone')
     p.add_argument('--vs-sahi', action='store_true', help='also run SAHI get_sliced_prediction')
     p.add_argument('--merge', choices=('nms', 'nmm', 'wbf'), help="override the config's merge of page boxes")
     p.add_argument('--overlap', type=float, help="override the config's test-time patch overlap")
@@ -93,11 +99,15 @@ def main(argv=None):
             inf(read_page(path))
     if dev_type == 'cuda':
         torch.cuda.reset_peak_memory_stats()
-    ours, pure = None, float('inf')
+    ours, pure, single = None, float('inf'), None
+    single_inf = one_view(inf) if args.vs_one_view else None
     for _ in range(max(1, args.repeat)):
         run, our_preds = run_ours(inf, items, args.device, autocast_ctx)
         ours = run if ours is None or run['time'] < ours['time'] else ours
         pure = min(pure, run_pure_forward(inf, items, args.device, autocast_ctx))
+        if single_inf is not None:
+            run, single_preds = run_ours(single_inf, items, args.device, autocast_ctx)
+            single = run if single is None or run['time'] < single['time'] else single
     rss = peak_rss_mb()
     gpu = torch.cuda.max_memory_allocated() / 2**20 if dev_type == 'cuda' else None
     n = len(items)
@@ -149,6 +159,21 @@ def main(argv=None):
     print(f'peak RSS {rss:.0f} MB' + (f', peak GPU memory {gpu:.0f} MB' if gpu is not None else ''))
     if counts:
         print(f'ours:  recall {counts["recall"]:.4f}, precision {counts["precision"]:.4f} at score >= {args.score_thr}')
+    if single is not None:
+        res.update(
+            one_view_time_s=single['time'],
+            one_view_patches=single['patches'],
+            views_vs_one_view=ours['time'] / single['time'],
+            views=[str(v) for v in inf.predictor.views],
+        )
+        print(
+            f'one view (the page at its own scale, {single["patches"]} patches):  {single["time"]:.2f} s   '
+            f'views/one view time = {res["views_vs_one_view"]:.3f}  (patches {ours["patches"] / single["patches"]:.3f})'
+        )
+        sc = recall_of(single_preds, items, args.score_thr)
+        if sc:
+            res.update(one_view_recall=sc['recall'], one_view_precision=sc['precision'])
+            print(f'one view:  recall {sc["recall"]:.4f}, precision {sc["precision"]:.4f} at score >= {args.score_thr}')
     if args.vs_sahi:
         with tempfile.TemporaryDirectory() as tmp:
             sahi, sahi_preds = run_sahi(inf, items, args, tmp)

@@ -1,6 +1,7 @@
 """Speed and memory of page-level (patched) inference, optionally side by side with SAHI (the
 benchmark tool is its command line): pages, timed runs of ours, of the pure forward of the same
-patches, and of SAHI get_sliced_prediction with the same detector.
+patches, of the page at its own scale alone (the single-scale patching the views are compared
+with), and of SAHI get_sliced_prediction with the same detector.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from .page_inferencer import read_page
 
 if TYPE_CHECKING:
     from mmengine.config import Config
+
+    from .page_inferencer import PageInferencer
 
 IMAGE_EXT = ('.jpg', '.jpeg', '.png', '.tif', '.tiff', '.bmp', '.webp')
 
@@ -88,6 +91,20 @@ def run_ours(inf, items, device, autocast_ctx) -> tuple[dict, list]:
     return dict(
         time=time.perf_counter() - t0, decode=decode, forward=pred.forward_time, merge=pred.merge_time, patches=patches
     ), preds
+
+
+def one_view(inf: PageInferencer) -> PageInferencer:
+    """``inf`` predicting the page at its own scale alone: the config's patches of rate 1,
+    overlap, merge and model, every face valid (``views=None``), i.e. the single-scale
+    patching that the test time of the views is measured against."""
+    import copy
+
+    from kaokore_mm.core.patching import as_views
+
+    one = copy.copy(inf)
+    one.predictor = copy.copy(inf.predictor)
+    one.predictor.views = as_views(None)
+    return one
 
 
 def run_pure_forward(inf, items, device, autocast_ctx) -> float:

@@ -20,6 +20,7 @@ def test_benchmark_on_two_pages_writes_its_figures(tiny_data, tmp_path, capsys):
         '1',
         '--score-thr',
         '0.0',
+        '--vs-one-view',
         '--out',
         str(out),
     ]
@@ -29,7 +30,11 @@ def test_benchmark_on_two_pages_writes_its_figures(tiny_data, tmp_path, capsys):
     assert res['time_s'] > 0 and res['pure_forward_s'] > 0 and 0 < res['forward_share'] <= 1
     assert res['decode_s'] + res['forward_s'] + res['merge_s'] <= res['time_s'] * 1.01
     assert 0 <= res['recall'] <= 1  # the COCO's faces: random weights, any recall, but computed
-    assert 'page time / pure forward' in capsys.readouterr().out
+    # the demo config's views (rate 1 and the whole page) against its rate-1 patches alone: one input more a page
+    assert len(res['views']) == 2 and res['patches'] == res['one_view_patches'] + 2
+    assert res['views_vs_one_view'] == res['time_s'] / res['one_view_time_s'] > 0 and 0 <= res['one_view_recall'] <= 1
+    out_text = capsys.readouterr().out
+    assert 'page time / pure forward' in out_text and 'views/one view time = ' in out_text
 
 
 def test_benchmark_refuses_a_missing_page_folder(tmp_path, capsys):
