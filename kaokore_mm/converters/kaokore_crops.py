@@ -8,7 +8,7 @@ border, as a IIIF server would not; the face stays centred) and resized to
 KaoKore's official set. Complete crops of an earlier run are kept (resumable);
 missing or unreadable pages are reported and skipped.
 
-The COCO is validated before anything is written (:mod:`.schemas`: the page
+The COCO is validated before anything is written (:mod:`.schemas`, ``CropFace``: the page
 COCO's items, plus each face's ``crop`` name, a file name without folders, and
 its ``region``), so a crop can never be written outside ``images_<size>/``.
 """
@@ -18,29 +18,11 @@ from __future__ import annotations
 import csv
 import io
 from pathlib import Path
-from typing import Annotated
-
-from pydantic import Field, StrictInt, StrictStr
 
 from kaokore_mm.utils.io import atomic_write_bytes, atomic_write_text
 
 from .import_pages import load_faces_coco
-from .schemas import CocoAnnotation, Number, _Item, problem
-
-
-class CropFace(CocoAnnotation):
-    """A face of the page COCO as the crop layout needs it."""
-
-    crop: Annotated[StrictStr, Field(pattern=r'^[A-Za-z0-9_-][A-Za-z0-9._-]{0,254}$')]  # no folders, no '..'
-    region: Annotated[list[Number], Field(min_length=4, max_length=4)] | None = None
-
-
-class CropLabels(_Item):
-    """The labels a face brings into ``labels.csv`` (ids as KaoKore's ``labels.csv`` writes them)."""
-
-    gender_id: Annotated[StrictInt, Field(ge=0)] | None = None
-    status_id: Annotated[StrictInt, Field(ge=0)] | None = None
-    set: Annotated[StrictStr, Field(pattern=r'^[a-z]{1,16}$')] | None = None
+from .schemas import CropFace, CropLabels, problem
 
 
 def read_crop_faces(coco_file) -> dict:
@@ -82,16 +64,17 @@ def write_crops(coco_file, pages_root, out, size: int = 256) -> dict:
     rows, problems, written, kept = [], [], 0, 0
     for im in coco['images']:
         anns = faces.get(im['id'], [])
-        todo = [a for a in anns if not valid_image_file(crop_dir / a['crop'])]
+        have = [valid_image_file(crop_dir / a['crop']) for a in anns]  # complete crops of an earlier run
         img = None
-        if todo:
+        if not all(have):
             path = Path(pages_root) / im['file_name']
             img = cv2.imread(str(path)) if path.is_file() else None
             if img is None:
-                problems.append(dict(page=im['file_name'], reason='page missing or unreadable', faces=len(todo)))
-        for a in anns:
+                missing = have.count(False)
+                problems.append(dict(page=im['file_name'], reason='page missing or unreadable', faces=missing))
+        for a, kept_crop in zip(anns, have):
             x, y, w, h = a.get('region') or a['bbox']
-            if a in todo:
+            if not kept_crop:
                 if img is None:
                     continue
                 crop = cut_crop(img, [x, y, x + w, y + h], size)

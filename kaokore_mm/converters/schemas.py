@@ -49,6 +49,21 @@ class CocoAnnotation(_Item):
     iscrowd: Annotated[StrictInt, Field(ge=0, le=1)] | bool | None = None
 
 
+class CropFace(CocoAnnotation):
+    """A face of the page COCO as the crop layout needs it."""
+
+    crop: Annotated[StrictStr, Field(pattern=r'^[A-Za-z0-9_-][A-Za-z0-9._-]{0,254}$')]  # no folders, no '..'
+    region: Annotated[list[Number], Field(min_length=4, max_length=4)] | None = None
+
+
+class CropLabels(_Item):
+    """The labels a face brings into ``labels.csv`` (ids as KaoKore's ``labels.csv`` writes them)."""
+
+    gender_id: Annotated[StrictInt, Field(ge=0)] | None = None
+    status_id: Annotated[StrictInt, Field(ge=0)] | None = None
+    set: Annotated[StrictStr, Field(pattern=r'^[a-z]{1,16}$')] | None = None
+
+
 def problem(model: type[BaseModel], raw) -> str | None:
     """``None`` when ``raw`` is a valid ``model``, else one line: the first wrong
     field and why (``bbox: Input should be a valid list, got '5577'``)."""
