@@ -21,23 +21,11 @@ Without a checkpoint the detector has random weights (speed only).
 """
 
 import argparse
-import contextlib
 import sys
-import tempfile
-
-import torch
 
 import kaokore_mm  # noqa: F401
-from kaokore_mm.apis import PageInferencer, read_page
-from kaokore_mm.apis.inference_benchmark import (
-    load_pages,
-    one_view,
-    peak_rss_mb,
-    recall_of,
-    run_ours,
-    run_pure_forward,
-    run_sahi,
-)
+from kaokore_mm.apis import PageInferencer
+from kaokore_mm.apis.inference_benchmark import load_pages, report, run_benchmark
 from kaokore_mm.utils.cli import cli_main
 from kaokore_mm.utils.io import atomic_write_json
 
@@ -86,105 +74,21 @@ def main(argv=None):
         merge=dict(type=args.merge) if args.merge else None,
         overlap=args.overlap,
     )
-    if args.channels_last:
-        inf.model.to(memory_format=torch.channels_last)
-    dev_type = 'cuda' if args.device.startswith('cuda') else 'cpu'
-    amp_dtype = torch.float16 if dev_type == 'cuda' else torch.bfloat16
-
-    def autocast_ctx():
-        return torch.autocast(dev_type, dtype=amp_dtype) if args.amp else contextlib.nullcontext()
-
-    for path, _ in items[: args.warmup]:
-        with autocast_ctx():
-            inf(read_page(path))
-    if dev_type == 'cuda':
-        torch.cuda.reset_peak_memory_stats()
-    ours, pure, single = None, float('inf'), None
-    single_inf = one_view(inf) if args.vs_one_view else None
-    for _ in range(max(1, args.repeat)):
-        run, our_preds = run_ours(inf, items, args.device, autocast_ctx)
-        ours = run if ours is None or run['time'] < ours['time'] else ours
-        pure = min(pure, run_pure_forward(inf, items, args.device, autocast_ctx))
-        if single_inf is not None:
-            run, single_preds = run_ours(single_inf, items, args.device, autocast_ctx)
-            single = run if single is None or run['time'] < single['time'] else single
-    rss = peak_rss_mb()
-    gpu = torch.cuda.max_memory_allocated() / 2**20 if dev_type == 'cuda' else None
-    n = len(items)
-    res = dict(
-        config=args.config,
+    res = run_benchmark(
+        inf,
+        items,
         checkpoint=args.checkpoint,
         device=args.device,
-        pages=n,
-        patches=ours['patches'],
-        patch_size=inf.predictor.patch_size,
-        overlap=inf.predictor.overlap,
-        batch_size=inf.predictor.batch_size_for(inf.model),
         amp=args.amp,
         channels_last=args.channels_last,
-        time_s=ours['time'],
-        pages_per_s=n / ours['time'],
-        patches_per_s=ours['patches'] / ours['time'],
-        decode_s=ours['decode'],
-        forward_s=ours['forward'],
-        forward_share=ours['forward'] / ours['time'],
-        merge_s=ours['merge'],
-        merge_share=ours['merge'] / ours['time'],
-        merge=inf.predictor.merge,
-        pure_forward_s=pure,
-        page_vs_pure_forward=ours['time'] / pure,
-        peak_rss_mb=rss,
-        peak_gpu_mb=gpu,
+        warmup=args.warmup,
+        repeat=args.repeat,
+        score_thr=args.score_thr,
+        vs_one_view=args.vs_one_view,
+        vs_sahi=args.vs_sahi,
     )
-    counts = recall_of(our_preds, items, args.score_thr)
-    if counts:
-        res.update(recall=counts['recall'], precision=counts['precision'])
-    print(
-        f'device {args.device}{" (" + torch.cuda.get_device_name() + ")" if dev_type == "cuda" else ""}, '
-        f'{n} pages, {ours["patches"]} patches of {inf.predictor.patch_size}, batch {res["batch_size"]}, '
-        f'best of {max(1, args.repeat)} rounds'
-    )
-    print(
-        f'ours:  {res["time_s"]:.2f} s  {res["pages_per_s"]:.3f} pages/s  {res["patches_per_s"]:.2f} patches/s  '
-        f'forward share {res["forward_share"]:.1%}  (page decoding {ours["decode"]:.2f} s)'
-    )
-    print(
-        f'merge ({inf.predictor.merge["type"]}): {ours["merge"] * 1000 / n:.1f} ms per page, '
-        f'{res["merge_share"]:.2%} of the page time'
-    )
-    print(
-        f'pure forward of the same patches: {pure:.2f} s  ->  page time / pure forward = '
-        f'{res["page_vs_pure_forward"]:.3f}'
-    )
-    print(f'peak RSS {rss:.0f} MB' + (f', peak GPU memory {gpu:.0f} MB' if gpu is not None else ''))
-    if counts:
-        print(f'ours:  recall {counts["recall"]:.4f}, precision {counts["precision"]:.4f} at score >= {args.score_thr}')
-    if single is not None:
-        res.update(
-            one_view_time_s=single['time'],
-            one_view_patches=single['patches'],
-            views_vs_one_view=ours['time'] / single['time'],
-            views=[str(v) for v in inf.predictor.views],
-        )
-        print(
-            f'one view (the page at its own scale, {single["patches"]} patches):  {single["time"]:.2f} s   '
-            f'views/one view time = {res["views_vs_one_view"]:.3f}  (patches {ours["patches"] / single["patches"]:.3f})'
-        )
-        sc = recall_of(single_preds, items, args.score_thr)
-        if sc:
-            res.update(one_view_recall=sc['recall'], one_view_precision=sc['precision'])
-            print(f'one view:  recall {sc["recall"]:.4f}, precision {sc["precision"]:.4f} at score >= {args.score_thr}')
-    if args.vs_sahi:
-        with tempfile.TemporaryDirectory() as tmp:
-            sahi, sahi_preds = run_sahi(inf, items, args, tmp)
-        res.update(sahi_time_s=sahi['time'], ours_vs_sahi=ours['time'] / sahi['time'])
-        sc = recall_of(sahi_preds, items, args.score_thr)
-        print(
-            f'SAHI:  {sahi["time"]:.2f} s  {n / sahi["time"]:.3f} pages/s   ours/SAHI time = {res["ours_vs_sahi"]:.3f}'
-        )
-        if sc:
-            res.update(sahi_recall=sc['recall'], sahi_precision=sc['precision'])
-            print(f'SAHI:  recall {sc["recall"]:.4f}, precision {sc["precision"]:.4f} at score >= {args.score_thr}')
+    res = dict(config=args.config, **res)
+    print('\n'.join(report(res)))
     if args.out:
         atomic_write_json(args.out, res)
         print(f'figures: {args.out}')

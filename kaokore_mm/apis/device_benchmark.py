@@ -21,7 +21,6 @@ import contextlib
 import platform
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import torch
 
@@ -174,19 +173,16 @@ def inference_rows(config: str, data_root: str, items, device: str, batch_sizes,
             timed(inf, 'ours', bs, amp)
     if dev_type != 'cuda':
         rows.append(dict(step='predict', what='ours', amp=True, note="CUDA only: mmcv's CPU NMS takes float32 only"))
-    grid_cfg = cfg.copy()
-    grid_cfg.merge_from_dict({'train_dataloader.dataset.views': None})  # the papers' single grid, as SAHI slices
-    grid = PageInferencer(grid_cfg, None, device=device, batch_size=batch_sizes[-1])
-    grid.model.load_state_dict(inf.model.state_dict())
+    grid = inf.with_views(None)  # the papers' single grid, as SAHI slices: the same model and batch
+    grid.predictor.batch_size = batch_sizes[-1]
     timed(grid, 'ours, single grid', batch_sizes[-1], False)
     try:
         import sahi  # noqa: F401
     except ImportError:
         rows.append(dict(step='predict', what='SAHI', note='not installed: pip install -e .[bench]'))
         return rows
-    args = SimpleNamespace(checkpoint=None, device=device, warmup=1, repeat=1)
     _reset_peak(device)
-    sahi_run, _ = run_sahi(grid, items, args, tmp)
+    sahi_run, _ = run_sahi(grid, items, tmp, device=device, warmup=1, repeat=1)
     rows.append(
         dict(
             step='predict',

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import warnings
 
@@ -78,6 +79,13 @@ class PageInferencer:
         self.cfg = cfg
         self.score_thr = score_thr
         self.predictor = predictor_from_config(cfg, **overrides)
+
+    def with_views(self, views) -> PageInferencer:
+        """The same model and settings seeing pages at ``views`` (see
+        :meth:`PatchedPredictor.with_views`); the model is shared, not copied."""
+        other = copy.copy(self)
+        other.predictor = self.predictor.with_views(views)
+        return other
 
     def __call__(self, page, meta: dict | None = None) -> dict:
         """``dict(bboxes, scores, labels)`` (NumPy) of one page (path or array)."""

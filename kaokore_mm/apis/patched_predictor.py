@@ -13,6 +13,7 @@ valid range, mapped to page pixels, clipped to the page and merged.
 
 from __future__ import annotations
 
+import copy
 import time
 
 import numpy as np
@@ -85,6 +86,15 @@ class PatchedPredictor:
         self.pipeline = _compose(patch_pipeline or [dict(type='PackDetInputs', meta_keys=DEFAULT_META_KEYS)])
         self.forward_time = 0.0  # seconds spent in model.test_step, summed (for benchmarks)
         self.merge_time = 0.0  # seconds spent merging page boxes, summed (for benchmarks)
+
+    def with_views(self, views) -> PatchedPredictor:
+        """This predictor (patch size, overlap, batching, pipeline, merge) seeing the page at
+        ``views`` instead (``None``: the page at its own scale alone, every face valid), with
+        its own timers; e.g. the single-scale patching the views' test time is compared with."""
+        other = copy.copy(self)
+        other.views = as_views(views)
+        other.forward_time = other.merge_time = 0.0
+        return other
 
     def batch_size_for(self, model) -> int:
         if self.batch_size != 'auto':

@@ -150,6 +150,28 @@ def test_pyramid_views_keep_each_views_valid_sizes_and_batch_across_views():
     assert len(pred.bboxes) > 3
 
 
+def test_with_views_none_is_the_single_scale_patching_and_leaves_the_original_alone():
+    faces = ((100, 100, 140, 140), (800, 400, 1000, 600))
+    img, _ = page_with_faces(h=1200, w=1600, faces=faces)
+    views = [dict(rate=1.0, valid_range=(0, 150)), dict(rate='whole', valid_range=(32, None))]
+    pyramid = PatchedPredictor(patch_size=(400, 300), overlap=0.25, batch_size=4, views=views)
+    pyramid.forward_time = 7.0
+    one = pyramid.with_views(None)
+    plain = PatchedPredictor(patch_size=(400, 300), overlap=0.25, batch_size=4)
+    assert one.views == plain.views and len(pyramid.views) == 2 and one.forward_time == 0.0 == one.merge_time
+    assert (one.patch_size, one.overlap, one.batch_size, one.merge) == (
+        pyramid.patch_size,
+        pyramid.overlap,
+        pyramid.batch_size,
+        pyramid.merge,
+    )
+    a, b = WhiteSquareDetector(), WhiteSquareDetector()
+    got, want = one.predict_page(a, img), plain.predict_page(b, img)
+    assert got.bboxes.tolist() == want.bboxes.tolist() and a.batches == b.batches
+    assert pyramid.forward_time == 7.0  # the copy's timers are its own
+    assert len(pyramid.grids(1600, 1200)) == 2 and len(one.grids(1600, 1200)) == 1
+
+
 def test_a_portrait_pages_whole_view_goes_in_its_own_batch():
     img, boxes = page_with_faces(h=1600, w=1200, faces=((400, 400, 800, 800),))
     model = WhiteSquareDetector()

@@ -1,6 +1,9 @@
 """The inference benchmark from its command line: figures measured side by side in one run."""
 
+import importlib.util
 import json
+
+import pytest
 
 from kaokore_mm.utils.cli import cli_main
 from tests.conftest import load_tool
@@ -43,3 +46,11 @@ def test_benchmark_refuses_a_missing_page_folder(tmp_path, capsys):
         ['configs/demo/faster_rcnn_r18_patch512_demo.py', '--pages', str(tmp_path / 'nothere')],
     )
     assert rc == 2 and 'nothere' in capsys.readouterr().err
+
+
+@pytest.mark.skipif(importlib.util.find_spec('sahi') is not None, reason='SAHI is installed here')
+def test_benchmark_says_at_once_that_sahi_is_missing(tiny_data, capsys):
+    args = ['configs/demo/faster_rcnn_r18_patch512_demo.py', '--pages', str(tiny_data / 'annotations' / 'pages.json')]
+    assert cli_main(load_tool('benchmark').main, [*args, '--vs-sahi', '--warmup', '0']) == 2
+    err = capsys.readouterr().err
+    assert 'pip install -e .[bench]' in err and 'Traceback' not in err and len(err.strip().splitlines()) == 1
