@@ -213,7 +213,7 @@ def run_benchmark(
     vs_one_view: bool = False,
     vs_sahi: bool = False,
 ) -> dict:
-    """The figures of ``tools/benchmark.py``, measured side by side in one run: ``warmup``
+    """The figures of the inference benchmark tool, measured side by side in one run: ``warmup``
     pages first, then ``repeat`` rounds of ours, the pure forward of the same patches and
     (``vs_one_view``) the page at its own scale alone, alternating, the fastest round of
     each counting; SAHI (``vs_sahi``) after them. Recall and precision at ``score_thr``
@@ -295,7 +295,7 @@ def _recall_figures(prefix, preds, items, thr) -> dict:
 
 
 def report(res: dict) -> list[str]:
-    """The lines ``tools/benchmark.py`` prints of :func:`run_benchmark`'s figures."""
+    """The lines the inference benchmark tool prints of :func:`run_benchmark`'s figures."""
     n, thr = res['pages'], res['score_thr']
     name = f' ({res["device_name"]})' if res.get('device_name') else ''
     lines = [
