@@ -17,7 +17,6 @@ Returns one dict (written as JSON) and a markdown table.
 
 from __future__ import annotations
 
-import contextlib
 import platform
 import time
 from pathlib import Path
@@ -136,17 +135,14 @@ def inference_rows(config: str, data_root: str, items, device: str, batch_sizes,
     """Pages/s of ours at each batch size, AMP off/on (fp16, CUDA), the single
     grid, and SAHI with the same model when it is installed."""
     from kaokore_mm.apis import PageInferencer, read_page
-    from kaokore_mm.apis.inference_benchmark import run_ours, run_sahi
+    from kaokore_mm.apis.inference_benchmark import autocast_for, run_ours, run_sahi
 
     cfg = _speed_cfg(config, data_root)
     dev_type = 'cuda' if _cuda(device) else 'cpu'
-    amp_dtype = torch.float16
     rows = []
 
     def timed(inf, what, bs, amp):
-        def ctx():
-            return torch.autocast(dev_type, dtype=amp_dtype) if amp else contextlib.nullcontext()
-
+        ctx = autocast_for(device, amp)  # AMP rows on CUDA only: fp16
         with ctx():
             inf(read_page(items[0][0]))  # warm-up
         _reset_peak(device)

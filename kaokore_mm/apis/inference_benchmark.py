@@ -25,6 +25,8 @@ from kaokore_mm.utils.cli import UserError
 from .page_inferencer import read_page
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from mmengine.config import Config
 
     from .page_inferencer import PageInferencer
@@ -73,6 +75,18 @@ def peak_rss_mb() -> float:
 def sync(device) -> None:
     if device.startswith('cuda'):
         torch.cuda.synchronize()
+
+
+def autocast_for(device: str, amp: bool) -> Callable[[], contextlib.AbstractContextManager]:
+    """A context factory for the timed forwards: autocast when ``amp`` (fp16 on CUDA,
+    bf16 on the CPU), else nothing."""
+    dev_type = 'cuda' if device.startswith('cuda') else 'cpu'
+    dtype = torch.float16 if dev_type == 'cuda' else torch.bfloat16
+
+    def ctx():
+        return torch.autocast(dev_type, dtype=dtype) if amp else contextlib.nullcontext()
+
+    return ctx
 
 
 def run_ours(inf, items, device, autocast_ctx) -> tuple[dict, list]:
@@ -223,11 +237,7 @@ def run_benchmark(
     if channels_last:
         inf.model.to(memory_format=torch.channels_last)
     dev_type = 'cuda' if device.startswith('cuda') else 'cpu'
-    amp_dtype = torch.float16 if dev_type == 'cuda' else torch.bfloat16
-
-    def autocast_ctx():
-        return torch.autocast(dev_type, dtype=amp_dtype) if amp else contextlib.nullcontext()
-
+    autocast_ctx = autocast_for(device, amp)
     for path, _ in items[:warmup]:
         with autocast_ctx():
             inf(read_page(path))
