@@ -7,7 +7,7 @@ _base_ = [
 ]
 input_size = 300
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadPageFromFile', cache_size=0),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(
         type='PhotoMetricDistortion',
@@ -21,7 +21,7 @@ train_pipeline = [
     dict(type='PackDetInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadPageFromFile', cache_size=0),
     dict(type='Resize', scale=(input_size, input_size), keep_ratio=False),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor', 'book_id')),

@@ -1,9 +1,11 @@
-"""Every detector config in configs/ (found by globbing) trains 2 iterations and tests
-through its own test loop (patched where it patches) on synthetic pages, in this
-process with tiny inputs: 256 px patches (DETR queries need as many tokens), 300 queries
-and one encoder and decoder layer,
-a plain grid at test time, 100 proposals per patch, batches of at most 2, whole pages at half the input size,
-pages of 600-800 px, no pretrained weights.
+"""Every detector config in configs/ (found by globbing) runs: each one takes a training
+step (a batch of its own train pipeline through its model: losses finite, gradients
+reach the backbone), and one config of each family (model type, patched or whole page;
+the smallest, a demo config where there is one) trains 2 iterations and tests through
+its own test loop (patched where it patches). On synthetic pages, in this process, with
+tiny inputs: 256 px patches (DETR queries need as many tokens), 300 queries and one
+encoder and decoder layer, a plain grid at test time, 100 proposals per patch, batches
+of at most 2, whole pages at half the input size, pages of 600-800 px, no pretrained weights.
 
 Marked ``families`` (``pytest -m 'not families'`` leaves them out locally; CI runs them).
 """
@@ -56,7 +58,53 @@ def test_the_glob_finds_the_model_zoo_families():
     assert sum('demo' in n and n.split('_')[0] in ('rtmdet', 'dino', 'yolox', 'fcos', 'retinanet') for n in names) >= 5
 
 
+def family_of(config) -> tuple[str, bool]:
+    from kaokore_mm.utils.config import load_config, train_patching
+
+    cfg = load_config(str(ROOT / config))
+    return cfg.model.type, bool(train_patching(cfg))
+
+
+def representatives() -> list[str]:
+    """One config per family: a demo config where the family has one, else the first."""
+    chosen = {}
+    for c in sorted(CONFIGS, key=lambda c: ('demo' not in c, c)):
+        chosen.setdefault(family_of(c), c)
+    return sorted(chosen.values())
+
+
+FAMILIES = representatives()
+
+
 @pytest.mark.parametrize('config', CONFIGS, ids=lambda c: Path(c).name)
+def test_config_takes_a_training_step(config, tiny_data, tmp_path):
+    """The config's train pipeline, data preprocessor and model: one batch, finite losses,
+    gradients in the backbone."""
+    import torch
+    from mmengine.registry import MODELS, init_default_scope
+    from mmengine.runner import Runner
+
+    cfg = tiny_cfg(config, tiny_data, tmp_path)
+    init_default_scope(cfg.default_scope)
+    model = MODELS.build(cfg.model)
+    model.train()
+    loader = Runner.build_dataloader(cfg.train_dataloader, seed=0)
+    batch = next(iter(loader))
+    data = model.data_preprocessor(batch, True)
+    losses = model(**data, mode='loss')
+    total, _ = model.parse_losses(losses)
+    assert torch.isfinite(total), losses
+    total.backward()
+    grads = [p.grad for p in model.backbone.parameters() if p.requires_grad]
+    assert any(g is not None and torch.isfinite(g).all() and g.abs().sum() > 0 for g in grads)
+
+
+def test_every_family_is_trained_and_tested():
+    families = {family_of(c) for c in CONFIGS}
+    assert {family_of(c) for c in FAMILIES} == families and len(FAMILIES) == len(families) >= 8
+
+
+@pytest.mark.parametrize('config', FAMILIES, ids=lambda c: Path(c).name)
 def test_config_trains_two_iterations_and_tests_its_pages(config, tiny_data, tmp_path):
     from kaokore_mm.apis.train_test import test_detector, train_detector
     from kaokore_mm.utils.config import train_patching

@@ -48,8 +48,8 @@ from kaokore_mm.annotation import (
     pages_from_manifest,
 )
 from kaokore_mm.compat import check_checkpoint
-from kaokore_mm.utils.cli import UserError, cli_main
-from kaokore_mm.utils.config import load_config
+from kaokore_mm.utils.cli import COUNT, SHARE, UserError, cli_main
+from kaokore_mm.utils.config import add_partial_load_arg, load_config
 
 
 def parse_args(argv=None):
@@ -61,11 +61,11 @@ def parse_args(argv=None):
     src.add_argument('--iiif-manifest', help='a IIIF Presentation manifest (file or URL)')
     p.add_argument('--out', required=True)
     p.add_argument('--classifier', nargs=2, metavar=('CONFIG', 'CKPT'), help='status or gender classifier')
-    p.add_argument('--score-thr', type=float, default=0.3, help='annotation threshold (high recall by default)')
+    p.add_argument('--score-thr', type=SHARE, default=0.3, help='annotation threshold (high recall by default)')
     p.add_argument('--book-id', help='book id of the pages (default: the folder or manifest name)')
     p.add_argument('--book-title')
     p.add_argument('--device', default=None, help='default: cuda:LOCAL_RANK when CUDA is there, else cpu')
-    p.add_argument('--batch-size', type=int)
+    p.add_argument('--batch-size', type=COUNT)
     p.add_argument(
         '--skip-bad-pages',
         action='store_true',
@@ -85,6 +85,7 @@ def parse_args(argv=None):
         help="override the detector config, e.g. the papers' plain grid: test_cfg.overlap=0.0 "
         'test_cfg.merge.ioa_thr=None',
     )
+    add_partial_load_arg(p)
     p.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
     return p.parse_args(argv)
 
@@ -110,13 +111,15 @@ def main(argv=None):
     out = Path(args.out)
     try:
         if args.images:
-            pages = pages_from_folder(args.images)
+            pages, source = pages_from_folder(args.images), None
             book = args.book_id or Path(args.images).resolve().name
+            book_title = args.book_title
             images_root = Path(args.images).resolve()
         else:
             # one downloader (rank 0); the others wait at the barrier below
-            pages = pages_from_manifest(args.iiif_manifest, out, download=rank == 0, log=warn)
+            pages, source = pages_from_manifest(args.iiif_manifest, out, download=rank == 0, log=warn)
             book = args.book_id or Path(args.iiif_manifest.rstrip('/')).stem
+            book_title = args.book_title or source['label'] or None
             images_root = out.resolve()
     except PageSourceError as e:
         raise UserError(str(e)) from None
@@ -126,12 +129,14 @@ def main(argv=None):
 
     cfg = load_config(args.config, args.cfg_options)
     check_checkpoint(args.checkpoint)
-    inferencer = PageInferencer(cfg, args.checkpoint, device=device, batch_size=args.batch_size)
+    inferencer = PageInferencer(
+        cfg, args.checkpoint, device=device, batch_size=args.batch_size, partial_load=args.partial_load
+    )
     classifier = None
     if args.classifier:
         from kaokore_mm.interpretation import FaceClassifier
 
-        classifier = FaceClassifier(*args.classifier, device=device)
+        classifier = FaceClassifier(*args.classifier, device=device, partial_load=args.partial_load)
 
     try:
         meta = annotate_pages(
@@ -143,9 +148,10 @@ def main(argv=None):
             book,
             args.score_thr,
             args.skip_bad_pages,
-            args.book_title,
+            book_title,
             description=f'faces proposed by {args.config}',
             base_url=args.base_url,
+            source=source,
         )
     except BadPageError as e:
         raise UserError(str(e)) from None

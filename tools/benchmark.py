@@ -26,7 +26,8 @@ import sys
 import kaokore_mm  # noqa: F401
 from kaokore_mm.apis import PageInferencer
 from kaokore_mm.apis.inference_benchmark import load_pages, report, run_benchmark
-from kaokore_mm.utils.cli import cli_main
+from kaokore_mm.utils.cli import COUNT, SHARE, cli_main, number
+from kaokore_mm.utils.config import add_partial_load_arg
 from kaokore_mm.utils.io import atomic_write_json
 
 
@@ -34,14 +35,15 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('config')
     p.add_argument('checkpoint', nargs='?')
+    add_partial_load_arg(p)
     p.add_argument('--pages', required=True, help='a folder of page images, or a COCO file of pages')
     p.add_argument('--data-root', help='folder the COCO file names are relative to (default: its parent folder)')
-    p.add_argument('--max-pages', type=int, default=None)
+    p.add_argument('--max-pages', type=COUNT, default=None)
     p.add_argument('--book', help='only the pages of this book_id (COCO input), e.g. a held-out book')
     p.add_argument('--device', default='cpu')
     p.add_argument(
         '--batch-size',
-        type=int,
+        type=COUNT,
         default=None,
         help="patches per forward (default: the config's, 'auto': 1 on CPU, 8 on CUDA)",
     )
@@ -50,12 +52,12 @@ def parse_args(argv=None):
     p.add_argument('--vs-one-view', action='store_true', help='also time the page at its own scale alone')
     p.add_argument('--vs-sahi', action='store_true', help='also run SAHI get_sliced_prediction')
     p.add_argument('--merge', choices=('nms', 'nmm', 'wbf'), help="override the config's merge of page boxes")
-    p.add_argument('--overlap', type=float, help="override the config's test-time patch overlap")
-    p.add_argument('--score-thr', type=float, default=0.5, help='score threshold of the recall figures')
-    p.add_argument('--warmup', type=int, default=1, help='pages run once before timing')
+    p.add_argument('--overlap', type=number(float, 0.0, 0.9), help="override the config's test-time patch overlap")
+    p.add_argument('--score-thr', type=SHARE, default=0.5, help='score threshold of the recall figures')
+    p.add_argument('--warmup', type=number(int, 0, 1000), default=1, help='pages run once before timing')
     p.add_argument(
         '--repeat',
-        type=int,
+        type=COUNT,
         default=2,
         help='timed rounds, ours and the pure forward alternating; the fastest round counts',
     )
@@ -71,6 +73,7 @@ def main(argv=None):
         args.checkpoint,
         device=args.device,
         batch_size=args.batch_size,
+        partial_load=args.partial_load,
         merge=dict(type=args.merge) if args.merge else None,
         overlap=args.overlap,
     )

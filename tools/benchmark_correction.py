@@ -22,7 +22,7 @@ from pathlib import Path
 
 from kaokore_mm.converters.import_pages import load_faces_coco
 from kaokore_mm.review.scripted_annotator import COSTS, correction_benchmark
-from kaokore_mm.utils.cli import UserError, cli_main
+from kaokore_mm.utils.cli import SHARE, UserError, cli_main
 from kaokore_mm.utils.io import atomic_write_json
 
 
@@ -30,8 +30,8 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('out', help="tools/annotate.py's output folder")
     p.add_argument('--truth', required=True, help='COCO file with the true faces of the same pages')
-    p.add_argument('--iou', type=float, default=0.5)
-    p.add_argument('--adjust-below', type=float, default=0.7)
+    p.add_argument('--iou', type=SHARE, default=0.5)
+    p.add_argument('--adjust-below', type=SHARE, default=0.7)
     p.add_argument('--json', help='write the figures here')
     return p.parse_args(argv)
 

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from kaokore_mm.core import merge
-from kaokore_mm.utils.cli import UserError, cli_main
+from kaokore_mm.utils.cli import COUNT, UserError, cli_main
 from kaokore_mm.utils.io import atomic_write_json
 
 REFERENCE = Path(__file__).resolve().parents[1] / 'tests' / 'core' / 'merge_reference.py'
@@ -30,9 +30,9 @@ REFERENCE = Path(__file__).resolve().parents[1] / 'tests' / 'core' / 'merge_refe
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument('--boxes', type=int, nargs='+', default=[500, 1000])
+    p.add_argument('--boxes', type=COUNT, nargs='+', default=[500, 1000])
     p.add_argument('--device', default='cpu')
-    p.add_argument('--repeat', type=int, default=5)
+    p.add_argument('--repeat', type=COUNT, default=5)
     p.add_argument('--reference', action='store_true', help='also time (and check against) the NumPy-loop reference')
     p.add_argument('--out', help='write the figures as JSON')
     return p.parse_args(argv)

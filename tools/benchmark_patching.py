@@ -44,7 +44,7 @@ from kaokore_mm.apis.patching_benchmark import (
     TRAININGS,
     benchmark_patching,
 )
-from kaokore_mm.utils.cli import cli_main
+from kaokore_mm.utils.cli import COUNT, cli_main
 
 
 def parse_args(argv=None):
@@ -52,8 +52,8 @@ def parse_args(argv=None):
     p.add_argument('--work-dir', default='work_dirs/bench_patching')
     p.add_argument('--regimes', nargs='+', choices=sorted(REGIMES), default=list(DEFAULT_REGIMES))
     p.add_argument('--trainings', nargs='+', choices=sorted(TRAININGS), default=list(DEFAULT_TRAININGS))
-    p.add_argument('--max-iters', type=int, default=500)
-    p.add_argument('--draw', type=int, default=2, help='held-out pages drawn per run')
+    p.add_argument('--max-iters', type=COUNT, default=500)
+    p.add_argument('--draw', type=COUNT, default=2, help='held-out pages drawn per run')
     p.add_argument('--out', help='write the figures as JSON (default: WORK_DIR/result.json)')
     return p.parse_args(argv)
 

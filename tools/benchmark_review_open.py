@@ -13,14 +13,14 @@ import argparse
 import sys
 
 from kaokore_mm.review.open_benchmark import review_open_benchmark
-from kaokore_mm.utils.cli import cli_main
+from kaokore_mm.utils.cli import COUNT, PIXELS, cli_main
 from kaokore_mm.utils.io import atomic_write_json
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument('--long-side', type=int, default=6000)
-    p.add_argument('--repeats', type=int, default=3)
+    p.add_argument('--long-side', type=PIXELS, default=6000)
+    p.add_argument('--repeats', type=COUNT, default=3)
     p.add_argument('--work-dir', default='work_dirs/bench_review_open')
     return p.parse_args(argv)
 

@@ -23,7 +23,7 @@ import time
 from mmengine.registry import init_default_scope
 
 import kaokore_mm  # noqa: F401
-from kaokore_mm.utils.cli import cli_main
+from kaokore_mm.utils.cli import COUNT, cli_main
 from kaokore_mm.utils.config import load_config, page_dataset_cfg, set_data_root
 from kaokore_mm.utils.io import atomic_write_json
 
@@ -32,7 +32,7 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('config', help='a patched config (PatchedPageDataset)')
     p.add_argument('--data-root')
-    p.add_argument('--samples', type=int, default=300, help='patches timed per variant')
+    p.add_argument('--samples', type=COUNT, default=300, help='patches timed per variant')
     p.add_argument('--out', help='write the figures as JSON')
     return p.parse_args(argv)
 

@@ -13,7 +13,8 @@ import sys
 
 from kaokore_mm.interpretation import build_classifier
 from kaokore_mm.interpretation.pointing_game import pointing_game
-from kaokore_mm.utils.cli import UserError, cli_main
+from kaokore_mm.utils.cli import PIXELS, SEED, SHARE, UserError, cli_main, number
+from kaokore_mm.utils.config import add_partial_load_arg
 from kaokore_mm.utils.io import atomic_write_json
 
 
@@ -21,25 +22,31 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('config')
     p.add_argument('checkpoint')
+    add_partial_load_arg(p)
     p.add_argument('--data-root', required=True, help='synthetic data with labels.csv and status_parts.csv')
     p.add_argument('--split', default='test', choices=('train', 'dev', 'test'))
     p.add_argument('--method', default='gradcam', choices=('gradcam', 'gradcam++'))
-    p.add_argument('--region', type=float, default=0.25, help='side of the blanked square, share of the image')
-    p.add_argument('--seed', type=int, default=0)
+    p.add_argument(
+        '--region',
+        type=number(float, 0.0, 1.0, lo_open=True),
+        default=0.25,
+        help='side of the blanked square, share of the image',
+    )
+    p.add_argument('--seed', type=SEED, default=0)
     p.add_argument(
         '--tolerance',
-        type=float,
+        type=SHARE,
         default=15 / 224,
         help='hit distance from the part, share of the image side (Zhang et al.: 15 px)',
     )
-    p.add_argument('--crop-size', type=int, default=256, help='size of the crops the parts refer to')
+    p.add_argument('--crop-size', type=PIXELS, default=256, help='size of the crops the parts refer to')
     p.add_argument('--out')
     return p.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    model, cfg, _ = build_classifier(args.config, args.checkpoint)
+    model, cfg, _ = build_classifier(args.config, args.checkpoint, partial_load=args.partial_load)
     try:
         res = pointing_game(
             model, cfg, args.data_root, args.split, args.method, args.region, args.tolerance, args.crop_size, args.seed

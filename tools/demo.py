@@ -25,18 +25,18 @@ import sys
 import kaokore_mm  # noqa: F401
 from kaokore_mm.apis.demo import CONFIG, run_demo
 from kaokore_mm.apis.experiments import say
-from kaokore_mm.utils.cli import cli_main
+from kaokore_mm.utils.cli import COUNT, SEED, SHARE, cli_main
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--work-dir', default='work_dirs/demo')
     p.add_argument('--config', default=CONFIG)
-    p.add_argument('--pages', type=int, default=48)
-    p.add_argument('--books', type=int, default=6)
-    p.add_argument('--seed', type=int, default=0)
-    p.add_argument('--max-iters', type=int, default=None, help='override the config (default: its max_iters)')
-    p.add_argument('--score-thr', type=float, default=0.5, help='threshold of the boxes drawn on the pages')
+    p.add_argument('--pages', type=COUNT, default=48)
+    p.add_argument('--books', type=COUNT, default=6)
+    p.add_argument('--seed', type=SEED, default=0)
+    p.add_argument('--max-iters', type=COUNT, default=None, help='override the config (default: its max_iters)')
+    p.add_argument('--score-thr', type=SHARE, default=0.5, help='threshold of the boxes drawn on the pages')
     p.add_argument('--no-classifier', action='store_true', help='skip the interpretation step')
     return p.parse_args(argv)
 

@@ -20,7 +20,7 @@ from kaokore_mm.converters.iiif_download import Downloader, PageJob
 from kaokore_mm.converters.kaokore_metadata import page_file_name
 from kaokore_mm.core.iiif import IIIFError, parse_image_url
 from kaokore_mm.core.text import decode_text, read_text
-from kaokore_mm.utils.cli import UserError, cli_main
+from kaokore_mm.utils.cli import PIXELS, SECONDS, UserError, cli_main, number
 from kaokore_mm.utils.io import atomic_write_text
 
 
@@ -30,13 +30,13 @@ def parse_args(argv=None):
     src.add_argument('--coco', help='COCO file whose images have iiif_base and file_name')
     src.add_argument('--ids', help='text file: one image service URL (or IIIF request URL) a line')
     p.add_argument('--out', required=True)
-    p.add_argument('--version', type=int, choices=(2, 3))
-    p.add_argument('--max-size', type=int, nargs=2, metavar=('W', 'H'))
-    p.add_argument('--workers', type=int, default=8)
-    p.add_argument('--per-host', type=int, default=2)
-    p.add_argument('--timeout', type=float, default=60.0)
-    p.add_argument('--retries', type=int, default=5)
-    p.add_argument('--backoff', type=float, default=1.0)
+    p.add_argument('--version', type=number(int, 2, 3), choices=(2, 3))
+    p.add_argument('--max-size', type=PIXELS, nargs=2, metavar=('W', 'H'))
+    p.add_argument('--workers', type=number(int, 1, 256), default=8)
+    p.add_argument('--per-host', type=number(int, 1, 64), default=2)
+    p.add_argument('--timeout', type=SECONDS, default=60.0)
+    p.add_argument('--retries', type=number(int, 0, 100), default=5)
+    p.add_argument('--backoff', type=number(float, 0.0, 3600.0), default=1.0)
     p.add_argument('--no-progress', action='store_true')
     return p.parse_args(argv)
 

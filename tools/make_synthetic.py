@@ -9,18 +9,18 @@ import sys
 import time
 
 from kaokore_mm.synthetic.emaki import make_synthetic
-from kaokore_mm.utils.cli import UserError, cli_main
+from kaokore_mm.utils.cli import COUNT, PIXELS, SEED, UserError, cli_main
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--out', required=True, help='output directory')
-    p.add_argument('--pages', type=int, default=200)
-    p.add_argument('--books', type=int, default=8)
-    p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--pages', type=COUNT, default=200)
+    p.add_argument('--books', type=COUNT, default=8)
+    p.add_argument('--seed', type=SEED, default=0)
     p.add_argument(
         '--long-side',
-        type=int,
+        type=PIXELS,
         nargs=2,
         default=(2000, 6000),
         metavar=('MIN', 'MAX'),
@@ -28,13 +28,13 @@ def parse_args(argv=None):
     )
     p.add_argument(
         '--face-size',
-        type=int,
+        type=PIXELS,
         nargs=2,
         metavar=('MIN', 'MAX'),
         help="range of face widths in pixels (default 30 250); with --look realistic KaoKore's face sizes "
         'cut to this range (default: all of them)',
     )
-    p.add_argument('--crop-size', type=int, default=256)
+    p.add_argument('--crop-size', type=PIXELS, default=256)
     p.add_argument(
         '--look',
         choices=('demo', 'realistic'),

@@ -63,11 +63,15 @@ def main(argv=None):
             f'{r["recall"]:.3f}; {r["faces_to_draw"]} faces drawn, {r["boxes_to_delete"]} boxes deleted: '
             f'{r["manual_share"]:.2f} of the work from scratch, {r["saved_share"]:.0%} saved'
         )
+    if any(r['book_pages'].values()):
+        print('pages of the book: ' + ', '.join(f'{k} {v}' for k, v in r['book_pages'].items() if v))
     if r['unfinished']:
         print(
             f'{len(r["unfinished"])} pages not marked done were left out (listed above; '
             '--include-unfinished merges them)'
         )
+    if r['not_faces']:
+        print(f'{len(r["not_faces"])} regions were not faces and were left out (listed above)')
     rv = r['review']
     print(
         f'faces by review: {", ".join(f"{k} {v}" for k, v in sorted(rv["boxes"].items()))}; labels confirmed '

@@ -12,14 +12,14 @@ per page; fold them back with tools/merge_corrections.py --corrections OUT/corre
 import argparse
 import sys
 
-from kaokore_mm.utils.cli import UserError, cli_main
+from kaokore_mm.utils.cli import UserError, cli_main, number
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('out', help="tools/annotate.py's output folder")
     p.add_argument('--host', default='127.0.0.1')
-    p.add_argument('--port', type=int, default=8000)
+    p.add_argument('--port', type=number(int, 0, 65535), default=8000, help='0: a free port (the address is printed)')
     p.add_argument(
         '--allow-host',
         action='append',
@@ -32,21 +32,13 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    import uvicorn
-
-    from kaokore_mm.review import ReviewError, create_app
-    from kaokore_mm.review.app import HOSTS
+    from kaokore_mm.review import ReviewError
+    from kaokore_mm.review.app import run
 
     try:
-        app = create_app(args.out, hosts=[*HOSTS, args.host, *args.allow_host])
+        run(args.out, host=args.host, port=args.port, allow_hosts=args.allow_host)
     except ReviewError as e:
         raise UserError(str(e)) from None
-    print(
-        f'reviewing {args.out}: open http://{args.host}:{args.port}/ (manifest: '
-        f'http://{args.host}:{args.port}/manifest.json)',
-        flush=True,
-    )
-    uvicorn.run(app, host=args.host, port=args.port, log_level='warning')
 
 
 if __name__ == '__main__':

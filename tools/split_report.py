@@ -14,8 +14,9 @@ import sys
 import kaokore_mm  # noqa: F401
 from kaokore_mm.apis.split_report import format_split_table, split_notes, split_table
 from kaokore_mm.core.splits import SUBSETS
-from kaokore_mm.utils.cli import cli_main
+from kaokore_mm.utils.cli import cli_main, data_errors_as_user_errors
 from kaokore_mm.utils.config import add_split_args, apply_split_args, load_config, set_data_root
+from kaokore_mm.utils.preflight import check_config
 from kaokore_mm.visualization.plots import save_figure, split_figure
 
 
@@ -34,11 +35,14 @@ def main(argv=None):
     if args.data_root:
         set_data_root(cfg, args.data_root)
     apply_split_args(cfg, args)
-    table = split_table(cfg)
+    check_config(cfg, args.config, 'train')  # data, split, pinned books: one line before any table
+    with data_errors_as_user_errors(args.config):
+        table = split_table(cfg)
+        notes = split_notes(cfg)
     split = cfg.train_dataloader.sampler.get('split')
     print(f'split: {split}, seed {cfg.train_dataloader.sampler.get("split_seed", 0)}')
     print(format_split_table(table))
-    for line in split_notes(cfg):
+    for line in notes:
         print(line)
     out = args.out or osp.join('work_dirs', osp.splitext(osp.basename(args.config))[0], 'split_report.png')
     save_figure(split_figure(table, SUBSETS, f'{osp.basename(args.config)}: {split} split'), out)

@@ -15,7 +15,7 @@ from mmengine.config import DictAction
 
 import kaokore_mm  # noqa: F401
 from kaokore_mm.apis.suggest_views import format_views, suggest_views
-from kaokore_mm.utils.cli import cli_main
+from kaokore_mm.utils.cli import cli_main, number
 from kaokore_mm.utils.config import load_config, set_data_root
 
 
@@ -23,7 +23,11 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('config')
     p.add_argument('--data-root', help='dataset root (with annotations/pages.json and the pages)')
-    p.add_argument('--min-size', type=float, help='the smallest face the detector sees (default: its smallest anchor)')
+    p.add_argument(
+        '--min-size',
+        type=number(float, 0.0, 100_000.0, lo_open=True),
+        help='the smallest face the detector sees (default: its smallest anchor)',
+    )
     p.add_argument('--cfg-options', nargs='+', action=DictAction, help='override settings of the config, key=value')
     return p.parse_args(argv)
 

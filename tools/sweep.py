@@ -17,7 +17,7 @@ from pathlib import Path
 
 import kaokore_mm  # noqa: F401
 from kaokore_mm.apis.experiments import say, sweep
-from kaokore_mm.utils.cli import cli_main
+from kaokore_mm.utils.cli import COUNT, cli_main
 
 
 def parse_args(argv=None):
@@ -27,7 +27,7 @@ def parse_args(argv=None):
     p.add_argument('--data-root', required=True)
     p.add_argument(
         '--max-iters',
-        type=int,
+        type=COUNT,
         help='iterations of iteration-based configs (an epoch-based config is refused: set '
         'train_cfg.max_epochs with --cfg-options)',
     )

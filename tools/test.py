@@ -36,7 +36,9 @@ def main(argv=None):
         vis = cfg.default_hooks.visualization
         vis.draw = True
         vis.test_out_dir = args.show_dir
-    metrics = test_detector(cfg, args.checkpoint, out=args.out, trust_checkpoint=args.trust_checkpoint)
+    metrics = test_detector(
+        cfg, args.checkpoint, out=args.out, trust_checkpoint=args.trust_checkpoint, partial_load=args.partial_load
+    )
     from mmengine.dist import is_main_process
 
     if is_main_process():

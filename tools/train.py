@@ -58,7 +58,7 @@ def build_cfg(args):
 
 def main(argv=None):
     args = parse_args(argv)
-    runner = train_detector(build_cfg(args), trust_checkpoint=args.trust_checkpoint)
+    runner = train_detector(build_cfg(args), trust_checkpoint=args.trust_checkpoint, partial_load=args.partial_load)
     finish_distributed()
     return runner
 

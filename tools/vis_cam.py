@@ -18,7 +18,8 @@ import sys
 import kaokore_mm  # noqa: F401
 from kaokore_mm.interpretation import build_classifier
 from kaokore_mm.interpretation.guided_gradcam import explain_images, resolve_target
-from kaokore_mm.utils.cli import UserError, cli_main
+from kaokore_mm.utils.cli import COUNT, UserError, cli_main
+from kaokore_mm.utils.config import add_partial_load_arg
 
 IMAGE_EXT = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 
@@ -28,10 +29,11 @@ def parse_args(argv=None):
     p.add_argument('img', help='an image or a folder of images')
     p.add_argument('config')
     p.add_argument('checkpoint')
+    add_partial_load_arg(p)
     p.add_argument('--target-class', default='pred', help="class name, class index, or 'pred'")
     p.add_argument('--method', default='gradcam', choices=('gradcam', 'gradcam++'))
     p.add_argument('--out', default='work_dirs/vis_cam')
-    p.add_argument('--max-images', type=int, default=None)
+    p.add_argument('--max-images', type=COUNT, default=None)
     p.add_argument('--device', default='cpu')
     return p.parse_args(argv)
 
@@ -47,7 +49,7 @@ def main(argv=None):
     paths = paths[: args.max_images]
     if not paths:
         raise UserError(f'{args.img}: no images')
-    model, cfg, classes = build_classifier(args.config, args.checkpoint, args.device)
+    model, cfg, classes = build_classifier(args.config, args.checkpoint, args.device, args.partial_load)
     try:
         resolve_target(args.target_class, classes)
     except ValueError as e:

@@ -4,14 +4,14 @@ _base_ = ['./faster_rcnn_r18_patch512_demo.py']
 data_root = 'work_dirs/demo/data/'
 input_scale = (512, 512)
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadPageFromFile', cache_size=0),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(type='Resize', scale=input_scale, keep_ratio=True),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackDetInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadPageFromFile', cache_size=0),
     dict(type='Resize', scale=input_scale, keep_ratio=True),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor', 'book_id')),

@@ -108,19 +108,26 @@ def predict_pages(
     done, bad = 0, []
     for p in mine:
         pred_file = pred_dir / f'{page_stem(p["key"])}.json'
+        boxes = None
         if pred_file.exists():
             try:
                 old = json.loads(pred_file.read_text())
                 if old.get('model') == tag and old.get('key') == p['key']:
                     continue  # finished in an earlier run, by the same model
-            except (OSError, ValueError):
-                pass  # unreadable: predict again
+                if (
+                    getattr(predict, 'takes_boxes', False)
+                    and old.get('key') == p['key']
+                    and (old.get('model') or {}).get('detector') == tag.get('detector')
+                ):  # the same detector's boxes: only the classifier runs (added or changed)
+                    boxes = [dict(box=f['box'], score=f['score']) for f in old['faces']]
+            except (OSError, ValueError, KeyError, TypeError, AttributeError):
+                boxes = None  # unreadable: predict again
         try:
             img = read_page_or_report(p['path'])
         except BadPageError as e:
             bad.append(dict(key=p['key'], path=str(p['path']), reason=str(e)))
             continue
-        faces = predict(img)
+        faces = predict(img) if boxes is None else predict(img, boxes)
         atomic_write_json(
             pred_file, dict(key=p['key'], width=img.shape[1], height=img.shape[0], model=tag, faces=faces), indent=None
         )
@@ -157,13 +164,21 @@ def write_outputs(
     description: str = '',
     sheet_size: int = 300,
     base_url: str = DEFAULT_BASE_URL,
+    source: dict | None = None,
 ) -> dict:
     """COCO, W3C AnnotationPages, a IIIF manifest, CSV, review pictures, the
     contact sheet and each page's level-0 tiles from the per-page predictions,
     one page in memory at a time; returns counts. ``base_url``: where the review
     app serves ``out``: the ids of everything IIIF (canvases of a folder's pages,
-    annotations, manifest, image services) are http(s) URLs under it."""
+    annotations, manifest, image services) are http(s) URLs under it.
+
+    Boxes are predicted in the page's pixels; wherever a canvas is named (W3C targets, the
+    curation, the manifest) they are written in the canvas's coordinates, which differ when a
+    manifest paints an image of another size on its canvas (``source``: the manifest's
+    ``id`` and ``label``, whose ``within`` the curation names). COCO and CSV stay in pixels,
+    and COCO keeps the canvas size of such a page (``canvas_width``, ``canvas_height``)."""
     from kaokore_mm.converters.curation import curation
+    from kaokore_mm.core.iiif_presentation import canvas_scale, to_canvas
 
     from .manifest import book_manifest, public_canvas, tiles_url, w3c_url
     from .tiles import write_tiles
@@ -180,19 +195,23 @@ def write_outputs(
         p = dict(p, canvas=public_canvas(p, base_url))  # a folder's file:// canvas would leak the path, fail IIIF
         faces = [f for f in pred['faces'] if f['score'] >= score_thr]
         file_name = os.path.relpath(Path(p['path']).resolve(), images_root)
-        images.append(
-            dict(
-                id=k,
-                file_name=Path(file_name).as_posix(),
-                width=pred['width'],
-                height=pred['height'],
-                book_id=book_id,
-                book_title=book_title,
-                page_key=p['key'],
-                canvas=p['canvas'],
-                iiif_base=p.get('iiif_base'),
-            )
+        pixels = (pred['width'], pred['height'])
+        canvas_size = (p['width'], p['height']) if p.get('width') and p.get('height') else pixels
+        scale = canvas_scale(canvas_size, pixels)
+        image = dict(
+            id=k,
+            file_name=Path(file_name).as_posix(),
+            width=pred['width'],
+            height=pred['height'],
+            book_id=book_id,
+            book_title=book_title,
+            page_key=p['key'],
+            canvas=p['canvas'],
+            iiif_base=p.get('iiif_base'),
         )
+        if tuple(canvas_size) != tuple(pixels):
+            image.update(canvas_width=int(canvas_size[0]), canvas_height=int(canvas_size[1]))
+        images.append(image)
         w3c = []
         for f in faces:
             x1, y1, x2, y2 = f['box']
@@ -210,10 +229,11 @@ def write_outputs(
                     attributes=dict(attrs, **scores),
                 )
             )
-            curated.append(dict(canvas=p['canvas'], bbox=[x1, y1, x2 - x1, y2 - y1], score=f['score'], **attrs))
+            on_canvas = to_canvas([x1, y1, x2 - x1, y2 - y1], scale)
+            curated.append(dict(canvas=p['canvas'], bbox=on_canvas, score=f['score'], **attrs))
             w3c.append(
                 dict(
-                    bbox=[x1, y1, x2 - x1, y2 - y1],
+                    bbox=on_canvas,
                     score=f['score'],
                     tags=list(attrs.values()),
                     model=model_name(pred.get('model')),
@@ -237,7 +257,9 @@ def write_outputs(
             annotation_page(p['canvas'], w3c, w3c_url(base_url, p['key']), state='to review'),
             indent=1,
         )
-        canvases.append(dict(p, width=pred['width'], height=pred['height']))
+        canvases.append(
+            dict(p, width=canvas_size[0], height=canvas_size[1], pixel_width=pixels[0], pixel_height=pixels[1])
+        )
         img = read_page_or_report(p['path'])
         write_tiles(img, out / 'iiif' / stem, tiles_url(base_url, p['key']))
         pic = draw_page_boxes(
@@ -260,21 +282,26 @@ def write_outputs(
                 (heapq.heapreplace if len(worst) >= sheet_size else heapq.heappush)(worst, entry)
         del img, pic
     base = base_url.rstrip('/')
+    # the curation is "within" the book's manifest: the institution's for a IIIF source (where
+    # Mirador and IIIF Curation Viewer load it), else the one the review app serves
+    within = (source or {}).get('id') or f'{base}/manifest.json'
+    label = book_title or (source or {}).get('label') or book_id
     coco = dict(
         info=dict(
-            description=description, score_thr=score_thr, images_root=str(images_root), manifest=f'{base}/manifest.json'
+            description=description,
+            score_thr=score_thr,
+            images_root=str(images_root),
+            manifest=within,
+            review_manifest=f'{base}/manifest.json',
         ),
         images=images,
         annotations=anns,
         categories=[dict(id=1, name='face')],
     )
     atomic_write_json(out / 'annotations.coco.json', coco, indent=None)
-    atomic_write_json(out / 'manifest.json', book_manifest(canvases, base_url, book_title or book_id), indent=1)
+    atomic_write_json(out / 'manifest.json', book_manifest(canvases, base_url, label), indent=1)
     # the proposals for IIIF Curation Viewer (CODH's tool): regions of the canvases, score and labels as metadata
-    label = book_title or book_id
-    atomic_write_json(
-        out / 'curation.json', curation(f'{base}/curation.json', f'{base}/manifest.json', label, curated), indent=1
-    )
+    atomic_write_json(out / 'curation.json', curation(f'{base}/curation.json', within, label, curated), indent=1)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator='\n')
     w.writerow(['page_key', 'canvas', 'x', 'y', 'w', 'h', 'score', 'label', 'label_score'])
@@ -290,14 +317,19 @@ def face_proposer(inferencer, classifier=None) -> Callable:
     (:class:`~kaokore_mm.interpretation.FaceClassifier`) whose label and score
     go with each box under its task's name (``status``, ``status_score``)."""
 
-    def predict(img) -> list[dict]:
-        r = inferencer(img)
-        faces = [dict(box=[float(v) for v in b], score=float(s)) for b, s in zip(r['bboxes'], r['scores'])]
+    def predict(img, boxes=None) -> list[dict]:
+        """The faces of a page; with ``boxes`` (this detector's, from an earlier run) only the classifier runs."""
+        if boxes is None:
+            r = inferencer(img)
+            faces = [dict(box=[float(v) for v in b], score=float(s)) for b, s in zip(r['bboxes'], r['scores'])]
+        else:
+            faces = [dict(box=[float(v) for v in f['box']], score=float(f['score'])) for f in boxes]
         if classifier is not None and faces:
             for f, (label, score) in zip(faces, classifier(img, [f['box'] for f in faces])):
                 f[classifier.task], f[f'{classifier.task}_score'] = label, score
         return faces
 
+    predict.takes_boxes = True
     return predict
 
 
@@ -317,9 +349,11 @@ def annotate_pages(
     description: str = '',
     progress: bool = True,
     base_url: str = DEFAULT_BASE_URL,
+    source: dict | None = None,
 ) -> dict:
     """Predict (sharded over the ranks of an initialised process group) and
-    write the outputs (rank 0); returns the run's summary (``annotate.json``)."""
+    write the outputs (rank 0); returns the run's summary (``annotate.json``).
+    ``source``: the IIIF manifest the pages come from (``id``, ``label``, ``skipped``)."""
     from kaokore_mm.utils.dist import rank_and_world
 
     rank, world = rank_and_world()
@@ -351,7 +385,9 @@ def annotate_pages(
             remove_stale_temp_files(Path(out) / d) for d in OWN_FOLDERS if (Path(out) / d).is_dir()
         )
         good = [p for p in pages if p['key'] not in bad_keys]
-        written = write_outputs(good, out, images_root, book_id, score_thr, book_title, description, base_url=base_url)
+        written = write_outputs(
+            good, out, images_root, book_id, score_thr, book_title, description, base_url=base_url, source=source
+        )
         summary = dict(
             model=tag,
             book_id=book_id,
@@ -361,6 +397,7 @@ def annotate_pages(
             pages_written=written['pages_written'],
             faces=written['faces'],
             bad_pages=sorted(bad, key=lambda b: b['key']),
+            canvases_skipped=(source or {}).get('skipped', []),
             processes=world,
             stale_temp_files_removed=stale,
         )

@@ -8,6 +8,7 @@ fragments on their sizes).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -18,12 +19,13 @@ from pathlib import Path
 
 import numpy as np
 
-from kaokore_mm.converters.import_pages import PageCollector, canvas_index, load_json
+from kaokore_mm.annotation.pages import page_stem
+from kaokore_mm.converters.import_pages import PageCollector, canvas_index, load_json, page_scale
 from kaokore_mm.converters.schemas import CocoImage, problem
 from kaokore_mm.core.coco_faces import faces_by_file_name
 from kaokore_mm.core.face_metrics import annotation_effort, counts_at, match_page
 from kaokore_mm.utils.cli import UserError
-from kaokore_mm.utils.io import atomic_write_bytes, atomic_write_json, atomic_write_text
+from kaokore_mm.utils.io import atomic_write_bytes, atomic_write_json, atomic_write_text, folder_lock
 
 BOOK_ID = re.compile(r'[A-Za-z0-9_-][A-Za-z0-9._-]*')
 SAFE = re.compile(r'[^A-Za-z0-9._-]+')
@@ -58,10 +60,11 @@ def page_dest_names(file_names, book_id: str) -> list:
     return out
 
 
-def staged_page(data_root: Path, dest_name: str, data: bytes) -> str:
+def staged_page(data_root: Path, dest_name: str, data: bytes, created: list | None = None) -> str:
     """Write a page's bytes at ``dest_name`` under ``data_root``, or, when that name
     holds other bytes (a page of the book's earlier version, still named by the
-    current COCO), at the name with the content's hash; returns the name used."""
+    current COCO), at the name with the content's hash; returns the name used (a file
+    it made is appended to ``created``, for a merge that fails later to remove)."""
     dest = data_root / dest_name
     if dest.exists() and dest.read_bytes() != data:
         stem, dot, ext = dest_name.rpartition('.')
@@ -69,8 +72,24 @@ def staged_page(data_root: Path, dest_name: str, data: bytes) -> str:
         dest_name = f'{stem}.r{tag}.{ext}' if dot else f'{dest_name}.r{tag}'
         dest = data_root / dest_name
     if not dest.exists() or dest.read_bytes() != data:
+        new = not dest.exists()
         atomic_write_bytes(dest, data)
+        if new and created is not None:
+            created.append(dest)
     return dest_name
+
+
+def remove_staged(files: list, data_root: Path) -> None:
+    """Undo a failed merge's copies: the files it made, then the folders left empty below ``data_root``."""
+    for f in files:
+        Path(f).unlink(missing_ok=True)
+        for parent in Path(f).parents:
+            if parent == data_root or not parent.is_relative_to(data_root):
+                break
+            try:
+                parent.rmdir()
+            except OSError:
+                break
 
 
 def remove_unreferenced_pages(data_root: Path, book_id: str, coco: dict) -> int:
@@ -86,29 +105,99 @@ def remove_unreferenced_pages(data_root: Path, book_id: str, coco: dict) -> int:
     return n
 
 
-def write_curation(corrected: dict, out: Path, book_id: str, book_title=None, manifest_id=None) -> Path | None:
+def write_curation(corrected: dict, out: Path, book_id: str, book_title=None, info: dict | None = None) -> Path | None:
     """The merged faces as a ``cr:Curation`` (IIIF Curation Viewer) beside the COCO:
-    ``curation_<book>.json``, with the confirmed labels only; ``None`` when the pages
-    have no canvases (COCO corrections of plain files)."""
+    ``curation_<book>.json``, with the confirmed labels only, in the canvases' coordinates,
+    ``within`` the book's manifest (annotate's ``info.manifest``: the institution's for a IIIF
+    source); ``None`` when the pages have no canvases (COCO corrections of plain files)."""
     from kaokore_mm.converters.curation import curation
+    from kaokore_mm.core.iiif_presentation import to_canvas
 
-    canvas = {im['id']: im.get('canvas') for im in corrected['images']}
+    info = info or {}
+    pages = {im['id']: im for im in corrected['images'] if im.get('canvas')}
     faces = [
         dict(
-            canvas=canvas[a['image_id']],
-            bbox=a['bbox'],
+            canvas=pages[a['image_id']]['canvas'],
+            bbox=to_canvas(a['bbox'], page_scale(pages[a['image_id']])),
             **{k: v for k, v in (a.get('attributes') or {}).items() if k in ('status', 'gender')},
         )
         for a in corrected['annotations']
-        if canvas.get(a['image_id'])
+        if a['image_id'] in pages
     ]
     if not faces:
         return None
     path = out.with_name(f'curation_{book_id}.json')
-    manifest_id = manifest_id or f'{next(iter(v for v in canvas.values() if v)).rsplit("/canvas/", 1)[0]}/manifest.json'
-    curation_id = f'{manifest_id.rsplit("/", 1)[0]}/{path.name}'  # beside the manifest: an http id, no local path
+    first = next(iter(pages.values()))['canvas']
+    manifest_id = info.get('manifest') or f'{first.rsplit("/canvas/", 1)[0]}/manifest.json'
+    own = info.get('review_manifest') or manifest_id  # the curation's id: beside the review app's manifest
+    curation_id = f'{own.rsplit("/", 1)[0]}/{path.name}'
     atomic_write_json(path, curation(curation_id, manifest_id, book_title or book_id, faces), indent=1)
     return path
+
+
+HASHES = '.page_hashes.json'  # beside the training COCO: file name -> [size, mtime_ns, content hash]
+
+
+def training_page_hashes(train: dict, data_root: Path, cache_file: Path, skip_book=None) -> dict:
+    """``{content hash: image}`` of the training COCO's pages whose files are there (the hashes
+    kept in ``cache_file`` while a file's size and time are unchanged: a large dataset is decoded
+    once), without the pages of ``skip_book`` (the book a replace takes out)."""
+    from kaokore_mm.core.page_files import BadPageError, page_fingerprint
+
+    try:
+        cache = json.loads(cache_file.read_text())
+        cache = cache if isinstance(cache, dict) else {}
+    except (OSError, ValueError):
+        cache = {}
+    out, changed = {}, False
+    for im in train['images']:
+        if skip_book is not None and im.get('book_id') == skip_book:
+            continue
+        path = data_root / im['file_name']
+        try:
+            st = path.stat()
+        except OSError:
+            continue  # a page not on this machine cannot be compared
+        key = [st.st_size, st.st_mtime_ns]
+        hit = cache.get(im['file_name'])
+        if isinstance(hit, list) and hit[:2] == key and len(hit) == 3:
+            digest = hit[2]
+        else:
+            try:
+                digest = page_fingerprint(path)
+            except BadPageError:
+                continue
+            cache[im['file_name']] = [*key, digest]
+            changed = True
+        out.setdefault(digest, im)
+    if changed:
+        try:
+            atomic_write_json(cache_file, cache, indent=None)
+        except OSError:
+            pass  # a cache: the next merge decodes again
+    return out
+
+
+def duplicate_pages(corrected: dict, pages_root: Path, known: dict) -> list[tuple[dict, dict]]:
+    """``[(new page, training page)]``: pages of the merge whose pixels are a training page's."""
+    from kaokore_mm.core.page_files import page_fingerprint
+
+    return [
+        (im, known[d]) for im in corrected['images'] if (d := page_fingerprint(pages_root / im['file_name'])) in known
+    ]
+
+
+def book_pages(pages: dict, saved: dict) -> list[dict]:
+    """Every page of the annotated book (annotate's COCO) with its review state: the state its
+    saved corrections have (``done``, ``in progress``), or ``never saved`` (never opened, or
+    opened and left without a change)."""
+    out = []
+    for im in pages.get('images', []):
+        canvas = im.get('canvas')
+        out.append(
+            dict(page=im.get('page_key') or im['file_name'], canvas=canvas, state=saved.get(canvas) or 'never saved')
+        )
+    return out
 
 
 def review_counts(corrected: dict) -> dict:
@@ -208,18 +297,36 @@ def merge_corrections(
             )
         seen_files[key] = path
     unfinished = []
-    for path in files:
-        doc = load_json(path)
+    with contextlib.ExitStack() as locks:  # the review servers of these folders wait while they are read
+        for folder in sorted({str(Path(f).parent) for f in files}):
+            if (Path(folder) / '.lock').is_file():  # a review app's corrections (it makes the lock file)
+                locks.enter_context(folder_lock(folder))
+        docs = [(path, load_json(path)) for path in files]
+    saved = {}  # canvas -> state, of the pages the review app saved
+    for path, doc in docs:
         if isinstance(doc, dict) and 'images' in doc and 'annotations' in doc:
             col.add_coco(doc, path)
             continue
         state = doc.get('kaokore:state') if isinstance(doc, dict) else None
+        if isinstance(doc, dict) and isinstance(doc.get('kaokore:canvas'), str):
+            saved[doc['kaokore:canvas']] = state
         if state is not None and state != 'done' and not include_unfinished:
             unfinished.append(dict(file=str(path), state=state))
             continue
         col.add_web_annotations(doc, path, by_canvas)
+    book = book_pages(pages, saved) if saved else []
+    for page in book:  # never saved: listed, and with include_unfinished merged as proposed
+        if page['state'] != 'never saved':
+            continue
+        proposals = Path(pages_file).parent / 'w3c' / f'{page_stem(page["page"])}.json'
+        if include_unfinished and proposals.is_file():
+            col.add_web_annotations(load_json(proposals), str(proposals), by_canvas)
+        else:
+            unfinished.append(dict(file=str(proposals), state='never saved', page=page['page']))
     for u in unfinished:
-        print(f'  not merged: {u["file"]} is {u["state"]!r}, not done', file=sys.stderr)
+        print(f'  not merged: {u.get("page") or u["file"]} is {u["state"]!r}, not done', file=sys.stderr)
+    for n in col.not_faces:
+        print(f'  not a face, not merged: {n["file"]} [{n["item"]}]: {n["reason"]}', file=sys.stderr)
     corrected = col.coco()
     twice = {name: srcs for name, srcs in col.page_sources.items() if len(srcs) > 1}
     if twice:  # one page corrected in two files: which is right is the annotator's call, not the merge's
@@ -282,12 +389,26 @@ def merge_corrections(
         report = score_proposals(preds, corrected, preds.get('info', {}).get('score_thr', 0.0), only_corrected=True)
     report['review'] = review_counts(corrected)
     report['unfinished'] = unfinished
+    report['book_pages'] = {
+        state: sum(p['state'] == state for p in book) for state in ('done', 'in progress', 'to review', 'never saved')
+    }
+    report['not_faces'] = col.not_faces
     train = load_json(train_ann)
     existing = {im['id'] for im in train['images'] if im.get('book_id') == book_id}
     if existing and not replace:
         raise UserError(
             f'{train_ann}: book {book_id!r} is already in the training set '
             f'({len(existing)} pages); use --replace to replace it'
+        )
+    data_root_path = Path(data_root).resolve()
+    known = training_page_hashes(train, data_root_path, Path(train_ann).parent / HASHES, book_id if replace else None)
+    dups = duplicate_pages(corrected, pages_root, known)
+    if dups:  # e.g. the held-out test book again under a new name: test pages would leak into training
+        new, old = dups[0]
+        raise UserError(
+            f'page {new["file_name"]} is pixel for pixel page {old["file_name"]} of book {old.get("book_id")!r}, '
+            f'already in {train_ann} ({len(dups)} pages like this); a book is merged once (--replace '
+            f'{old.get("book_id")} to correct that book); nothing merged'
         )
     train['images'] = [im for im in train['images'] if im['id'] not in existing]
     train['annotations'] = [a for a in train['annotations'] if a['image_id'] not in existing]
@@ -298,23 +419,28 @@ def merge_corrections(
     # a transaction: page files are never overwritten with other bytes (a page whose name is taken by other
     # bytes, as with --replace, goes to a name with its content hash), so until the COCO is switched (one
     # atomic rename) the old COCO still matches its files; a kill at any moment leaves the old state or the new
-    for im, dest_name in zip(corrected['images'], dest_names):
-        data = (pages_root / im['file_name']).read_bytes()
-        dest_name = staged_page(data_root, dest_name, data)
-        new_ids[im['id']] = next_img
-        train['images'].append(dict(im, id=next_img, file_name=dest_name, book_id=book_id))
-        next_img += 1
-    added = 0
-    for a in corrected['annotations']:
-        if a['image_id'] in new_ids:
-            a = {k: v for k, v in a.items() if k != 'score'}
-            train['annotations'].append(dict(a, id=next_ann, image_id=new_ids[a['image_id']]))
-            next_ann += 1
-            added += 1
-    atomic_write_text(out, json.dumps(train, ensure_ascii=False))
+    created = []  # the page files this merge makes: removed again if it fails before the COCO is switched
+    try:
+        for im, dest_name in zip(corrected['images'], dest_names):
+            data = (pages_root / im['file_name']).read_bytes()
+            dest_name = staged_page(data_root, dest_name, data, created)
+            new_ids[im['id']] = next_img
+            train['images'].append(dict(im, id=next_img, file_name=dest_name, book_id=book_id))
+            next_img += 1
+        added = 0
+        for a in corrected['annotations']:
+            if a['image_id'] in new_ids:
+                a = {k: v for k, v in a.items() if k != 'score'}
+                train['annotations'].append(dict(a, id=next_ann, image_id=new_ids[a['image_id']]))
+                next_ann += 1
+                added += 1
+        atomic_write_text(out, json.dumps(train, ensure_ascii=False))
+    except BaseException:
+        remove_staged(created, data_root)
+        raise
     if out.resolve() == Path(train_ann).resolve():  # the old COCO is gone: its book's files can go
         remove_unreferenced_pages(data_root, book_id, train)
-    curation_file = write_curation(corrected, out, book_id, book_title, pages.get('info', {}).get('manifest'))
+    curation_file = write_curation(corrected, out, book_id, book_title, pages.get('info', {}))
     report.update(
         book_id=book_id,
         pages=len(new_ids),

@@ -1,7 +1,8 @@
 """A IIIF Presentation 3 manifest of an annotated book (built with ``iiif-prezi3``).
 
-One canvas per page. From a IIIF manifest, the source's canvas ids and image
-services are kept; for a folder, canvases get http ids under ``base_url``
+One canvas per page. From a IIIF manifest, the source's canvas ids and sizes and its
+image services are kept as published (an Image API 2 service stays one: its images are
+``full/full``, never 3's ``full/max``); for a folder, canvases get http ids under ``base_url``
 (``{base_url}/canvas/<stem>``) and image bodies served by the review app (the
 review tool (``review.py``)) with a level-0 image service of the page's tiles
 (``{base_url}/iiif/<stem>``). Every id is an http(s) URL, as the IIIF
@@ -38,41 +39,57 @@ def public_canvas(page: dict, base_url: str) -> str:
 
 
 def book_manifest(pages: list[dict], base_url: str, label: str) -> dict:
-    """``pages``: dicts with ``key``, ``canvas``, ``width``, ``height``, ``path`` and,
-    from a IIIF source, ``iiif_base`` (its image service)."""
+    """``pages``: dicts with ``key``, ``canvas``, ``width``, ``height`` (the canvas's size),
+    ``pixel_width``/``pixel_height`` (the page image's, when they differ), ``path`` and, from
+    a IIIF source, ``iiif_base``, ``image_url``, ``image_width``/``image_height``, ``format``
+    and ``services``: the source's canvases keep their ids and sizes and their images are
+    declared as published (every service, with its own type, profile and version)."""
     from iiif_prezi3 import AnnotationPage, Manifest
 
     base = base_url.rstrip('/')
     manifest = Manifest(id=f'{base}/manifest.json', label={'none': [label]})
+    published = {}  # canvas id -> the source's services, written back unchanged below
     for p in pages:
         p = dict(p, canvas=public_canvas(p, base))
         canvas = manifest.make_canvas(
             id=p['canvas'], width=int(p['width']), height=int(p['height']), label={'none': [p.get('label') or p['key']]}
         )
         stem = page_stem(p['key'])
-        if p.get('iiif_base'):
-            url = f'{p["iiif_base"].rstrip("/")}/full/max/0/default.jpg'
-            fmt = 'image/jpeg'
+        from_source = bool(p.get('iiif_base') or p.get('image_url'))
+        if from_source:
+            url = p.get('image_url') or f'{p["iiif_base"].rstrip("/")}/full/full/0/default.jpg'
+            fmt = p.get('format') or 'image/jpeg'
+            size = (
+                p.get('image_width') or p.get('pixel_width') or p['width'],
+                p.get('image_height') or p.get('pixel_height') or p['height'],
+            )
         else:
             url = f'{base}/pages/{stem}'
             fmt = mimetypes.guess_type(str(p['path']))[0] or 'image/jpeg'
+            size = (p.get('pixel_width') or p['width'], p.get('pixel_height') or p['height'])
         canvas.add_image(
             image_url=url,
             anno_page_id=f'{p["canvas"]}/painting',
             anno_id=f'{p["canvas"]}/image',
             format=fmt,
-            width=int(p['width']),
-            height=int(p['height']),
+            width=int(size[0]),
+            height=int(size[1]),
         )
-        body = canvas.items[0].items[0].body
-        if p.get('iiif_base'):  # the source's image service, as the source has it
-            body.make_service(id=p['iiif_base'], type='ImageService3', profile='level1')
+        if from_source:
+            published[p['canvas']] = list(p.get('services') or [])
         else:  # the page's own level-0 tiles: viewers load what is on screen, not the whole scan
-            body.make_service(id=tiles_url(base, p['key']), type='ImageService3', profile='level0')
+            canvas.items[0].items[0].body.make_service(
+                id=tiles_url(base, p['key']), type='ImageService3', profile='level0'
+            )
         canvas.annotations = [AnnotationPage(id=w3c_url(base, p['key']))]
     doc = json.loads(manifest.jsonld())
     for canvas in doc['items']:  # referenced, not embedded: no empty "items"
         for page in canvas.get('annotations', []):
             if not page.get('items'):
                 page.pop('items', None)
+        if canvas['id'] in published:
+            body = canvas['items'][0]['items'][0]['body']
+            body.pop('service', None)
+            if published[canvas['id']]:
+                body['service'] = published[canvas['id']]
     return doc

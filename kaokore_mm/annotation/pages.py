@@ -6,7 +6,9 @@ from a manifest, ``iiif_base``, ``label``, ``width``, ``height``. Keys:
 
 * folder: the path relative to the folder, with its extension (``vol1/p1.jpg``
   and ``vol2/p1.jpg`` and ``p1.png`` are three pages);
-* manifest: the canvas id.
+* manifest: the canvas id; ``width``/``height`` are then the canvas's (its coordinate
+  space), which may differ from the image's pixels: the writers convert boxes with
+  :mod:`kaokore_mm.core.iiif_presentation`.
 
 Every file the annotator writes for a page is named by :func:`page_stem`: a
 readable slug of the key plus a hash of the whole key, so two keys never share
@@ -48,41 +50,47 @@ def pages_from_folder(folder) -> list[dict]:
 
 
 def pages_from_manifest_pages(manifest_pages: list[dict], folder) -> list[dict]:
-    """Pages of a IIIF manifest (:func:`kaokore_mm.converters.iiif_manifest.manifest_pages`),
+    """Pages of a IIIF manifest (:func:`kaokore_mm.converters.iiif_manifest.manifest_book`),
     keyed by canvas id, each downloaded into ``folder`` under a name unique per
-    image service."""
+    image (its service, or its own URL when it has none)."""
     from kaokore_mm.converters.kaokore_metadata import page_file_name
 
     pages, seen = [], {}
     for p in manifest_pages:
         if p['canvas'] in seen:
             raise PageSourceError(f'canvas {p["canvas"]} appears twice in the manifest')
-        server, _, path = p['iiif_base'].split('://', 1)[1].partition('/')
+        source = p.get('iiif_base') or p['image_url']
+        server, _, path = source.split('://', 1)[1].partition('/')
+        if not p.get('iiif_base'):  # a plain image URL: its name without the extension
+            path = path.rsplit('.', 1)[0] if '.' in path.rsplit('/', 1)[-1] else path
         name = page_file_name(server, path)
         stem, ext = name.rsplit('.', 1) if '.' in name else (name, 'jpg')
-        name = f'{stem}-{hashlib.sha1(p["iiif_base"].encode("utf-8")).hexdigest()[:8]}.{ext}'
+        name = f'{stem}-{hashlib.sha1(source.encode("utf-8")).hexdigest()[:8]}.{ext}'
         seen[p['canvas']] = name
         pages.append(dict(p, key=p['canvas'], path=(Path(folder) / name).resolve()))
     return pages
 
 
-def pages_from_manifest(src: str, out, download: bool = True, log=None) -> list[dict]:
-    """The pages of the IIIF manifest ``src`` (a file, or an http(s) URL fetched with the
+def pages_from_manifest(src: str, out, download: bool = True, log=None) -> tuple[list[dict], dict]:
+    """``(pages, book)`` of the IIIF manifest ``src`` (a file, or an http(s) URL fetched with the
     downloader's retries and limits), downloaded into ``out/pages/`` (resumable; with
     ``download=False`` only listed: the other ranks of a distributed run wait for rank 0's
-    download). ``log(line)`` hears of each page that could not be downloaded. Raises
-    :class:`PageSourceError` naming ``src`` when it cannot be read or is not a manifest."""
+    download). ``book``: the manifest's ``id``, ``label`` and the canvases ``skipped`` (no usable
+    image), each of which ``log(line)`` hears of, as of each page that could not be downloaded.
+    Raises :class:`PageSourceError` naming ``src`` when it cannot be read or is not a manifest."""
     from kaokore_mm.converters.iiif_download import Downloader, PageJob, PermanentError
-    from kaokore_mm.converters.iiif_manifest import ManifestError, manifest_pages
+    from kaokore_mm.converters.iiif_manifest import ManifestError, manifest_book
     from kaokore_mm.core.text import parse_json
 
     out = Path(out)
+    log = log or print
     try:
         if src.startswith(('http://', 'https://')):
             manifest = Downloader(progress=False).get_json(src, 'the manifest')
         else:
             manifest = parse_json(Path(src).read_bytes())
-        pages = pages_from_manifest_pages(manifest_pages(manifest), out)
+        found, book = manifest_book(manifest)
+        pages = pages_from_manifest_pages(found, out)
     except (PermanentError, ManifestError, PageSourceError) as e:
         raise PageSourceError(f'--iiif-manifest {src}: {e}') from None
     except OSError as e:
@@ -90,7 +98,10 @@ def pages_from_manifest(src: str, out, download: bool = True, log=None) -> list[
     except ValueError as e:
         raise PageSourceError(f'--iiif-manifest {src}: {e}') from None
     if download:
-        report = Downloader().run([PageJob(p['iiif_base'], p['path']) for p in pages], root=out / 'pages')
+        for s in book['skipped']:
+            log(f'canvas skipped: {s["canvas"] or "canvas " + str(s["index"] + 1)}: {s["reason"]}')
+        jobs = [PageJob(p['iiif_base'], p['path'], url=None if p['iiif_base'] else p['image_url']) for p in pages]
+        report = Downloader().run(jobs, root=out / 'pages')
         for f in report.failed:
-            (log or print)(f'page not downloaded: {f["base"]}: {f["reason"]}')
-    return pages
+            log(f'page not downloaded: {f["base"]}: {f["reason"]}')
+    return pages, book

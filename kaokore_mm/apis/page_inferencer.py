@@ -6,38 +6,13 @@ import copy
 import os
 import warnings
 
-import cv2
-import numpy as np
-
 from kaokore_mm.core.images import to_bgr_uint8
-from kaokore_mm.core.page_files import BadPageError, apply_exif_orientation, file_orientation
+from kaokore_mm.core.page_files import read_page  # noqa: F401  (the one page reader, also the API's)
 from kaokore_mm.utils.config import loop_patching, resolved
 
 from .patched_predictor import PatchedPredictor
 
-LOADING = ('LoadImageFromFile', 'LoadAnnotations')
-
-
-def read_page(path) -> np.ndarray:
-    """A page file as a BGR uint8 array (grayscale, RGBA and 16-bit handled), turned
-    as its EXIF orientation says, as the training pipelines (OpenCV's colour
-    decode) and browsers show it.
-
-    Raises:
-        BadPageError: the file is missing or cannot be decoded (the message
-            starts with the path).
-    """
-    data = np.fromfile(os.fspath(path), dtype=np.uint8) if os.path.isfile(path) else None
-    if data is None:
-        raise BadPageError(f'{path}: no such page image')
-    img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)  # keeps alpha and 16 bits, ignores EXIF orientation
-    if img is None:
-        raise BadPageError(f'{path}: not a readable image (corrupt or unsupported format)')
-    try:
-        img = to_bgr_uint8(img)
-    except ValueError as e:
-        raise BadPageError(f'{path}: {e}') from None
-    return apply_exif_orientation(img, file_orientation(path))
+LOADING = ('LoadImageFromFile', 'LoadPageFromFile', 'LoadAnnotations')
 
 
 def predictor_from_config(cfg, **overrides) -> PatchedPredictor:
@@ -62,20 +37,35 @@ class PageInferencer:
     >>> result['bboxes'], result['scores']  # x1, y1, x2, y2 in page pixels
 
     ``overrides`` replace the config's predictor settings (``patch_size``,
-    ``overlap``, ``batch_size``, ``merge``, ...).
+    ``overlap``, ``batch_size``, ``merge``, ...). A checkpoint whose weights are not the
+    config's model's is refused unless ``partial_load``.
     """
 
-    def __init__(self, config, checkpoint: str | None = None, device: str = 'cpu', score_thr: float = 0.0, **overrides):
+    def __init__(
+        self,
+        config,
+        checkpoint: str | None = None,
+        device: str = 'cpu',
+        score_thr: float = 0.0,
+        partial_load: bool = False,
+        **overrides,
+    ):
         from mmdet.apis import init_detector
+
+        from kaokore_mm.utils.preflight import building
+        from kaokore_mm.utils.weights import check_weights_fit
 
         cfg = resolved(config)  # model_from resolved, as every tool loads a config
         # mmdet's builder: the model without its pretrained init (the weights come from the checkpoint;
         # kaokore_mm's checkpoints pass torch's safe loader, see compat.py), dataset_meta, eval mode
-        with warnings.catch_warnings(record=True) as caught:  # mmdet resets filters ('once') before it warns
+        name = getattr(cfg, 'filename', None) or 'the config'
+        with warnings.catch_warnings(record=True) as caught, building(name):  # mmdet resets filters before it warns
             self.model = init_detector(cfg, checkpoint, device=device)
         for w in caught:  # without a checkpoint (random weights) mmdet's note on COCO class names does not apply
             if not (checkpoint is None and 'use COCO classes by default' in str(w.message)):
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        if checkpoint is not None:  # mmdet loads any weights with a warning: another model's are refused here
+            check_weights_fit(self.model, checkpoint, name, partial_load)
         self.cfg = cfg
         self.score_thr = score_thr
         self.predictor = predictor_from_config(cfg, **overrides)

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from kaokore_mm.compat import check_checkpoint, explain_refused_checkpoints, trusted_checkpoint_loading
 from kaokore_mm.utils.cli import UserError, data_errors_as_user_errors
 from kaokore_mm.utils.io import atomic_write_json
-from kaokore_mm.utils.preflight import check_config
+from kaokore_mm.utils.preflight import building, check_config
 
 if TYPE_CHECKING:
     from mmengine.runner import Runner
@@ -44,20 +44,30 @@ def build_runner(cfg) -> Runner:
     if not cfg.get('experiment_name'):
         stem = osp.splitext(osp.basename(cfg.filename or 'config'))[0]
         cfg.experiment_name = f'{stem}_{time.strftime("%Y%m%d_%H%M%S")}_{os.getpid()}_{next(_RUNS)}'
-    return Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    with building(cfg.filename or 'the config', 'the run (model, loaders, hooks)'):
+        return Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
 
 
 def _loading(trust_checkpoint: bool):
     return trusted_checkpoint_loading() if trust_checkpoint else contextlib.nullcontext()
 
 
-def train_detector(cfg, trust_checkpoint: bool = False) -> Runner:
+def check_runner_weights(runner, checkpoint, name: str, partial_load: bool) -> None:
+    """The Runner's model against ``checkpoint`` before it loads it (mmengine loads non-strictly)."""
+    from kaokore_mm.utils.weights import check_weights_fit
+
+    check_weights_fit(runner.model, checkpoint, name, partial_load)
+
+
+def train_detector(cfg, trust_checkpoint: bool = False, partial_load: bool = False) -> Runner:
     """Train ``cfg`` (a config with its overrides applied and ``work_dir`` set).
 
     Args:
         cfg: the mmengine config (detector or classifier).
         trust_checkpoint: load ``load_from``/resume checkpoints with
             ``weights_only=False`` (files from a trusted source only).
+        partial_load: start from a ``load_from`` whose weights are not all the
+            model's (e.g. a detector of other classes); refused otherwise.
 
     Returns:
         The Runner after training.
@@ -72,6 +82,8 @@ def train_detector(cfg, trust_checkpoint: bool = False) -> Runner:
         explain_refused_checkpoints(cfg.get('load_from') or 'the checkpoint to resume from'),
         data_errors_as_user_errors(name),
     ):
+        if cfg.get('load_from'):
+            check_runner_weights(runner, cfg.load_from, name, partial_load)
         runner.train()
     return runner
 
@@ -82,6 +94,7 @@ def test_detector(
     out: str | None = None,
     trust_checkpoint: bool = False,
     metrics_file: str | None = 'test_metrics.json',
+    partial_load: bool = False,
 ) -> dict:
     """Test ``checkpoint`` with ``cfg``'s test loader and evaluator.
 
@@ -90,6 +103,7 @@ def test_detector(
         checkpoint: the weights to test.
         out: also dump the page predictions to this ``.pkl`` file.
         trust_checkpoint: load with ``weights_only=False``.
+        partial_load: test a checkpoint whose weights are not all the model's.
         metrics_file: written (strict JSON, rank 0) into the work dir with the
             metrics, the config, the checkpoint and the seconds of the test
             loop; None writes nothing.
@@ -110,6 +124,7 @@ def test_detector(
         runner.test_evaluator.metrics.append(DumpPageResults(out_file_path=out))
     t0 = time.perf_counter()
     with _loading(trust_checkpoint), explain_refused_checkpoints(checkpoint), data_errors_as_user_errors(name):
+        check_runner_weights(runner, checkpoint, name, partial_load)
         metrics = runner.test()
     seconds = time.perf_counter() - t0
     from mmengine.dist import is_main_process

@@ -105,5 +105,7 @@ def read_curation(doc) -> tuple[list[dict], list[tuple]]:
             except AnnotationError as e:
                 problems.append((k, str(e)))
                 continue
-            faces.append(imported_face(canvas, box, attrs.values(), attrs, ident, score))
+            words = [m.get('label'), m.get('description')]
+            words += [e.get('value') for e in meta if isinstance(e, dict)] if isinstance(meta, list) else []
+            faces.append(imported_face(canvas, box, attrs.values(), attrs, ident, score, words=words))
     return faces, problems

@@ -114,8 +114,16 @@ def _retry_after(value) -> float | None:
 
 @dataclass
 class PageJob:
-    base: str
+    """A page to fetch: from its Image API service ``base``, or, for an image a manifest
+    publishes without a service, from its own ``url`` (``base`` then names it in reports)."""
+
+    base: str | None
     dest: Path
+    url: str | None = None
+
+    def __post_init__(self):
+        if self.base is None:
+            self.base = self.url
 
 
 @dataclass
@@ -287,6 +295,11 @@ class Downloader:
             if valid_image_file(job.dest):
                 return 'skipped'
             job.dest.unlink()
+        if job.url is not None:  # an image without a service: the file as published
+            body, _ = self._with_retries(job.url, want_image=True)
+            self._check_pixels(*image_size(body), 'the image is')
+            atomic_write_bytes(job.dest, body)
+            return 'done'
         version = self.version
         if version is None:
             info, version = self._info(job)

@@ -1,73 +1,43 @@
-"""Pages of a IIIF Presentation manifest (2.x or 3.0): canvas, size, image service."""
+"""Pages of a IIIF Presentation manifest (2.x or 3.0) as the annotator takes them: the
+reading of :mod:`kaokore_mm.core.iiif_presentation` as page dicts (canvas, canvas size,
+image service as published, the URL of the whole image), the book's id and label, and the
+canvases skipped with their reasons."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 
-class ManifestError(ValueError):
-    pass
+from kaokore_mm.core.iiif_presentation import PresentationError, full_image_url, read_manifest
 
-
-def _service_id(service):
-    if isinstance(service, list):
-        service = service[0] if service else None
-    if isinstance(service, dict):
-        return service.get('@id') or service.get('id')
-    return None
+ManifestError = PresentationError
 
 
-def manifest_pages(manifest: dict) -> list[dict]:
-    """``[dict(canvas, width, height, iiif_base, label)]`` in reading order; a
-    document of another shape (``items`` not a list, a canvas that is a string,
-    ...) raises :class:`ManifestError` naming the canvas, never a ``TypeError``."""
-    if not isinstance(manifest, dict):
-        raise ManifestError(f'not a IIIF manifest: a JSON {type(manifest).__name__}, not an object')
-    try:
-        return _manifest_pages(manifest)
-    except (TypeError, AttributeError, KeyError, IndexError) as e:
-        raise ManifestError(f'not a IIIF Presentation 2.x or 3.0 manifest: {type(e).__name__}: {e}') from None
+def manifest_book(manifest) -> tuple[list[dict], dict]:
+    """``(pages, book)``: ``pages`` in reading order as dicts (``canvas``, ``width``/``height``
+    of the canvas, ``label``, ``iiif_base`` (the Image API service, or ``None``),
+    ``image_url`` (the whole image, in its service's syntax), ``services`` (as published),
+    ``image_width``/``image_height``, ``format``); ``book``: the manifest's ``id``, ``label``,
+    Presentation ``version`` and the ``skipped`` canvases. Raises :class:`ManifestError` when
+    the document is not a manifest or has no canvas with a usable image."""
+    m = read_manifest(manifest)
+    pages = [
+        dict(
+            asdict(p),
+            iiif_base=p.service,
+            image_url=full_image_url(p),
+            service_version=p.service_version,
+        )
+        for p in m.pages
+    ]
+    for p in pages:
+        p.pop('service')
+    book = dict(id=m.id, label=m.label, version=m.version, skipped=m.skipped)
+    if not pages:
+        why = m.skipped[0]['reason'] if m.skipped else 'no canvases'
+        raise ManifestError(f'no canvas with a usable image ({len(m.skipped)} canvases skipped; e.g.: {why})')
+    return pages, book
 
 
-def _manifest_pages(manifest: dict) -> list[dict]:
-    pages = []
-    if 'sequences' in manifest:  # Presentation 2.x
-        canvases = manifest['sequences'][0].get('canvases', []) if manifest['sequences'] else []
-        for c in canvases:
-            res = ((c.get('images') or [{}])[0]).get('resource') or {}
-            pages.append(
-                dict(
-                    canvas=c.get('@id'),
-                    width=c.get('width'),
-                    height=c.get('height'),
-                    iiif_base=_service_id(res.get('service')),
-                    label=c.get('label'),
-                )
-            )
-    elif 'items' in manifest:  # Presentation 3.0
-        for k, c in enumerate(manifest['items']):
-            if not isinstance(c, dict):
-                raise ManifestError(f'canvas {k} is a {type(c).__name__}, not an object')
-            body = {}
-            for page in c.get('items', []):
-                for anno in page.get('items', []):
-                    b = anno.get('body')
-                    body = (b[0] if isinstance(b, list) else b) or {}
-                    break
-                break
-            label = c.get('label')
-            if isinstance(label, dict):
-                label = next(iter(label.values()), [''])[0]
-            pages.append(
-                dict(
-                    canvas=c.get('id'),
-                    width=c.get('width'),
-                    height=c.get('height'),
-                    iiif_base=_service_id(body.get('service')),
-                    label=label,
-                )
-            )
-    else:
-        raise ManifestError('not a IIIF Presentation 2.x or 3.0 manifest (no sequences or items)')
-    bad = [p['canvas'] for p in pages if not isinstance(p['canvas'], str) or not isinstance(p['iiif_base'], str)]
-    if bad:
-        raise ManifestError(f'{len(bad)} canvases without an id or an image service, e.g. {bad[0]}')
-    return pages
+def manifest_pages(manifest) -> list[dict]:
+    """The pages of :func:`manifest_book` alone."""
+    return manifest_book(manifest)[0]

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 
 from kaokore_mm.core.iiif import clip_box, valid_page_size
+from kaokore_mm.core.iiif_presentation import canvas_scale, to_pixels
 from kaokore_mm.core.text import parse_json
 
 from .curation import is_curation, read_curation
 from .schemas import CocoAnnotation, CocoCategory, CocoImage, problem
-from .web_annotation import AnnotationError, read_annotations
+from .web_annotation import AnnotationError, document_says_faces, mentions_face, not_a_face, read_annotations
 
 
 def _item_id(item: dict):
@@ -23,13 +24,18 @@ def _safe_name(name: str) -> bool:
     return bool(name) and not p.is_absolute() and '..' not in p.parts
 
 
+MAX_FACE_SHARE = 0.5  # a region over half its page, named a face only by its document, is a picture or the page
+
+
 class PageCollector:
     """Builds one COCO of pages and faces from several sources, reporting every
-    item that cannot be used (``problems``: file, item, reason)."""
+    item that cannot be used (``problems``: file, item, reason) and every region of W3C
+    annotations or curations that is not a face (``not_faces``, same fields; with
+    ``all_regions`` every region is taken as a face)."""
 
-    def __init__(self, book_id: str | None = None, book_title: str | None = None):
-        self.book_id, self.book_title = book_id, book_title
-        self.images, self.annotations, self.problems = [], [], []
+    def __init__(self, book_id: str | None = None, book_title: str | None = None, all_regions: bool = False):
+        self.book_id, self.book_title, self.all_regions = book_id, book_title, all_regions
+        self.images, self.annotations, self.problems, self.not_faces = [], [], [], []
         self._by_name = {}
         self.page_sources: dict[str, list[str]] = {}  # page file name -> the sources that gave it, in order
 
@@ -75,7 +81,7 @@ class PageCollector:
             book_id=book,
             book_title=info.get('book_title') or self.book_title,
         )
-        for key in ('canvas', 'iiif_base', 'page_no'):
+        for key in ('canvas', 'iiif_base', 'page_no', 'canvas_width', 'canvas_height'):
             if info.get(key) is not None:
                 img[key] = info[key]
         if img['book_id'] is None:
@@ -192,13 +198,16 @@ class PageCollector:
             self.face(img, a.get('bbox'), a.get('attributes'), source, a.get('id'), a.get('score'))
 
     def add_web_annotations(self, doc, source: str, pages_by_canvas: dict) -> None:
-        sizes = {c: (p['width'], p['height']) for c, p in pages_by_canvas.items()}
+        """Faces of W3C / IIIF annotations or a curation, placed on the pages by canvas: their
+        boxes are in the canvas's coordinates and become page pixels (:func:`page_scale`)."""
+        sizes = {c: canvas_size(p) for c, p in pages_by_canvas.items()}
         try:
             faces, problems = read_curation(doc) if is_curation(doc) else read_annotations(doc, sizes)
         except AnnotationError as e:
             self.problems.append(dict(file=source, item=None, reason=str(e)))
             return
         self.problems += [dict(file=source, item=i, reason=r) for i, r in problems]
+        document_faces = document_says_faces(doc)
         # a page the review app saved names its canvas: a page done with no face (every proposal deleted) is a
         # page of the book all the same, a negative for training, and its deletions count in the effort
         own = doc.get('kaokore:canvas') if isinstance(doc, dict) else None
@@ -213,16 +222,36 @@ class PageCollector:
             if info is None:
                 self.problems.append(dict(file=source, item=k, reason=f'canvas {f["canvas"]} is not among the pages'))
                 continue
+            why = None if self.all_regions else not_a_face(f, document_faces)
+            if why is None and not self.all_regions and not (f.get('own') or mentions_face(f['words'])):
+                x, y, w, h = f['bbox']  # named a face by its document only: a face is not most of its page
+                cw, ch = canvas_size(info)
+                if w * h > MAX_FACE_SHARE * cw * ch:
+                    why = f'covers {w * h / (cw * ch):.0%} of its page: a picture or the page, not a face'
+            if why is not None:
+                self.not_faces.append(dict(file=source, item=f['id'] or k, reason=why))
+                continue
             img = self.page(info, source)
             if img is not None:
                 attrs, extra = confirmed_labels(f)
                 guesses = {str(v).lower() for v in (extra.get('proposed_attributes') or {}).values()}
                 tags = [t for t in f['tags'] if t.lower() not in guesses]
                 attrs = dict(attrs, tags=tags) if tags else attrs
-                self.face(img, f['bbox'], attrs, source, f['id'] or k, f['score'], extra)
+                bbox = to_pixels(f['bbox'], page_scale(info))
+                self.face(img, bbox, attrs, source, f['id'] or k, f['score'], extra)
 
     def coco(self) -> dict:
         return dict(images=self.images, annotations=self.annotations, categories=[dict(id=1, name='face')])
+
+
+def canvas_size(page: dict) -> tuple:
+    """The canvas's size of a page COCO image (its pixels' when the canvas is not another size)."""
+    return (page.get('canvas_width') or page['width'], page.get('canvas_height') or page['height'])
+
+
+def page_scale(page: dict) -> tuple[float, float]:
+    """Canvas units per page pixel of a page COCO image (``canvas_width`` / ``width``)."""
+    return canvas_scale(canvas_size(page), (page['width'], page['height']))
 
 
 def confirmed_labels(face: dict) -> tuple[dict, dict]:
@@ -245,9 +274,27 @@ def confirmed_labels(face: dict) -> tuple[dict, dict]:
     return attrs, extra
 
 
+MAX_JSON_BYTES = 1 << 30  # a JSON document the importers read: a whole-book manifest is a few MB
+
+
+def read_document(path, limit: int = MAX_JSON_BYTES) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes (``/dev/zero``, a pipe or a folder
+    is refused at once instead of read forever)."""
+    import os
+    import stat
+
+    st = os.stat(path)
+    if not stat.S_ISREG(st.st_mode):
+        raise ValueError('not a regular file (a device, a pipe or a folder)')
+    if st.st_size > limit:
+        raise ValueError(f'{st.st_size} bytes, over the limit of {limit} bytes for a JSON document')
+    with open(path, 'rb') as f:
+        return f.read(limit + 1)[:limit]
+
+
 def load_json(path) -> dict:
     try:
-        return parse_json(Path(path).read_bytes())
+        return parse_json(read_document(path))
     except OSError as e:
         raise ValueError(f'{path}: not a readable JSON file ({e.strerror or e})') from None
     except ValueError as e:

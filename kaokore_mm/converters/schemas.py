@@ -37,6 +37,8 @@ class CocoImage(_Item):
     canvas: StrictStr | None = None
     iiif_base: StrictStr | None = None
     page_no: StrictInt | None = None
+    canvas_width: Annotated[StrictInt, Field(ge=1, le=1_000_000)] | None = None  # a IIIF canvas of another size
+    canvas_height: Annotated[StrictInt, Field(ge=1, le=1_000_000)] | None = None
 
 
 class CocoAnnotation(_Item):

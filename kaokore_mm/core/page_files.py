@@ -10,9 +10,10 @@ front (see ``docs/troubleshooting.md``, "Bad pages").
 
 Sizes are those of the page *as displayed*: a camera JPEG whose EXIF
 orientation says "rotate 90°" is a portrait page although its pixels are
-stored landscape. OpenCV's colour decode (mmcv's ``LoadImageFromFile``, used by
-every training and test pipeline) and browsers apply that orientation;
-:func:`apply_exif_orientation` lets the other readers (``read_page``) agree.
+stored landscape, as browsers show it. :func:`read_page` is the one page reader of
+training, testing and annotation (``LoadPageFromFile`` in every page pipeline, the
+page inferencer, the annotator): the same pixels everywhere for alpha (composited on
+paper white), 16-bit and float pages, and the EXIF orientation.
 """
 
 from __future__ import annotations
@@ -33,6 +34,42 @@ EXIF_ORIENTATION = 0x0112
 class BadPageError(ValueError):
     """A page image that cannot be used: missing, truncated, not an image, or
     of another size than its annotations say."""
+
+
+def read_page(path) -> np.ndarray:
+    """A page file as a BGR uint8 array (grayscale, RGBA, 16-bit and float handled by
+    :func:`~kaokore_mm.core.images.to_bgr_uint8`), turned as its EXIF orientation says.
+
+    Raises:
+        BadPageError: the file is missing or cannot be decoded (the message
+            starts with the path).
+    """
+    import cv2
+
+    from .images import to_bgr_uint8
+
+    data = np.fromfile(os.fspath(path), dtype=np.uint8) if os.path.isfile(path) else None
+    if data is None:
+        raise BadPageError(f'{path}: no such page image')
+    img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)  # keeps alpha, 16 bits and floats; ignores EXIF orientation
+    if img is None:
+        raise BadPageError(f'{path}: not a readable image (corrupt or unsupported format)')
+    try:
+        img = to_bgr_uint8(img)
+    except ValueError as e:
+        raise BadPageError(f'{path}: {e}') from None
+    return apply_exif_orientation(img, file_orientation(path))
+
+
+def page_fingerprint(path) -> str:
+    """A content hash of the page as decoded (:func:`read_page`): the same pixels give the same
+    hash whatever the file's name, format or metadata (a copy of a page under a new book's name)."""
+    import hashlib
+
+    img = read_page(path)
+    h = hashlib.sha256(f'{img.shape}'.encode())
+    h.update(np.ascontiguousarray(img).data)
+    return h.hexdigest()
 
 
 def cut_short(head: bytes, tail: bytes) -> bool:

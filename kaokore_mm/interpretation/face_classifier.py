@@ -14,18 +14,28 @@ from kaokore_mm.utils.image_ops import cut_crop, face_window
 LOADING = ('LoadImageFromFile',)
 
 
-def build_classifier(config, checkpoint, device: str = 'cpu') -> tuple[torch.nn.Module, Config, list[str]]:
+def build_classifier(
+    config, checkpoint, device: str = 'cpu', partial_load: bool = False
+) -> tuple[torch.nn.Module, Config, list[str]]:
     """``(model, cfg, classes)``: an mmpretrain classifier of a config with its
     checkpoint's weights, in eval mode on ``device`` (mmpretrain's own builder,
     ``mmpretrain.apis.get_model``; kaokore_mm's checkpoints pass torch's safe
-    loader, see :mod:`kaokore_mm.compat`). The classes come from the
+    loader, see :mod:`kaokore_mm.compat`). A checkpoint of another model (a
+    detector's, another backbone's) is refused unless ``partial_load``
+    (:func:`~kaokore_mm.utils.weights.check_weights_fit`). The classes come from the
     checkpoint's ``dataset_meta`` or, failing that, from the config's task.
     """
     from mmpretrain.apis import get_model
 
+    from kaokore_mm.compat import check_checkpoint
+    from kaokore_mm.utils.weights import check_weights_fit
+
+    name = config if not isinstance(config, Config) else (config.filename or 'the config')
     cfg = config if isinstance(config, Config) else Config.fromfile(config)
+    check_checkpoint(checkpoint)
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
     model = get_model(cfg, pretrained=str(checkpoint), device=device)
+    check_weights_fit(model, checkpoint, name, partial_load)
     classes = (getattr(model, '_dataset_meta', None) or {}).get('classes')
     if not classes:
         classes = TASKS[cfg.test_dataloader.dataset.get('task', 'status')]
@@ -36,8 +46,8 @@ class FaceClassifier:
     """Classify faces on a page: each box is cut as a 256 x 256 crop (as KaoKore's
     crops) and goes through the classifier's test pipeline."""
 
-    def __init__(self, config, checkpoint, device: str = 'cpu', crop_size: int = 256):
-        self.model, cfg, self.classes = build_classifier(config, checkpoint, device)
+    def __init__(self, config, checkpoint, device: str = 'cpu', crop_size: int = 256, partial_load: bool = False):
+        self.model, cfg, self.classes = build_classifier(config, checkpoint, device, partial_load)
         self.task = cfg.test_dataloader.dataset.get('task', 'status')
         self.pipeline = Compose([t for t in cfg.test_dataloader.dataset.pipeline if t['type'] not in LOADING])
         self.crop_size = crop_size

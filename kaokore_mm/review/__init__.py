@@ -15,7 +15,9 @@ if TYPE_CHECKING:
 __all__ = ['ConflictError', 'CorrectionStore', 'ReviewError', 'create_app']
 
 
-def create_app(out_dir) -> Starlette:
+def create_app(out_dir, **kwargs) -> Starlette:
+    """:func:`kaokore_mm.review.app.create_app` (same arguments), imported when first
+    called so that the store is usable without the web stack."""
     from .app import create_app as _create
 
-    return _create(out_dir)
+    return _create(out_dir, **kwargs)

@@ -13,6 +13,8 @@ other origins; and every answer to a bad request is a 4xx with a message.
 
 from __future__ import annotations
 
+import errno
+import socket
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -26,8 +28,9 @@ from starlette.staticfiles import StaticFiles
 from kaokore_mm.core.iiif import level0_info
 from kaokore_mm.core.labels import TASKS
 from kaokore_mm.core.text import parse_json
+from kaokore_mm.utils.cli import input_error_message
 
-from .store import ConflictError, CorrectionStore, NotFound, ReviewError, safe_stem
+from .store import ConflictError, CorrectionStore, Damaged, NotFound, ReviewError, safe_stem
 
 STATIC = Path(__file__).parent / 'static'
 MAX_BODY = 8 << 20  # bytes of a request body: a page of a few thousand faces is far below
@@ -75,16 +78,22 @@ async def internal_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def request_error(request: Request, exc: Exception) -> JSONResponse:
-    """The one mapping of the app's errors to statuses: no such page 404, a stale version
-    409, a refused body its own status, annotations the store cannot accept 400."""
+    """The one mapping of the app's errors to statuses: no such page 404, a stale version or a
+    damaged file of the page 409 (the page's problem, named), a refused body its own status,
+    annotations the store cannot accept 400, a full disk 507 and another error of a file 500,
+    both naming the file."""
     if isinstance(exc, BadRequest):
         status = exc.status
+    elif isinstance(exc, OSError):
+        status = 507 if exc.errno == errno.ENOSPC else 500
+        return JSONResponse({'error': input_error_message(exc) or str(exc)}, status_code=status)
     else:
-        status = 404 if isinstance(exc, NotFound) else 409 if isinstance(exc, ConflictError) else 400
+        status = 404 if isinstance(exc, NotFound) else 409 if isinstance(exc, (ConflictError, Damaged)) else 400
     return JSONResponse({'error': str(exc)}, status_code=status)
 
 
 ERROR_HANDLERS = {BadRequest: request_error, ConflictError: request_error, ReviewError: request_error}
+ERROR_HANDLERS[OSError] = request_error
 ERROR_HANDLERS[Exception] = internal_error
 
 
@@ -117,13 +126,10 @@ def create_app(out_dir, hosts=HOSTS) -> Starlette:
         if request.method == 'GET':
             return JSONResponse(store.load(stem), headers={'Cache-Control': 'no-store'})
         body = await read_json_body(request)
-        version = body.get('version')
-        if isinstance(version, bool) or not isinstance(version, int):
-            raise BadRequest(f'version must be the integer version the page was loaded at, got {version!r}')
         state = body.get('state', 'in progress')
         if not isinstance(state, str):
-            raise BadRequest(f'state must be a string, got {state!r}')
-        return JSONResponse(store.save(stem, body.get('items'), version, state))
+            raise BadRequest(f'state must be a string, got {state!r:.40}')
+        return JSONResponse(store.save(stem, body.get('items'), body.get('version'), state, body.get('actions')))
 
     async def log(request: Request):
         stem, _ = page_of(request)
@@ -191,22 +197,54 @@ def create_app(out_dir, hosts=HOSTS) -> Starlette:
     return app
 
 
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port`` (``port`` 0: a free one, chosen by the system), so that
+    the address printed is the one served, with no race between choosing a port and using it."""
+    family = socket.AF_INET6 if ':' in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as e:
+        sock.close()
+        raise ReviewError(f'cannot listen on {host}:{port} ({e.strerror}): choose another port') from None
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+def url_of(sock) -> str:
+    host, port = sock.getsockname()[:2]
+    return f'http://[{host}]:{port}' if ':' in host else f'http://{host}:{port}'
+
+
+def _server(app, sock):
+    import uvicorn
+
+    return uvicorn.Server(uvicorn.Config(app, log_level='warning', timeout_graceful_shutdown=2))
+
+
+def run(out_dir, host: str = '127.0.0.1', port: int = 8000, allow_hosts=()) -> None:
+    """Serve ``out_dir`` in the foreground until interrupted (the review tool): requests may name
+    the loopback names, ``host`` and ``allow_hosts``; prints the address once it listens."""
+    app = create_app(out_dir, hosts=[*HOSTS, host, *allow_hosts])
+    sock = bind(host, port)
+    url = url_of(sock)
+    print(f'reviewing {out_dir}: open {url}/ (manifest: {url}/manifest.json)', flush=True)
+    _server(app, sock).run(sockets=[sock])
+
+
 def serve(out_dir) -> tuple:
-    """The review app for ``out_dir`` on a free port of 127.0.0.1, in a thread (benchmarks and
-    tests; the review tool serves it in the foreground): ``(url, server, store)``; set
+    """The review app for ``out_dir`` on a free port of 127.0.0.1, in a thread (benchmarks; the
+    review tool serves it in the foreground with :func:`run`): ``(url, server, store)``; set
     ``server.should_exit`` to stop it."""
-    import socket
     import threading
     import time
 
-    import uvicorn
-
     app = create_app(out_dir)
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        port = s.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(app, host='127.0.0.1', port=port, log_level='warning'))
-    threading.Thread(target=srv.run, daemon=True).start()
+    sock = bind('127.0.0.1', 0)
+    srv = _server(app, sock)
+    threading.Thread(target=srv.run, kwargs=dict(sockets=[sock]), daemon=True).start()
     while not srv.started:
         time.sleep(0.05)
-    return f'http://127.0.0.1:{port}', srv, app.state.store
+    return url_of(sock), srv, app.state.store

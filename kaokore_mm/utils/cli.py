@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 
 class UserError(Exception):
@@ -89,3 +89,38 @@ def last_line(e: Exception) -> str:
         return text
     line = text.splitlines()[-1]
     return line.split(f'{type(e).__name__}: ', 1)[-1]
+
+
+def number(kind: type = int, lo: float | None = None, hi: float | None = None, lo_open: bool = False) -> Callable:
+    """An argparse ``type`` for a number the user gives: ``kind`` (``int`` or ``float``), finite, in
+    ``[lo, hi]`` (``(lo, hi]`` with ``lo_open``). Every numeric option of the tools takes one, so
+    ``nan``, ``inf``, ``1e400``, ``-5`` or ``3.5`` for a count are refused by argparse (usage and one
+    line, exit 2) before any work, never met as a traceback or a silent wrong run."""
+    import argparse
+    import math
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except (TypeError, ValueError):
+            raise argparse.ArgumentTypeError(f'{text!r} is not {"an integer" if kind is int else "a number"}') from None
+        if isinstance(value, float) and not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f'{text!r} is not a finite number')
+        if (lo is not None and (value < lo or (lo_open and value == lo))) or (hi is not None and value > hi):
+            left = '(' if lo_open else '['
+            raise argparse.ArgumentTypeError(
+                f'{text!r} is out of range: give a number in {left}{"-inf" if lo is None else lo}, '
+                f'{"inf" if hi is None else hi}]'
+            )
+        return value
+
+    parse.__name__ = f'{kind.__name__} in range'
+    parse.range = (kind, lo, hi, lo_open)
+    return parse
+
+
+COUNT = number(int, 1)  # pages, iterations, workers, images: at least one
+SEED = number(int, 0, 2**32 - 1)
+SHARE = number(float, 0.0, 1.0)  # a score threshold, an IoU, a share of a page
+PIXELS = number(int, 1, 100_000)  # a side in pixels
+SECONDS = number(float, 0.0, 86_400.0, lo_open=True)

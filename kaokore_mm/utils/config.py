@@ -6,6 +6,7 @@ import os.path as osp
 from typing import TYPE_CHECKING
 
 from kaokore_mm.core.splits import SPLITS, check_choice
+from kaokore_mm.utils.cli import SEED, number
 
 if TYPE_CHECKING:
     import argparse
@@ -41,7 +42,7 @@ def set_split(
 def add_split_args(parser) -> None:
     """``--split``, ``--split-seed``, ``--test-books``, ``--val-books`` (train, test, split_report)."""
     parser.add_argument('--split', choices=SPLITS, help='book-aware split of all loaders')
-    parser.add_argument('--split-seed', type=int, help='seed of the split (not of training)')
+    parser.add_argument('--split-seed', type=SEED, help='seed of the split (not of training)')
     for subset in ('test', 'val'):
         parser.add_argument(
             f'--{subset}-books',
@@ -99,6 +100,17 @@ def page_dataset_cfg(dataset_cfg, pipeline=()) -> dict:
     return cfg
 
 
+def add_partial_load_arg(parser) -> None:
+    """``--partial-load``: every tool that loads a checkpoint refuses one whose weights are not the
+    model's (:func:`kaokore_mm.utils.weights.check_weights_fit`) unless this is given."""
+    parser.add_argument(
+        '--partial-load',
+        action='store_true',
+        help="use a checkpoint whose weights are not all the model's (missing, extra or of other shapes), "
+        'e.g. to fine-tune from another detector; without it such a checkpoint is refused',
+    )
+
+
 def add_common_args(parser, work_dir_help: str) -> None:
     """The options the train and test tools share (mmdet's, plus the
     data root, the book-aware split and the trust option)."""
@@ -113,6 +125,7 @@ def add_common_args(parser, work_dir_help: str) -> None:
         help='load checkpoints with weights_only=False (only for files from a trusted source; '
         'checkpoints written with kaokore_mm load without it)',
     )
+    add_partial_load_arg(parser)
     parser.add_argument(
         '--skip-bad-pages',
         action='store_true',
@@ -123,7 +136,7 @@ def add_common_args(parser, work_dir_help: str) -> None:
         '--cfg-options', nargs='+', action=DictAction, help='override settings of the config, key=value'
     )
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    parser.add_argument('--local_rank', '--local-rank', type=number(int, 0, 65535), default=0)
 
 
 def parse_with_common_args(parser, argv=None) -> argparse.Namespace:
@@ -180,6 +193,9 @@ def load_config(path: str, cfg_options: dict | None = None) -> Config:
     resolve_model_from(cfg)
     if options:
         cfg.merge_from_dict(options)
+    from .preflight import check_config_values
+
+    check_config_values(cfg, path)  # every tool: a threshold 'abc' is one line now, not a traceback later
     return cfg
 
 

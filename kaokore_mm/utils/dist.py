@@ -40,21 +40,72 @@ def _env_from_mpi() -> None:
     os.environ['LOCAL_RANK'] = os.environ.get('OMPI_COMM_WORLD_LOCAL_RANK', '0')
 
 
+JOIN_TIMEOUT_S = 60.0  # how long the processes of a run wait for each other to start (KAOKORE_DIST_JOIN_TIMEOUT)
+ENV = ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT')
+
+
+def launcher_env(launcher: str) -> tuple[int, int, str, int]:
+    """``(rank, world_size, master_addr, master_port)`` of a launcher's environment, or a one-line
+    :class:`~kaokore_mm.utils.cli.UserError` naming what is missing or wrong and how to start."""
+    from kaokore_mm.utils.cli import UserError
+
+    try:
+        if launcher == 'slurm':
+            _env_from_slurm()
+        elif launcher == 'mpi':
+            _env_from_mpi()
+    except KeyError as e:
+        raise UserError(f'--launcher {launcher}: {e.args[0]} is not set (run under {launcher})') from None
+    missing = [k for k in ENV if not os.environ.get(k)]
+    if missing:
+        raise UserError(
+            f'--launcher {launcher}: {", ".join(missing)} not set; start the processes with torchrun or '
+            'tools/dist_train.sh (which set them), or run without --launcher'
+        )
+    try:
+        rank, world, port = int(os.environ['RANK']), int(os.environ['WORLD_SIZE']), int(os.environ['MASTER_PORT'])
+    except ValueError:
+        raise UserError(f'--launcher {launcher}: RANK, WORLD_SIZE and MASTER_PORT must be whole numbers') from None
+    if not (world >= 1 and 0 <= rank < world and 0 < port < 65536):
+        raise UserError(
+            f'--launcher {launcher}: RANK {rank} of WORLD_SIZE {world} (port {port}) is not a process of a run'
+        )
+    return rank, world, os.environ['MASTER_ADDR'], port
+
+
 def init_cpu_process_group(launcher: str, timeout_s: int = 1800) -> bool:
     """Initialise a gloo process group for ``launcher`` on a machine without
     CUDA; returns whether it did (``False`` with CUDA, for ``'none'`` or when a
-    group exists already)."""
+    group exists already). The environment is checked first, and the processes wait at
+    most ``KAOKORE_DIST_JOIN_TIMEOUT`` seconds (60) for each other: a missing variable or a
+    peer that never starts is one line, not a silent wait of ``timeout_s`` (the collectives' limit)."""
     if launcher not in LAUNCHERS:
         raise ValueError(f'launcher {launcher!r} is not valid; valid: {", ".join(LAUNCHERS)}')
-    if launcher == 'none' or torch.cuda.is_available() or torch_dist.is_initialized():
+    if launcher == 'none' or torch_dist.is_initialized():
         return False
-    if launcher == 'slurm':
-        _env_from_slurm()
-    elif launcher == 'mpi':
-        _env_from_mpi()
+    rank, world, addr, port = launcher_env(launcher)
+    if torch.cuda.is_available():
+        return False  # mmengine's init_dist (NCCL) from the checked environment
     import datetime
 
-    torch_dist.init_process_group(backend='gloo', timeout=datetime.timedelta(seconds=timeout_s))
+    from kaokore_mm.utils.cli import UserError
+
+    join = float(os.environ.get('KAOKORE_DIST_JOIN_TIMEOUT', JOIN_TIMEOUT_S))
+    try:
+        # as torch's env:// rendezvous does, but with a short wait; under torchrun the agent serves the store
+        agent = os.environ.get('TORCHELASTIC_USE_AGENT_STORE') == 'True'
+        store = torch_dist.TCPStore(
+            addr, port, world, rank == 0 and not agent, timeout=datetime.timedelta(seconds=join), wait_for_workers=True
+        )
+    except (RuntimeError, OSError) as e:  # DistStoreError, refused connection, address in use
+        raise UserError(
+            f'--launcher {launcher}: process {rank} of {world} could not meet the others at {addr}:{port} within '
+            f'{join:g} s ({str(e).splitlines()[0][:120]}); start all {world} processes (torchrun '
+            f'--nproc_per_node={world}), or raise KAOKORE_DIST_JOIN_TIMEOUT'
+        ) from None
+    torch_dist.init_process_group(
+        backend='gloo', store=store, rank=rank, world_size=world, timeout=datetime.timedelta(seconds=timeout_s)
+    )
     return True
 
 

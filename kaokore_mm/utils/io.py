@@ -1,14 +1,21 @@
 """Atomic file writes: a reader never sees a half-written file, and a failed
 write leaves the previous version in place. Files get the permissions a plain
 ``open()`` would give them (the umask's for a new file, the old file's when one
-is replaced), not ``mkstemp``'s private 0600."""
+is replaced), not ``mkstemp``'s private 0600; a write through a symbolic link
+replaces its target (the link stays a link); an error of the disk (full, read-only)
+names the file. :func:`folder_lock` is the lock that writers of one folder in
+several processes share."""
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
 import json
 import math
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,25 +44,57 @@ def file_mode_for(path: Path) -> int:
         return 0o666 & ~current_umask()
 
 
+def named_os_error(e: OSError, path) -> OSError:
+    """``e`` with ``path`` as its file name when it has none (``write`` and ``fsync`` on a full
+    disk raise ``ENOSPC`` without one): every error of a file says which."""
+    if getattr(e, 'filename', None):
+        return e
+    return OSError(e.errno or errno.EIO, e.strerror or str(e), str(path))
+
+
 def atomic_write_bytes(path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically; returns ``path`` (a symbolic link's target is written)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    mode = file_mode_for(path)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}{TEMP_MARK}', dir=path.parent)
+    target = Path(os.path.realpath(path)) if path.is_symlink() else path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    mode = file_mode_for(target)
+    tmp = None
     try:
+        fd, tmp = tempfile.mkstemp(prefix=f'.{target.name}{TEMP_MARK}', dir=target.parent)
         os.fchmod(fd, mode)
         with os.fdopen(fd, 'wb') as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+        os.replace(tmp, target)
+    except BaseException as e:
+        if tmp is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+        if isinstance(e, OSError):
+            raise named_os_error(e, target) from None
         raise
     return path
+
+
+@contextlib.contextmanager
+def folder_lock(folder) -> Iterator[None]:
+    """An exclusive lock on ``folder`` held by this block, shared by every process that takes it
+    (``fcntl.flock`` on ``folder/.lock``; released when the block ends or the process dies). A
+    folder where the lock file cannot be made (read-only) has no writer to wait for: no lock."""
+    path = Path(folder) / '.lock'
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, file_mode_for(path))
+    except OSError as e:
+        if e.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            yield
+            return
+        raise named_os_error(e, path) from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
 
 
 def atomic_write_text(path, text: str, encoding: str = 'utf-8') -> Path:
@@ -104,16 +143,19 @@ def append_jsonl(path, records) -> int:
     if not lines:
         return 0
     mode = file_mode_for(path)
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, mode)
-    with os.fdopen(fd, 'ab') as f:
-        if f.tell() > 0:
-            with open(path, 'rb') as r:
-                r.seek(-1, os.SEEK_END)
-                if r.read(1) != b'\n':
-                    f.write(b'\n')
-        f.write(lines.encode('utf-8'))
-        f.flush()
-        os.fsync(f.fileno())
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, mode)
+        with os.fdopen(fd, 'ab') as f:
+            if f.tell() > 0:
+                with open(path, 'rb') as r:
+                    r.seek(-1, os.SEEK_END)
+                    if r.read(1) != b'\n':
+                        f.write(b'\n')
+            f.write(lines.encode('utf-8'))
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as e:
+        raise named_os_error(e, path) from None
     return len(records)
 
 

@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import math
 import os.path as osp
+import re
+from collections.abc import Iterator
 
 from .cli import UserError, first_line
 
@@ -61,6 +64,7 @@ def check_config(cfg, config_path: str, stage: str) -> None:
         except errors as e:
             raise UserError(f'{config_path}: {where}: {_one_line(e)}') from None
 
+    check_config_values(cfg, config_path)
     check_run_settings(cfg, config_path, stage)
     if 'model' in cfg:
         with item('model'):
@@ -136,3 +140,75 @@ def _ann_file(ds_cfg) -> str | None:
         return None
     ann = ds_cfg['ann_file']
     return ann if osp.isabs(ann) else osp.join(ds_cfg.get('data_root') or '', ann)
+
+
+# What a config value must be, by the name of its key, where mmdet checks nothing before the first
+# forward (a threshold given as 'abc' fails at the first page). Thresholds may be -1 (mmdet's "off", as
+# ignore_iof_thr=-1); a tuple of thresholds is checked element by element.
+THRESHOLD_KEY = re.compile(r'(^|_)(thr|threshold)$|^(min_pos_iou|overlap)$')
+COUNT_KEYS = ('max_per_img', 'nms_pre', 'max_num', 'num_classes', 'batch_size', 'max_iters', 'max_epochs')
+SIZE_KEYS = ('patch_size',)
+
+
+def _bad_number(v, lo: float, hi: float) -> bool:
+    return isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not lo <= v <= hi
+
+
+def value_problem(key: str, value) -> str | None:
+    """Why ``value`` cannot be the setting ``key`` (by the key's name), or ``None``."""
+    if isinstance(value, float) and math.isnan(value):
+        return 'NaN is not a setting'
+    if isinstance(value, dict):
+        return None  # a sub-config (its own keys are checked)
+    if key == 'overlap' and value is not None:
+        values = value if isinstance(value, (list, tuple)) else [value]
+        if not values or any(_bad_number(v, 0.0, 1.0) or v >= 1.0 for v in values):
+            return f'overlap must be a ratio in [0, 1), got {value!r}'
+    elif THRESHOLD_KEY.search(key) and value is not None:
+        values = value if isinstance(value, (list, tuple)) else [value]
+        if not values or any(_bad_number(v, -1.0, 1.0) for v in values):
+            return f'{value!r} is not a number in [-1, 1]'
+    if key == 'batch_size' and value == 'auto':  # the patched loops' own choice
+        return None
+    if key in COUNT_KEYS and value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        return f'{value!r} is not a whole number >= 1'
+    if key in SIZE_KEYS and value is not None:
+        values = value if isinstance(value, (list, tuple)) else [value]
+        if len(values) not in (1, 2) or any(
+            isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 100_000 for v in values
+        ):
+            return f'{value!r} is not a size in pixels (an int or (w, h) ints of 1..100000)'
+    return None
+
+
+def check_config_values(cfg, config_path: str) -> None:
+    """Raise a one-line :class:`UserError` for the first setting of ``cfg`` (its whole tree, the
+    ``--cfg-options`` merged in) whose value its key's name rules out (:func:`value_problem`):
+    a string or NaN threshold, a patch size that is not pixels, a count of 0."""
+
+    def walk(node, path):
+        if isinstance(node, dict):
+            for k, v in node.items():
+                where = f'{path}.{k}' if path else str(k)
+                why = value_problem(str(k), v)
+                if why is not None:
+                    raise UserError(f'{config_path}: {where}: {why} (fix the config or --cfg-options)')
+                walk(v, where)
+        elif isinstance(node, (list, tuple)):
+            for k, v in enumerate(node):
+                walk(v, f'{path}[{k}]')
+
+    walk(cfg.to_dict() if hasattr(cfg, 'to_dict') else cfg, '')
+
+
+@contextlib.contextmanager
+def building(config_path: str, what: str = 'the model') -> Iterator[None]:
+    """Errors of building what a config describes (``model.backbone.depth=19``: mmdet's
+    ``KeyError: 19``) as one :class:`UserError` line naming the config."""
+    try:
+        yield
+    except USER_ERRORS as e:
+        raise UserError(
+            f'{config_path}: {what} cannot be built from the config: {type(e).__name__}: {_one_line(e)} '
+            '(fix the config or --cfg-options)'
+        ) from None

@@ -192,24 +192,23 @@ def test_a_file_canvas_fails_the_schema():
 
 
 def test_manifest_keeps_the_source_canvases_and_image_services(tmp_path):
+    """A real manifest (Wellcome: Image API 2 services, canvases larger than the painted images):
+    the book's manifest keeps each canvas's id and size and re-declares its image with the
+    source's services as published (type, profile, every one of a list), in their syntax."""
     from kaokore_mm.annotation.manifest import book_manifest
+    from kaokore_mm.converters.iiif_manifest import manifest_book
+    from tests.core.test_iiif_presentation import load
 
-    pages = [
-        dict(
-            key='https://x/c1',
-            canvas='https://x/c1',
-            width=640,
-            height=480,
-            path=tmp_path / 'a.jpg',
-            iiif_base='https://iiif.example/iiif/p1',
-            label='p. 1',
-        )
-    ]
-    m = book_manifest(pages, 'http://localhost:8000', 'book')
-    body = m['items'][0]['items'][0]['items'][0]['body']
-    assert m['items'][0]['id'] == 'https://x/c1' and m['items'][0]['label'] == {'none': ['p. 1']}
-    assert body['service'][0]['id'] == 'https://iiif.example/iiif/p1'
-    assert body['id'] == 'https://iiif.example/iiif/p1/full/max/0/default.jpg'
+    source, _ = manifest_book(load('manifests/x_wellcome_wunder_vererbung_p3.json'))
+    p = source[0]
+    page = dict(p, key=p['canvas'], path=tmp_path / 'a.jpg', pixel_width=742, pixel_height=1024)
+    m = book_manifest([page], 'http://localhost:8000', 'book')
+    canvas = m['items'][0]
+    body = canvas['items'][0]['items'][0]['body']
+    assert canvas['id'] == p['canvas'] and (canvas['width'], canvas['height']) == (2569, 3543)
+    assert body['service'] == p['services'] and body['service'][0]['@type'] == 'ImageService2'
+    assert body['id'] == f'{p["iiif_base"]}/full/full/0/default.jpg'  # Image API 2: no "max"
+    assert (body['width'], body['height']) == (742, 1024)
     validate_iiif(m)
 
 

@@ -35,11 +35,48 @@ def annotated(tiny_data, tmp_path):
     return out, truth
 
 
+def start_review(out, *args, timeout=60.0):
+    """``tools/review.py OUT --port 0`` started as a user starts it, in its own process: ``(url, process)``
+    once it prints the address it listens on (the process is ended by the caller)."""
+    import re
+    import subprocess
+    import sys
+    import time
+
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen(
+        [sys.executable, str(root / 'tools' / 'review.py'), str(out), '--port', '0', *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=root,
+    )
+    end = time.time() + timeout
+    lines = []
+    while time.time() < end:
+        line = proc.stdout.readline()
+        if not line and proc.poll() is not None:
+            break
+        lines.append(line)
+        m = re.search(r'open (http://\S+?)/ ', line)
+        if m:
+            return m.group(1), proc
+    proc.kill()
+    raise AssertionError(f'tools/review.py did not start: {"".join(lines)[-2000:]}')
+
+
+def stop_review(proc):
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except Exception:
+        proc.kill()
+
+
 @pytest.fixture
 def server(annotated):
-    from kaokore_mm.review.app import serve  # the one way the project starts the app in a thread
-
+    """The review app as ``tools/review.py OUT`` serves it (its own process, a free port)."""
     out, _ = annotated
-    url, srv, _ = serve(out)
+    url, proc = start_review(out)
     yield url
-    srv.should_exit = True
+    stop_review(proc)

@@ -405,3 +405,66 @@ def test_a_half_reviewed_book_merges_only_done_pages_and_confirmed_labels(setup,
     before = train.read_text()
     rc, out = run([*base, '--book-id', 'none'], capsys)
     assert rc == 2 and 'none of the 1 pages is marked done' in out.err and train.read_text() == before
+
+
+@pytest.mark.parametrize('failure', ['full disk', 'read-only out'])
+def test_a_failed_merge_removes_what_it_staged(setup, capsys, monkeypatch, failure):
+    """The pages are copied, then the COCO cannot be written (the disk fills, ``--out`` is not
+    writable): one line naming the file, exit 2, and ``DATA_ROOT/pages/<book>/`` as it was."""
+    import errno
+
+    from kaokore_mm.utils import io
+
+    tmp_path, args, train, _, _ = setup
+    before = train.read_text()
+    real = io.atomic_write_bytes
+
+    def failing(path, data):
+        if str(path).endswith('.json'):
+            if failure == 'full disk':
+                raise io.named_os_error(OSError(errno.ENOSPC, 'No space left on device'), path)
+            raise OSError(errno.EACCES, 'Permission denied', str(path))
+        return real(path, data)
+
+    monkeypatch.setattr(io, 'atomic_write_bytes', failing)
+    monkeypatch.setattr('kaokore_mm.annotation.corrections.atomic_write_bytes', failing)
+    rc, out = run([*args, '--book-id', 'nb'], capsys)
+    assert rc == 2 and 'Traceback' not in out.err and str(train) in out.err
+    assert train.read_text() == before
+    assert not (tmp_path / 'data' / 'pages' / 'nb').exists()
+    assert not [p for p in (tmp_path / 'data').rglob('*') if p.is_file() and p != train]
+
+
+def test_merge_waits_for_a_save_in_flight(setup, tmp_path):
+    """The merge takes the review app's lock on ``OUT/corrections`` while it reads: a page held
+    by a save (here: the lock taken by another process) is read after the save, not half-way."""
+    import subprocess
+    import sys
+    import time
+
+    from kaokore_mm.annotation.corrections import merge_corrections
+
+    _, args, train, corr, _ = setup
+    folder = tmp_path / 'corrections'
+    folder.mkdir()
+    (folder / '.lock').touch()
+    (folder / 'corr.json').write_text(json.dumps(dict(corr, annotations=[])))
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            '-c',
+            'import sys, time, json; from pathlib import Path; from kaokore_mm.utils.io import folder_lock\n'
+            'with folder_lock(sys.argv[1]):\n'
+            '    print("locked", flush=True); time.sleep(1.5)\n'
+            '    Path(sys.argv[1], "corr.json").write_text(sys.argv[2])\n',
+            str(folder),
+            json.dumps(corr),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout.readline().strip() == 'locked'
+    t0 = time.time()
+    report = merge_corrections([str(folder)], str(train), str(tmp_path / 'data'), 'nb', pages_file=args[3])
+    assert time.time() - t0 > 0.5 and report['faces'] == 3  # the saved version, with its faces
+    holder.wait(30)

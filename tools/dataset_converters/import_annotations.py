@@ -10,12 +10,18 @@ whose targets are ``#xywh=`` boxes on canvases; those are placed on the pages of
 --pages (a COCO whose images name their ``canvas`` or ``iiif_base``). Boxes are
 clipped to their pages; every unusable item (bad box, box outside its page,
 unknown canvas, unsafe file name, unreadable file) is reported with its file
-and item and skipped. Exits non-zero only when nothing could be imported.
+and item and skipped. Of W3C annotations and curations only faces are taken: a region
+that a word of its own (a tag, a label: "face", "顔", a status or gender) or of its
+document names a face, and not a painting or transcription (a curation of text lines,
+regions tagged "music", a whole-page selection are counted and listed; --all-regions takes
+them all). Rectangles drawn as SVG (Mirador, Annotorious) are read. Exits non-zero only
+when nothing could be imported.
 """
 
 import argparse
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 
 from kaokore_mm.converters.import_pages import PageCollector, canvas_index, load_json
@@ -31,6 +37,12 @@ def parse_args(argv=None):
     p.add_argument('--book-title')
     p.add_argument('--out', required=True)
     p.add_argument('--overwrite', action='store_true', help='replace --out if it exists (refused otherwise)')
+    p.add_argument(
+        '--all-regions',
+        action='store_true',
+        help='take every box of W3C annotations and curations as a face (default: only regions that a word '
+        'of their own or of their document names a face; the others are counted and listed)',
+    )
     return p.parse_args(argv)
 
 
@@ -38,7 +50,7 @@ def main(argv=None):
     args = parse_args(argv)
     if Path(args.out).exists() and not args.overwrite:
         raise UserError(f'{args.out} exists (a training COCO?); give another --out, or --overwrite to replace it')
-    col = PageCollector(args.book_id, args.book_title)
+    col = PageCollector(args.book_id, args.book_title, all_regions=args.all_regions)
     try:
         by_canvas = canvas_index(load_json(args.pages)) if args.pages else {}
     except (ValueError, AttributeError, TypeError) as e:
@@ -57,10 +69,16 @@ def main(argv=None):
         atomic_write_text(Path(args.out), json.dumps(coco, ensure_ascii=False))
     print(
         f'{len(coco["images"])} pages, {len(coco["annotations"])} faces imported into {args.out}; '
-        f'{len(col.problems)} items skipped'
+        f'{len(col.problems)} items skipped; {len(col.not_faces)} regions not taken as faces'
     )
     for p in col.problems[:50]:
         print(f'  {p["file"]} [{p["item"]}]: {p["reason"]}')
+    kinds = Counter(n['reason'].split(' (')[0] for n in col.not_faces)
+    for reason, n in kinds.most_common():
+        example = next(x for x in col.not_faces if x['reason'].startswith(reason))
+        print(f'  not a face: {n} regions: {reason} (e.g. {example["file"]} [{example["item"]}]: {example["reason"]})')
+    if col.not_faces:
+        print('  (--all-regions takes every region as a face)')
     return 0 if coco['images'] else 1
 
 

@@ -13,7 +13,7 @@ import argparse
 import sys
 
 from kaokore_mm.converters.kaokore_crops import write_crops
-from kaokore_mm.utils.cli import UserError, cli_main
+from kaokore_mm.utils.cli import PIXELS, UserError, cli_main
 
 
 def parse_args(argv=None):
@@ -21,7 +21,7 @@ def parse_args(argv=None):
     p.add_argument('--coco', required=True)
     p.add_argument('--pages-root', required=True, help='folder the COCO file names are relative to')
     p.add_argument('--out', required=True)
-    p.add_argument('--size', type=int, default=256)
+    p.add_argument('--size', type=PIXELS, default=256)
     return p.parse_args(argv)
 
 

@@ -18,7 +18,7 @@ from collections import Counter
 from pathlib import Path
 
 from kaokore_mm.converters.kaokore_metadata import convert, summary
-from kaokore_mm.utils.cli import UserError, cli_main
+from kaokore_mm.utils.cli import UserError, cli_main, number
 from kaokore_mm.utils.io import atomic_write_text
 
 
@@ -27,7 +27,9 @@ def parse_args(argv=None):
     p.add_argument('--kaokore-dir', required=True, help='folder with urls.txt, labels.csv, original_tags.txt')
     p.add_argument('--out', required=True, help='dataset root (annotations/ is written, pages/ is read)')
     p.add_argument('--pages-dir', help='where downloaded pages are (default: OUT)')
-    p.add_argument('--show-skipped', type=int, default=20, help='skipped lines printed (all are in the report)')
+    p.add_argument(
+        '--show-skipped', type=number(int, 0), default=20, help='skipped lines printed (all are in the report)'
+    )
     return p.parse_args(argv)
 
 

@@ -27,7 +27,7 @@ train_pipeline = [
     dict(type='PackDetInputs'),
 ]
 page_pipeline = [  # whole pages, uint8, no resize: the loop cuts the patches
-    dict(type='LoadImageFromFile', backend_args={{_base_.backend_args}}),
+    dict(type='LoadPageFromFile', cache_size=0, backend_args={{_base_.backend_args}}),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'book_id')),
 ]

@@ -1,4 +1,4 @@
-"""Page loading that decodes a page once for all of its patches."""
+"""Page loading with the project's one page reader, decoding a page once for all of its patches."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import cv2
 from mmcv.transforms import LoadImageFromFile
 from mmdet.registry import TRANSFORMS
 
-from kaokore_mm.core.page_files import BadPageError
+from kaokore_mm.core.page_files import BadPageError, read_page
 from kaokore_mm.utils.cli import first_line
 
 
@@ -23,6 +23,12 @@ class LoadPageFromFile(LoadImageFromFile):
     ``BookSplitSampler(page_window=K)`` and ``cache_size >= K`` the patches of a
     page are drawn close together and each page is decoded about once per
     worker and epoch.
+
+    Pages are read with :func:`kaokore_mm.core.page_files.read_page`, the reader of the
+    annotator and the page inferencer too (mmcv's colour decode would show a page's
+    transparent margins black where they show white, and refuse float pages they read):
+    the same pixels in training, testing and annotation. Remote files (``backend_args``)
+    go through mmcv's loader.
 
     Cached pages are returned read-only (``img.flags.writeable`` is False) so
     that a transform that would modify a whole page in place fails loudly
@@ -50,7 +56,9 @@ class LoadPageFromFile(LoadImageFromFile):
             results['ori_shape'] = img.shape[:2]
             return results
         try:
-            results = super().transform(results)
+            results = self._read(results)
+        except BadPageError:
+            raise
         except (OSError, ValueError, AssertionError, cv2.error) as e:  # one line naming the page, even from a worker
             raise BadPageError(f'{key}: cannot be read ({type(e).__name__}: {first_line(e)[:200]})') from None
         if results is None or not self.cache_size:
@@ -61,6 +69,17 @@ class LoadPageFromFile(LoadImageFromFile):
         self._cache[key] = img
         while len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
+        return results
+
+    def _read(self, results: dict) -> dict:
+        if self.backend_args or '://' in str(results['img_path']):
+            return super().transform(results)
+        img = read_page(results['img_path'])
+        if self.to_float32:
+            img = img.astype('float32')
+        results['img'] = img
+        results['img_shape'] = img.shape[:2]
+        results['ori_shape'] = img.shape[:2]
         return results
 
     def __repr__(self) -> str:

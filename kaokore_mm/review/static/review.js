@@ -14,6 +14,7 @@
   let STATUS = [];
   let GENDER = [];
   const state = { version: 0, state: 'to review', page: null, blocked: false, pending: Promise.resolve(), saves: 0,
+    actions: [],
                   undo: [], redo: [], restoring: false, targetChanged: false };
   const meta = new Map();  // annotation id -> provenance (the kaokore: keys)
   const $ = (id) => document.getElementById(id);
@@ -65,7 +66,10 @@
     },
   });
 
-  function log(op) {
+  // an action goes to the log with the save it leads to, and only if the server accepts that save (a stale
+  // tab's "accept" or "done" refused with a conflict is not work done); opening a page is logged at once
+  function log(op) { state.actions.push({ op, t: Date.now() / 1000 }); }
+  function logNow(op) {
     fetch(`/api/pages/${stem}/log`, { method: 'POST', keepalive: true, headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({ actions: [{ op, t: Date.now() / 1000 }] }) });
   }
@@ -94,14 +98,16 @@
     if (before !== undefined && !state.restoring) { state.undo.push(before); state.redo = []; }
     // serialised: each save starts from the version the previous one returned
     state.pending = state.pending.then(async () => {
-      if (state.blocked) return false;
-      const body = { items: items(), version: state.version, state: newState || 'in progress' };
+      if (state.blocked) { state.actions = []; return false; }
+      const actions = state.actions.splice(0);
+      const body = { items: items(), version: state.version, state: newState || 'in progress', actions };
       let r, doc;
       try {
         r = await fetch(`/api/pages/${stem}`, { method: 'PUT', headers: { 'Content-Type': 'application/json' },
           body: JSON.stringify(body) });
         doc = await r.json();
       } catch (err) {
+        state.actions.unshift(...actions);  // not sent: they go with the next save
         $('saved').textContent = `not saved: ${err}`;
         return false;
       }
@@ -386,7 +392,7 @@
 
   async function load(doc) {
     await fetchDoc(doc);
-    log('open');
+    logNow('open');
     const first = nextToReview(null);  // resume: the first box still to review (nothing selected when none)
     if (first && state.state !== 'to review') select(first);
   }
