@@ -5,7 +5,7 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 DEMO_DIR ?= work_dirs/demo
 
-.PHONY: setup demo test lint format clean-demo
+.PHONY: setup demo test test-fast lint format clean-demo
 setup:
 	@VENV=$(VENV) PYTHON=$(PYTHON) bash tools/setup_env.sh
 
@@ -15,6 +15,11 @@ demo: setup
 test: setup lint
 	@echo "[test] running pytest"
 	@$(PY) -m pytest tests -q -p no:cacheprovider --durations=30
+
+# the edit loop: the pure core, the converters and validation layer, the utils, the dataset adapters (a few minutes)
+test-fast: setup
+	@$(PY) -m pytest tests/core tests/converters tests/utils/test_io.py tests/utils/test_cli.py \
+		tests/datasets tests/test_layout.py tests/tools/test_numeric_options.py -q -p no:cacheprovider
 
 # ruff: lint and import order, then the format check (configured in pyproject.toml)
 lint: setup

@@ -98,6 +98,8 @@ def main(argv=None):
     args = parse_args(argv)
     if not args.base_url.startswith(('http://', 'https://')):
         raise UserError(f'--base-url {args.base_url!r}: give the http(s) address the review app will have')
+    cfg = load_config(args.config, args.cfg_options)  # its values and the checkpoint first: before any page
+    check_checkpoint(args.checkpoint)
     import torch
 
     from kaokore_mm.utils.dist import finish_distributed, init_cpu_process_group, rank_and_world
@@ -127,8 +129,6 @@ def main(argv=None):
         torch.distributed.barrier()
     from kaokore_mm.apis import PageInferencer
 
-    cfg = load_config(args.config, args.cfg_options)
-    check_checkpoint(args.checkpoint)
     inferencer = PageInferencer(
         cfg, args.checkpoint, device=device, batch_size=args.batch_size, partial_load=args.partial_load
     )

@@ -70,8 +70,6 @@ def main(argv=None):
             f'{len(r["unfinished"])} pages not marked done were left out (listed above; '
             '--include-unfinished merges them)'
         )
-    if r['not_faces']:
-        print(f'{len(r["not_faces"])} regions were not faces and were left out (listed above)')
     rv = r['review']
     print(
         f'faces by review: {", ".join(f"{k} {v}" for k, v in sorted(rv["boxes"].items()))}; labels confirmed '

@@ -22,6 +22,7 @@ import numpy as np
 from kaokore_mm.annotation.pages import page_stem
 from kaokore_mm.converters.import_pages import PageCollector, canvas_index, load_json, page_scale
 from kaokore_mm.converters.schemas import CocoImage, problem
+from kaokore_mm.converters.web_annotation import page_canvas
 from kaokore_mm.core.coco_faces import faces_by_file_name
 from kaokore_mm.core.face_metrics import annotation_effort, counts_at, match_page
 from kaokore_mm.utils.cli import UserError
@@ -283,7 +284,9 @@ def merge_corrections(
     if not isinstance(info, dict) or not isinstance(info.get('images_root', ''), (str, type(None))):
         raise UserError(f'--pages {pages_file}: "info" must be an object whose images_root is a folder; nothing merged')
     pages_root = Path(pages.get('info', {}).get('images_root') or (Path(pages_file).parent if pages_file else '.'))
-    col = PageCollector(book_id=book_id, book_title=book_title)
+    # the corrections of this book's faces: every box the annotator left is a face (the importer of other
+    # documents keeps only what is named a face)
+    col = PageCollector(book_id=book_id, book_title=book_title, all_regions=True)
     by_canvas = canvas_index(pages)
     files = []
     for path in corrections:  # a folder (e.g. the review app's OUT/corrections/) stands for its JSON files
@@ -308,8 +311,9 @@ def merge_corrections(
             col.add_coco(doc, path)
             continue
         state = doc.get('kaokore:state') if isinstance(doc, dict) else None
-        if isinstance(doc, dict) and isinstance(doc.get('kaokore:canvas'), str):
-            saved[doc['kaokore:canvas']] = state
+        canvas = page_canvas(doc) if state is not None else None
+        if canvas is not None:
+            saved[canvas] = state
         if state is not None and state != 'done' and not include_unfinished:
             unfinished.append(dict(file=str(path), state=state))
             continue
@@ -325,8 +329,6 @@ def merge_corrections(
             unfinished.append(dict(file=str(proposals), state='never saved', page=page['page']))
     for u in unfinished:
         print(f'  not merged: {u.get("page") or u["file"]} is {u["state"]!r}, not done', file=sys.stderr)
-    for n in col.not_faces:
-        print(f'  not a face, not merged: {n["file"]} [{n["item"]}]: {n["reason"]}', file=sys.stderr)
     corrected = col.coco()
     twice = {name: srcs for name, srcs in col.page_sources.items() if len(srcs) > 1}
     if twice:  # one page corrected in two files: which is right is the annotator's call, not the merge's
@@ -392,7 +394,6 @@ def merge_corrections(
     report['book_pages'] = {
         state: sum(p['state'] == state for p in book) for state in ('done', 'in progress', 'to review', 'never saved')
     }
-    report['not_faces'] = col.not_faces
     train = load_json(train_ann)
     existing = {im['id'] for im in train['images'] if im.get('book_id') == book_id}
     if existing and not replace:

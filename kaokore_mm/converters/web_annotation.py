@@ -199,6 +199,22 @@ def _tags(ann):
     return [t for t in tags if t]
 
 
+def page_canvas(doc) -> str | None:
+    """The canvas a page of annotations is about: the review app's ``kaokore:canvas`` (also on a
+    page whose faces were all deleted), else the one canvas its items target."""
+    if not isinstance(doc, dict):
+        return None
+    own = doc.get('kaokore:canvas')
+    if isinstance(own, str):
+        return own
+    try:
+        canvases = {_target(a)[0] for a in _items(doc) if isinstance(a, dict)}
+    except AnnotationError:
+        return None
+    canvases.discard(None)
+    return canvases.pop() if len(canvases) == 1 else None
+
+
 def read_annotations(doc, canvas_sizes=None) -> tuple[list[dict], list[tuple]]:
     """``(faces, problems)``: faces as dicts ``canvas, bbox [x, y, w, h], tags,
     attributes, id, score``; problems as ``(index, reason)`` for annotations

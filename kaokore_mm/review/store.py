@@ -333,7 +333,7 @@ def _in_pixels(ann: dict, scale) -> dict:
         _, box = parse_xywh(selector['value'])
     except (KeyError, TypeError, IndexError, ValueError):
         return ann
-    x, y, w, h = (round(v, 3) for v in to_pixels(box, scale))
+    x, y, w, h = (repr(float(v)) for v in to_pixels(box, scale))  # exact: saved back, the same canvas units
     target = dict(ann['target'], selector=dict(selector, value=f'xywh=pixel:{x},{y},{w},{h}'))
     return dict(ann, target=target)
 

@@ -39,9 +39,13 @@ def cli_main(main, argv=None) -> int:
     :class:`UserError`, or an exception of the user's input
     (:func:`input_error_message`), becomes ``error: <message>`` on stderr and
     exit code 2. ``--debug`` anywhere in the arguments shows the traceback instead."""
+    import argparse
+
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = '--debug' in argv
     argv = [a for a in argv if a != '--debug']
+    original = argparse.ArgumentParser.error
+    argparse.ArgumentParser.error = _one_line_usage_error  # a bad option is one line too, not usage + line
     try:
         rc = main(argv)
     except Exception as e:
@@ -53,7 +57,14 @@ def cli_main(main, argv=None) -> int:
     except KeyboardInterrupt:
         print('interrupted', file=sys.stderr)
         return 130
+    finally:
+        argparse.ArgumentParser.error = original
     return rc if isinstance(rc, int) and not isinstance(rc, bool) else 0
+
+
+def _one_line_usage_error(parser, message: str):
+    """argparse's ``error`` inside :func:`cli_main`: the message and where to read the usage."""
+    raise UserError(f'{message} (usage: {parser.prog} --help)')
 
 
 @contextlib.contextmanager

@@ -75,6 +75,8 @@ def check_config(cfg, config_path: str, stage: str) -> None:
                     f'model type {cfg.model.get("type")!r} is not registered (a typo, or a missing '
                     'custom_imports entry?)'
                 )
+        with building(config_path):  # e.g. model.backbone.depth=19: one line before any data is read
+            MODELS.build(copy.deepcopy(cfg.model))
     for name in loaders_of(cfg, stage):
         loader = cfg.get(name)
         if not loader:
@@ -157,7 +159,7 @@ def _bad_number(v, lo: float, hi: float) -> bool:
 def value_problem(key: str, value) -> str | None:
     """Why ``value`` cannot be the setting ``key`` (by the key's name), or ``None``."""
     if isinstance(value, float) and math.isnan(value):
-        return 'NaN is not a setting'
+        return 'not a finite number (NaN)'
     if isinstance(value, dict):
         return None  # a sub-config (its own keys are checked)
     if key == 'overlap' and value is not None:

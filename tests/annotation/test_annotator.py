@@ -282,3 +282,44 @@ def test_face_proposer_gives_each_box_the_classifier_label_of_its_task():
         dict(box=[60.0, 5.0, 90.0, 30.0], score=0.4, status='warrior', status_score=0.8),
     ]
     assert face_proposer(lambda img: dict(bboxes=np.zeros((0, 4)), scores=np.zeros(0)), Classifier())(None) == []
+
+
+def test_adding_a_classifier_reuses_the_detectors_boxes(tmp_path):
+    """annotate.py --classifier on a book the same detector annotated: the boxes come from the
+    earlier predictions (the detector does not run again), only the classifier runs; another
+    detector predicts every page again."""
+    import cv2
+
+    from kaokore_mm.annotation import annotate_pages, face_proposer, pages_from_folder
+
+    book = tmp_path / 'book'
+    book.mkdir()
+    for k in range(2):
+        cv2.imwrite(str(book / f'p{k}.jpg'), np.full((100, 120, 3), 200, np.uint8))
+    calls = []
+
+    def inferencer(img):
+        calls.append(1)
+        return dict(bboxes=np.array([[10, 10, 40, 40]], np.float32), scores=np.array([0.9]))
+
+    class Classifier:
+        task = 'status'
+
+        def __call__(self, img, boxes):
+            return [('noble', 0.7) for _ in boxes]
+
+    pages = pages_from_folder(book)
+    det = dict(config='a.py', config_sha256='1', checkpoint='a.pth', checkpoint_sha256='2')
+    out = tmp_path / 'out'
+    annotate_pages(pages, out, face_proposer(inferencer), dict(detector=det), book, 'b', progress=False)
+    assert len(calls) == 2
+    tag = dict(
+        detector=det, classifier=dict(config='c.py', config_sha256='3', checkpoint='c.pth', checkpoint_sha256='4')
+    )
+    annotate_pages(pages, out, face_proposer(inferencer, Classifier()), tag, book, 'b', progress=False)
+    assert len(calls) == 2  # the detector's boxes reused
+    coco = json.loads((out / 'annotations.coco.json').read_text())
+    assert [a['attributes']['status'] for a in coco['annotations']] == ['noble', 'noble']
+    other = dict(tag, detector=dict(det, checkpoint_sha256='9'))
+    annotate_pages(pages, out, face_proposer(inferencer, Classifier()), other, book, 'b', progress=False)
+    assert len(calls) == 4

@@ -266,3 +266,11 @@ def test_rectangles_drawn_in_mirador_and_annotorious_come_in_as_svg():
     triangle = osd[2]['target']['selector']['value']  # Annotorious's polygon tool
     assert 'not an axis-aligned rectangle' in svg_rectangle(triangle)[1]
     assert svg_rectangle('<svg><rect x="1" y="2" width="3" height="4"/></svg>') == ([1, 2, 3, 4], None)
+
+
+def test_a_device_or_a_folder_as_input_is_refused_at_once(tmp_path, capsys):
+    """``--input /dev/zero`` read forever; a folder was a traceback: each is one reported item."""
+    tool = load_tool('dataset_converters/import_annotations')
+    rc = tool.main(['--input', '/dev/zero', str(tmp_path), '--book-id', 'b', '--out', str(tmp_path / 'o.json')])
+    text = capsys.readouterr().out
+    assert rc == 1 and text.count('not a regular file') == 2 and not (tmp_path / 'o.json').exists()

@@ -306,3 +306,90 @@ def test_a_server_killed_while_saving_leaves_a_whole_page_and_a_readable_log(ann
     assert last > 3  # the loop did save between the kills
     saved = CorrectionStore(out).save(stem, doc['items'], last, 'done')
     assert saved['kaokore:version'] == last + 1 and saved['kaokore:state'] == 'done'
+
+
+WRONG = [None, True, -1, 2**70, 'x', '', [], {}, [1], {'a': 1}, 1.5]
+
+
+def test_every_field_of_every_body_refuses_wrong_types(client, annotated):
+    """By class: each field of the save and log bodies given each wrong JSON type or an absurd number:
+    always a 4xx with a message (never a 500, never a 200), and nothing written."""
+    _, stem = first(client)
+    canvas = client.get(f'/api/pages/{stem}').json()['page']['canvas']
+    good = dict(items=[box(canvas, '1,1,9,9')], version=0, state='in progress', actions=[dict(op='draw', t=1.0)])
+    answers = []
+    for field in ('items', 'version', 'state', 'actions'):
+        for value in WRONG:
+            if field == 'items' and value == []:
+                continue  # no face on the page: a valid save
+            if field == 'state' and value is None:
+                continue
+            if field == 'actions' and (value is None or value == []):
+                continue  # no actions to log
+            r = client.put(f'/api/pages/{stem}', json=dict(good, **{field: value}))
+            answers.append((field, value, r.status_code))
+            assert 400 <= r.status_code < 500 and r.json()['error'], (field, value, r.status_code, r.text)
+    for action in WRONG + [dict(op='open'), dict(op='open', t=True), dict(op='open', t=-5), dict(op=['open'], t=1)]:
+        r = client.post(f'/api/pages/{stem}/log', json=dict(actions=[action]))
+        assert r.status_code == 400, (action, r.text)
+    for text in ('{"actions": [{"op": "open", "t": 1' + '0' * 400 + '}]}', '{"actions": {"op": "open", "t": 1}}'):
+        r = client.post(f'/api/pages/{stem}/log', content=text, headers={'Content-Type': 'application/json'})
+        assert r.status_code == 400, (text[:60], r.text)
+    item_with_object_id = dict(box(canvas, '1,1,9,9'), id={'a': 1})
+    r = client.put(f'/api/pages/{stem}', json=dict(items=[item_with_object_id], version=0))
+    assert r.status_code == 400 and 'id must be a string' in r.json()['error']
+    corrections = annotated[0] / 'corrections'
+    assert not [f for f in corrections.iterdir() if f.name != '.lock']
+    assert len(answers) > 30
+
+
+def test_actions_are_logged_only_with_the_save_the_server_accepted(client, annotated):
+    """A stale tab's "accept" and "done" are refused with the conflict and not logged; an only
+    opened page is not counted as worked on."""
+    _, stem = first(client)
+    canvas = client.get(f'/api/pages/{stem}').json()['page']['canvas']
+    client.post(f'/api/pages/{stem}/log', json=dict(actions=[dict(op='open', t=10.0)]))
+    assert client.get('/api/pages').json()['effort']['pages'] == 0  # only opened
+    ok = client.put(f'/api/pages/{stem}', json=dict(items=[], version=0, actions=[dict(op='delete', t=11.0)]))
+    stale = client.put(
+        f'/api/pages/{stem}',
+        json=dict(items=[box(canvas, '1,1,9,9')], version=0, state='done', actions=[dict(op='done', t=12.0)]),
+    )
+    assert ok.status_code == 200 and stale.status_code == 409
+    effort = client.get('/api/pages').json()['effort']
+    assert effort['pages'] == 1 and effort['operations'] == dict(open=1, delete=1)
+
+
+def test_damaged_files_are_the_pages_problem_and_a_full_disk_is_named(client, annotated, monkeypatch):
+    import errno
+
+    out = annotated[0]
+    pages, stem = first(client)
+    other = pages[1]['stem']
+    (out / 'corrections' / f'{stem}.json').write_text('{"items": [')  # cut short
+    listed = client.get('/api/pages')
+    assert listed.status_code == 200
+    row = next(p for p in listed.json()['pages'] if p['stem'] == stem)
+    assert row['state'] == 'damaged' and f'{stem}.json' in row['error']
+    r = client.get(f'/api/pages/{stem}')
+    assert r.status_code == 409 and 'restore it, or delete it' in r.json()['error']
+    (out / 'w3c' / f'{other}.json').unlink()
+    r = client.get(f'/api/pages/{other}')
+    assert r.status_code == 409 and 'run annotate.py again' in r.json()['error']
+    from kaokore_mm.review import store as store_module
+    from kaokore_mm.utils.io import named_os_error
+
+    def full(path, *a, **k):
+        raise named_os_error(OSError(errno.ENOSPC, 'No space left on device'), path)
+
+    monkeypatch.setattr(store_module, 'atomic_write_json', full)
+    (out / 'corrections' / f'{stem}.json').unlink()
+    r = client.put(f'/api/pages/{stem}', json=dict(items=[], version=0))
+    assert r.status_code == 507 and f'{stem}.json' in r.json()['error'] and 'No space left' in r.json()['error']
+
+
+def test_head_is_answered_only_where_get_is(client):
+    _, stem = first(client)
+    assert client.head('/api/pages').status_code == 200
+    for url in (f'/api/pages/{stem}/log',):
+        assert client.head(url).status_code == 405

@@ -182,3 +182,41 @@ def test_annotate_on_two_processes_like_one(tiny_data, random_detector, tmp_path
     meta = json.loads((tmp_path / 'one' / 'annotate.json').read_text())
     assert meta['pages_predicted_now'] == 0 and meta['processes'] == 2
     assert json.loads((tmp_path / 'one' / 'annotations.coco.json').read_text()) == one
+
+
+def test_a_launcher_without_its_environment_or_its_peers_is_one_line_soon(tmp_path):
+    """``--launcher pytorch`` without torchrun's variables, or as rank 0 of 2 with no second process:
+    one line within the join timeout (before: a silent wait of 30 minutes)."""
+    import time
+
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+    demo = 'configs/demo/faster_rcnn_r18_patch512_demo.py'
+    base = {k: v for k, v in os.environ.items() if k not in ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT')}
+    runs = [
+        (dict(base), 'RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT not set'),
+        (
+            dict(
+                base,
+                RANK='0',
+                WORLD_SIZE='2',
+                MASTER_ADDR='127.0.0.1',
+                MASTER_PORT=str(port),
+                KAOKORE_DIST_JOIN_TIMEOUT='3',
+            ),
+            'could not meet the others',
+        ),
+    ]
+    for env, needle in runs:
+        t0 = time.time()
+        r = subprocess.run(
+            [sys.executable, 'tools/train.py', demo, '--work-dir', str(tmp_path), '--launcher', 'pytorch'],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert r.returncode == 2 and 'Traceback' not in r.stderr, r.stderr[-2000:]
+        assert needle in r.stderr.strip().splitlines()[-1] and time.time() - t0 < 60

@@ -38,6 +38,15 @@ def cases(tmp_path):
     string_label = tmp_path / 'string_label.json'
     string_label.write_text(json.dumps(dict(crop_coco, annotations=[dict(face, attributes=dict(gender_id='0'))])))
     crops = ['--pages-root', str(tmp_path), '--out', out]
+    ckpt = tmp_path / 'tiny.pth'  # a checkpoint file (never loaded: the config fails first)
+    import torch
+
+    torch.save(dict(state_dict={}), ckpt)
+    train_out = tmp_path / 'train_book'  # a folder that holds a training COCO, given to the review app
+    (train_out).mkdir()
+    (train_out / 'annotations.coco.json').write_text(
+        json.dumps(dict(images=[dict(id=1, file_name='p.jpg', width=10, height=10)], annotations=[]))
+    )
     return {
         'crops: a crop name that leaves its folder': (
             'dataset_converters/kaokore_crops',
@@ -81,7 +90,7 @@ def cases(tmp_path):
             ['--kaokore-dir', str(tmp_path), '--out', out],
             'urls.txt',
         ),
-        'synthetic: --pages 0': ('make_synthetic', ['--out', out, '--pages', '0'], 'pages and books must be >= 1'),
+        'synthetic: --pages 0': ('make_synthetic', ['--out', out, '--pages', '0'], "--pages: '0' is out of range"),
         'synthetic: reversed ranges': ('make_synthetic', ['--out', out, '--long-side', '900', '600'], 'bad ranges'),
         'test: a text file as checkpoint': (
             'test',
@@ -95,18 +104,18 @@ def cases(tmp_path):
         ),
         'annotate: manifest missing': (
             'annotate',
-            [DEMO, str(a_file), '--iiif-manifest', str(tmp_path / 'nope.json'), '--out', out],
+            [DEMO, str(ckpt), '--iiif-manifest', str(tmp_path / 'nope.json'), '--out', out],
             'nope.json: No such file',
         ),
         'annotate: manifest items not a list': (
             'annotate',
-            [DEMO, str(a_file), '--iiif-manifest', str(bad_manifest), '--out', out],
+            [DEMO, str(ckpt), '--iiif-manifest', str(bad_manifest), '--out', out],
             'not a IIIF Presentation 2.x or 3.0 manifest',
         ),
         'annotate: a canvas that is a string': (
             'annotate',
-            [DEMO, str(a_file), '--iiif-manifest', str(string_canvas), '--out', out],
-            'canvas 0 is a str',
+            [DEMO, str(ckpt), '--iiif-manifest', str(string_canvas), '--out', out],
+            'a str, not a canvas object',
         ),
         # the run's numbers, checked before anything is built (utils/preflight.check_run_settings)
         'train: lr=nan': (
@@ -120,6 +129,60 @@ def cases(tmp_path):
             'train_dataloader.batch_size',
         ),
         'train: --work-dir is a file': ('train', [DEMO, '--work-dir', str(a_file)], 'is a file, not a folder'),
+        # round three, by class: config values by their key's name, before any page
+        'annotate: a threshold that is a word': (
+            'annotate',
+            [
+                DEMO,
+                str(a_file),
+                '--images',
+                str(tmp_path),
+                '--out',
+                out,
+                '--cfg-options',
+                'model.test_cfg.rcnn.score_thr=abc',
+            ],
+            "model.test_cfg.rcnn.score_thr: 'abc' is not a number in [-1, 1]",
+        ),
+        'test: a threshold that is a word': (
+            'test',
+            [DEMO, str(a_file), '--work-dir', out, '--cfg-options', 'model.test_cfg.rcnn.score_thr=abc'],
+            'model.test_cfg.rcnn.score_thr',
+        ),
+        'test: a backbone depth that does not exist': (
+            'test',
+            [
+                DEMO,
+                str(ckpt),
+                '--work-dir',
+                out,
+                '--data-root',
+                str(tmp_path),
+                '--cfg-options',
+                'model.backbone.depth=19',
+            ],
+            'cannot be built from the config: KeyError',
+        ),
+        'test: a patch size that is a word': (
+            'test',
+            [DEMO, str(a_file), '--work-dir', out, '--cfg-options', 'test_dataloader.dataset.patch_size=big'],
+            "patch_size: 'big' is not a size in pixels",
+        ),
+        'test: a NaN anywhere': (
+            'test',
+            [DEMO, str(a_file), '--work-dir', out, '--cfg-options', 'model.rpn_head.loss_bbox.loss_weight=nan'],
+            'loss_weight: not a finite number',
+        ),
+        "review: a training COCO instead of annotate's output": (
+            'review',
+            [str(train_out)],
+            'not the output of annotate.py',
+        ),
+        'review: a port that is not one': (
+            'review',
+            [str(train_out), '--port', '70000'],
+            "--port: '70000' is out of range",
+        ),
         # the truth of a benchmark: checked before a browser or a model starts
         'correction benchmark: a box that is a string': (
             'benchmark_correction',
@@ -162,6 +225,13 @@ CASES = [
     'train: lr=nan',
     'train: batch_size=0',
     'train: --work-dir is a file',
+    'annotate: a threshold that is a word',
+    'test: a threshold that is a word',
+    'test: a backbone depth that does not exist',
+    'test: a patch size that is a word',
+    'test: a NaN anywhere',
+    "review: a training COCO instead of annotate's output",
+    'review: a port that is not one',
     'correction benchmark: a box that is a string',
     'correction benchmark: a face on no page',
     'correction benchmark: --truth a JSON list',

@@ -397,14 +397,21 @@ def test_a_half_reviewed_book_merges_only_done_pages_and_confirmed_labels(setup,
     assert cur['@id'].startswith('https://example.org/') and report['curation'].endswith('curation_half.json')
     faces, problems = read_curation(cur)
     assert not problems and sorted(f.get('attributes', {}).get('status', '') for f in faces) == ['', '', 'commoner']
-    # --include-unfinished merges the page in progress too; nothing done at all is refused
-    rc, out = run([*base, '--book-id', 'all', '--include-unfinished'], capsys)
-    assert rc == 0 and sum(im['book_id'] == 'all' for im in json.loads(train.read_text())['images']) == 3
+    assert report['book_pages'] == {'done': 2, 'in progress': 1, 'to review': 0, 'never saved': 0}
+    # the same pages again under another book id: refused (pages already in the training set)
+    before = train.read_text()
+    rc, out = run([*base, '--book-id', 'again', '--include-unfinished'], capsys)
+    assert rc == 2 and 'is pixel for pixel page' in out.err and "of book 'half'" in out.err
+    assert train.read_text() == before
+    # --include-unfinished merges the page in progress too (replacing the book); nothing done at all is refused
+    rc, out = run([*base, '--book-id', 'half', '--replace', '--include-unfinished'], capsys)
+    assert rc == 0, out.err
+    assert sum(im['book_id'] == 'half' for im in json.loads(train.read_text())['images']) == 3
     (folder / 'c0.json').unlink()
     (folder / 'c2.json').unlink()
     before = train.read_text()
     rc, out = run([*base, '--book-id', 'none'], capsys)
-    assert rc == 2 and 'none of the 1 pages is marked done' in out.err and train.read_text() == before
+    assert rc == 2 and 'none of the 3 pages is marked done' in out.err and train.read_text() == before  # 2 never saved
 
 
 @pytest.mark.parametrize('failure', ['full disk', 'read-only out'])
@@ -468,3 +475,15 @@ def test_merge_waits_for_a_save_in_flight(setup, tmp_path):
     report = merge_corrections([str(folder)], str(train), str(tmp_path / 'data'), 'nb', pages_file=args[3])
     assert time.time() - t0 > 0.5 and report['faces'] == 3  # the saved version, with its faces
     holder.wait(30)
+
+
+def test_a_linked_training_coco_is_updated_through_its_link(setup, capsys, tmp_path):
+    """A --train-ann that is a symbolic link to a shared COCO: the shared file gets the book and the
+    link stays a link (before: the link was replaced by a file and the shared COCO stayed old)."""
+    _, args, train, _, _ = setup
+    shared = tmp_path / 'shared_pages.json'
+    train.rename(shared)
+    train.symlink_to(shared)
+    rc, out = run([*args, '--book-id', 'linked'], capsys)
+    assert rc == 0, out.err
+    assert train.is_symlink() and any(im['book_id'] == 'linked' for im in json.loads(shared.read_text())['images'])

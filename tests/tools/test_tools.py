@@ -1,5 +1,7 @@
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import LOADER_OPTS, load_tool
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -158,3 +160,19 @@ def test_suggest_views_prints_the_rules_views_for_the_training_faces(tiny_data, 
     assert np.all(sizes <= 81)  # tiny faces: the rate-1 view alone would do, the whole page is always added
     rc = cli_main(load_tool('suggest_views').main, [str(ROOT / 'configs/faster_rcnn_r50_nopatch.py')])
     assert rc == 2 and 'trains on whole pages' in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    'pins, needle',
+    [
+        (['--test-books', 'nobook'], "pin_books names books that have no page: ['nobook']"),
+        (['--test-books', 'book001', '--val-books', 'book001'], "book 'book001' is pinned to two subsets"),
+    ],
+)
+def test_split_report_pins_that_cannot_be_are_one_line(tiny_data, tmp_path, capsys, pins, needle):
+    from kaokore_mm.utils.cli import cli_main
+
+    args = [str(ROOT / 'configs/faster_rcnn_r50_patch1333.py'), '--data-root', str(tiny_data), '--split', 'inter_book']
+    rc = cli_main(load_tool('split_report').main, [*args, *pins, '--out', str(tmp_path / 'r.png')])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count('\n') == 1 and needle in err and 'Traceback' not in err, err
