@@ -84,9 +84,14 @@ def test_config_takes_a_training_step(config, tiny_data, tmp_path):
     from mmengine.registry import MODELS, init_default_scope
     from mmengine.runner import Runner
 
+    from kaokore_mm.utils.config import train_patching
+
     cfg = tiny_cfg(config, tiny_data, tmp_path)
+    if train_patching(cfg):
+        cfg.train_dataloader.dataset.empty_patch_ratio = 0.0  # patches with faces: every loss term is defined
     init_default_scope(cfg.default_scope)
     model = MODELS.build(cfg.model)
+    model.init_weights()  # as the Runner does: some parameters are allocated uninitialised (SSD's L2Norm, DINO's)
     model.train()
     loader = Runner.build_dataloader(cfg.train_dataloader, seed=0)
     batch = next(iter(loader))

@@ -168,6 +168,7 @@ def sandbox(tiny_data, tmp_path_factory):
         cfg = load_config(str(box / rel))
         init_default_scope(cfg.default_scope)
         model = MODELS.build(cfg.model)
+        model.init_weights()  # as a training starts (the backbones' init_cfg is None: nothing downloaded)
         classes = ('face',) if cfg.default_scope == 'mmdet' else None
         meta = dict(dataset_meta=dict(classes=classes)) if classes else {}
         (box / ckpt).parent.mkdir(parents=True, exist_ok=True)

@@ -14,9 +14,8 @@ import sys
 import kaokore_mm  # noqa: F401
 from kaokore_mm.apis.split_report import format_split_table, split_notes, split_table
 from kaokore_mm.core.splits import SUBSETS
-from kaokore_mm.utils.cli import cli_main, data_errors_as_user_errors
+from kaokore_mm.utils.cli import UserError, cli_main, data_errors_as_user_errors, first_line
 from kaokore_mm.utils.config import add_split_args, apply_split_args, load_config, set_data_root
-from kaokore_mm.utils.preflight import check_config
 from kaokore_mm.visualization.plots import save_figure, split_figure
 
 
@@ -35,10 +34,12 @@ def main(argv=None):
     if args.data_root:
         set_data_root(cfg, args.data_root)
     apply_split_args(cfg, args)
-    check_config(cfg, args.config, 'train')  # data, split, pinned books: one line before any table
     with data_errors_as_user_errors(args.config):
-        table = split_table(cfg)
-        notes = split_notes(cfg)
+        try:
+            table = split_table(cfg)
+            notes = split_notes(cfg)
+        except (ValueError, KeyError) as e:  # pinned books that are not there, a book pinned twice, ...
+            raise UserError(f'{args.config}: the split cannot be made: {first_line(e)}') from None
     split = cfg.train_dataloader.sampler.get('split')
     print(f'split: {split}, seed {cfg.train_dataloader.sampler.get("split_seed", 0)}')
     print(format_split_table(table))

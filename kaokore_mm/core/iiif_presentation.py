@@ -120,6 +120,8 @@ def image_service(services: list, image_url: str | None = None) -> tuple[str, in
         if sid and sid.startswith(('http://', 'https://')) and not type_of(s) and image_url:
             if image_url.startswith(sid.rstrip('/') + '/'):
                 return sid.rstrip('/'), None
+        if sid and sid.startswith(('http://', 'https://')) and not type_of(s) and not image_url:
+            return sid.rstrip('/'), None  # the image is its service alone
     return None
 
 
@@ -160,7 +162,10 @@ class ManifestPages:
 
 
 def _whole(target, canvas_id: str, w, h) -> bool:
-    """Whether an annotation target is the whole canvas (no fragment, or one covering it)."""
+    """Whether an annotation target is the whole canvas (no fragment, or one covering it; an
+    annotation that names no target paints its own canvas)."""
+    if target is None:
+        return True
     tid = id_of(target)
     if isinstance(target, dict) and type_of(target) in ('SpecificResource', 'oa:SpecificResource'):
         tid = id_of(target.get('source', target.get('full'))) or tid

@@ -59,8 +59,8 @@ def launcher_env(launcher: str) -> tuple[int, int, str, int]:
     missing = [k for k in ENV if not os.environ.get(k)]
     if missing:
         raise UserError(
-            f'--launcher {launcher}: {", ".join(missing)} not set; start the processes with torchrun or '
-            'tools/dist_train.sh (which set them), or run without --launcher'
+            f'--launcher {launcher}: {", ".join(missing)} not set; start every process with torchrun (which '
+            'sets them), or run without --launcher'
         )
     try:
         rank, world, port = int(os.environ['RANK']), int(os.environ['WORLD_SIZE']), int(os.environ['MASTER_PORT'])

@@ -402,12 +402,16 @@ def test_editing_small_faces(server, annotated, browser):
     drag_corner(drv, viewer, 25, 20)
     target = by_score(drv, 0.3)
     wait(drv, f'const s = window.review.anno.getSelected(); return s && s.id === {json.dumps(target)};')
+    time.sleep(0.3)  # the panel follows the selection, also after the resize settled
+    assert drv.find_element('id', 'selected').text.startswith('proposal, score 0.30')
     doc = saved(out, stem)
     assert next(a for a in doc['items'] if a['id'] == target)['kaokore:review'] == 'edited'
 
     # delete, undo (the box is back, saved), redo (gone again)
     keys(drv, 'n')
     gone = selected_id(drv)
+    time.sleep(0.2)  # a quickly released key: the panel still names the selected box
+    assert gone and drv.find_element('id', 'selected').text != 'no box selected'
     before = saves(drv)
     keys(drv, '\ue017')
     wait(drv, f'return window.review.state.saves > {before}')

@@ -227,12 +227,16 @@ def test_a_manifest_url_or_file_that_cannot_be_read_is_one_line(tmp_path, capsys
     JSON: one line naming the manifest, exit 2, before any model is built."""
     from kaokore_mm.utils.cli import cli_main
 
+    import torch
+
     not_json = tmp_path / 'm.json'
     not_json.write_bytes(b'\xff\xfe<html>')
+    ckpt = tmp_path / 'c.pth'  # a checkpoint file (checked first, cheaply; never loaded here)
+    torch.save(dict(state_dict={}), ckpt)
     with FaultyIIIFServer(['p1']) as srv:
         cases = [(f'{srv.base}/none/manifest.json', 'the manifest not fetched: HTTP 404'), (str(not_json), 'UTF-8')]
         for src, needle in cases:
-            args = [DEMO, 'no.pth', '--iiif-manifest', src, '--out', str(tmp_path / 'o')]
+            args = [DEMO, str(ckpt), '--iiif-manifest', src, '--out', str(tmp_path / 'o')]
             rc = cli_main(load_tool('annotate').main, args)
             err = capsys.readouterr().err
             assert rc == 2 and err.count('\n') == 1 and f'--iiif-manifest {src}: ' in err and needle in err, err
@@ -256,7 +260,9 @@ def test_manifest_2x_pages():
             }
         ]
     }
-    assert manifest_pages(m) == [dict(canvas='c1', width=10, height=20, iiif_base='https://x/iiif/p1', label='p. 1')]
+    (page,) = manifest_pages(m)
+    assert (page['canvas'], page['width'], page['height'], page['label']) == ('c1', 10, 20, 'p. 1')
+    assert page['iiif_base'] == 'https://x/iiif/p1' and page['image_url'] == 'https://x/iiif/p1/full/full/0/default.jpg'
     with pytest.raises(ManifestError, match='not a IIIF Presentation'):
         manifest_pages({'foo': 1})
 

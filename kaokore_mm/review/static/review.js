@@ -294,7 +294,11 @@
     await save(undefined, moved ? before : undefined);
   });
   anno.on('selectAnnotation', (a) => { state.lastSnapshot = snapshot(); showSelected(a); });
-  anno.on('cancelSelected', () => { state.targetChanged = false; refresh(); });
+  // the side panel follows the selection: after the event loop settles (a resize re-selects its box, a
+  // released key may deselect and select again in one tick), never the transient state in between
+  const settle = () => setTimeout(refresh, 0);
+  anno.on('cancelSelected', () => { state.targetChanged = false; settle(); });
+  document.addEventListener('keyup', settle);
   viewer.addHandler('canvas-press', () => { state.lastSnapshot = snapshot(); });
 
   // a moved or resized box is saved when the mouse is released, and stays selected (the next corner)
@@ -305,7 +309,7 @@
         state.targetChanged = false;
         const id = sel.id;
         anno.saveSelected();
-        setTimeout(() => { if (anno.getAnnotationById(id)) { anno.selectAnnotation(id); refresh(); } }, 0);
+        setTimeout(() => { if (anno.getAnnotationById(id)) { anno.selectAnnotation(id); refresh(); settle(); } }, 0);
       }
     }, 0);
   });
