@@ -225,9 +225,9 @@ def test_annotate_a_iiif_manifest(detector, tmp_path):
 def test_a_manifest_url_or_file_that_cannot_be_read_is_one_line(tmp_path, capsys):
     """--iiif-manifest by URL is fetched with the downloader's limits; a 404, a file that is not
     JSON: one line naming the manifest, exit 2, before any model is built."""
-    from kaokore_mm.utils.cli import cli_main
-
     import torch
+
+    from kaokore_mm.utils.cli import cli_main
 
     not_json = tmp_path / 'm.json'
     not_json.write_bytes(b'\xff\xfe<html>')
