@@ -4,7 +4,8 @@ reach the backbone), and one config of each family (model type, patched or whole
 the smallest, a demo config where there is one) trains 2 iterations and tests through
 its own test loop (patched where it patches). On synthetic pages, in this process, with
 tiny inputs: 256 px patches (DETR queries need as many tokens), 300 queries and one
-encoder and decoder layer, a plain grid at test time, 100 proposals per patch, batches
+encoder and decoder layer, R50 backbones as R18 where a family trains (every config's own
+model takes the training step), a plain grid at test time, 100 proposals per patch, batches
 of at most 2, whole pages at half the input size, pages of 600-800 px, no pretrained weights.
 
 Marked ``families`` (``pytest -m 'not families'`` leaves them out locally; CI runs them).
@@ -22,7 +23,7 @@ CONFIGS = detector_configs()
 pytestmark = pytest.mark.families
 
 
-def tiny_cfg(config, data_root, work_dir):
+def tiny_cfg(config, data_root, work_dir, narrow: bool = False):
     from kaokore_mm.apis.experiments import parse_cfg_options
     from kaokore_mm.utils.config import load_config, set_data_root, set_iteration_run, train_patching
 
@@ -47,6 +48,9 @@ def tiny_cfg(config, data_root, work_dir):
         for t in cfg[loader].dataset.pipeline:
             if t['type'] == 'Resize' and isinstance(t['scale'], (tuple, list)) and max(t['scale']) > 600:
                 t['scale'] = tuple(v // 2 for v in t['scale'])
+    if narrow and cfg.model.backbone.get('depth') == 50:  # the family's heads and loops on an R18 backbone
+        cfg.model.backbone.depth = 18
+        cfg.model.neck.in_channels = [64, 128, 256, 512]
     cfg.work_dir = str(work_dir)
     return cfg
 
@@ -114,12 +118,12 @@ def test_config_trains_two_iterations_and_tests_its_pages(config, tiny_data, tmp
     from kaokore_mm.apis.train_test import test_detector, train_detector
     from kaokore_mm.utils.config import train_patching
 
-    cfg = tiny_cfg(config, tiny_data, tmp_path)
+    cfg = tiny_cfg(config, tiny_data, tmp_path, narrow=True)
     runner = train_detector(cfg)
     assert runner.iter == 2
     ckpt = tmp_path / 'iter_2.pth'
     assert ckpt.exists()
-    test_cfg = tiny_cfg(config, tiny_data, tmp_path / 'test')
+    test_cfg = tiny_cfg(config, tiny_data, tmp_path / 'test', narrow=True)
     metrics = test_detector(test_cfg, str(ckpt))
     assert metrics['face/num_pages'] == 2 and metrics['face/num_faces'] > 0
     assert 0.0 <= metrics['face/recall'] <= 1.0
