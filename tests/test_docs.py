@@ -8,11 +8,12 @@ are the project's; every path a page names is there (``data/kaokore``: generated
 ``path/to/newbook``: a generated book; ``my_config.py``); the configs a page names are tiny
 stand-ins of themselves (the same config, dumped after the edits of the family smoke tests:
 2 iterations, 256 px patches, no pretrained download), and the checkpoints it names are
-random weights of those models (narrowed: R50 backbones as R18, the classifier's as a ResNet-18,
-since the commands' paths, options and formats are under test here, not the models). One substitution table (``SUBSTITUTE``) replaces what a
-sandbox cannot have as written: a placeholder (``CKPT``) and the review app's fixed port.
-A long-running tool (the review app) is started, used as an annotator would (every page
-marked done through its API) and stopped, and the page goes on.
+random weights of those models (narrowed: R50 backbones as R18, the classifier's as a
+ResNet-18, since the commands' paths, options and formats are under test here, not the
+models). One substitution table (``SUBSTITUTE``) replaces what a sandbox cannot have as
+written: a placeholder (``CKPT``) and the review app's fixed port. A long-running tool (the
+review app) is started, used as an annotator would (every page marked done through its API)
+and stopped, and the page goes on.
 """
 
 import json
