@@ -153,7 +153,11 @@ SIZE_KEYS = ('patch_size',)
 
 
 def _bad_number(v, lo: float, hi: float) -> bool:
-    return isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not lo <= v <= hi
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return True
+    if isinstance(v, float) and not math.isfinite(v):
+        return True
+    return not lo <= v <= hi  # an int of any size compares exactly (10**400 is not converted to a float)
 
 
 def value_problem(key: str, value) -> str | None:
