@@ -113,7 +113,7 @@ def main(argv=None):
     out = Path(args.out)
     try:
         if args.images:
-            pages, source = pages_from_folder(args.images), None
+            pages, source = pages_from_folder(args.images, exclude=out), None  # --out may be inside the book
             book = args.book_id or Path(args.images).resolve().name
             book_title = args.book_title
             images_root = Path(args.images).resolve()

@@ -34,14 +34,21 @@ def page_stem(key: str) -> str:
     return f'{slug}-{hashlib.sha1(key.encode("utf-8")).hexdigest()[:10]}'
 
 
-def pages_from_folder(folder) -> list[dict]:
+def pages_from_folder(folder, exclude=None) -> list[dict]:
     """Image files below ``folder`` (sub-folders included), in path order; keys
-    are relative paths. A directory whose name looks like an image is not a page."""
+    are relative paths. A directory whose name looks like an image is not a page, and
+    nothing below ``exclude`` is (the annotator's own output folder inside the book: its
+    review pictures and tiles are never read back as pages)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise PageSourceError(f'{folder}: not a folder')
+    skip = Path(exclude).resolve() if exclude is not None else None
     files = sorted(
-        (f for f in folder.rglob('*') if f.suffix.lower() in IMAGE_EXT and f.is_file()),
+        (
+            f
+            for f in folder.rglob('*')
+            if f.suffix.lower() in IMAGE_EXT and f.is_file() and not (skip and f.resolve().is_relative_to(skip))
+        ),
         key=lambda f: f.relative_to(folder).as_posix(),
     )
     if not files:

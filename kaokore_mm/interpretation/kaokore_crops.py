@@ -64,6 +64,18 @@ class KaoKoreCrops(BaseDataset):
         if missing:
             raise ValueError(f'{self.ann_file}: missing columns {sorted(missing)} (need image,gender,status,set)')
         rows = list(reader)
+        first = {}
+        for line, row in enumerate(rows, 2):  # a crop is one face: listed twice it would count twice, or in two sets
+            name = (row.get('image') or '').strip()
+            if name in first:
+                k, other = first[name]
+                same = all(other.get(c) == row.get(c) for c in ('gender', 'status', 'set'))
+                raise ValueError(
+                    f'{self.ann_file}: crop {name} is listed on lines {k} and {line}'
+                    + ('' if same else ' with other labels or sets')
+                    + ': keep one row per crop'
+                )
+            first[name] = (line, row)
         n_classes = len(CLASSES[self.task])
         data_list = []
         for row in rows:

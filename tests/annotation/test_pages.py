@@ -36,3 +36,20 @@ def test_manifest_pages_of_colliding_services_get_distinct_files(tmp_path):
     pa, pb = pages_from_manifest_pages([a, b], tmp_path)
     assert pa['key'] == 'https://x/c1' and pa['path'] != pb['path']
     assert str(pa['path']).startswith(str(tmp_path.resolve()))
+
+
+def test_the_annotators_own_output_inside_the_book_is_not_read_as_pages(tmp_path):
+    """``annotate.py --images BOOK --out BOOK/out``: a second run must not find the review pictures
+    and tiles of the first as new pages of the book."""
+    import cv2
+    import numpy as np
+
+    from kaokore_mm.annotation import pages_from_folder
+
+    book = tmp_path / 'book'
+    (book / 'out' / 'review').mkdir(parents=True)
+    (book / 'out' / 'iiif' / 'p').mkdir(parents=True)
+    for f in (book / 'p1.jpg', book / 'out' / 'review' / 'p1.jpg', book / 'out' / 'iiif' / 'p' / 'full.jpg'):
+        cv2.imwrite(str(f), np.zeros((8, 8, 3), np.uint8))
+    assert [p['key'] for p in pages_from_folder(book, exclude=book / 'out')] == ['p1.jpg']
+    assert len(pages_from_folder(book)) == 3  # without the exclusion they would be pages

@@ -50,3 +50,18 @@ def test_labels_saved_by_a_spreadsheet(tmp_path, encoding):
     (tmp_path / 'labels.csv').write_bytes(text.encode(encoding))
     train = KaoKoreCrops(data_root=str(tmp_path), task='status', split='train')
     assert [train.get_data_info(i)['gt_label'] for i in range(len(train))] == [0, 3]
+
+
+@pytest.mark.parametrize(
+    'second, needle',
+    [
+        ('00000000.jpg,0,2,train', 'listed on lines 2 and 3 with other labels or sets'),
+        ('00000000.jpg,1,0,test', 'with other labels or sets'),  # one face in train and test: a leak
+        ('00000000.jpg,1,0,train', 'listed on lines 2 and 3: keep one row per crop'),
+    ],
+)
+def test_a_crop_listed_twice_is_named_not_resolved(tmp_path, second, needle):
+    init_default_scope('mmpretrain')
+    root = labels(tmp_path, f'image,gender,status,set\n00000000.jpg,1,0,train\n{second}\n')
+    with pytest.raises(ValueError, match=needle):
+        KaoKoreCrops(data_root=root, task='status', split='train', lazy_init=False)
