@@ -159,10 +159,15 @@ def main(argv=None):
     if rank == 0:
         for b in meta['bad_pages']:
             print(f'unreadable page skipped: {b["reason"]}', file=sys.stderr)
+        for s in meta['canvases_skipped']:
+            print(f'canvas skipped: {s["canvas"] or s["index"]}: {s["reason"]}', file=sys.stderr)
+        skipped = (
+            f', {len(meta["canvases_skipped"])} canvases without a usable image' if meta['canvases_skipped'] else ''
+        )
         print(
-            f'{meta["pages"]} pages ({meta["pages_predicted_now"]} predicted now, {len(meta["bad_pages"])} '
-            f'unreadable): {meta["faces"]} faces at score >= {args.score_thr} -> {out}/annotations.coco.json, '
-            'w3c/, annotations.csv, review/'
+            f'{meta["pages_written"]} of {meta["pages"]} pages written ({meta["pages_predicted_now"]} predicted now, '
+            f'{len(meta["bad_pages"])} unreadable{skipped}): {meta["faces"]} faces at score >= {args.score_thr} -> '
+            f'{out}/annotations.coco.json, w3c/, manifest.json, curation.json, annotations.csv, review/'
         )
     return meta
 
