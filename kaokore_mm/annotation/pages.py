@@ -83,7 +83,7 @@ def pages_from_manifest(src: str, out, download: bool = True, log=None) -> tuple
     downloader's retries and limits), downloaded into ``out/pages/`` (resumable; with
     ``download=False`` only listed: the other ranks of a distributed run wait for rank 0's
     download). ``book``: the manifest's ``id``, ``label`` and the canvases ``skipped`` (no usable
-    image), each of which ``log(line)`` hears of, as of each page that could not be downloaded.
+    image); ``log(line)`` hears of each page that could not be downloaded.
     Raises :class:`PageSourceError` naming ``src`` when it cannot be read or is not a manifest."""
     from kaokore_mm.converters.iiif_download import Downloader, PageJob, PermanentError
     from kaokore_mm.converters.iiif_manifest import ManifestError, manifest_book
@@ -105,8 +105,6 @@ def pages_from_manifest(src: str, out, download: bool = True, log=None) -> tuple
     except ValueError as e:
         raise PageSourceError(f'--iiif-manifest {src}: {e}') from None
     if download:
-        for s in book['skipped']:
-            log(f'canvas skipped: {s["canvas"] or "canvas " + str(s["index"] + 1)}: {s["reason"]}')
         jobs = [PageJob(p['iiif_base'], p['path'], url=None if p['iiif_base'] else p['image_url']) for p in pages]
         report = Downloader().run(jobs, root=out / 'pages')
         for f in report.failed:
