@@ -64,6 +64,7 @@ def test_retries_run_out_into_a_clear_failure(tmp_path):
     assert not (tmp_path / 'x.jpg').exists() and no_temp_files(tmp_path) == []
 
 
+@pytest.mark.processes
 def test_killed_and_restarted_download_completes(tmp_path):
     pages = [f'k{i}' for i in range(8)]
     with FaultyIIIFServer(pages, delay=0.3) as srv:

@@ -106,6 +106,7 @@ def test_the_type_property_over_random_inputs():
                 t(text)
 
 
+@pytest.mark.processes
 @pytest.mark.parametrize(
     'argv, option',
     [

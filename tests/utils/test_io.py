@@ -41,6 +41,7 @@ for p in sorted(out.rglob('*')):
 """
 
 
+@pytest.mark.processes
 @pytest.mark.parametrize('umask, want', [('022', '0o644'), ('077', '0o600'), ('002', '0o664')])
 def test_written_files_have_the_umasks_permissions(tmp_path, umask, want):
     """Atomic writes go through mkstemp (0600): the files of every writer, synthetic
@@ -130,6 +131,7 @@ with folder_lock(folder):
 """
 
 
+@pytest.mark.processes
 def test_the_folder_lock_holds_across_processes(tmp_path):
     import subprocess
     import sys
