@@ -228,6 +228,14 @@ def score_proposals(predictions: dict, corrected: dict, thr: float, only_correct
     return dict(c, **annotation_effort(c['tp'], c['fp'], c['fn']), score_thr=thr)
 
 
+def read_input(path) -> dict:
+    """A JSON input of the merge; one that cannot be read (missing, not JSON) is a one-line user error."""
+    try:
+        return load_json(path)
+    except ValueError as e:
+        raise UserError(f'{e}; nothing merged') from None
+
+
 def merge_corrections(
     corrections,
     train_ann,
@@ -273,7 +281,7 @@ def merge_corrections(
         training set's new page and face counts.
     """
     check_book_id(book_id)
-    pages = load_json(pages_file) if pages_file else {'images': []}
+    pages = read_input(pages_file) if pages_file else {'images': []}
     if not isinstance(pages, dict) or not isinstance(pages.get('images', []), list):
         raise UserError(f'--pages {pages_file}: not a COCO file (an object with an "images" list); nothing merged')
     for k, im in enumerate(pages.get('images', [])):
@@ -304,7 +312,7 @@ def merge_corrections(
         for folder in sorted({str(Path(f).parent) for f in files}):
             if (Path(folder) / '.lock').is_file():  # a review app's corrections (it makes the lock file)
                 locks.enter_context(folder_lock(folder))
-        docs = [(path, load_json(path)) for path in files]
+        docs = [(path, read_input(path)) for path in files]
     saved = {}  # canvas -> state, of the pages the review app saved
     for path, doc in docs:
         if isinstance(doc, dict) and 'images' in doc and 'annotations' in doc:
@@ -324,7 +332,7 @@ def merge_corrections(
             continue
         proposals = Path(pages_file).parent / 'w3c' / f'{page_stem(page["page"])}.json'
         if include_unfinished and proposals.is_file():
-            col.add_web_annotations(load_json(proposals), str(proposals), by_canvas)
+            col.add_web_annotations(read_input(proposals), str(proposals), by_canvas)
         else:
             unfinished.append(dict(file=str(proposals), state='never saved', page=page['page']))
     for u in unfinished:
@@ -386,7 +394,7 @@ def merge_corrections(
             raise UserError(f'page {d!r} would be written outside --data-root; nothing merged')
     report = {}
     if predictions:
-        preds = load_json(predictions)
+        preds = read_input(predictions)
         # the effort of the pages merged: a page left out (unfinished, never opened) is not "all proposals deleted"
         report = score_proposals(preds, corrected, preds.get('info', {}).get('score_thr', 0.0), only_corrected=True)
     report['review'] = review_counts(corrected)
@@ -394,7 +402,7 @@ def merge_corrections(
     report['book_pages'] = {
         state: sum(p['state'] == state for p in book) for state in ('done', 'in progress', 'to review', 'never saved')
     }
-    train = load_json(train_ann)
+    train = read_input(train_ann)
     existing = {im['id'] for im in train['images'] if im.get('book_id') == book_id}
     if existing and not replace:
         raise UserError(
