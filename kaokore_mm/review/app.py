@@ -218,7 +218,7 @@ def url_of(sock) -> str:
     return f'http://[{host}]:{port}' if ':' in host else f'http://{host}:{port}'
 
 
-def _server(app, sock):
+def _server(app):
     import uvicorn
 
     return uvicorn.Server(uvicorn.Config(app, log_level='warning', timeout_graceful_shutdown=2))
@@ -231,7 +231,7 @@ def run(out_dir, host: str = '127.0.0.1', port: int = 8000, allow_hosts=()) -> N
     sock = bind(host, port)
     url = url_of(sock)
     print(f'reviewing {out_dir}: open {url}/ (manifest: {url}/manifest.json)', flush=True)
-    _server(app, sock).run(sockets=[sock])
+    _server(app).run(sockets=[sock])
 
 
 def serve(out_dir) -> tuple:
@@ -243,7 +243,7 @@ def serve(out_dir) -> tuple:
 
     app = create_app(out_dir)
     sock = bind('127.0.0.1', 0)
-    srv = _server(app, sock)
+    srv = _server(app)
     threading.Thread(target=srv.run, kwargs=dict(sockets=[sock]), daemon=True).start()
     while not srv.started:
         time.sleep(0.05)
