@@ -20,17 +20,12 @@ def manifest_book(manifest) -> tuple[list[dict], dict]:
     Presentation ``version`` and the ``skipped`` canvases. Raises :class:`ManifestError` when
     the document is not a manifest or has no canvas with a usable image."""
     m = read_manifest(manifest)
-    pages = [
-        dict(
-            asdict(p),
-            iiif_base=p.service,
-            image_url=full_image_url(p),
-            service_version=p.service_version,
-        )
-        for p in m.pages
-    ]
-    for p in pages:
-        p.pop('service')
+    pages = []
+    for page in m.pages:
+        d = asdict(page)
+        d['iiif_base'] = d.pop('service')  # the name every page dict of the project uses
+        d['image_url'] = full_image_url(page)
+        pages.append(d)
     book = dict(id=m.id, label=m.label, version=m.version, skipped=m.skipped)
     if not pages:
         why = m.skipped[0]['reason'] if m.skipped else 'no canvases'

@@ -277,7 +277,7 @@ class CorrectionStore:
         with self.locked():
             old = self._corrected(stem)
             current = old.get('kaokore:version', 0) if old else 0
-            if int(base_version) != current:
+            if base_version != current:  # an int, checked above
                 raise ConflictError(
                     f'page {p["key"]} was saved elsewhere (version {current}, this view has '
                     f'{base_version}): reload it before editing'
