@@ -12,9 +12,12 @@ setup:
 demo: setup
 	@$(PY) tools/demo.py --work-dir $(DEMO_DIR)
 
+# two workers (pytest-xdist), one thread each: the suite spends much of its time starting
+# processes, importing OpenMMLab and waiting on browsers and servers, which a second worker fills
+TEST_WORKERS ?= 2
 test: setup lint
-	@echo "[test] running pytest"
-	@$(PY) -m pytest tests -q -p no:cacheprovider --durations=30
+	@echo "[test] running pytest ($(TEST_WORKERS) workers)"
+	@OMP_NUM_THREADS=1 $(PY) -m pytest tests -q -p no:cacheprovider -n $(TEST_WORKERS) --durations=30
 
 # the edit loop: the pure core, the converters and validation layer, the utils, the dataset adapters (a few minutes)
 test-fast: setup

@@ -43,7 +43,7 @@ setup(
     },
     include_package_data=True,
     extras_require={
-        'tests': ['pytest>=7', 'httpx', 'selenium>=4.10', 'ruff==0.17.6', 'jsonschema>=4'],
+        'tests': ['pytest>=7', 'pytest-xdist>=3', 'httpx', 'selenium>=4.10', 'ruff==0.17.6', 'jsonschema>=4'],
         'bench': ['sahi>=0.11'],
     },
     license='Apache-2.0',

@@ -127,5 +127,9 @@ def test_config_trains_two_iterations_and_tests_its_pages(config, tiny_data, tmp
     metrics = test_detector(test_cfg, str(ckpt))
     assert metrics['face/num_pages'] == 2 and metrics['face/num_faces'] > 0
     assert 0.0 <= metrics['face/recall'] <= 1.0
+    # every family's test loop gives its operating point (least correction effort) and the effort there
+    op = metrics['face/operating/effort_share']
+    assert 0.0 < op <= 1.0 and op <= metrics['face/effort_share'] + 1e-9
+    assert metrics['face/operating/proposals'] >= 0 and metrics['face/operating/score_thr'] >= 0.0
     patched = bool(train_patching(test_cfg))
     assert (test_cfg.test_cfg.type == 'PatchedTestLoop') == patched

@@ -1,15 +1,17 @@
 """Propose face annotations for a new book: detect (and classify) faces on every page.
 
     python tools/annotate.py CONFIG CKPT (--images DIR | --iiif-manifest FILE_OR_URL) --out DIR
-        [--classifier CLS_CONFIG CLS_CKPT] [--score-thr 0.3] [--book-id ID] [--device cpu]
+        [--classifier CLS_CONFIG CLS_CKPT] [--score-thr auto|0.3] [--book-id ID] [--device cpu]
         [--skip-bad-pages] [--cfg-options k=v ...] [--launcher none|pytorch|slurm|mpi]
 
 Every page goes through patched page inference (the config's patching, batched,
 progress bar); its boxes are kept in OUT/predictions/<page>.json with the model
 that made them, so a rerun skips finished pages and predicts again the pages
 of another checkpoint or config. Then, for the boxes scoring at least
---score-thr (the annotation threshold: low by default, because a wrong box
-costs a click and a missed face a drawing), it writes:
+--score-thr (the annotation threshold; by default ``auto``: the checkpoint's
+operating point, the threshold at which correcting the proposals cost least on
+the validation pages, printed with its precision and recall; 0.3 for a
+checkpoint trained without one), it writes:
 
 - OUT/annotations.coco.json: COCO with scores (and status/gender with scores);
   file names are relative to the page folder, named in ``info.images_root``;
@@ -42,13 +44,15 @@ from kaokore_mm.annotation import (
     BadPageError,
     PageSourceError,
     annotate_pages,
+    describe_score_threshold,
     face_proposer,
     model_tag,
     pages_from_folder,
     pages_from_manifest,
+    score_threshold,
 )
 from kaokore_mm.compat import check_checkpoint
-from kaokore_mm.utils.cli import COUNT, SHARE, UserError, cli_main
+from kaokore_mm.utils.cli import COUNT, SCORE_THR, UserError, cli_main
 from kaokore_mm.utils.config import add_partial_load_arg, load_config
 
 
@@ -61,7 +65,13 @@ def parse_args(argv=None):
     src.add_argument('--iiif-manifest', help='a IIIF Presentation manifest (file or URL)')
     p.add_argument('--out', required=True)
     p.add_argument('--classifier', nargs=2, metavar=('CONFIG', 'CKPT'), help='status or gender classifier')
-    p.add_argument('--score-thr', type=SHARE, default=0.3, help='annotation threshold (high recall by default)')
+    p.add_argument(
+        '--score-thr',
+        type=SCORE_THR,
+        default='auto',
+        help="annotation threshold: a number, or 'auto' (the checkpoint's operating point from validation: "
+        'least correction effort; 0.3 when it has none)',
+    )
     p.add_argument('--book-id', help='book id of the pages (default: the folder or manifest name)')
     p.add_argument('--book-title')
     p.add_argument('--device', default=None, help='default: cuda:LOCAL_RANK when CUDA is there, else cpu')
@@ -100,6 +110,7 @@ def main(argv=None):
         raise UserError(f'--base-url {args.base_url!r}: give the http(s) address the review app will have')
     cfg = load_config(args.config, args.cfg_options)  # its values and the checkpoint first: before any page
     check_checkpoint(args.checkpoint)
+    score_thr, score_thr_from = score_threshold(args.score_thr, args.checkpoint)
     import torch
 
     from kaokore_mm.utils.dist import finish_distributed, init_cpu_process_group, rank_and_world
@@ -146,17 +157,19 @@ def main(argv=None):
             model_tag(cfg, args.checkpoint, args.classifier),
             images_root,
             book,
-            args.score_thr,
+            score_thr,
             args.skip_bad_pages,
             book_title,
             description=f'faces proposed by {args.config}',
             base_url=args.base_url,
             source=source,
+            score_thr_from=score_thr_from,
         )
     except BadPageError as e:
         raise UserError(str(e)) from None
     finish_distributed()
     if rank == 0:
+        print(describe_score_threshold(score_thr, score_thr_from))
         for b in meta['bad_pages']:
             print(f'unreadable page skipped: {b["reason"]}', file=sys.stderr)
         for s in meta['canvases_skipped']:
@@ -166,7 +179,7 @@ def main(argv=None):
         )
         print(
             f'{meta["pages_written"]} of {meta["pages"]} pages written ({meta["pages_predicted_now"]} predicted now, '
-            f'{len(meta["bad_pages"])} unreadable{skipped}): {meta["faces"]} faces at score >= {args.score_thr} -> '
+            f'{len(meta["bad_pages"])} unreadable{skipped}): {meta["faces"]} faces at score >= {score_thr:g} -> '
             f'{out}/annotations.coco.json, w3c/, manifest.json, curation.json, annotations.csv, review/'
         )
     return meta

@@ -8,4 +8,7 @@ default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3, save_best='face/AP50', rule='greater'),
     # the seconds of training kept in every checkpoint, across resumes (the benchmarks' train minutes)
     train_time=dict(type='TrainTimeHook'),
+    # the validation's least-effort score threshold, kept in the checkpoint it was measured on
+    # (annotate.py --score-thr auto proposes at it)
+    operating_point=dict(type='OperatingPointHook'),
 )

@@ -70,6 +70,43 @@ def model_tag(config, checkpoint, classifier=None) -> dict:
 
 
 DEFAULT_BASE_URL = 'http://127.0.0.1:8000'  # the review tool's own address, as it prints it
+DEFAULT_SCORE_THR = 0.3  # without an operating point: low, because a wrong box costs a click, a miss a drawing
+
+
+def score_threshold(given, checkpoint) -> tuple[float, dict]:
+    """The annotation threshold and where it comes from. ``given``: a number (it wins), or
+    ``'auto'``: the operating point kept in ``checkpoint`` (the threshold of least correction
+    effort on the validation pages, see :class:`~kaokore_mm.engine.hooks.OperatingPointHook`),
+    else :data:`DEFAULT_SCORE_THR`."""
+    if given != 'auto':
+        return float(given), dict(source='given')
+    from kaokore_mm.engine.hooks import read_operating_point
+
+    point = read_operating_point(checkpoint)
+    if not point or point.get('score_thr') is None:
+        return DEFAULT_SCORE_THR, dict(source='default', reason='the checkpoint carries no operating point')
+    return float(point['score_thr']), dict(point, source='validation')
+
+
+def describe_score_threshold(thr: float, how: dict) -> str:
+    """One line saying which threshold proposes and why (what the annotate tool prints)."""
+    if how['source'] == 'given':
+        return f'score threshold {thr:g} (given)'
+    if how['source'] == 'default':
+        return (
+            f'score threshold {thr:g} (the default: {how["reason"]} from validation; train with the '
+            'OperatingPointHook and a FaceDetectionMetric validation, or give a number)'
+        )
+
+    def fig(key):
+        v = how.get(key)
+        return 'n/a' if v is None else f'{v:.3f}'
+
+    return (
+        f'score threshold {thr:.4f}: the operating point of the validation at iteration {how.get("iter")} '
+        f'(precision {fig("precision")}, recall {fig("recall")}, correction effort {fig("effort_share")} '
+        'of drawing every face)'
+    )
 
 
 def model_name(tag) -> str | None:
@@ -350,10 +387,12 @@ def annotate_pages(
     progress: bool = True,
     base_url: str = DEFAULT_BASE_URL,
     source: dict | None = None,
+    score_thr_from: dict | None = None,
 ) -> dict:
     """Predict (sharded over the ranks of an initialised process group) and
     write the outputs (rank 0); returns the run's summary (``annotate.json``).
-    ``source``: the IIIF manifest the pages come from (``id``, ``label``, ``skipped``)."""
+    ``source``: the IIIF manifest the pages come from (``id``, ``label``, ``skipped``);
+    ``score_thr_from``: where the threshold comes from (:func:`score_threshold`)."""
     from kaokore_mm.utils.dist import rank_and_world
 
     rank, world = rank_and_world()
@@ -392,6 +431,7 @@ def annotate_pages(
             model=tag,
             book_id=book_id,
             score_thr=score_thr,
+            score_thr_from=score_thr_from or dict(source='given'),
             pages=len(pages),
             pages_predicted_now=done,
             pages_written=written['pages_written'],

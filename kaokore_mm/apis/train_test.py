@@ -20,6 +20,7 @@ import contextlib
 import itertools
 import os
 import os.path as osp
+import pickle
 import time
 from typing import TYPE_CHECKING
 
@@ -88,6 +89,25 @@ def train_detector(cfg, trust_checkpoint: bool = False, partial_load: bool = Fal
     return runner
 
 
+def with_val_point(cfg, checkpoint) -> dict | None:
+    """Give the page metrics of ``cfg``'s test evaluator the operating point the checkpoint's
+    validation chose (``val_point_thr``), so that the test reports the figures at it; returns
+    the point (``None`` for a checkpoint without one)."""
+    from kaokore_mm.engine.hooks import read_operating_point
+
+    try:
+        point = read_operating_point(checkpoint)
+    except (pickle.UnpicklingError, RuntimeError, OSError, EOFError):
+        return None  # a checkpoint the test's own loading refuses (or trusts) with its own message
+    evaluators = cfg.get('test_evaluator')
+    evaluators = evaluators if isinstance(evaluators, (list, tuple)) else [evaluators] if evaluators else []
+    if point and point.get('score_thr') is not None:
+        for ev in evaluators:
+            if str(ev.get('type', '')).split('.')[-1] == 'FaceDetectionMetric':
+                ev['val_point_thr'] = float(point['score_thr'])
+    return point
+
+
 def test_detector(
     cfg,
     checkpoint: str,
@@ -117,6 +137,7 @@ def test_detector(
     check_checkpoint(checkpoint)
     cfg.load_from = checkpoint
     check_config(cfg, name, 'test')
+    point = with_val_point(cfg, checkpoint)
     runner = build_runner(cfg)
     if out is not None:
         from kaokore_mm.evaluation import DumpPageResults
@@ -139,6 +160,7 @@ def test_detector(
                 test_seconds=seconds,
                 samples=len(runner.test_dataloader.dataset),
                 metrics=metrics,
+                operating_point=point,
             ),
         )
     return metrics

@@ -34,6 +34,7 @@ class PageMatch:
     tp: np.ndarray  # bool per detection
     num_gt: int
     matched_gt: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # gt index or -1
+    ious: np.ndarray = field(default_factory=lambda: np.zeros(0))  # IoU with the matched face (0: none)
 
 
 def crowd_iou_matrix(det_boxes, gt_boxes, gt_crowd) -> np.ndarray:
@@ -79,6 +80,7 @@ def match_page(
     ious = crowd_iou_matrix(det_boxes, gt_boxes, ignore)
     gt_taken = np.zeros(len(gt_boxes), bool)
     matched = np.full(len(det_boxes), -1, dtype=np.int64)
+    overlap = np.zeros(len(det_boxes))
     drop = np.zeros(len(det_boxes), bool)
     for d in range(len(det_boxes)):
         best, m = min(iou_thr, 1 - 1e-10), -1
@@ -93,10 +95,15 @@ def match_page(
         if m > -1:
             gt_taken[m] = True
             matched[d] = g_order[m]
+            overlap[d] = ious[d, m]
             drop[d] = ignore[m]
     keep = ~drop
     return PageMatch(
-        scores=det_scores[keep], tp=(matched > -1)[keep], num_gt=int((~ignore).sum()), matched_gt=matched[keep]
+        scores=det_scores[keep],
+        tp=(matched > -1)[keep],
+        num_gt=int((~ignore).sum()),
+        matched_gt=matched[keep],
+        ious=overlap[keep],
     )
 
 

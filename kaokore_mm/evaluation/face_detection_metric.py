@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os.path as osp
 from collections import defaultdict
 
@@ -11,6 +12,7 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
 from kaokore_mm.core.face_metrics import annotation_effort, average_precision, counts_at, match_page, pr_curve
+from kaokore_mm.core.operating_point import ADJUST_BELOW, COSTS, correction_actions, operating_point
 
 from .gather import gather_pages
 
@@ -41,11 +43,24 @@ class FaceDetectionMetric(BaseMetric):
     boxes (ignored faces as crowd regions).
 
     The annotation effort of correcting the detections at ``score_thr`` instead
-    of drawing every face (``faces_to_draw``, ``boxes_to_delete``,
-    ``manual_share``; see :func:`kaokore_mm.core.face_metrics.annotation_effort`,
-    costs in ``effort_costs``) is reported too, and a precision-recall curve
-    (overall and per book) is drawn into ``out_dir`` (default: the run's log
-    directory) as ``pr_curve.png``.
+    of drawing every face is reported too: the paper's formula (``faces_to_draw``,
+    ``boxes_to_delete``, ``manual_share``; see
+    :func:`kaokore_mm.core.face_metrics.annotation_effort`) and the review app's
+    (``effort_share``: accepts, adjustments, deletions, drawings at the costs
+    ``effort_costs``, default :data:`kaokore_mm.core.operating_point.COSTS`; a
+    true box with IoU below ``adjust_below`` is adjusted). So is the
+    **operating point** (``operating/score_thr``, ``operating/effort_share``,
+    ``operating/precision``, ``operating/recall``, ``operating/proposals``): the
+    threshold of least effort on these pages (see
+    :func:`kaokore_mm.core.operating_point.operating_point`), which
+    :class:`~kaokore_mm.engine.hooks.OperatingPointHook` keeps with the
+    checkpoint it was validated on and ``annotate.py --score-thr auto`` uses.
+    Given ``val_point_thr`` (the operating point a validation chose; the test
+    loop sets it from the checkpoint), the figures at that threshold are
+    reported as ``at_val_point/score_thr``, ``effort_share``, ``precision``,
+    ``recall``: what the annotator of these pages will have to do. A
+    precision-recall curve (overall and per book) is drawn into ``out_dir``
+    (default: the run's log directory) as ``pr_curve.png``.
     """
 
     default_prefix = 'face'
@@ -58,6 +73,8 @@ class FaceDetectionMetric(BaseMetric):
         per_book: bool = True,
         coco: bool = True,
         effort_costs: dict | None = None,
+        adjust_below: float = ADJUST_BELOW,
+        val_point_thr: float | None = None,
         out_dir: str | None = None,
         plot: bool = True,
         collect_device: str = 'cpu',
@@ -66,7 +83,11 @@ class FaceDetectionMetric(BaseMetric):
         super().__init__(collect_device=collect_device, prefix=prefix)
         self.iou_thr, self.score_thr, self.max_dets, self.per_book = iou_thr, score_thr, max_dets, per_book
         self.coco = coco
-        self.effort_costs = dict(effort_costs or {})
+        unknown = set(effort_costs or {}) - set(COSTS)
+        if unknown:
+            raise ValueError(f'effort_costs: unknown action(s) {sorted(unknown)}; the actions are {sorted(COSTS)}')
+        self.effort_costs, self.adjust_below = dict(COSTS, **(effort_costs or {})), adjust_below
+        self.val_point_thr = val_point_thr
         self.out_dir, self.plot = out_dir, plot
 
     def process(self, data_batch, data_samples) -> None:
@@ -119,7 +140,9 @@ class FaceDetectionMetric(BaseMetric):
 
     def _summary(self, matches) -> dict:
         c = counts_at(matches, self.score_thr)
-        effort = annotation_effort(c['tp'], c['fp'], c['fn'], **self.effort_costs)
+        costs = self.effort_costs
+        effort = annotation_effort(c['tp'], c['fp'], c['fn'], draw_cost=costs['draw'], delete_cost=costs['delete'])
+        actions = correction_actions(matches, self.score_thr, self.adjust_below, costs)
         return dict(
             AP50=average_precision(matches),
             recall=c['recall'],
@@ -132,11 +155,27 @@ class FaceDetectionMetric(BaseMetric):
             faces_to_draw=effort['faces_to_draw'],
             boxes_to_delete=effort['boxes_to_delete'],
             manual_share=effort['manual_share'],
+            effort_share=actions['effort_share'],
         )
 
     def compute_metrics(self, results: list) -> dict:
         matches = self._matches(results)
         metrics = self._summary(matches)
+        op = operating_point(matches, self.effort_costs, self.adjust_below)
+        for key in ('score_thr', 'effort_share', 'precision', 'recall'):
+            metrics[f'operating/{key}'] = op[key]
+        metrics['operating/proposals'] = op['num_proposals']
+        if self.val_point_thr is not None:
+            at = correction_actions(matches, self.val_point_thr, self.adjust_below, self.effort_costs)
+            found = at['accept'] + at['resize']
+            metrics.update(
+                {
+                    'at_val_point/score_thr': float(self.val_point_thr),
+                    'at_val_point/effort_share': at['effort_share'],
+                    'at_val_point/precision': found / at['num_proposals'] if at['num_proposals'] else math.nan,
+                    'at_val_point/recall': found / at['num_faces'] if at['num_faces'] else math.nan,
+                }
+            )
         if self.coco:
             metrics.update(coco_metrics(results))
         curves = {'all pages': matches}
@@ -147,14 +186,23 @@ class FaceDetectionMetric(BaseMetric):
             for book, ms in sorted(books.items()):
                 s = self._summary(ms)
                 curves[book] = ms
-                for key in ('AP50', 'recall', 'precision', 'num_faces', 'manual_share'):
+                for key in ('AP50', 'recall', 'precision', 'num_faces', 'manual_share', 'effort_share'):
                     metrics[f'{book}/{key}'] = s[key]
         if self.plot:
             self._plot(curves)
         MMLogger.get_current_instance().info(
             f'pages {metrics["num_pages"]}, faces {metrics["num_faces"]}: AP50 {metrics["AP50"]:.4f}, '
             f'recall {metrics["recall"]:.4f}, precision {metrics["precision"]:.4f} at score >= {self.score_thr}; '
-            f'annotation effort {metrics["manual_share"]:.3f} of drawing from scratch'
+            f'annotation effort {metrics["manual_share"]:.3f} of drawing from scratch; operating point '
+            f'(least correction effort): score >= {op["score_thr"]:.4f}, effort {op["effort_share"]:.3f} '
+            f'(precision {op["precision"]:.3f}, recall {op["recall"]:.3f})'
+            + (
+                f"; at the validation's operating point (score >= {self.val_point_thr:.4f}): effort "
+                f'{metrics["at_val_point/effort_share"]:.3f}, precision {metrics["at_val_point/precision"]:.3f}, '
+                f'recall {metrics["at_val_point/recall"]:.3f}'
+                if self.val_point_thr is not None
+                else ''
+            )
         )
         return metrics
 

@@ -102,19 +102,25 @@ def last_line(e: Exception) -> str:
     return line.split(f'{type(e).__name__}: ', 1)[-1]
 
 
-def number(kind: type = int, lo: float | None = None, hi: float | None = None, lo_open: bool = False) -> Callable:
+def number(
+    kind: type = int, lo: float | None = None, hi: float | None = None, lo_open: bool = False, words: tuple = ()
+) -> Callable:
     """An argparse ``type`` for a number the user gives: ``kind`` (``int`` or ``float``), finite, in
-    ``[lo, hi]`` (``(lo, hi]`` with ``lo_open``). Every numeric option of the tools takes one, so
-    ``nan``, ``inf``, ``1e400``, ``-5`` or ``3.5`` for a count are refused by argparse (usage and one
-    line, exit 2) before any work, never met as a traceback or a silent wrong run."""
+    ``[lo, hi]`` (``(lo, hi]`` with ``lo_open``), or one of ``words`` (kept as the word). Every
+    numeric option of the tools takes one, so ``nan``, ``inf``, ``1e400``, ``-5`` or ``3.5`` for a
+    count are refused by argparse (usage and one line, exit 2) before any work, never met as a
+    traceback or a silent wrong run."""
     import argparse
     import math
 
     def parse(text: str):
+        if text in words:
+            return text
         try:
             value = kind(text)
         except (TypeError, ValueError):
-            raise argparse.ArgumentTypeError(f'{text!r} is not {"an integer" if kind is int else "a number"}') from None
+            what = 'an integer' if kind is int else 'a number'
+            raise argparse.ArgumentTypeError(f'{text!r} is not {what}{"".join(f" or {w!r}" for w in words)}') from None
         if isinstance(value, float) and not math.isfinite(value):
             raise argparse.ArgumentTypeError(f'{text!r} is not a finite number')
         if (lo is not None and (value < lo or (lo_open and value == lo))) or (hi is not None and value > hi):
@@ -133,5 +139,6 @@ def number(kind: type = int, lo: float | None = None, hi: float | None = None, l
 COUNT = number(int, 1)  # pages, iterations, workers, images: at least one
 SEED = number(int, 0, 2**32 - 1)
 SHARE = number(float, 0.0, 1.0)  # a score threshold, an IoU, a share of a page
+SCORE_THR = number(float, 0.0, 1.0, words=('auto',))  # a score threshold, or 'auto': the checkpoint's operating point
 PIXELS = number(int, 1, 100_000)  # a side in pixels
 SECONDS = number(float, 0.0, 86_400.0, lo_open=True)

@@ -16,6 +16,7 @@ from mmengine.registry import init_default_scope
 from mmengine.structures import InstanceData
 
 import kaokore_mm  # noqa: F401
+from kaokore_mm.core.operating_point import COSTS
 from kaokore_mm.utils.config import load_config, set_data_root
 from tests.conftest import detector_configs
 
@@ -80,9 +81,21 @@ def test_ground_truth_scores_one_and_shifted_scores_zero(config, crowd_data):
     for key in ('AP50', 'recall', 'precision', 'coco_AP', 'coco_AR100'):
         assert perfect[f'face/{key}'] == pytest.approx(1.0), key
     assert perfect['face/fp'] == 0 and perfect['face/fn'] == 0 and perfect['face/manual_share'] == 0
+    # the operating point of perfect boxes: every face proposed and accepted, nothing else to do
+    assert perfect['face/operating/proposals'] == perfect['face/num_faces']
+    assert perfect['face/operating/effort_share'] == pytest.approx(COSTS['accept'])
+    assert perfect['face/operating/score_thr'] == 1.0 and perfect['face/operating/recall'] == 1.0
     shifted, _ = evaluate(cfg, crowd_data, shift=0.5)
     assert shifted['face/recall'] == 0.0 and shifted['face/AP50'] == 0.0 and shifted['face/tp'] == 0
     assert shifted['face/num_faces'] == perfect['face/num_faces']
+    # boxes that hit no face: the cheapest is to propose none of them (draw every face)
+    assert shifted['face/operating/proposals'] == 0 and shifted['face/operating/effort_share'] == 1.0
+    assert shifted['face/operating/score_thr'] > 1.0
+    loose, _ = evaluate(cfg, crowd_data, shift=0.25)  # IoU 0.6: every face found, every box adjusted
+    assert loose['face/recall'] == 1.0 and loose['face/operating/effort_share'] == pytest.approx(COSTS['resize'])
+    empty, _ = evaluate(cfg, crowd_data, predict=lambda img_id, boxes: (boxes[:0], torch.ones(0)))
+    assert empty['face/AP50'] == 0.0 and empty['face/recall'] == 0.0 and empty['face/manual_share'] == 1.0
+    assert empty['face/operating/effort_share'] == 1.0 and empty['face/operating/proposals'] == 0
     # the whole-page configs really resize the page (so the test covers the rescaling)
     assert resized == ('nopatch' in config)
 

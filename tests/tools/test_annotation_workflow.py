@@ -267,9 +267,12 @@ def test_manifest_2x_pages():
         manifest_pages({'foo': 1})
 
 
-def test_cfg_options_change_the_test_settings_and_the_model_tag(tiny_data, detector, tmp_path):
+def test_cfg_options_change_the_test_settings_and_the_model_tag(tiny_data, detector, tmp_path, capsys):
     """annotate.py --cfg-options (e.g. the papers' plain grid) reaches the predictor, and the
-    predictions made with other settings are not reused."""
+    predictions made with other settings are not reused. By default it proposes at the operating
+    point the training's validation kept in the checkpoint."""
+    from kaokore_mm.engine.hooks import read_operating_point
+
     book = tmp_path / 'b'
     book.mkdir()
     im = json.loads((tiny_data / 'annotations/pages.json').read_text())['images'][0]
@@ -277,6 +280,10 @@ def test_cfg_options_change_the_test_settings_and_the_model_tag(tiny_data, detec
     tool = load_tool('annotate')
     out = tmp_path / 'ann'
     first = tool.main([DEMO, str(detector), '--images', str(book), '--out', str(out)])
+    point = read_operating_point(detector)  # train.py validated iteration 2: its checkpoint holds the point
+    assert point['iter'] == 2 and point['measured_on'] == 'validation'
+    assert first['score_thr'] == point['score_thr'] and first['score_thr_from']['source'] == 'validation'
+    assert 'the operating point of the validation at iteration 2' in capsys.readouterr().out
     grid = tool.main(
         [
             DEMO,

@@ -78,6 +78,10 @@ def test_sweep_over_two_demo_configs(tiny_data, tmp_path, capsys):
             m['face/num_pages'],
         )
         assert r['pages'] == 2 and r['faces'] > 0 and r['pages_per_s'] > 0 and r['train_min'] > 0
+        # the validation at iteration 2 chose the operating point; the test reports its pages at it
+        point = tested['operating_point']
+        assert point['iter'] == 2 and r['op_thr'] == point['score_thr'] == m['face/at_val_point/score_thr']
+        assert 0.0 < r['op_effort'] == m['face/at_val_point/effort_share']
     table = list(csv.DictReader(io.StringIO(Path(tmp_path / 'sweep.csv').read_text())))
     assert sorted(t['config'] for t in table) == sorted(configs) and [t['rank'] for t in table] == ['1', '2']
     ap = [float(t['AP50']) for t in table]

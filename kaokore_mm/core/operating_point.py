@@ -1,0 +1,114 @@
+"""The operating point of a detector: the score threshold at which correcting its
+proposals costs an annotator least (NumPy only).
+
+A person correcting the proposals of a page accepts a box that fits a face,
+adjusts one that finds a face loosely (drags its corners), deletes a false one
+and draws every face no box found. Each action has a cost relative to drawing a
+face (:data:`COSTS`: the review app's operation names; timing studies of box
+annotation, Papadopoulos et al. ICCV 2017, put a drawn box at 7-35 s and a
+verification click at 1-2 s). The *effort share* of a threshold is the cost of
+correcting the proposals scoring at least that threshold over the cost of
+drawing every face from scratch::
+
+    effort = (accepts * accept + resizes * resize + deletes * delete + draws * draw) / (faces * draw)
+
+Lowering the threshold past a true box trades a drawing for an accept (or an
+adjustment); past a false one it adds a deletion. :func:`operating_point` sweeps
+every threshold the detections allow (one pass over the sorted scores: COCO's
+greedy matching takes detections in score order, so a box's match does not
+depend on the boxes below it) and returns the cheapest. Perfect detections give
+``COSTS['accept']`` (accepting every face is the least work there is); none, or
+only false ones, give 1 (drawing every face) with a threshold above every
+score, which proposes nothing.
+
+This is :func:`~kaokore_mm.core.face_metrics.annotation_effort`'s formula (draw
+and delete, the paper's "about a third") with the two actions it leaves out.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .face_metrics import PageMatch
+
+# the cost of each review action, drawing a face = 1 (names as the review app logs them)
+COSTS = dict(accept=0.05, resize=0.5, delete=0.1, draw=1.0)
+# a true box with IoU below this is adjusted before it is accepted (the scripted annotator's rule)
+ADJUST_BELOW = 0.7
+
+
+def _sorted(matches: list[PageMatch]) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    if matches:
+        scores = np.concatenate([m.scores for m in matches]).astype(np.float64)
+        tp = np.concatenate([m.tp for m in matches]).astype(bool)
+        ious = np.concatenate([m.ious if len(m.ious) == len(m.scores) else np.ones(len(m.scores)) for m in matches])
+    else:
+        scores, tp, ious = np.zeros(0), np.zeros(0, bool), np.zeros(0)
+    order = np.argsort(-scores, kind='mergesort')
+    return scores[order], tp[order], ious[order], sum(m.num_gt for m in matches)
+
+
+def _actions(tp, ious, num_gt, adjust_below):
+    """The actions of taking the first k detections, for k = 0..n (arrays of n + 1)."""
+    zero = np.zeros(1, np.int64)
+    accepts = np.concatenate([zero, np.cumsum(tp & (ious >= adjust_below))])
+    resizes = np.concatenate([zero, np.cumsum(tp & (ious < adjust_below))])
+    deletes = np.concatenate([zero, np.cumsum(~tp)])
+    draws = num_gt - accepts - resizes
+    return dict(accept=accepts, resize=resizes, delete=deletes, draw=draws)
+
+
+def _cost(actions: dict, costs: dict):
+    return sum(costs[k] * np.asarray(v, np.float64) for k, v in actions.items())
+
+
+def correction_actions(
+    matches: list[PageMatch], score_thr: float, adjust_below: float = ADJUST_BELOW, costs: dict | None = None
+) -> dict:
+    """What correcting the detections scoring ``>= score_thr`` takes: the counts of
+    each action and the effort share (``nan`` without faces)."""
+    costs = dict(COSTS, **(costs or {}))
+    scores, tp, ious, num_gt = _sorted(matches)
+    k = int((scores >= score_thr).sum())  # sorted descending: the first k are taken
+    acts = {a: int(v[k]) for a, v in _actions(tp, ious, num_gt, adjust_below).items()}
+    effort = float(_cost(acts, costs)) / (num_gt * costs['draw']) if num_gt else math.nan
+    return dict(acts, effort_share=effort, num_faces=num_gt, num_proposals=k)
+
+
+def operating_point(matches: list[PageMatch], costs: dict | None = None, adjust_below: float = ADJUST_BELOW) -> dict:
+    """The score threshold of least correction effort over ``matches``.
+
+    Only cuts between distinct scores are candidates (tied boxes are proposed
+    together); among equally cheap ones the highest threshold (fewest boxes) wins.
+    Returns ``score_thr``, ``effort_share``, ``precision``, ``recall`` (``nan``
+    where undefined), the action counts there and ``num_faces``/``num_proposals``.
+    Without faces the threshold proposes nothing and the effort is ``nan``.
+    """
+    costs = dict(COSTS, **(costs or {}))
+    unknown = set(costs) - set(COSTS)
+    if unknown:
+        raise ValueError(f'effort costs: unknown action(s) {sorted(unknown)}; the actions are {sorted(COSTS)}')
+    scores, tp, ious, num_gt = _sorted(matches)
+    acts = _actions(tp, ious, num_gt, adjust_below)
+    total = _cost(acts, costs)
+    n = len(scores)
+    cut = np.ones(n + 1, bool)  # k detections taken: allowed unless the k-th ties the (k+1)-th
+    cut[1:n] = scores[:-1] > scores[1:]
+    candidates = np.flatnonzero(cut)
+    k = int(candidates[np.argmin(total[candidates])]) if num_gt else 0  # argmin: the first (fewest boxes)
+    if k:
+        thr = float(scores[k - 1])
+    else:  # nothing proposed: a threshold above every score
+        thr = float(np.nextafter(scores[0], np.inf)) if n else 1.0
+    tps = int(acts['accept'][k] + acts['resize'][k])
+    return dict(
+        score_thr=thr,
+        effort_share=float(total[k]) / (num_gt * costs['draw']) if num_gt else math.nan,
+        precision=tps / k if k else math.nan,
+        recall=tps / num_gt if num_gt else math.nan,
+        **{a: int(v[k]) for a, v in acts.items()},
+        num_faces=int(num_gt),
+        num_proposals=k,
+    )
