@@ -73,7 +73,8 @@ def main(argv=None):
     rv = r['review']
     print(
         f'faces by review: {", ".join(f"{k} {v}" for k, v in sorted(rv["boxes"].items()))}; labels confirmed '
-        f'{rv["labels_confirmed"]}, left as proposals {rv["labels_proposed_only"]}'
+        f'{rv["labels_confirmed"]} ({rv["labels_confirmed_in_bulk"]} in bulk, {rv["labels_decided_one_by_one"]} '
+        f'one by one), left as proposals {rv["labels_proposed_only"]}'
     )
     print(
         f'book {args.book_id}: {r["pages"]} pages, {r["faces"]} faces added to {r["out"]} '

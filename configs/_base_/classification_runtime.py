@@ -6,5 +6,7 @@ custom_imports = dict(imports=['kaokore_mm'], allow_failed_imports=False)
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=20),
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2, save_best='accuracy/top1', rule='greater'),
+    # the validation's label confidence, kept in the checkpoint it was measured on (FaceClassifier reads it)
+    label_confidence=dict(type='LabelConfidenceHook'),
 )
 custom_hooks = [dict(type='GuidedGradCAMHook', num_per_class=2, target='pred', interval=5)]

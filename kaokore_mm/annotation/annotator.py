@@ -254,6 +254,7 @@ def write_outputs(
             x1, y1, x2, y2 = f['box']
             attrs = {key: f[key] for key in ('status', 'gender') if key in f}
             scores = {f'{key}_score': f[f'{key}_score'] for key in attrs}
+            sure = [key for key in attrs if f.get(f'{key}_sure')]  # confident enough to confirm in bulk
             anns.append(
                 dict(
                     id=len(anns) + 1,
@@ -263,7 +264,7 @@ def write_outputs(
                     area=(x2 - x1) * (y2 - y1),
                     iscrowd=0,
                     score=f['score'],
-                    attributes=dict(attrs, **scores),
+                    attributes=dict(attrs, **scores, **{f'{key}_sure': True for key in sure}),
                 )
             )
             on_canvas = to_canvas([x1, y1, x2 - x1, y2 - y1], scale)
@@ -273,6 +274,7 @@ def write_outputs(
                     bbox=on_canvas,
                     score=f['score'],
                     tags=list(attrs.values()),
+                    sure=sure,
                     model=model_name(pred.get('model')),
                 )
             )
@@ -351,8 +353,9 @@ def write_outputs(
 def face_proposer(inferencer, classifier=None) -> Callable:
     """``predict(page) -> faces`` for :func:`annotate_pages` from a page detector
     (:class:`~kaokore_mm.apis.PageInferencer`) and, optionally, a face classifier
-    (:class:`~kaokore_mm.interpretation.FaceClassifier`) whose label and score
-    go with each box under its task's name (``status``, ``status_score``)."""
+    (:class:`~kaokore_mm.interpretation.FaceClassifier`) whose label, score and sureness
+    go with each box under its task's name (``status``, ``status_score``, ``status_sure``:
+    sure enough to be confirmed in bulk)."""
 
     def predict(img, boxes=None) -> list[dict]:
         """The faces of a page; with ``boxes`` (this detector's, from an earlier run) only the classifier runs."""
@@ -362,8 +365,9 @@ def face_proposer(inferencer, classifier=None) -> Callable:
         else:
             faces = [dict(box=[float(v) for v in f['box']], score=float(f['score'])) for f in boxes]
         if classifier is not None and faces:
-            for f, (label, score) in zip(faces, classifier(img, [f['box'] for f in faces])):
-                f[classifier.task], f[f'{classifier.task}_score'] = label, score
+            for f, (label, score, sure) in zip(faces, classifier(img, [f['box'] for f in faces])):
+                task = classifier.task
+                f[task], f[f'{task}_score'], f[f'{task}_sure'] = label, score, bool(sure)
         return faces
 
     predict.takes_boxes = True

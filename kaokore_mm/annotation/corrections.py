@@ -204,13 +204,20 @@ def book_pages(pages: dict, saved: dict) -> list[dict]:
 def review_counts(corrected: dict) -> dict:
     """What the annotator did to the faces of the merged pages, from their provenance:
     boxes by review state (``proposed`` = left as proposed on a page marked done),
-    and labels confirmed vs left as the classifier's proposal."""
-    states, confirmed, proposed = defaultdict(int), 0, 0
+    and labels confirmed (in bulk, or one by one) vs left as the classifier's proposal."""
+    states, confirmed, proposed, bulk = defaultdict(int), 0, 0, 0
     for a in corrected['annotations']:
         states[a.get('review') or 'unknown'] += 1
         confirmed += sum(k in (a.get('attributes') or {}) for k in ('status', 'gender'))
         proposed += len(a.get('proposed_attributes') or {})
-    return dict(boxes=dict(states), labels_confirmed=confirmed, labels_proposed_only=proposed)
+        bulk += len(a.get('labels_bulk') or ())
+    return dict(
+        boxes=dict(states),
+        labels_confirmed=confirmed,
+        labels_confirmed_in_bulk=bulk,
+        labels_decided_one_by_one=confirmed - bulk,
+        labels_proposed_only=proposed,
+    )
 
 
 def score_proposals(predictions: dict, corrected: dict, thr: float, only_corrected: bool = False) -> dict:

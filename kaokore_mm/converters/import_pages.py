@@ -258,7 +258,8 @@ def confirmed_labels(face: dict) -> tuple[dict, dict]:
     """``(labels, provenance)`` of a face read from W3C: the labels are the status and
     gender the annotator confirmed (all of them for a file without the review app's
     provenance); the classifier's unconfirmed guesses go to ``proposed_attributes``,
-    never to ``attributes``, and the review state rides along (``review``, ``origin``)."""
+    never to ``attributes``, and the review state rides along (``review``, ``origin``; the
+    label kinds confirmed in bulk as ``labels_bulk``)."""
     attrs = dict(face['attributes'])
     extra = {}
     if face.get('origin') == 'proposal' or face.get('confirmed') is not None:
@@ -271,6 +272,9 @@ def confirmed_labels(face: dict) -> tuple[dict, dict]:
         proposed = {k: v for k, v in proposed.items() if k not in face['confirmed']}
         if proposed:
             extra['proposed_attributes'] = proposed
+        bulk = [k for k in face.get('bulk') or () if k in face['confirmed']]
+        if bulk:
+            extra['labels_bulk'] = bulk  # confirmed in bulk (the classifier was sure), not one by one
     return attrs, extra
 
 

@@ -112,7 +112,11 @@ class ReviewProvenance(BaseModel):
     * ``score``, ``model``: the proposal's score and the model that made it;
     * ``proposed``: the classifier's labels (``{"status": "noble"}``);
     * ``confirmed``: the label kinds the annotator set or confirmed: only these
-      are labels of the training set, the rest stay proposals.
+      are labels of the training set, the rest stay proposals;
+    * ``sure``: the proposed label kinds the classifier is sure of (calibrated score
+      at or above the threshold its validation chose for 95 % accuracy): these may be
+      confirmed in bulk;
+    * ``bulk``: the label kinds confirmed in bulk (a subset of ``confirmed``).
     """
 
     model_config = ConfigDict(extra='ignore', allow_inf_nan=False, populate_by_name=True)
@@ -124,6 +128,8 @@ class ReviewProvenance(BaseModel):
         default_factory=dict, alias='kaokore:proposed'
     )
     confirmed: Annotated[list[LabelKind], Field(max_length=2)] | None = Field(None, alias='kaokore:confirmed')
+    sure: Annotated[list[LabelKind], Field(max_length=2)] = Field(default_factory=list, alias='kaokore:sure')
+    bulk: Annotated[list[LabelKind], Field(max_length=2)] = Field(default_factory=list, alias='kaokore:bulk')
 
     def resolved(self) -> ReviewProvenance:
         """Defaults filled in and checked for consistency (raises ``ValueError``)."""
@@ -133,13 +139,18 @@ class ReviewProvenance(BaseModel):
             raise ValueError(f'a box of origin {origin!r} cannot be in review state {review!r}')
         if origin == 'drawn' and self.score is not None:
             raise ValueError('a drawn box has no score')
+        if not set(self.sure) <= set(self.proposed):
+            raise ValueError(f'kaokore:sure names labels not proposed: {sorted(set(self.sure) - set(self.proposed))}')
+        if not set(self.bulk) <= set(self.confirmed or []):
+            raise ValueError('kaokore:bulk names labels that are not confirmed')
         return self.model_copy(update=dict(origin=origin, review=review))
 
     def as_keys(self) -> dict:
         """The ``kaokore:`` keys to write (what is set)."""
         out = self.model_dump(by_alias=True, exclude_none=True)
-        if not out.get('kaokore:proposed'):
-            out.pop('kaokore:proposed', None)
+        for key in ('kaokore:proposed', 'kaokore:sure', 'kaokore:bulk'):
+            if not out.get(key):
+                out.pop(key, None)
         return out
 
 

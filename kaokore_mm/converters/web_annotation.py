@@ -280,6 +280,7 @@ def read_annotations(doc, canvas_sizes=None) -> tuple[list[dict], list[tuple]]:
                 review=prov.review,
                 confirmed=None if prov.confirmed is None else list(prov.confirmed),
                 proposed=dict(prov.proposed),
+                bulk=list(prov.bulk),
                 words=tags,
                 motivation=[m for m in as_list(ann.get('motivation')) if isinstance(m, str)],
                 own=any(str(k).startswith('kaokore:') for k in ann),
@@ -302,10 +303,11 @@ def imported_face(
     words=(),
     motivation=(),
     own: bool = False,
+    bulk=(),
 ) -> dict:
     """One region read from a W3C AnnotationPage or a cr:Curation, as the importer takes it:
-    ``origin``/``review``/``confirmed``/``proposed`` are the review app's provenance, ``None``
-    (``{}``) for a file of another tool, whose labels are then the annotator's; ``words`` (its
+    ``origin``/``review``/``confirmed``/``proposed``/``bulk`` are the review app's provenance,
+    ``None`` (``{}``) for a file of another tool, whose labels are then the annotator's; ``words`` (its
     bodies, labels, metadata values) and ``motivation`` tell whether it is a face at all
     (:func:`not_a_face`); ``own``: written by this project (the review app, the annotator)."""
     return dict(
@@ -322,6 +324,7 @@ def imported_face(
         review=review,
         confirmed=confirmed,
         proposed=proposed or {},
+        bulk=list(bulk),
     )
 
 
@@ -387,7 +390,8 @@ def pixel_fragment(bbox, eps: float = 1e-6) -> tuple[int, int, int, int]:
 def annotation_page(canvas: str, faces, page_id: str | None = None, state: str | None = None) -> dict:
     """A W3C AnnotationPage for one canvas; ``faces``: dicts with ``bbox`` [x, y, w, h]
     and optional ``score`` and ``model`` (then the face is a proposal: its
-    ``tags``, the classifier's labels, are written as proposed, not confirmed),
+    ``tags``, the classifier's labels, are written as proposed, not confirmed; ``sure``
+    names the label kinds the classifier is sure of),
     or ``tags`` alone (labels someone gave). ``state``: ``kaokore:state`` of
     the page (annotate writes ``to review``)."""
     items = []
@@ -421,6 +425,9 @@ def annotation_page(canvas: str, faces, page_id: str | None = None, state: str |
             proposed = {kind: t for t in f.get('tags', []) for kind in _label_kind(t)}
             if proposed:
                 ann['kaokore:proposed'] = proposed
+            sure = [kind for kind in f.get('sure', []) if kind in proposed]
+            if sure:
+                ann['kaokore:sure'] = sure
             ann['kaokore:confirmed'] = []
         items.append(ann)
     doc = {'@context': CONTEXT, 'id': page_id or f'{canvas}/annotations', 'type': 'AnnotationPage', 'items': items}

@@ -44,22 +44,36 @@ def build_classifier(
 
 class FaceClassifier:
     """Classify faces on a page: each box is cut as a 256 x 256 crop (as KaoKore's
-    crops) and goes through the classifier's test pipeline."""
+    crops) and goes through the classifier's test pipeline.
+
+    When the checkpoint carries the label confidence its validation measured
+    (:class:`~kaokore_mm.interpretation.LabelConfidenceHook`), the scores are calibrated
+    with its temperature and a label whose calibrated score reaches its threshold is
+    ``sure``: on the validation crops such labels were right at least the target share of
+    the time (95 %), so a person may confirm them in bulk. Without it the scores are the
+    softmax and no label is sure (``self.confidence`` is ``None``)."""
 
     def __init__(self, config, checkpoint, device: str = 'cpu', crop_size: int = 256, partial_load: bool = False):
+        from .label_confidence_hook import read_label_confidence
+
         self.model, cfg, self.classes = build_classifier(config, checkpoint, device, partial_load)
         self.task = cfg.test_dataloader.dataset.get('task', 'status')
         self.pipeline = Compose([t for t in cfg.test_dataloader.dataset.pipeline if t['type'] not in LOADING])
         self.crop_size = crop_size
+        self.confidence = read_label_confidence(checkpoint)
 
     @torch.inference_mode()
-    def __call__(self, page_bgr: np.ndarray, boxes) -> list[tuple[str, float]]:
+    def __call__(self, page_bgr: np.ndarray, boxes) -> list[tuple[str, float, bool]]:
+        """``(label, score, sure)`` of each box."""
+        temperature = float((self.confidence or {}).get('temperature') or 1.0)
+        threshold = (self.confidence or {}).get('threshold')
         out = []
         for box in np.asarray(boxes, float).reshape(-1, 4):
             crop = cut_crop(page_bgr, face_window(box), self.crop_size)
             packed = self.pipeline(dict(img=crop, img_shape=crop.shape[:2], ori_shape=crop.shape[:2]))
             data = self.model.data_preprocessor(dict(inputs=[packed['inputs']]), False)
-            scores = torch.softmax(self.model(data['inputs'], mode='tensor'), dim=1)[0]
+            scores = torch.softmax(self.model(data['inputs'], mode='tensor') / temperature, dim=1)[0]
             k = int(scores.argmax())
-            out.append((self.classes[k], float(scores[k])))
+            score = float(scores[k])
+            out.append((self.classes[k], score, threshold is not None and score >= threshold))
         return out

@@ -37,7 +37,7 @@ from kaokore_mm.core.text import parse_json
 from kaokore_mm.utils.io import append_jsonl, atomic_write_json, folder_lock, read_jsonl
 
 STATES = ('to review', 'in progress', 'done')
-OPERATIONS = ('accept', 'delete', 'draw', 'move', 'resize', 'relabel', 'undo', 'redo', 'done', 'open')
+OPERATIONS = ('accept', 'delete', 'draw', 'move', 'resize', 'relabel', 'bulk', 'undo', 'redo', 'done', 'open')
 
 
 class ConflictError(Exception):

@@ -50,6 +50,12 @@ def test_resnext_configs_train_and_test(tiny_data, tmp_path, config, extra):
     assert len(metrics['single-label/f1-score_classwise']) == n
     assert list((tmp_path / 'test').glob('*/confusion_matrix.png'))
     assert list((tmp_path / 'test' / 'cam' / 'test').glob('*.png'))  # the CAM hook ran after testing
+    # the validation's label confidence: in the metrics and kept in the checkpoint it measured
+    assert metrics['confidence/temperature'] > 0 and 0.0 <= metrics['confidence/coverage'] <= 1.0
+    from kaokore_mm.interpretation import read_label_confidence
+
+    kept = read_label_confidence(tmp_path / 'epoch_1.pth')
+    assert kept['epoch'] == 1 and kept['measured_on'] == 'validation' and kept['target'] == 0.95
 
 
 def test_demo_classifier_and_cam_tools(tiny_data, tmp_path):
@@ -57,6 +63,18 @@ def test_demo_classifier_and_cam_tools(tiny_data, tmp_path):
     config = str(ROOT / 'configs/demo/resnet18_kaokore_status_demo.py')
     train.main([config, '--work-dir', str(tmp_path), '--data-root', str(tiny_data), *opts()])
     ckpt = str(tmp_path / 'epoch_1.pth')
+    # a classifier of faces on a page: calibrated by the checkpoint's temperature, sure above its threshold
+    import numpy as np
+
+    from kaokore_mm.interpretation import FaceClassifier
+
+    faces = FaceClassifier(config, ckpt)
+    conf = faces.confidence
+    assert conf['temperature'] > 0 and conf['threshold'] is not None
+    page = np.full((400, 400, 3), 200, np.uint8)
+    out = faces(page, [[50, 50, 150, 160], [200, 200, 300, 300]])
+    assert [len(o) for o in out] == [3, 3] and all(o[0] in faces.classes and 0 < o[1] <= 1 for o in out)
+    assert all(o[2] == (o[1] >= conf['threshold']) for o in out)
     vis = load_tool('vis_cam')
     done = vis.main(
         [

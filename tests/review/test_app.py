@@ -66,6 +66,12 @@ def test_a_stale_save_is_a_conflict_not_an_overwrite(client, annotated):
         (lambda c: box(c, '5000,5000,10,10'), 'not on the page'),
         (lambda c: box(c, 'nan,1,2,3'), 'no xywh box'),
         (lambda c: dict(type='Annotation', target=c), 'no xywh box'),
+        # bulk confirmation: only of proposed labels, only of confirmed ones
+        (lambda c: dict(box(c, '1,1,9,9'), **{'kaokore:score': 0.9, 'kaokore:sure': ['status']}), 'not proposed'),
+        (
+            lambda c: dict(box(c, '1,1,9,9'), **{'kaokore:confirmed': [], 'kaokore:bulk': ['gender']}),
+            'not confirmed',
+        ),
     ],
 )
 def test_bad_annotations_are_refused(client, annotated, item, message):

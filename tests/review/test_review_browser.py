@@ -439,3 +439,90 @@ def test_a_page_opens_from_its_tiles(tmp_path):
     tiles, whole = r['rows']['tiles'], r['rows']['whole JPEG']
     assert tiles['image_requests'] >= 2 and whole['image_requests'] == 1
     assert tiles['image_bytes'] < whole['image_bytes'] and r['bytes_ratio'] < 0.5
+
+
+def test_sure_labels_are_confirmed_in_bulk_and_a_corrected_one_is_the_persons(tiny_data, tmp_path, browser, capsys):
+    """Item 4 of the campaign issue: the classifier's sure labels are shown as crops side by side; one key
+    confirms them all (``kaokore:bulk``), a label the annotator changed first is decided by a person, the
+    doubtful ones stay proposals; the merge counts each kind."""
+    from kaokore_mm.annotation import annotate_pages, pages_from_folder
+    from tests.review.conftest import start_review, stop_review
+
+    coco = json.loads((tiny_data / 'annotations' / 'pages.json').read_text())
+    im = next(im for im in coco['images'] if sum(a['image_id'] == im['id'] for a in coco['annotations']) >= 3)
+    src = tmp_path / 'book'
+    src.mkdir()
+    shutil.copy(tiny_data / im['file_name'], src / Path(im['file_name']).name)
+    faces = [a['bbox'] for a in coco['annotations'] if a['image_id'] == im['id']]
+
+    def predict(img):  # all faces sure but the last (a doubtful guess)
+        return [
+            dict(
+                box=[x, y, x + w, y + h],
+                score=0.9,
+                status='noble',
+                status_score=0.99 if i < len(faces) - 1 else 0.6,
+                status_sure=i < len(faces) - 1,
+            )
+            for i, (x, y, w, h) in enumerate(faces)
+        ]
+
+    out = tmp_path / 'out'
+    annotate_pages(pages_from_folder(src), out, predict, {}, src, 'newbook', 0.0, progress=False)
+    w3c = json.loads(next((out / 'w3c').glob('*.json')).read_text())
+    assert sum(a.get('kaokore:sure') == ['status'] for a in w3c['items']) == len(faces) - 1
+    url, proc = start_review(out)
+    try:
+        drv = browser
+        _, stem = first_page(drv, url)
+        n = len(faces) - 1
+        assert wait(drv, "return document.getElementById('bulk-count').textContent") == f'{n} sure labels'
+        # the crops are drawn from the page (not blank) once it has loaded
+        wait(drv, f"return document.querySelectorAll('#bulk-crops canvas').length === {n}")
+        ink = wait(
+            drv,
+            "const c = document.querySelector('#bulk-crops canvas'); const d = c.getContext('2d')"
+            '.getImageData(0, 0, c.width, c.height).data; let s = 0; for (let i = 0; i < d.length; i += 4) '
+            's += d[i] + d[i + 1] + d[i + 2]; return s > 0 ? s : null;',
+        )
+        assert ink > 0
+        # a crop that looks wrong: clicked, its box selected, relabelled by hand
+        first_crop = drv.find_element('css selector', '#bulk-crops figure.crop')
+        checked = first_crop.get_attribute('data-id')
+        first_crop.click()
+        assert selected_id(drv) == checked
+        before = saves(drv)
+        keys(drv, '2')  # status 2: decided by the person
+        wait(drv, f'return window.review.state.saves > {before}')
+        assert wait(drv, "return document.getElementById('bulk-count').textContent") == f'{n - 1} sure labels'
+        before = saves(drv)
+        keys(drv, 'b')
+        wait(drv, f'return window.review.state.saves > {before}')
+        assert drv.find_element('id', 'bulk').get_attribute('hidden') is not None  # nothing left to confirm
+        items = saved(out, stem)['items']
+        bulk = [a for a in items if a.get('kaokore:bulk')]
+        assert len(bulk) == n - 1 and all(a['kaokore:confirmed'] == ['status'] for a in bulk)
+        person = next(a for a in items if a['id'] == checked)
+        assert person['kaokore:confirmed'] == ['status'] and not person.get('kaokore:bulk')
+        doubtful = [a for a in items if not a.get('kaokore:sure')]
+        assert len(doubtful) == 1 and doubtful[0]['kaokore:confirmed'] == []
+        logged = [
+            json.loads(line)['op'] for line in (out / 'corrections' / f'{stem}.log.jsonl').read_text().splitlines()
+        ]
+        assert logged.count('bulk') == 1
+        before = saves(drv)
+        keys(drv, '\ue007')  # Enter: done
+        wait(drv, "return location.pathname === '/'", timeout=20)
+    finally:
+        stop_review(proc)
+    train = tmp_path / 'train' / 'annotations' / 'pages.json'
+    train.parent.mkdir(parents=True)
+    train.write_text(json.dumps(dict(images=[], annotations=[], categories=[dict(id=1, name='face')])))
+    args = ['--corrections', str(out / 'corrections'), '--pages', str(out / 'annotations.coco.json')]
+    args += ['--book-id', 'newbook', '--train-ann', str(train), '--data-root', str(train.parent.parent)]
+    assert load_tool('merge_corrections').main(args) == 0
+    printed = capsys.readouterr().out
+    assert f'labels confirmed {n} ({n - 1} in bulk, 1 one by one), left as proposals 1' in printed
+    merged = json.loads(train.read_text())
+    assert sum(a.get('labels_bulk') == ['status'] for a in merged['annotations']) == n - 1
+    assert sum('status' in a['attributes'] for a in merged['annotations']) == n  # the doubtful guess is no label

@@ -45,5 +45,7 @@ val_evaluator = [
     dict(type='SingleLabelMetric', items=('precision', 'recall', 'f1-score'), average=None),
     dict(type='SingleLabelMetric', items=('f1-score',), average='macro', prefix='macro'),
     dict(type='ConfusionMatrixPlot'),
+    # temperature scaling and the confidence above which labels are right >= 95 % of the time
+    dict(type='LabelConfidenceMetric', target=0.95),
 ]
 test_evaluator = val_evaluator

@@ -10,7 +10,6 @@ from mmengine.logging import MessageHub
 from mmengine.runner.priority import get_priority
 
 from kaokore_mm.engine.hooks import OperatingPointHook, read_operating_point
-from kaokore_mm.engine.hooks.operating_point_hook import from_metrics
 
 METRICS = {
     'face/AP50': 0.9,
@@ -70,7 +69,7 @@ def test_metrics_without_an_operating_point_change_nothing(tmp_path):
     hook, runner = OperatingPointHook(), runner_at(10, ckpt, 'op_none')
     hook.after_val_epoch(runner, {'accuracy/top1': 80.0})  # a classifier's validation
     assert read_operating_point(ckpt) is None
-    undefined = from_metrics({'face/operating/score_thr': 0.3, 'face/operating/precision': float('nan')})
+    undefined = hook.from_metrics({'face/operating/score_thr': 0.3, 'face/operating/precision': float('nan')})
     assert undefined['precision'] is None  # NaN (no box proposed) is null in the checkpoint
 
 
