@@ -34,6 +34,23 @@ def _compose(steps):
     return Compose([TRANSFORMS.build(t) if isinstance(t, dict) else t for t in steps])
 
 
+CUT_TOL = 2.0  # view pixels: a box this close to an inner window border was cut by it
+
+
+def cut_by_window(boxes: torch.Tensor, win, view_size) -> torch.Tensor:
+    """Which boxes (view pixels) touch a border of their window that lies inside the view
+    image: the face went on beyond it. A border on the view's own edge (or in the padding
+    beyond it) cuts nothing."""
+    x1, y1, x2, y2 = (float(v) for v in win)
+    vw, vh = view_size
+    return (
+        ((boxes[:, 0] <= x1 + CUT_TOL) & (x1 > 0))
+        | ((boxes[:, 1] <= y1 + CUT_TOL) & (y1 > 0))
+        | ((boxes[:, 2] >= x2 - CUT_TOL) & (x2 < vw))
+        | ((boxes[:, 3] >= y2 - CUT_TOL) & (y2 < vh))
+    )
+
+
 class PatchedPredictor:
     """Run a detector over the patch grid of whole pages.
 
@@ -145,7 +162,7 @@ class PatchedPredictor:
             img = to_bgr_uint8(img)
         h, w = img.shape[:2]
         meta = {k: v for k, v in (meta or {}).items() if k in ('img_id', 'img_path')}
-        boxes, scores, labels = [], [], []
+        boxes, scores, labels, cuts = [], [], [], []
 
         def collect(jobs, outs):
             for (grid, win), out in zip(jobs, outs):
@@ -154,6 +171,7 @@ class PatchedPredictor:
                     continue
                 # back to the view, the view's valid sizes, then to the page, clipped (on the model's device)
                 b = pred.bboxes.float() + pred.bboxes.new_tensor([win[0], win[1], win[0], win[1]]).float()
+                cut = cut_by_window(b, win, grid.size)
                 lo, hi = grid.view.valid_range
                 side = torch.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1])
                 keep = (side >= lo) & (side <= hi) if hi is not None else side >= lo
@@ -166,6 +184,7 @@ class PatchedPredictor:
                 boxes.append(b[on_page])
                 scores.append(pred.scores.float()[keep][on_page])
                 labels.append(pred.labels[keep][on_page])
+                cuts.append(cut[keep][on_page])
 
         bs = self.batch_size_for(model)
         pending = {}  # input shape -> [(grid, window), packed]: patches of every view batched together
@@ -185,13 +204,13 @@ class PatchedPredictor:
             del view_img
         for shape in list(pending):
             flush(shape)
-        return self._merge(boxes, scores, labels)
+        return self._merge(boxes, scores, labels, cuts)
 
-    def _merge(self, boxes, scores, labels) -> InstanceData:
+    def _merge(self, boxes, scores, labels, cuts=None) -> InstanceData:
         t0 = time.perf_counter()
         if boxes:
             b, s, lab = torch.cat(boxes), torch.cat(scores), torch.cat(labels)
-            b, s, lab = merge_tensor(b, s, lab, self.merge)
+            b, s, lab = merge_tensor(b, s, lab, self.merge, torch.cat(cuts) if cuts else None)
             order = torch.sort(s, descending=True, stable=True).indices[: self.max_per_page]
             b, s, lab = b[order], s[order], lab[order]
         else:

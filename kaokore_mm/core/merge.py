@@ -324,13 +324,59 @@ def weighted_box_fusion(boxes, scores, iou_thr: float = 0.55, labels=None) -> tu
     return out_b.numpy().reshape(-1, 4), out_s.numpy(), keep.numpy().astype(np.int64)
 
 
+def absorb_cut_boxes(
+    boxes: torch.Tensor,
+    scores: torch.Tensor,
+    cut: torch.Tensor,
+    ioa_thr: float = 0.7,
+    labels: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Drop the boxes a patch border cut that lie inside a box no border cut, whatever their
+    scores; returns ``(keep mask, scores)``, the container taking the highest score of what
+    it absorbed.
+
+    A face cut by a patch border gives a partial box in that patch, while another view (the
+    whole page) or the overlapping patch sees it whole. Score-ordered merging keeps the
+    partial box when it scores higher, and then either suppresses the whole one (NMM,
+    WBF: the partial box leads) or keeps both (containment NMS: the whole box is not inside
+    the partial one); SAHI's open issue #560 is the same trap. The border is evidence the
+    scores do not carry: a cut box (``cut``: it touches an inner border of its window)
+    with at least ``ioa_thr`` of its area inside an uncut box (same label unless ``labels``
+    is ``None``) is that face's piece."""
+    n = len(boxes)
+    keep = torch.ones(n, dtype=torch.bool, device=boxes.device)
+    cut = cut.to(torch.bool)
+    if n == 0 or not cut.any() or cut.all():
+        return keep, scores
+    ci, ui = cut.nonzero().flatten(), (~cut).nonzero().flatten()
+    c, u = torch.meshgrid(ci, ui, indexing='ij')
+    c, u = c.flatten(), u.flatten()
+    inside = _overlap(boxes[u], boxes[c], 'iob') >= ioa_thr
+    if labels is not None:
+        inside &= labels[u] == labels[c]
+    c, u = c[inside], u[inside]
+    if not len(c):
+        return keep, scores
+    scores = scores.clone()
+    scores.scatter_reduce_(0, u, scores[c], reduce='amax')
+    keep[c] = False
+    return keep, scores
+
+
 def merge_tensor(
-    boxes: torch.Tensor, scores: torch.Tensor, labels: torch.Tensor, merge: dict
+    boxes: torch.Tensor, scores: torch.Tensor, labels: torch.Tensor, merge: dict, cut: torch.Tensor | None = None
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Merge page boxes as a ``merge`` config says (``type``: nms / nmm / wbf, their
     thresholds, ``class_agnostic``; ``nms`` with ``ioa_thr`` also suppresses boxes lying
-    mostly inside a kept one, :func:`containment_nms_tensor`); returns ``(boxes, scores, labels)``."""
+    mostly inside a kept one, :func:`containment_nms_tensor`); returns ``(boxes, scores, labels)``.
+    Given ``cut`` (the boxes a patch border cut), such boxes inside an uncut one go first
+    (:func:`absorb_cut_boxes`, at ``cut_ioa_thr``, 0.7 by default; ``None`` turns it off)."""
     by_label = None if merge.get('class_agnostic', False) else labels
+    cut_thr = merge.get('cut_ioa_thr', 0.7)
+    if cut is not None and cut_thr is not None:
+        keep, scores = absorb_cut_boxes(boxes, scores, cut, cut_thr, by_label)
+        boxes, scores, labels = boxes[keep], scores[keep], labels[keep]
+        by_label = None if by_label is None else labels
     kind = merge['type']
     if kind == 'nms':
         if merge.get('ioa_thr') is not None:  # containment-aware: nested partial boxes go too

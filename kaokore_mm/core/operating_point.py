@@ -112,3 +112,16 @@ def operating_point(matches: list[PageMatch], costs: dict | None = None, adjust_
         num_faces=int(num_gt),
         num_proposals=k,
     )
+
+
+def expected_effort(scores, score_thr: float, costs: dict | None = None) -> float:
+    """The correction cost a detector expects on a page, in drawings, reading its scores as the
+    chance that a box is a face: a box proposed (``>= score_thr``) costs an accept if it is one,
+    a deletion if not; a box left out costs a drawing if it is one (the face missed). The faces
+    no box points at are unknown to it: an estimate to rank pages by (active selection), not a
+    measurement."""
+    costs = dict(COSTS, **(costs or {}))
+    s = np.clip(np.asarray(scores, np.float64).reshape(-1), 0.0, 1.0)
+    shown = s >= score_thr
+    proposed = s[shown] * costs['accept'] + (1 - s[shown]) * costs['delete']
+    return float(proposed.sum() + (s[~shown] * costs['draw']).sum())

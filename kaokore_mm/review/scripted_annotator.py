@@ -16,9 +16,8 @@ import numpy as np
 
 from kaokore_mm.converters.web_annotation import parse_xywh
 from kaokore_mm.core.boxes import iou_matrix
+from kaokore_mm.core.operating_point import ADJUST_BELOW, COSTS
 from kaokore_mm.utils.cli import UserError
-
-COSTS = dict(draw=1.0, resize=0.5, delete=0.1, accept=0.05)
 
 
 class Browser:
@@ -109,7 +108,7 @@ def xywh_boxes(items) -> np.ndarray:
 
 
 def correct_page(
-    b: Browser, url: str, truth: np.ndarray, done_file: Path, iou: float = 0.5, adjust_below: float = 0.8
+    b: Browser, url: str, truth: np.ndarray, done_file: Path, iou: float = 0.5, adjust_below: float = ADJUST_BELOW
 ) -> dict:
     """Correct one page in the review app to ``truth`` (x1, y1, x2, y2 rows) as an annotator would.
 
@@ -183,7 +182,9 @@ def correct_page(
     raise RuntimeError(f'{url}: not marked done')
 
 
-def correction_benchmark(out, truth_coco: dict, iou: float = 0.5, adjust_below: float = 0.7, log=print) -> dict:
+def correction_benchmark(
+    out, truth_coco: dict, iou: float = 0.5, adjust_below: float = ADJUST_BELOW, log=print
+) -> dict:
     """Correct every page of ``out`` (what the annotate tool wrote) to the true faces of
     ``truth_coco`` (pages matched by file name) through the review app in Chromium;
     each corrected page must equal its truth. Returns the operations, the effort

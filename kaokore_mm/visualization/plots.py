@@ -156,3 +156,33 @@ def metrics_bar_figure(
     ax.set_title(title)
     ax.legend()
     return fig
+
+
+def campaign_figure(records: Sequence[Mapping]) -> Figure:
+    """The effort share of each round of an annotation campaign, one line per strategy, with the
+    held-out AP50 on a second axis (dashed)."""
+    fig = new_figure(figsize=(6.4, 3.6))
+    ax = fig.add_subplot(1, 1, 1)
+    ap = ax.twinx()
+    by = {}
+    for r in records:
+        by.setdefault(r['strategy'], []).append(r)
+    for k, (name, rows) in enumerate(sorted(by.items())):
+        rows = sorted(rows, key=lambda r: r['round'])
+        x = [r['round'] for r in rows]
+        colour = f'C{k}'
+        ax.plot(x, [r['effort_share'] for r in rows], 'o-', color=colour, label=f'{name}: effort')
+        ap.plot(x, [r.get('heldout_AP50') or np.nan for r in rows], 's--', color=colour, alpha=0.6)
+        for r in rows:
+            at = (r['round'], r['effort_share'])
+            ax.annotate(r['book'], at, fontsize=6, xytext=(2, 3), textcoords='offset points')
+    ax.set_xlabel('round')
+    ax.set_ylabel('effort share (1 = drawing every face)')
+    ap.set_ylabel('held-out AP50 (dashed)')
+    ax.set_ylim(bottom=0)
+    ap.set_ylim(0, 1.05)
+    if by:
+        ax.legend(fontsize=7, loc='upper right')
+    ax.set_title("annotation campaign: the annotator's share of the work per round", fontsize=9)
+    fig.tight_layout()
+    return fig

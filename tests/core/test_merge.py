@@ -176,3 +176,37 @@ def test_containment_nms_equals_its_definition(seed, use_labels):
         assert got.tolist() == containment_nms_loop(b, s, iou_thr, ioa_thr, labels)
     plain = nms_tensor(torch.tensor(b), torch.tensor(s), 0.5)
     assert containment_nms_tensor(torch.tensor(b), torch.tensor(s), 0.5, 1.01).tolist() == plain.tolist()
+
+
+def test_a_cut_piece_inside_a_whole_face_goes_whatever_its_score():
+    """SAHI #560: the partial box of a face cut by a patch border scores above the whole box
+    another view sees; score-ordered merging keeps it. The border is the evidence."""
+    import torch
+
+    from kaokore_mm.core.merge import absorb_cut_boxes, merge_tensor
+
+    whole = [100.0, 100.0, 200.0, 220.0]
+    piece = [150.0, 100.0, 200.0, 220.0]  # its left part cut off by a border at x = 150
+    other = [400.0, 100.0, 450.0, 160.0]  # a face of its own, cut, with nothing around it
+    boxes = torch.tensor([whole, piece, other])
+    scores = torch.tensor([0.6, 0.9, 0.8])
+    labels = torch.zeros(3, dtype=torch.long)
+    cut = torch.tensor([False, True, True])
+    for merge in (
+        dict(type='nms', iou_thr=0.5, ioa_thr=0.7),
+        dict(type='nmm', match_thr=0.5, match_metric='ios'),
+        dict(type='wbf', iou_thr=0.55),
+    ):
+        b, s, _ = merge_tensor(boxes, scores, labels, merge, cut)
+        assert len(b) == 2 and torch.equal(b[0], boxes[0]) and s[0] == pytest.approx(0.9), merge['type']
+    nms = dict(type='nms', iou_thr=0.5, ioa_thr=0.7)
+    for off in (
+        merge_tensor(boxes, scores, labels, nms),
+        merge_tensor(boxes, scores, labels, dict(nms, cut_ioa_thr=None), cut),
+    ):
+        kept = off[0].tolist()
+        assert piece in kept and whole not in kept  # the trap (and with the absorption turned off): the face cut
+    keep, s = absorb_cut_boxes(boxes, scores, cut, 0.7, torch.tensor([0, 1, 0]))  # another label: kept
+    assert keep.all() and torch.equal(s, scores)
+    keep, _ = absorb_cut_boxes(boxes, scores, torch.zeros(3, dtype=torch.bool))
+    assert keep.all()

@@ -110,3 +110,13 @@ def test_the_sweep_finds_the_cheapest_threshold_as_a_brute_force_does(seed):
 def test_unknown_costs_are_refused_by_name():
     with pytest.raises(ValueError, match='adjust'):
         operating_point([], dict(adjust=0.5))
+
+
+def test_expected_effort_reads_scores_as_chances():
+    from kaokore_mm.core.operating_point import expected_effort
+
+    assert expected_effort([1.0, 1.0], 0.5) == pytest.approx(2 * COSTS['accept'])  # sure faces: accepts
+    assert expected_effort([0.0, 0.0], 0.5) == 0.0  # sure background: nothing to do
+    assert expected_effort([0.4], 0.5) == pytest.approx(0.4 * COSTS['draw'])  # left out: maybe a face to draw
+    assert expected_effort([0.6], 0.5) == pytest.approx(0.6 * COSTS['accept'] + 0.4 * COSTS['delete'])
+    assert expected_effort([], 0.5) == 0.0

@@ -137,9 +137,10 @@ class ViewOracle:
     patch (in that view's pixels) with score 0.9, and the clipped piece of each face
     a patch border cuts with a lower score, as a real detector would see it."""
 
-    def __init__(self, faces_by_id):
+    def __init__(self, faces_by_id, cut_score=None):
         self.faces = faces_by_id
         self.views = set()
+        self.cut_score = cut_score  # a fixed score for the cut pieces (SAHI #560: above the whole faces')
 
     def test_step(self, data):
         outs = []
@@ -156,7 +157,8 @@ class ViewOracle:
             area = lambda b: (b[:, 2] - b[:, 0]).clamp(min=0) * (b[:, 3] - b[:, 1]).clamp(min=0)  # noqa: E731
             frac = area(clipped) / area(view)
             seen = frac > 0.05
-            scores = torch.where(frac > 0.999, torch.tensor(0.9), 0.3 * frac)
+            cut = 0.3 * frac if self.cut_score is None else torch.full_like(frac, self.cut_score)
+            scores = torch.where(frac > 0.999, torch.tensor(0.9), cut)
             sample.pred_instances = InstanceData(
                 bboxes=clipped[seen], scores=scores[seen], labels=torch.zeros(int(seen.sum()), dtype=torch.long)
             )
@@ -189,11 +191,14 @@ def pyramid_data(tmp_path_factory):
     return root
 
 
+@pytest.mark.parametrize('cut_score', [None, 0.95], ids=['cut pieces score lower', 'cut pieces score higher'])
 @pytest.mark.parametrize('config', PATCHED_CONFIGS, ids=lambda c: Path(c).name)
-def test_perfect_per_view_detections_score_one_through_the_patched_test_loop(config, pyramid_data):
+def test_perfect_per_view_detections_score_one_through_the_patched_test_loop(config, cut_score, pyramid_data):
     """Every view of every patched config, through its own test loop's predictor and
     evaluator: perfect detections in each view's patches (and the pieces of cut faces)
-    are mapped back, kept by valid range and merged into exactly the page's faces."""
+    are mapped back, kept by valid range and merged into exactly the page's faces, also
+    when a cut piece scores higher than the whole face another view or patch sees (SAHI
+    #560: the border that cut it is the evidence, not the score)."""
     from types import SimpleNamespace
 
     from mmdet.registry import DATASETS
@@ -213,7 +218,7 @@ def test_perfect_per_view_detections_score_one_through_the_patched_test_loop(con
     for m in evaluator.metrics:
         m.plot = False
     evaluator.dataset_meta = dataset.metainfo
-    oracle = ViewOracle(faces)
+    oracle = ViewOracle(faces, cut_score)
     for i in range(len(dataset)):
         item = dataset[i]
         batch = dict(inputs=[item['inputs']], data_samples=[item['data_samples']])

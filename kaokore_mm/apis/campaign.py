@@ -1,0 +1,356 @@
+"""The annotation campaign, measured: round after round a detector proposes the faces of a new
+book, an annotator corrects them in the review app, the corrected book joins the training set.
+
+A collection of books with their true faces (a COCO file with ``book_id``s) is split into
+``start`` books annotated from the outset, a pool in collection order, and ``heldout`` books that
+never join (AP50 is measured on them). Every round of a strategy:
+
+1. **train** on the books annotated so far (round 0 from the config's own initialisation,
+   shared by the strategies; later rounds fine-tune from the round before with
+   ``finetune_iters``), validating on the held-out books, whose operating point (the
+   threshold of least correction effort) the checkpoint keeps;
+2. **choose** the next book of the pool: ``in_order`` takes the next one; ``active`` scouts a
+   few pages of every book left with the current model and takes the book whose pages it
+   expects to cost most (:func:`~kaokore_mm.core.operating_point.expected_effort`);
+3. **propose** its faces at the operating point (the annotate tool's own steps);
+4. **correct** them to the truth in the review app, in Chromium, as a person would (the
+   scripted annotator: accept, adjust, delete, draw; every corrected page checked against
+   the truth), counting the actions;
+5. **merge** the corrected book into the training set with ``merge_corrections``.
+
+Each round records the effort share of the book (the cost of its actions over drawing each
+of its faces), the actions, the proposals' precision and recall, AP50 on the held-out books
+and the training minutes. Every step writes its result atomically before the next starts, so
+a campaign killed at any point resumes where it was (a correction cut short is done again
+from the proposals). The campaign tool is its command line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+from kaokore_mm.utils.cli import UserError
+from kaokore_mm.utils.io import atomic_write_json, atomic_write_text
+
+from .experiments import markdown_table, parse_cfg_options, say, train_and_test
+
+STRATEGIES = ('in_order', 'active')
+COLUMNS = (
+    'strategy',
+    'round',
+    'book',
+    'faces',
+    'effort_share',
+    'accept',
+    'resize',
+    'delete',
+    'draw',
+    'score_thr',
+    'precision',
+    'recall',
+    'heldout_AP50',
+    'train_books',
+    'train_min',
+)
+
+
+def split_books(truth: dict, start: int, heldout: int) -> tuple[list, list, list]:
+    """``(start books, pool in collection order, held-out books)`` of a COCO file's books
+    (collection order: their first page's id)."""
+    order = []
+    for im in sorted(truth['images'], key=lambda im: im['id']):
+        if im.get('book_id') is None:
+            raise UserError(f'page {im["file_name"]} has no book_id: a campaign needs books')
+        if im['book_id'] not in order:
+            order.append(im['book_id'])
+    if start < 1 or heldout < 1 or start + heldout >= len(order):
+        raise UserError(
+            f'{len(order)} books: need at least one start book, one held-out book and one to annotate '
+            f'(start={start}, heldout={heldout})'
+        )
+    return order[:start], order[start : len(order) - heldout], order[len(order) - heldout :]
+
+
+def book_subset(truth: dict, books) -> dict:
+    """The pages (and their faces) of ``books``."""
+    books = set(books)
+    images = [im for im in truth['images'] if im.get('book_id') in books]
+    ids = {im['id'] for im in images}
+    return dict(
+        truth,
+        images=images,
+        annotations=[a for a in truth['annotations'] if a['image_id'] in ids],
+    )
+
+
+def _link_pages(coco: dict, src_root: Path, dst_root: Path) -> None:
+    """The page files of ``coco`` from ``src_root`` into ``dst_root`` (hard links where the
+    file system allows, else copies), same relative paths."""
+    for im in coco['images']:
+        src, dst = src_root / im['file_name'], dst_root / im['file_name']
+        if dst.exists():
+            continue
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(src, dst)
+        except OSError:
+            shutil.copy2(src, dst)
+
+
+def make_root(root: Path, truth: dict, truth_root: Path, books) -> Path:
+    """A data root holding ``books`` of the truth (COCO + pages); kept if already made."""
+    ann = root / 'annotations' / 'pages.json'
+    if not ann.exists():
+        coco = book_subset(truth, books)
+        _link_pages(coco, truth_root, root)
+        atomic_write_json(ann, coco)
+    return root
+
+
+def run_options(train_root: Path, heldout_root: Path, cfg_options=(), load_from=None) -> list[str]:
+    """``--cfg-options`` of a round: train on every page of ``train_root``, validate and test on
+    every page of ``heldout_root``."""
+    opts = [
+        'train_dataloader.sampler.ratios=(1,0,0)',
+        'val_dataloader.sampler.ratios=(0,1,0)',
+        'test_dataloader.sampler.ratios=(0,1,0)',
+        'test_dataloader.sampler.subset=val',
+        f'val_dataloader.dataset.data_root={heldout_root}/',
+        f'test_dataloader.dataset.data_root={heldout_root}/',
+        *cfg_options,
+    ]
+    if load_from is not None:
+        opts.append(f'load_from={load_from}')
+    return opts
+
+
+def scout(inferencer, truth: dict, truth_root: Path, books, pages_per_book: int, score_thr: float) -> dict:
+    """``{book: expected effort per page}`` of the current model on the first pages of each book."""
+    from kaokore_mm.core.operating_point import expected_effort
+    from kaokore_mm.core.page_files import read_page
+
+    out = {}
+    for book in books:
+        pages = sorted((im for im in truth['images'] if im.get('book_id') == book), key=lambda im: im['id'])
+        costs = [
+            expected_effort(inferencer(read_page(truth_root / im['file_name']))['scores'], score_thr)
+            for im in pages[:pages_per_book]
+        ]
+        out[book] = sum(costs) / max(1, len(costs))
+    return out
+
+
+def propose(
+    config: str, checkpoint: str, truth: dict, truth_root: Path, book: str, out: Path, cfg_options=()
+) -> tuple[float, dict]:
+    """The annotate tool's steps for the pages of ``book``, at the checkpoint's operating point;
+    returns the threshold and where it came from."""
+    from kaokore_mm.annotation import annotate_pages, face_proposer, model_tag, pages_from_folder, score_threshold
+    from kaokore_mm.apis import PageInferencer
+    from kaokore_mm.utils.config import load_config
+
+    pages_dir = out.parent / 'book'
+    _link_pages(book_subset(truth, [book]), truth_root, pages_dir)
+    pages = pages_from_folder(pages_dir / 'pages')
+    cfg = load_config(config, parse_cfg_options(cfg_options))
+    thr, how = score_threshold('auto', checkpoint)
+    inferencer = PageInferencer(cfg, checkpoint)
+    annotate_pages(
+        pages,
+        out,
+        face_proposer(inferencer),
+        model_tag(cfg, checkpoint),
+        pages_dir / 'pages',
+        book,
+        thr,
+        progress=False,
+        score_thr_from=how,
+    )
+    return thr, how
+
+
+def _read(path: Path):
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def run_round(
+    strategy: str,
+    r: int,
+    work: Path,
+    truth: dict,
+    truth_root: Path,
+    heldout_root: Path,
+    config: str,
+    pool: list,
+    done_books: list,
+    max_iters: int,
+    finetune_iters: int,
+    cfg_options=(),
+    scout_pages: int = 2,
+) -> dict:
+    """One round of ``strategy`` (see the module); returns its record, also in ``round.json``."""
+    from kaokore_mm.annotation.corrections import merge_corrections
+    from kaokore_mm.review.scripted_annotator import correction_benchmark
+
+    here = work / strategy / f'round_{r}'
+    record_file = here / 'round.json'
+    if (rec := _read(record_file)) is not None:
+        say('campaign', f'{strategy} round {r}: finished earlier ({rec["book"]})')
+        return rec
+    data = work / strategy / 'data'  # the books annotated so far, as merge_corrections leaves them
+    previous = None if r == 0 else _read(work / strategy / f'round_{r - 1}' / 'round.json')
+    # 1. train: round 0 is the same for every strategy (the start books)
+    run_dir = work / 'start' if r == 0 else here
+    load_from = None if r == 0 else previous['checkpoint']
+    iters = max_iters if r == 0 else finetune_iters
+    run = train_and_test(
+        config, run_dir, data, iters, run_options(data, heldout_root, cfg_options, load_from), tag='campaign'
+    )
+    # 2. choose
+    chosen_file = here / 'chosen.json'
+    if (chosen := _read(chosen_file)) is None:
+        if strategy == 'in_order':
+            chosen = dict(book=pool[0], expected={})
+        else:
+            from kaokore_mm.annotation import score_threshold
+            from kaokore_mm.apis import PageInferencer
+            from kaokore_mm.utils.config import load_config
+
+            thr, _ = score_threshold('auto', run['checkpoint'])
+            inferencer = PageInferencer(load_config(config, parse_cfg_options(cfg_options)), run['checkpoint'])
+            expected = scout(inferencer, truth, truth_root, pool, scout_pages, thr)
+            chosen = dict(book=max(pool, key=lambda b: (expected[b], -pool.index(b))), expected=expected)
+        atomic_write_json(chosen_file, chosen)
+    book = chosen['book']
+    say('campaign', f'{strategy} round {r}: annotating {book} ({len(done_books)} books annotated)')
+    # 3. propose, 4. correct (again from the proposals when a correction was cut short)
+    out = here / 'annotate'
+    effort_file = here / 'effort.json'
+    if (effort := _read(effort_file)) is None:
+        if (out / 'corrections').exists():
+            shutil.rmtree(out / 'corrections')
+        thr, how = propose(config, run['checkpoint'], truth, truth_root, book, out, cfg_options)
+        effort = correction_benchmark(out, book_subset(truth, [book]), log=lambda line: None)
+        effort.update(score_thr=thr, score_thr_from=how)
+        atomic_write_json(effort_file, effort)
+    # 5. merge (a book already in the training set was merged before a kill)
+    train_ann = data / 'annotations' / 'pages.json'
+    if book not in {im.get('book_id') for im in json.loads(train_ann.read_text())['images']}:
+        merge_corrections(
+            [out / 'corrections'],
+            train_ann,
+            data,
+            book,
+            pages_file=out / 'annotations.coco.json',
+            predictions=out / 'annotations.coco.json',
+        )
+    ops = effort['operations']
+    proposed, found = ops['accept'] + ops['resize'] + ops['delete'], ops['accept'] + ops['resize']
+    record = dict(
+        strategy=strategy,
+        round=r,
+        book=book,
+        faces=effort['faces'],
+        effort_share=effort['effort_share'],
+        **ops,
+        score_thr=effort['score_thr'],
+        precision=found / proposed if proposed else None,
+        recall=found / effort['faces'] if effort['faces'] else None,
+        heldout_AP50=run['metrics'].get('face/AP50'),
+        train_books=len(done_books),
+        train_min=run['train_s'] / 60,
+        checkpoint=run['checkpoint'],
+        expected=chosen.get('expected', {}),
+    )
+    atomic_write_json(record_file, record)
+    return record
+
+
+def run_campaign(
+    work_dir,
+    data_root,
+    config: str,
+    rounds: int,
+    strategies=STRATEGIES,
+    start: int = 1,
+    heldout: int = 1,
+    max_iters: int = 500,
+    finetune_iters: int = 200,
+    cfg_options=(),
+    scout_pages: int = 2,
+) -> list[dict]:
+    """Run (or resume) the campaign of every strategy; writes ``WORK/campaign.md``, ``campaign.json``
+    and ``effort.png`` after each round; returns the records (strategy by strategy, round by round)."""
+    for s in strategies:
+        if s not in STRATEGIES:
+            raise UserError(f'unknown strategy {s!r}: the strategies are {", ".join(STRATEGIES)}')
+    work, truth_root = Path(work_dir), Path(data_root)
+    ann = truth_root / 'annotations' / 'pages.json'
+    if not ann.is_file():
+        raise UserError(f'{ann} not found: give the data root of the collection (its true faces)')
+    truth = json.loads(ann.read_text())
+    start_books, pool, held = split_books(truth, start, heldout)
+    if rounds > len(pool):
+        raise UserError(f'{rounds} rounds need {rounds} books to annotate; the pool has {len(pool)}')
+    settings = dict(  # what a resumed campaign must share (more rounds may follow)
+        config=config,
+        data_root=str(truth_root.resolve()),
+        start=start,
+        heldout=heldout,
+        max_iters=max_iters,
+        finetune_iters=finetune_iters,
+        cfg_options=list(cfg_options),
+        scout_pages=scout_pages,
+    )
+    meta = work / 'settings.json'
+    if (old := _read(meta)) is not None and old != settings:
+        raise UserError(f'{meta} was written with other settings: use another work dir or remove it')
+    atomic_write_json(meta, settings)
+    heldout_root = make_root(work / 'heldout', truth, truth_root, held)
+    records = []
+    for s in strategies:
+        make_root(work / s / 'data', truth, truth_root, start_books)
+        done, left = list(start_books), list(pool)
+        for r in range(rounds):
+            rec = run_round(
+                s,
+                r,
+                work,
+                truth,
+                truth_root,
+                heldout_root,
+                config,
+                left,
+                done,
+                max_iters,
+                finetune_iters,
+                cfg_options,
+                scout_pages,
+            )
+            records.append(rec)
+            done.append(rec['book'])
+            left.remove(rec['book'])
+            write_report(work, records, held)
+    return records
+
+
+def write_report(work: Path, records: list[dict], heldout) -> None:
+    """``campaign.md`` (the table, with each strategy's cumulative effort), ``campaign.json`` and
+    ``effort.png`` (effort share per round per strategy)."""
+    from kaokore_mm.visualization.plots import campaign_figure, save_figure
+
+    totals = {}
+    for rec in records:
+        t = totals.setdefault(rec['strategy'], dict(cost=0.0, faces=0))
+        t['cost'] += rec['effort_share'] * rec['faces']
+        t['faces'] += rec['faces']
+    lines = [markdown_table(records, COLUMNS), '']
+    for s, t in totals.items():
+        lines.append(f'- {s}: cumulative effort {t["cost"] / max(1, t["faces"]):.3f} of drawing its {t["faces"]} faces')
+    lines.append(f'- held-out books (AP50): {", ".join(heldout)}')
+    atomic_write_text(work / 'campaign.md', '\n'.join(lines) + '\n')
+    atomic_write_json(work / 'campaign.json', dict(records=records, cumulative=totals))
+    save_figure(campaign_figure(records), work / 'effort.png')

@@ -1,0 +1,81 @@
+"""The campaign end to end on tiny data: both strategies, two rounds, the real review app in
+Chromium, the merge; then resumed after a kill in the middle of a round."""
+
+import json
+import shutil
+
+import pytest
+
+from kaokore_mm.apis.campaign import book_subset, split_books
+from kaokore_mm.utils.cli import UserError
+from tests.conftest import LOADER_OPTS, load_tool
+from tests.test_compat import DEMO
+
+OPTS = [*LOADER_OPTS, 'train_dataloader.batch_size=2', 'train_dataloader.dataset.patch_size=(256,256)']
+
+
+def test_books_split_in_collection_order(tiny_data):
+    truth = json.loads((tiny_data / 'annotations' / 'pages.json').read_text())
+    start, pool, held = split_books(truth, 1, 1)
+    assert (start, pool, held) == (['book000'], ['book001', 'book002'], ['book003'])
+    sub = book_subset(truth, held)
+    assert {im['book_id'] for im in sub['images']} == {'book003'}
+    assert {a['image_id'] for a in sub['annotations']} <= {im['id'] for im in sub['images']}
+    with pytest.raises(UserError, match='need at least one start book'):
+        split_books(truth, 2, 2)
+
+
+@pytest.mark.processes
+def test_a_campaign_of_two_rounds_per_strategy_then_resumed(tiny_data, tmp_path, capsys):
+    pytest.importorskip('selenium.webdriver')
+    if not shutil.which('chromedriver'):
+        pytest.skip('needs chromium and chromedriver')
+    work = tmp_path / 'campaign'
+    args = [DEMO, '--data-root', str(tiny_data), '--work-dir', str(work), '--rounds', '2']
+    args += ['--max-iters', '2', '--finetune-iters', '2', '--scout-pages', '1', '--cfg-options', *OPTS]
+    records = load_tool('campaign').main(args)
+    assert [(r['strategy'], r['round']) for r in records] == [
+        ('in_order', 0),
+        ('in_order', 1),
+        ('active', 0),
+        ('active', 1),
+    ]
+    truth = json.loads((tiny_data / 'annotations' / 'pages.json').read_text())
+    for r in records:
+        faces = sum(
+            a['image_id'] in {im['id'] for im in truth['images'] if im['book_id'] == r['book']}
+            for a in truth['annotations']
+        )
+        assert r['faces'] == faces > 0  # the scripted annotator corrected the whole book to its truth
+        acts = r['accept'] + r['resize'] + r['delete'] + r['draw']
+        assert acts > 0 and 0.0 < r['effort_share'] <= r['draw'] / faces + 0.5 * r['resize'] / faces + 1
+        assert r['heldout_AP50'] is not None and r['train_books'] == 1 + r['round']
+    assert [r['book'] for r in records[:2]] == ['book001', 'book002']  # in order
+    active = records[2]
+    assert set(active['expected']) == {'book001', 'book002'}
+    assert active['book'] == max(active['expected'], key=active['expected'].get)
+    # the training set grew by the corrected books, held-out book never in it
+    for s in ('in_order', 'active'):
+        train = json.loads((work / s / 'data' / 'annotations' / 'pages.json').read_text())
+        assert {im['book_id'] for im in train['images']} == {'book000', 'book001', 'book002'}
+    # round 0 trained once for both strategies; round 1 fine-tuned from it
+    assert records[0]['checkpoint'] == records[2]['checkpoint']
+    assert (work / 'campaign.md').read_text().count('cumulative effort') == 2
+    assert (work / 'effort.png').stat().st_size > 0
+    # killed while correcting round 1: its effort and record gone, its corrections half written
+    here = work / 'in_order' / 'round_1'
+    (here / 'round.json').unlink()
+    (here / 'effort.json').unlink()
+    again = load_tool('campaign').main(args)
+    redone = again[1]
+    for key in ('book', 'faces', 'accept', 'resize', 'delete', 'draw', 'effort_share'):
+        assert redone[key] == records[1][key], key
+    train = json.loads((work / 'in_order' / 'data' / 'annotations' / 'pages.json').read_text())
+    assert len(train['images']) == len({im['file_name'] for im in train['images']})  # merged once
+    # other settings in the same work dir are refused, one line
+    from kaokore_mm.utils.cli import cli_main
+
+    other = list(args)
+    other[other.index('--rounds') + 1] = '1'  # one book left in the pool once two are held out
+    rc = cli_main(load_tool('campaign').main, [*other, '--heldout', '2'])
+    assert rc == 2 and 'other settings' in capsys.readouterr().err
