@@ -1,10 +1,19 @@
-"""Pairwise overlaps of ``x1, y1, x2, y2`` boxes (NumPy only)."""
+"""Box primitives and pairwise overlaps of ``x1, y1, x2, y2`` boxes (NumPy only)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from .patching import box_area
+
+def as_boxes(boxes) -> np.ndarray:
+    """``boxes`` as an ``(N, 4)`` float64 array (an empty input: ``(0, 4)``)."""
+    return np.asarray(boxes, dtype=np.float64).reshape(-1, 4) if len(boxes) else np.zeros((0, 4))
+
+
+def box_area(boxes) -> np.ndarray:
+    """The area of each box (a box with a negative side has none)."""
+    b = as_boxes(boxes)
+    return np.clip(b[:, 2] - b[:, 0], 0, None) * np.clip(b[:, 3] - b[:, 1], 0, None)
 
 
 def _intersection(a, b):

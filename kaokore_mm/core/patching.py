@@ -27,6 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .boxes import as_boxes, box_area
+
 
 @dataclass(frozen=True)
 class PatchGrid:
@@ -124,19 +126,9 @@ def padding_needed(img_size, patch_size, overlap: float = 0.0) -> tuple[int, int
     return patch_grid(img_size, patch_size, overlap).padding
 
 
-def _as_boxes(boxes) -> np.ndarray:
-    arr = np.asarray(boxes, dtype=np.float64).reshape(-1, 4) if len(boxes) else np.zeros((0, 4))
-    return arr
-
-
-def box_area(boxes) -> np.ndarray:
-    b = _as_boxes(boxes)
-    return np.clip(b[:, 2] - b[:, 0], 0, None) * np.clip(b[:, 3] - b[:, 1], 0, None)
-
-
 def clip_boxes(boxes, window) -> np.ndarray:
     """Clip boxes to a window ``(x1, y1, x2, y2)``; coordinates stay in the same frame."""
-    b = _as_boxes(boxes).copy()
+    b = as_boxes(boxes).copy()
     x1, y1, x2, y2 = (float(v) for v in window)
     b[:, 0::2] = np.clip(b[:, 0::2], x1, x2)
     b[:, 1::2] = np.clip(b[:, 1::2], y1, y2)
@@ -149,7 +141,7 @@ def visible_fraction(boxes, window) -> np.ndarray:
     A degenerate (zero-area) box counts as fully visible when its corner lies in
     the window and invisible otherwise.
     """
-    b = _as_boxes(boxes)
+    b = as_boxes(boxes)
     area = box_area(b)
     inside = box_area(clip_boxes(b, window))
     frac = np.zeros(len(b))
@@ -163,7 +155,7 @@ def visible_fraction(boxes, window) -> np.ndarray:
 
 def shift_boxes(boxes, offset) -> np.ndarray:
     """Translate boxes by ``offset = (dx, dy)`` (patch -> page: the patch origin)."""
-    b = _as_boxes(boxes)
+    b = as_boxes(boxes)
     dx, dy = offset
     return b + np.array([dx, dy, dx, dy], dtype=np.float64)
 
@@ -180,7 +172,7 @@ def boxes_to_patch(boxes, window, min_visible: float = 0.5) -> tuple[np.ndarray,
     """
     if not 0 < min_visible <= 1:
         raise ValueError(f'min_visible must be in (0, 1], got {min_visible!r}')
-    b = _as_boxes(boxes)
+    b = as_boxes(boxes)
     frac = visible_fraction(b, window)
     keep = frac >= min_visible
     ignore = (frac > 0) & ~keep
@@ -335,19 +327,19 @@ def page_views(img_size, views, patch_size, overlap: float = 0.0) -> list[ViewGr
 def boxes_to_view(boxes, scale) -> np.ndarray:
     """Page boxes in a view's pixels (``scale = (sx, sy)``)."""
     sx, sy = scale
-    return _as_boxes(boxes) * np.array([sx, sy, sx, sy], dtype=np.float64)
+    return as_boxes(boxes) * np.array([sx, sy, sx, sy], dtype=np.float64)
 
 
 def boxes_from_view(boxes, scale) -> np.ndarray:
     """A view's boxes in page pixels (the inverse of :func:`boxes_to_view`)."""
     sx, sy = scale
-    return _as_boxes(boxes) / np.array([sx, sy, sx, sy], dtype=np.float64)
+    return as_boxes(boxes) / np.array([sx, sy, sx, sy], dtype=np.float64)
 
 
 def in_valid_range(boxes, valid_range) -> np.ndarray:
     """Which boxes (in the view's pixels) have a longest side within ``valid_range``
     (``lo <= side``, and ``side <= hi`` unless ``hi`` is None)."""
-    b = _as_boxes(boxes)
+    b = as_boxes(boxes)
     side = np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1])
     lo, hi = valid_range
     ok = side >= lo
