@@ -365,9 +365,9 @@ def face_proposer(inferencer, classifier=None) -> Callable:
         else:
             faces = [dict(box=[float(v) for v in f['box']], score=float(f['score'])) for f in boxes]
         if classifier is not None and faces:
-            for f, (label, score, sure) in zip(faces, classifier(img, [f['box'] for f in faces])):
-                task = classifier.task
-                f[task], f[f'{task}_score'], f[f'{task}_sure'] = label, score, bool(sure)
+            for f, (label, score, *sure) in zip(faces, classifier(img, [f['box'] for f in faces])):
+                task = classifier.task  # a classifier without a calibrated threshold is never sure
+                f[task], f[f'{task}_score'], f[f'{task}_sure'] = label, score, bool(sure and sure[0])
         return faces
 
     predict.takes_boxes = True

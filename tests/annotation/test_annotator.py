@@ -277,10 +277,17 @@ def test_face_proposer_gives_each_box_the_classifier_label_of_its_task():
         return dict(bboxes=np.array([[10, 10, 40, 40], [60, 5, 90, 30]], np.float32), scores=np.array([0.9, 0.4]))
 
     faces = face_proposer(inferencer, Classifier())(np.zeros((100, 100, 3), np.uint8))
-    assert faces == [
-        dict(box=[10.0, 10.0, 40.0, 40.0], score=0.9, status='noble', status_score=0.8),
-        dict(box=[60.0, 5.0, 90.0, 30.0], score=0.4, status='warrior', status_score=0.8),
+    assert faces == [  # a classifier that says nothing of its sureness is never sure
+        dict(box=[10.0, 10.0, 40.0, 40.0], score=0.9, status='noble', status_score=0.8, status_sure=False),
+        dict(box=[60.0, 5.0, 90.0, 30.0], score=0.4, status='warrior', status_score=0.8, status_sure=False),
     ]
+
+    class Calibrated(Classifier):  # FaceClassifier with a checkpoint that carries its label confidence
+        def __call__(self, img, boxes):
+            return [(label, score, label == 'noble') for label, score in super().__call__(img, boxes)]
+
+    faces = face_proposer(inferencer, Calibrated())(np.zeros((100, 100, 3), np.uint8))
+    assert [f['status_sure'] for f in faces] == [True, False]
     assert face_proposer(lambda img: dict(bboxes=np.zeros((0, 4)), scores=np.zeros(0)), Classifier())(None) == []
 
 

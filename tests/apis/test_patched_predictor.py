@@ -83,11 +83,22 @@ def test_every_merge_option_gives_one_box_per_face_across_a_border():
     assert sorted(nms.bboxes.tolist()) == [[380, 100, 400, 150], [400, 100, 430, 150]]  # IoU 0: NMS keeps both
     # with 10 % overlap (stride 360) the first patch sees x 380-400, the second the whole face
     overlapping = dict(patch_size=(400, 300), overlap=0.1)
-    nms = PatchedPredictor(**overlapping, merge=dict(type='nms', iou_thr=0.5)).predict_page(WhiteSquareDetector(), img)
-    assert sorted(nms.bboxes.tolist()) == [[380, 100, 400, 150], [380, 100, 430, 150]]  # IoU 0.4: kept apart
-    nmm = PatchedPredictor(**overlapping, merge=dict(type='nmm', match_thr=0.5))  # IOS 1.0: merged
+    # the piece touches the first patch's inner border (x = 400): the whole box of the second patch absorbs it
+    # before any merge, whatever the scores (SAHI #560)
+    for merge in (dict(type='nms', iou_thr=0.5), dict(type='nmm', match_thr=0.5), dict(type='wbf', iou_thr=0.3)):
+        got = PatchedPredictor(**overlapping, merge=merge).predict_page(WhiteSquareDetector(), img)
+        assert got.bboxes.tolist() == [[380, 100, 430, 150]], merge
+    # without the border's evidence, score-ordered merging alone: NMS keeps both (IoU 0.4), NMM merges (IOS 1.0),
+    # WBF fuses them into the score-weighted mean
+    off = dict(cut_ioa_thr=None)
+    nms = PatchedPredictor(**overlapping, merge=dict(type='nms', iou_thr=0.5, **off))
+    assert sorted(nms.predict_page(WhiteSquareDetector(), img).bboxes.tolist()) == [
+        [380, 100, 400, 150],
+        [380, 100, 430, 150],
+    ]
+    nmm = PatchedPredictor(**overlapping, merge=dict(type='nmm', match_thr=0.5, **off))
     assert nmm.predict_page(WhiteSquareDetector(), img).bboxes.tolist() == [[380, 100, 430, 150]]
-    wbf = PatchedPredictor(**overlapping, merge=dict(type='wbf', iou_thr=0.3))  # fused: the score-weighted mean
+    wbf = PatchedPredictor(**overlapping, merge=dict(type='wbf', iou_thr=0.3, **off))
     assert wbf.predict_page(WhiteSquareDetector(), img).bboxes.tolist() == [[380, 100, 415, 150]]
 
 
@@ -144,9 +155,13 @@ def test_pyramid_views_keep_each_views_valid_sizes_and_batch_across_views():
     ).predict_page(model, img)
     assert sorted(pred.bboxes.tolist()) == sorted(boxes)
     assert model.batches == [8, 8, 5]  # 16 + 4 + 1 patches, batched across views
-    # without valid ranges the same views keep the pieces of the cut faces
+    # without valid ranges, the pieces of the cut faces are absorbed by the whole faces coarser views see
+    # (the border that cut them is the evidence); without that either, they stay
     every = [dict(rate=v['rate']) for v in views]
     pred = PatchedPredictor(patch_size=(400, 300), views=every).predict_page(WhiteSquareDetector(), img)
+    assert sorted(pred.bboxes.tolist()) == sorted(boxes)
+    plain = dict(type='nms', iou_thr=0.5, cut_ioa_thr=None)
+    pred = PatchedPredictor(patch_size=(400, 300), views=every, merge=plain).predict_page(WhiteSquareDetector(), img)
     assert len(pred.bboxes) > 3
 
 
