@@ -12,6 +12,26 @@ LOADER_OPTS = [
 SPLIT_OPTS = [f'{s}_dataloader.sampler.ratios=(0.5,0.25,0.25)' for s in ('train', 'val', 'test')]
 
 
+@pytest.fixture(autouse=True)
+def _loggers_write_to_open_streams():
+    """mmengine's loggers are process-wide: one created while pytest captured the output keeps
+    the capture's stream, closed after that test, and a later test in the same process (the
+    tools run in-process) gets "--- Logging error ---" tracebacks on its stderr. A user's
+    process never has a closed stream; the tests give such handlers the real stderr back."""
+    yield
+    import logging
+    import sys
+
+    if 'mmengine.logging' not in sys.modules:
+        return
+    from mmengine.logging import MMLogger
+
+    for logger in list(MMLogger._instance_dict.values()):
+        for h in logger.handlers:
+            if type(h) is logging.StreamHandler and getattr(h.stream, 'closed', False):
+                h.stream = sys.__stderr__  # setStream would flush the closed one first
+
+
 @pytest.fixture(scope='session')
 def tiny_data(tmp_path_factory):
     """8 small synthetic pages of 4 books (pages of 600-800 px, faces of 30-60 px)."""
