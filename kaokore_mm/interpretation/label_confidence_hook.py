@@ -17,14 +17,11 @@ class LabelConfidenceHook(ValidationMetaHook):
     (see :class:`~kaokore_mm.engine.hooks.ValidationMetaHook`)."""
 
     key = KEY
+    required = 'temperature'
     fields = ('temperature', 'threshold', 'coverage', 'accuracy', 'target', 'num', 'ece_before', 'ece_after')
 
     def __init__(self, prefix: str = 'confidence'):
         super().__init__(prefix)
-
-    def from_metrics(self, metrics: dict) -> dict | None:
-        point = super().from_metrics(metrics)
-        return point if point and point.get('temperature') is not None else None
 
 
 def read_label_confidence(checkpoint) -> dict | None:

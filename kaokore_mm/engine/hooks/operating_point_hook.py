@@ -18,14 +18,11 @@ class OperatingPointHook(ValidationMetaHook):
     proposes at it and ``test.py`` reports its pages there (see :class:`ValidationMetaHook`)."""
 
     key = KEY
+    required = 'score_thr'
     fields = ('score_thr', 'effort_share', 'precision', 'recall', 'proposals')
 
     def __init__(self, prefix: str = 'face/operating'):
         super().__init__(prefix)
-
-    def from_metrics(self, metrics: dict) -> dict | None:
-        point = super().from_metrics(metrics)
-        return point if point and point.get('score_thr') is not None else None
 
 
 def read_operating_point(checkpoint) -> dict | None:

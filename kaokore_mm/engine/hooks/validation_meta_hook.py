@@ -30,6 +30,7 @@ class ValidationMetaHook(Hook):
     priority = 'NORMAL'  # before CheckpointHook (VERY_LOW), which saves the best checkpoint after validation
     key: str = ''
     fields: tuple = ()
+    required: str = ''  # the field without which a validation reported nothing of this kind
 
     def __init__(self, prefix: str):
         self.prefix = prefix
@@ -37,9 +38,9 @@ class ValidationMetaHook(Hook):
 
     def from_metrics(self, metrics: dict) -> dict | None:
         """The figures of a validation's metrics (undefined ones as ``None``), or ``None``
-        when the validation reported none of them."""
+        when the validation did not report the ``required`` one."""
         got = {k: metrics.get(f'{self.prefix}/{k}') for k in self.fields}
-        if all(v is None for v in got.values()):
+        if got.get(self.required) is None:
             return None
         return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in got.items()}
 
