@@ -68,13 +68,22 @@ def correction_actions(
     matches: list[PageMatch], score_thr: float, adjust_below: float = ADJUST_BELOW, costs: dict | None = None
 ) -> dict:
     """What correcting the detections scoring ``>= score_thr`` takes: the counts of
-    each action and the effort share (``nan`` without faces)."""
+    each action, the effort share, and the proposals' precision and recall (``nan`` where
+    undefined)."""
     costs = dict(COSTS, **(costs or {}))
     scores, tp, ious, num_gt = _sorted(matches)
     k = int((scores >= score_thr).sum())  # sorted descending: the first k are taken
     acts = {a: int(v[k]) for a, v in _actions(tp, ious, num_gt, adjust_below).items()}
     effort = float(_cost(acts, costs)) / (num_gt * costs['draw']) if num_gt else math.nan
-    return dict(acts, effort_share=effort, num_faces=num_gt, num_proposals=k)
+    found = acts['accept'] + acts['resize']
+    return dict(
+        acts,
+        effort_share=effort,
+        precision=found / k if k else math.nan,
+        recall=found / num_gt if num_gt else math.nan,
+        num_faces=num_gt,
+        num_proposals=k,
+    )
 
 
 def operating_point(matches: list[PageMatch], costs: dict | None = None, adjust_below: float = ADJUST_BELOW) -> dict:

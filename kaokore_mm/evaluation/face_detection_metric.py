@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os.path as osp
 from collections import defaultdict
 
@@ -167,15 +166,9 @@ class FaceDetectionMetric(BaseMetric):
         metrics['operating/proposals'] = op['num_proposals']
         if self.val_point_thr is not None:
             at = correction_actions(matches, self.val_point_thr, self.adjust_below, self.effort_costs)
-            found = at['accept'] + at['resize']
-            metrics.update(
-                {
-                    'at_val_point/score_thr': float(self.val_point_thr),
-                    'at_val_point/effort_share': at['effort_share'],
-                    'at_val_point/precision': found / at['num_proposals'] if at['num_proposals'] else math.nan,
-                    'at_val_point/recall': found / at['num_faces'] if at['num_faces'] else math.nan,
-                }
-            )
+            metrics['at_val_point/score_thr'] = float(self.val_point_thr)
+            for key in ('effort_share', 'precision', 'recall'):
+                metrics[f'at_val_point/{key}'] = at[key]
         if self.coco:
             metrics.update(coco_metrics(results))
         curves = {'all pages': matches}
