@@ -37,6 +37,8 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 
+from kaokore_mm.utils.cli import UserError
+
 
 def _numpy_types() -> list:
     types = [np.ndarray, np.dtype]
@@ -122,8 +124,6 @@ def explain_refused_checkpoints(what: str = 'the checkpoint') -> Iterator[None]:
     and how to trust a file one knows."""
     import pickle
 
-    from kaokore_mm.utils.cli import UserError
-
     try:
         yield
     except pickle.UnpicklingError as e:
@@ -166,8 +166,6 @@ def checkpoint_problem(path) -> str | None:
 
 def check_checkpoint(path, what: str = 'checkpoint') -> None:
     """Raise a one-line :class:`~kaokore_mm.utils.cli.UserError` when ``path`` cannot be a checkpoint."""
-    from kaokore_mm.utils.cli import UserError
-
     reason = checkpoint_problem(path)
     if reason is not None:
         raise UserError(f'{what} {path}: {reason}; give the .pth file a training wrote')

@@ -57,8 +57,8 @@ def test_one_patch_setting_reaches_training_validation_testing_and_annotation(pa
 
     from mmdet.registry import DATASETS
 
-    from kaokore_mm.apis.page_inferencer import predictor_from_config
     from kaokore_mm.engine import PatchedTestLoop, PatchedValLoop
+    from kaokore_mm.inference.page_inferencer import predictor_from_config
 
     cfg = load_config(path)
     cfg.merge_from_dict({'train_dataloader.dataset.patch_size': (320, 288), 'train_dataloader.dataset.overlap': 0.25})

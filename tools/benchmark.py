@@ -25,7 +25,7 @@ import sys
 
 import kaokore_mm  # noqa: F401
 from kaokore_mm.apis import PageInferencer
-from kaokore_mm.apis.inference_benchmark import load_pages, report, run_benchmark
+from kaokore_mm.benchmarks.inference import load_pages, report, run_benchmark
 from kaokore_mm.utils.cli import COUNT, SHARE, cli_main, number
 from kaokore_mm.utils.config import add_partial_load_arg
 from kaokore_mm.utils.io import atomic_write_json

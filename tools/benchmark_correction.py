@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 from kaokore_mm.converters.import_pages import load_faces_coco
-from kaokore_mm.review.scripted_annotator import COSTS, correction_benchmark
+from kaokore_mm.review.scripted_annotator import COSTS, correct_book
 from kaokore_mm.utils.cli import SHARE, UserError, cli_main
 from kaokore_mm.utils.io import atomic_write_json
 
@@ -42,7 +42,7 @@ def main(argv=None):
         truth = load_faces_coco(args.truth, '--truth')
     except ValueError as e:
         raise UserError(str(e)) from None
-    res = correction_benchmark(Path(args.out), truth, args.iou, args.adjust_below, log=lambda s: print(s, flush=True))
+    res = correct_book(Path(args.out), truth, args.iou, args.adjust_below, log=lambda s: print(s, flush=True))
     ops = res['operations']
     print(
         f'{res["pages"]} pages, {res["faces"]} faces: correcting = {ops["accept"]} accepts, {ops["resize"]} '

@@ -6,14 +6,14 @@ inference (batch 1 and 8, AMP off/on), ours vs SAHI on the same model, peak GPU 
 Default: configs/faster_rcnn_r50_patch1333.py on CUDA at full size (8 realistic pages of
 4000-6000 px; about 6 minutes on one GPU). ``--device cpu --size tiny`` runs the same steps on
 3 small pages (CI). Writes DIR/device_benchmark.json and DIR/device_benchmark.md
-(:mod:`kaokore_mm.apis.device_benchmark`).
+(:mod:`kaokore_mm.benchmarks.device`).
 """
 
 import argparse
 import sys
 
 import kaokore_mm  # noqa: F401
-from kaokore_mm.apis.device_benchmark import SIZES, run_device_benchmark
+from kaokore_mm.benchmarks.device import SIZES, run_device_benchmark
 from kaokore_mm.utils.cli import cli_main
 
 
@@ -29,7 +29,7 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     res = run_device_benchmark(args.config, args.out_dir, args.device, args.size)
-    from kaokore_mm.apis.device_benchmark import markdown
+    from kaokore_mm.benchmarks.device import markdown
 
     print(markdown(res), end='')
     print(f'figures: {args.out_dir}/device_benchmark.json, {args.out_dir}/device_benchmark.md')

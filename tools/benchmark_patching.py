@@ -36,7 +36,7 @@ from pathlib import Path
 
 import kaokore_mm  # noqa: F401
 from kaokore_mm.apis.experiments import markdown_table, say
-from kaokore_mm.apis.patching_benchmark import (
+from kaokore_mm.benchmarks.patching import (
     COLUMNS,
     DEFAULT_REGIMES,
     DEFAULT_TRAININGS,

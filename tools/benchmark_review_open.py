@@ -12,7 +12,7 @@ and their ratios; writes WORK_DIR/result.json.
 import argparse
 import sys
 
-from kaokore_mm.review.open_benchmark import review_open_benchmark
+from kaokore_mm.benchmarks.review_open import review_open_benchmark
 from kaokore_mm.utils.cli import COUNT, PIXELS, cli_main
 from kaokore_mm.utils.io import atomic_write_json
 

@@ -2,7 +2,8 @@
 
     python tools/campaign.py CONFIG --data-root DATA --work-dir DIR [--rounds 4]
         [--strategies in_order active] [--start 1] [--heldout 1]
-        [--max-iters 500] [--finetune-iters 200] [--scout-pages 2] [--cfg-options k=v ...]
+        [--max-iters 500] [--finetune-iters 200] [--scout-pages 2] [--classifier CLS_CONFIG CLS_CKPT]
+        [--cfg-options k=v ...]
 
 DATA is a collection of books with their true faces (annotations/pages.json with a book_id
 per page, e.g. tools/make_synthetic.py's). The first --start books are annotated from the
@@ -10,7 +11,8 @@ outset, the last --heldout books are held out (AP50 is measured on them); each r
 (round 0 once for every strategy, later rounds fine-tune from the round before), picks the
 next book (in collection order, or the one the model expects to cost most), proposes its faces
 at the checkpoint's operating point, lets the scripted annotator correct them to the truth in
-the review app in Chromium, and merges the corrected book into the training set
+the review app in Chromium (with --classifier, the labels too: the sure ones confirmed in bulk),
+and merges the corrected book into the training set
 (:mod:`kaokore_mm.apis.campaign`). Writes DIR/campaign.md (the table and each strategy's
 cumulative effort), DIR/campaign.json and DIR/effort.png. Killed at any point, the same
 command resumes it.
@@ -20,7 +22,7 @@ import argparse
 import sys
 
 import kaokore_mm  # noqa: F401
-from kaokore_mm.apis.campaign import STRATEGIES, run_campaign
+from kaokore_mm.apis.campaign import STRATEGIES, Plan, run_campaign
 from kaokore_mm.apis.experiments import say
 from kaokore_mm.utils.cli import COUNT, cli_main
 
@@ -37,25 +39,27 @@ def parse_args(argv=None):
     p.add_argument('--max-iters', type=COUNT, default=500, help='iterations of the first training')
     p.add_argument('--finetune-iters', type=COUNT, default=200, help='iterations of each later round')
     p.add_argument('--scout-pages', type=COUNT, default=2, help='pages per book the active strategy predicts')
+    p.add_argument(
+        '--classifier',
+        nargs=2,
+        metavar=('CONFIG', 'CKPT'),
+        help='a status or gender classifier: its labels are proposed',
+    )
     p.add_argument('--cfg-options', nargs='+', default=[], help='passed to every training and prediction')
     return p.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    records = run_campaign(
-        args.work_dir,
-        args.data_root,
+    plan = Plan(
         args.config,
-        args.rounds,
-        args.strategies,
-        args.start,
-        args.heldout,
         args.max_iters,
         args.finetune_iters,
-        args.cfg_options,
+        tuple(args.cfg_options),
         args.scout_pages,
+        tuple(args.classifier) if args.classifier else None,
     )
+    records = run_campaign(args.work_dir, args.data_root, plan, args.rounds, args.strategies, args.start, args.heldout)
     say('campaign', f'{len(records)} rounds -> {args.work_dir}/campaign.md, campaign.json, effort.png')
     return records
 

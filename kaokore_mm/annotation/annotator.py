@@ -27,8 +27,16 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from kaokore_mm.annotation.manifest import book_manifest, public_canvas, tiles_url, w3c_url
+from kaokore_mm.annotation.tiles import write_tiles
+from kaokore_mm.converters.curation import curation
 from kaokore_mm.converters.web_annotation import annotation_page
-from kaokore_mm.core.page_files import BadPageError, bad_pages_message, page_problem
+from kaokore_mm.core.iiif_presentation import canvas_scale, to_canvas
+from kaokore_mm.core.page_files import bad_pages_message, page_problem, read_page
+from kaokore_mm.engine.hooks import read_operating_point
+from kaokore_mm.errors import BadPageError
+from kaokore_mm.utils.config import resolved
+from kaokore_mm.utils.dist import rank_and_world
 from kaokore_mm.utils.image_ops import cut_crop, face_window
 from kaokore_mm.utils.io import atomic_write_bytes, atomic_write_json, atomic_write_text, remove_stale_temp_files
 from kaokore_mm.visualization.draw import draw_page_boxes, score_colour
@@ -50,8 +58,6 @@ def model_tag(config, checkpoint, classifier=None) -> dict:
     """What made a prediction: the config (as resolved, hashed) and the checkpoint
     (path and content hash), and the classifier's if any."""
     from mmengine.config import Config
-
-    from kaokore_mm.utils.config import resolved
 
     def one(cfg_path, ckpt):
         cfg = resolved(cfg_path)
@@ -80,7 +86,6 @@ def score_threshold(given, checkpoint) -> tuple[float, dict]:
     else :data:`DEFAULT_SCORE_THR`."""
     if given != 'auto':
         return float(given), dict(source='given')
-    from kaokore_mm.engine.hooks import read_operating_point
 
     point = read_operating_point(checkpoint)
     if not point or point.get('score_thr') is None:
@@ -118,8 +123,6 @@ def model_name(tag) -> str | None:
 
 
 def read_page_or_report(path) -> np.ndarray:
-    from kaokore_mm.apis import read_page
-
     problem = page_problem(path)  # also a JPEG cut short, which OpenCV decodes as grey without a word
     if problem:
         raise BadPageError(problem)
@@ -214,12 +217,6 @@ def write_outputs(
     manifest paints an image of another size on its canvas (``source``: the manifest's
     ``id`` and ``label``, whose ``within`` the curation names). COCO and CSV stay in pixels,
     and COCO keeps the canvas size of such a page (``canvas_width``, ``canvas_height``)."""
-    from kaokore_mm.converters.curation import curation
-    from kaokore_mm.core.iiif_presentation import canvas_scale, to_canvas
-
-    from .manifest import book_manifest, public_canvas, tiles_url, w3c_url
-    from .tiles import write_tiles
-
     out = Path(out)
     images, anns, rows, worst, missing, canvases, curated = [], [], [], [], [], [], []
     for k, p in enumerate(pages, 1):
@@ -397,8 +394,6 @@ def annotate_pages(
     write the outputs (rank 0); returns the run's summary (``annotate.json``).
     ``source``: the IIIF manifest the pages come from (``id``, ``label``, ``skipped``);
     ``score_thr_from``: where the threshold comes from (:func:`score_threshold`)."""
-    from kaokore_mm.utils.dist import rank_and_world
-
     rank, world = rank_and_world()
     keys = [p['key'] for p in pages]
     if len(set(keys)) != len(keys):

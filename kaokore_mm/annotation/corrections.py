@@ -20,11 +20,15 @@ from pathlib import Path
 import numpy as np
 
 from kaokore_mm.annotation.pages import page_stem
+from kaokore_mm.converters.curation import curation
 from kaokore_mm.converters.import_pages import PageCollector, canvas_index, load_json, page_scale
 from kaokore_mm.converters.schemas import CocoImage, problem
 from kaokore_mm.converters.web_annotation import page_canvas
 from kaokore_mm.core.coco_faces import faces_by_file_name
 from kaokore_mm.core.face_metrics import annotation_effort, counts_at, match_page
+from kaokore_mm.core.iiif_presentation import to_canvas
+from kaokore_mm.core.page_files import page_fingerprint
+from kaokore_mm.errors import BadPageError
 from kaokore_mm.utils.cli import UserError
 from kaokore_mm.utils.io import atomic_write_bytes, atomic_write_json, atomic_write_text, folder_lock
 
@@ -111,9 +115,6 @@ def write_curation(corrected: dict, out: Path, book_id: str, book_title=None, in
     ``curation_<book>.json``, with the confirmed labels only, in the canvases' coordinates,
     ``within`` the book's manifest (annotate's ``info.manifest``: the institution's for a IIIF
     source); ``None`` when the pages have no canvases (COCO corrections of plain files)."""
-    from kaokore_mm.converters.curation import curation
-    from kaokore_mm.core.iiif_presentation import to_canvas
-
     info = info or {}
     pages = {im['id']: im for im in corrected['images'] if im.get('canvas')}
     faces = [
@@ -143,8 +144,6 @@ def training_page_hashes(train: dict, data_root: Path, cache_file: Path, skip_bo
     """``{content hash: image}`` of the training COCO's pages whose files are there (the hashes
     kept in ``cache_file`` while a file's size and time are unchanged: a large dataset is decoded
     once), without the pages of ``skip_book`` (the book a replace takes out)."""
-    from kaokore_mm.core.page_files import BadPageError, page_fingerprint
-
     try:
         cache = json.loads(cache_file.read_text())
         cache = cache if isinstance(cache, dict) else {}
@@ -181,8 +180,6 @@ def training_page_hashes(train: dict, data_root: Path, cache_file: Path, skip_bo
 
 def duplicate_pages(corrected: dict, pages_root: Path, known: dict) -> list[tuple[dict, dict]]:
     """``[(new page, training page)]``: pages of the merge whose pixels are a training page's."""
-    from kaokore_mm.core.page_files import page_fingerprint
-
     return [
         (im, known[d]) for im in corrected['images'] if (d := page_fingerprint(pages_root / im['file_name'])) in known
     ]

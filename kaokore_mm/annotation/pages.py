@@ -21,6 +21,11 @@ import hashlib
 import re
 from pathlib import Path
 
+from kaokore_mm.converters.iiif_download import Downloader, PageJob, PermanentError
+from kaokore_mm.converters.iiif_manifest import ManifestError, manifest_book
+from kaokore_mm.converters.kaokore_metadata import page_file_name
+from kaokore_mm.core.text import parse_json
+
 IMAGE_EXT = ('.jpg', '.jpeg', '.png', '.tif', '.tiff', '.bmp', '.webp', '.jp2')
 
 
@@ -60,8 +65,6 @@ def pages_from_manifest_pages(manifest_pages: list[dict], folder) -> list[dict]:
     """Pages of a IIIF manifest (:func:`kaokore_mm.converters.iiif_manifest.manifest_book`),
     keyed by canvas id, each downloaded into ``folder`` under a name unique per
     image (its service, or its own URL when it has none)."""
-    from kaokore_mm.converters.kaokore_metadata import page_file_name
-
     pages, seen = [], {}
     for p in manifest_pages:
         if p['canvas'] in seen:
@@ -85,10 +88,6 @@ def pages_from_manifest(src: str, out, download: bool = True, log=None) -> tuple
     download). ``book``: the manifest's ``id``, ``label`` and the canvases ``skipped`` (no usable
     image); ``log(line)`` hears of each page that could not be downloaded.
     Raises :class:`PageSourceError` naming ``src`` when it cannot be read or is not a manifest."""
-    from kaokore_mm.converters.iiif_download import Downloader, PageJob, PermanentError
-    from kaokore_mm.converters.iiif_manifest import ManifestError, manifest_book
-    from kaokore_mm.core.text import parse_json
-
     out = Path(out)
     log = log or print
     try:

@@ -12,15 +12,18 @@ never join (AP50 is measured on them). Every round of a strategy:
 2. **choose** the next book of the pool: ``in_order`` takes the next one; ``active`` scouts a
    few pages of every book left with the current model and takes the book whose pages it
    expects to cost most (:func:`~kaokore_mm.core.operating_point.expected_effort`);
-3. **propose** its faces at the operating point (the annotate tool's own steps);
+3. **propose** its faces at the operating point (the annotate tool's own steps), with a face
+   classifier's labels when one is given (its sure labels marked, as ``annotate.py --classifier``);
 4. **correct** them to the truth in the review app, in Chromium, as a person would (the
-   scripted annotator: accept, adjust, delete, draw; every corrected page checked against
+   scripted annotator: accept, adjust, delete, draw; with a classifier, sure labels that are
+   right confirmed in bulk, the others set one by one; every corrected page checked against
    the truth), counting the actions;
 5. **merge** the corrected book into the training set with ``merge_corrections``.
 
 Each round records the effort share of the book (the cost of its actions over drawing each
 of its faces), the actions, the proposals' precision and recall, AP50 on the held-out books
-and the training minutes. Every step writes its result atomically before the next starts, so
+and the training minutes; with a classifier, the labels confirmed in bulk and set one by one,
+and how often the sure ones were right. Every step writes its result atomically before the next starts, so
 a campaign killed at any point resumes where it was (a correction cut short is done again
 from the proposals). The campaign tool is its command line.
 """
@@ -30,10 +33,20 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from kaokore_mm.annotation import annotate_pages, face_proposer, model_tag, pages_from_folder, score_threshold
+from kaokore_mm.annotation.corrections import merge_corrections
+from kaokore_mm.core.operating_point import expected_effort
+from kaokore_mm.core.page_files import read_page
+from kaokore_mm.inference import PageInferencer
+from kaokore_mm.interpretation import FaceClassifier
+from kaokore_mm.review.scripted_annotator import correct_book
 from kaokore_mm.utils.cli import UserError
+from kaokore_mm.utils.config import load_config
 from kaokore_mm.utils.io import atomic_write_json, atomic_write_text
+from kaokore_mm.visualization.plots import campaign_figure, save_figure
 
 from .experiments import markdown_table, parse_cfg_options, say, train_and_test
 
@@ -52,9 +65,27 @@ COLUMNS = (
     'precision',
     'recall',
     'heldout_AP50',
+    'labels_bulk',
+    'labels_by_hand',
+    'sure_accuracy',
     'train_books',
     'train_min',
 )
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What every round of a campaign shares (and a resumed campaign must keep): the detector
+    ``config``, the iterations of the first training and of each later one, the
+    ``cfg_options`` of every training and prediction, the pages per book the active strategy
+    scouts, and the face ``classifier`` (``(config, checkpoint)``) whose labels are proposed."""
+
+    config: str
+    max_iters: int = 500
+    finetune_iters: int = 200
+    cfg_options: tuple = ()
+    scout_pages: int = 2
+    classifier: tuple | None = None
 
 
 def split_books(truth: dict, start: int, heldout: int) -> tuple[list, list, list]:
@@ -129,9 +160,6 @@ def run_options(train_root: Path, heldout_root: Path, cfg_options=(), load_from=
 
 def scout(inferencer, truth: dict, truth_root: Path, books, pages_per_book: int, score_thr: float) -> dict:
     """``{book: expected effort per page}`` of the current model on the first pages of each book."""
-    from kaokore_mm.core.operating_point import expected_effort
-    from kaokore_mm.core.page_files import read_page
-
     out = {}
     for book in books:
         pages = sorted((im for im in truth['images'] if im.get('book_id') == book), key=lambda im: im['id'])
@@ -143,33 +171,29 @@ def scout(inferencer, truth: dict, truth_root: Path, books, pages_per_book: int,
     return out
 
 
-def propose(
-    config: str, checkpoint: str, truth: dict, truth_root: Path, book: str, out: Path, cfg_options=()
-) -> tuple[float, dict]:
-    """The annotate tool's steps for the pages of ``book``, at the checkpoint's operating point;
-    returns the threshold and where it came from."""
-    from kaokore_mm.annotation import annotate_pages, face_proposer, model_tag, pages_from_folder, score_threshold
-    from kaokore_mm.apis import PageInferencer
-    from kaokore_mm.utils.config import load_config
-
+def propose(plan: Plan, checkpoint: str, truth: dict, truth_root: Path, book: str, out: Path) -> tuple:
+    """The annotate tool's steps for the pages of ``book``, at the checkpoint's operating point
+    (with the plan's classifier, if any); returns the threshold, where it came from and the
+    label kinds proposed."""
     pages_dir = out.parent / 'book'
     _link_pages(book_subset(truth, [book]), truth_root, pages_dir)
     pages = pages_from_folder(pages_dir / 'pages')
-    cfg = load_config(config, parse_cfg_options(cfg_options))
+    cfg = load_config(plan.config, parse_cfg_options(plan.cfg_options))
     thr, how = score_threshold('auto', checkpoint)
     inferencer = PageInferencer(cfg, checkpoint)
+    classifier = FaceClassifier(*plan.classifier) if plan.classifier else None
     annotate_pages(
         pages,
         out,
-        face_proposer(inferencer),
-        model_tag(cfg, checkpoint),
+        face_proposer(inferencer, classifier),
+        model_tag(cfg, checkpoint, plan.classifier),
         pages_dir / 'pages',
         book,
         thr,
         progress=False,
         score_thr_from=how,
     )
-    return thr, how
+    return thr, how, (classifier.task,) if classifier else ()
 
 
 def _read(path: Path):
@@ -177,24 +201,17 @@ def _read(path: Path):
 
 
 def run_round(
+    plan: Plan,
     strategy: str,
     r: int,
     work: Path,
     truth: dict,
     truth_root: Path,
     heldout_root: Path,
-    config: str,
     pool: list,
     done_books: list,
-    max_iters: int,
-    finetune_iters: int,
-    cfg_options=(),
-    scout_pages: int = 2,
 ) -> dict:
     """One round of ``strategy`` (see the module); returns its record, also in ``round.json``."""
-    from kaokore_mm.annotation.corrections import merge_corrections
-    from kaokore_mm.review.scripted_annotator import correction_benchmark
-
     here = work / strategy / f'round_{r}'
     record_file = here / 'round.json'
     if (rec := _read(record_file)) is not None:
@@ -205,9 +222,9 @@ def run_round(
     # 1. train: round 0 is the same for every strategy (the start books)
     run_dir = work / 'start' if r == 0 else here
     load_from = None if r == 0 else previous['checkpoint']
-    iters = max_iters if r == 0 else finetune_iters
+    iters = plan.max_iters if r == 0 else plan.finetune_iters
     run = train_and_test(
-        config, run_dir, data, iters, run_options(data, heldout_root, cfg_options, load_from), tag='campaign'
+        plan.config, run_dir, data, iters, run_options(data, heldout_root, plan.cfg_options, load_from), tag='campaign'
     )
     # 2. choose
     chosen_file = here / 'chosen.json'
@@ -215,13 +232,9 @@ def run_round(
         if strategy == 'in_order':
             chosen = dict(book=pool[0], expected={})
         else:
-            from kaokore_mm.annotation import score_threshold
-            from kaokore_mm.apis import PageInferencer
-            from kaokore_mm.utils.config import load_config
-
             thr, _ = score_threshold('auto', run['checkpoint'])
-            inferencer = PageInferencer(load_config(config, parse_cfg_options(cfg_options)), run['checkpoint'])
-            expected = scout(inferencer, truth, truth_root, pool, scout_pages, thr)
+            cfg = load_config(plan.config, parse_cfg_options(plan.cfg_options))
+            expected = scout(PageInferencer(cfg, run['checkpoint']), truth, truth_root, pool, plan.scout_pages, thr)
             chosen = dict(book=max(pool, key=lambda b: (expected[b], -pool.index(b))), expected=expected)
         atomic_write_json(chosen_file, chosen)
     book = chosen['book']
@@ -232,8 +245,8 @@ def run_round(
     if (effort := _read(effort_file)) is None:
         if (out / 'corrections').exists():
             shutil.rmtree(out / 'corrections')
-        thr, how = propose(config, run['checkpoint'], truth, truth_root, book, out, cfg_options)
-        effort = correction_benchmark(out, book_subset(truth, [book]), log=lambda line: None)
+        thr, how, kinds = propose(plan, run['checkpoint'], truth, truth_root, book, out)
+        effort = correct_book(out, book_subset(truth, [book]), log=lambda line: None, labels=kinds)
         effort.update(score_thr=thr, score_thr_from=how)
         atomic_write_json(effort_file, effort)
     # 5. merge (a book already in the training set was merged before a kill)
@@ -260,6 +273,7 @@ def run_round(
         precision=found / proposed if proposed else None,
         recall=found / effort['faces'] if effort['faces'] else None,
         heldout_AP50=run['metrics'].get('face/AP50'),
+        **label_figures(effort.get('labels')),
         train_books=len(done_books),
         train_min=run['train_s'] / 60,
         checkpoint=run['checkpoint'],
@@ -269,18 +283,21 @@ def run_round(
     return record
 
 
+def label_figures(counts: dict | None) -> dict:
+    """A round's label figures from the scripted annotator's counts: labels confirmed in bulk,
+    set by hand, and the share of the sure proposals that were right (``None`` without labels)."""
+    if not counts:
+        return dict(labels_bulk=None, labels_by_hand=None, sure_accuracy=None, labels=None)
+    return dict(
+        labels_bulk=counts['bulk'],
+        labels_by_hand=counts['one_by_one'],
+        sure_accuracy=counts['sure_right'] / counts['sure'] if counts['sure'] else None,
+        labels=counts,
+    )
+
+
 def run_campaign(
-    work_dir,
-    data_root,
-    config: str,
-    rounds: int,
-    strategies=STRATEGIES,
-    start: int = 1,
-    heldout: int = 1,
-    max_iters: int = 500,
-    finetune_iters: int = 200,
-    cfg_options=(),
-    scout_pages: int = 2,
+    work_dir, data_root, plan: Plan, rounds: int, strategies=STRATEGIES, start: int = 1, heldout: int = 1
 ) -> list[dict]:
     """Run (or resume) the campaign of every strategy; writes ``WORK/campaign.md``, ``campaign.json``
     and ``effort.png`` after each round; returns the records (strategy by strategy, round by round)."""
@@ -291,19 +308,16 @@ def run_campaign(
     ann = truth_root / 'annotations' / 'pages.json'
     if not ann.is_file():
         raise UserError(f'{ann} not found: give the data root of the collection (its true faces)')
+    for f in plan.classifier or ():
+        if not Path(f).is_file():
+            raise UserError(f'classifier file {f} not found: give its config and a checkpoint trained with it')
     truth = json.loads(ann.read_text())
     start_books, pool, held = split_books(truth, start, heldout)
     if rounds > len(pool):
         raise UserError(f'{rounds} rounds need {rounds} books to annotate; the pool has {len(pool)}')
-    settings = dict(  # what a resumed campaign must share (more rounds may follow)
-        config=config,
-        data_root=str(truth_root.resolve()),
-        start=start,
-        heldout=heldout,
-        max_iters=max_iters,
-        finetune_iters=finetune_iters,
-        cfg_options=list(cfg_options),
-        scout_pages=scout_pages,
+    # what a resumed campaign must share (more rounds may follow)
+    settings = json.loads(
+        json.dumps(dict(asdict(plan), data_root=str(truth_root.resolve()), start=start, heldout=heldout))
     )
     meta = work / 'settings.json'
     if (old := _read(meta)) is not None and old != settings:
@@ -315,21 +329,7 @@ def run_campaign(
         make_root(work / s / 'data', truth, truth_root, start_books)
         done, left = list(start_books), list(pool)
         for r in range(rounds):
-            rec = run_round(
-                s,
-                r,
-                work,
-                truth,
-                truth_root,
-                heldout_root,
-                config,
-                left,
-                done,
-                max_iters,
-                finetune_iters,
-                cfg_options,
-                scout_pages,
-            )
+            rec = run_round(plan, s, r, work, truth, truth_root, heldout_root, left, done)
             records.append(rec)
             done.append(rec['book'])
             left.remove(rec['book'])
@@ -340,8 +340,6 @@ def run_campaign(
 def write_report(work: Path, records: list[dict], heldout) -> None:
     """``campaign.md`` (the table, with each strategy's cumulative effort), ``campaign.json`` and
     ``effort.png`` (effort share per round per strategy)."""
-    from kaokore_mm.visualization.plots import campaign_figure, save_figure
-
     totals = {}
     for rec in records:
         t = totals.setdefault(rec['strategy'], dict(cost=0.0, faces=0))
@@ -350,7 +348,28 @@ def write_report(work: Path, records: list[dict], heldout) -> None:
     lines = [markdown_table(records, COLUMNS), '']
     for s, t in totals.items():
         lines.append(f'- {s}: cumulative effort {t["cost"] / max(1, t["faces"]):.3f} of drawing its {t["faces"]} faces')
+    for s, t in label_totals(records).items():
+        lines.append(
+            f'- {s}: labels confirmed in bulk {t["bulk"]} of {t["bulk"] + t["one_by_one"]} '
+            f'({t["bulk_share"]:.1%}); the sure ones right {t["sure_right"]} of {t["sure"]} ({t["sure_accuracy"]:.1%})'
+        )
     lines.append(f'- held-out books (AP50): {", ".join(heldout)}')
     atomic_write_text(work / 'campaign.md', '\n'.join(lines) + '\n')
-    atomic_write_json(work / 'campaign.json', dict(records=records, cumulative=totals))
+    atomic_write_json(work / 'campaign.json', dict(records=records, cumulative=totals, labels=label_totals(records)))
     save_figure(campaign_figure(records), work / 'effort.png')
+
+
+def label_totals(records: list[dict]) -> dict:
+    """Per strategy, the label counts of its rounds summed, with the share confirmed in bulk and
+    the accuracy of the sure labels (strategies without labels left out)."""
+    out = {}
+    for rec in records:
+        if not rec.get('labels'):
+            continue
+        t = out.setdefault(rec['strategy'], dict.fromkeys(rec['labels'], 0))
+        for k, v in rec['labels'].items():
+            t[k] += v
+    for t in out.values():
+        t['bulk_share'] = t['bulk'] / max(1, t['bulk'] + t['one_by_one'])
+        t['sure_accuracy'] = t['sure_right'] / t['sure'] if t['sure'] else 0.0
+    return out

@@ -10,6 +10,12 @@ from pathlib import Path
 
 import numpy as np
 
+from kaokore_mm.interpretation import build_classifier
+from kaokore_mm.interpretation.pointing_game import pointing_game
+from kaokore_mm.synthetic.emaki import ensure_synthetic
+from kaokore_mm.utils.io import atomic_write_json
+from kaokore_mm.visualization.draw import draw_prediction_pages
+
 from .experiments import say, train_and_test
 
 CONFIG = 'configs/demo/faster_rcnn_r18_patch512_demo.py'
@@ -29,8 +35,6 @@ def demo_face_sizes() -> np.ndarray:
 
 def ensure_data(data: Path, **want) -> None:
     """Synthetic pages (and crops) in ``data``, written unless already there with these settings."""
-    from kaokore_mm.synthetic.emaki import ensure_synthetic
-
     say('data', f'synthetic data in {data}')
     if ensure_synthetic(data, **want):
         say('data', f'wrote {want["pages"]} synthetic pages of {want["books"]} books into {data}')
@@ -59,9 +63,6 @@ def run_demo(
         classifier: also run the interpretation step.
     """
     from mmengine.config import Config
-
-    from kaokore_mm.utils.io import atomic_write_json
-    from kaokore_mm.visualization.draw import draw_prediction_pages
 
     t0 = time.time()
     work = Path(work_dir).resolve()
@@ -94,10 +95,6 @@ def run_demo(
 
 def interpretation_step(work: Path, data: Path) -> dict:
     """Train and test the demo status classifier (CAM panels by its hook) and play the pointing game."""
-    from kaokore_mm.interpretation import build_classifier
-    from kaokore_mm.interpretation.pointing_game import pointing_game
-    from kaokore_mm.utils.io import atomic_write_json
-
     cls_dir = work / 'classifier'
     run = train_and_test(CLS_CONFIG, cls_dir, data, tag='demo:classifier')
     say('demo:classifier', 'pointing game on the test crops')

@@ -15,7 +15,12 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kaokore_mm.apis.train_test import test_detector, train_detector
+from kaokore_mm.engine.hooks import train_seconds
 from kaokore_mm.utils.cli import UserError
+from kaokore_mm.utils.config import load_config, set_data_root
+from kaokore_mm.utils.io import atomic_write_json, atomic_write_text
+from kaokore_mm.visualization.plots import metrics_bar_figure, save_figure
 
 if TYPE_CHECKING:
     from mmengine.config import Config
@@ -49,8 +54,6 @@ def effective_schedule(config: str, cfg_options=(), max_iters: int | None = None
     an epoch schedule into iterations would silently change its learning-rate
     schedule and checkpoint cadence.
     """
-    from kaokore_mm.utils.config import load_config
-
     cfg = load_config(str(config), parse_cfg_options(cfg_options))
     train_cfg = cfg.get('train_cfg') or {}
     by_epoch = train_cfg.get('type', '').startswith('EpochBased') or (
@@ -76,8 +79,6 @@ def effective_schedule(config: str, cfg_options=(), max_iters: int | None = None
 def run_cfg(config: str, work_dir, data_root, cfg_options=(), resume: bool = False) -> Config:
     """The config of one run: ``data_root`` for every loader, ``cfg_options``
     applied, ``work_dir`` set (and resuming from its last checkpoint)."""
-    from kaokore_mm.utils.config import load_config, set_data_root
-
     options = parse_cfg_options(cfg_options)
     cfg = load_config(str(config), options)
     set_data_root(cfg, str(data_root))
@@ -115,8 +116,6 @@ def train_and_test(
         ``dict(metrics, checkpoint, train_s, test_s)`` (``train_s``: the seconds of training the
         final checkpoint records, resumes included (:class:`TrainTimeHook`); ``test_s``: the test loop).
     """
-    from kaokore_mm.apis.train_test import train_detector
-
     work_dir = Path(work_dir)
     opts, final_name = effective_schedule(config, cfg_options, max_iters)
     final = work_dir / 'train' / final_name
@@ -141,7 +140,6 @@ def train_and_test(
         test = dict(metrics=t['metrics'], test_s=t['test_seconds'])
     else:
         test = test_checkpoint(config, final, work_dir / 'test', data_root, opts, out=out, tag=tag)
-    from kaokore_mm.engine.hooks import train_seconds
 
     # the checkpoint's own record (TrainTimeHook) holds over resumes and finished trainings; the wall clock not
     recorded = train_seconds(final)
@@ -154,8 +152,6 @@ def test_checkpoint(
 ) -> dict:
     """Test ``checkpoint`` into ``test_dir``; returns ``dict(metrics, test_s)`` as
     written to its ``test_metrics.json``."""
-    from kaokore_mm.apis.train_test import test_detector
-
     test_dir = Path(test_dir)
     say(tag, f'test {checkpoint} with {config} in {test_dir}')
     test_detector(
@@ -208,8 +204,6 @@ def model_summary(config: str) -> dict:
     from mmdet.registry import MODELS
     from mmengine.registry import init_default_scope
 
-    from kaokore_mm.utils.config import load_config
-
     cfg = load_config(str(config))
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     if 'init_cfg' in cfg.model.get('backbone', {}):
@@ -239,8 +233,6 @@ def ranked(rows: list[dict]) -> list[dict]:
 def sweep_one(config: str, work: Path, data_root, max_iters: int | None = None, cfg_options=()) -> dict:
     """Train and test one config of a sweep in ``work`` (or read its finished
     ``result.json``, refused when written with other settings)."""
-    from kaokore_mm.utils.io import atomic_write_json
-
     result_file = Path(work) / 'result.json'
     settings = dict(data_root=str(Path(data_root).resolve()), max_iters=max_iters, cfg_options=list(cfg_options))
     if result_file.exists():
@@ -280,9 +272,6 @@ def sweep(configs, work_dir, data_root, max_iters: int | None = None, cfg_option
     """Train and test every config in ``WORK/<config name>/``; writes
     ``WORK/sweep.md`` and ``sweep.csv`` (ranked by AP50, with each detector's type and
     parameters) and ``sweep.png``; returns the rows in the order of ``configs``."""
-    from kaokore_mm.utils.io import atomic_write_text
-    from kaokore_mm.visualization.plots import metrics_bar_figure, save_figure
-
     work = Path(work_dir)
     rows = [sweep_one(c, work / Path(c).stem, data_root, max_iters, cfg_options) for c in configs]
     table = ranked(rows)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 
 from kaokore_mm.core.splits import SUBSETS
+from kaokore_mm.datasets.samplers.book_split_sampler import loader_subset_indices, page_assignment, sampler_split_args
 from kaokore_mm.utils.config import LOADERS, page_dataset_cfg
 
 
@@ -13,8 +14,6 @@ def split_table(cfg) -> dict:
     (whole pages, whatever the patching)."""
     from mmdet.registry import DATASETS
     from mmengine.registry import init_default_scope
-
-    from kaokore_mm.datasets.samplers.book_split_sampler import loader_subset_indices
 
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     table = {}
@@ -36,8 +35,6 @@ def split_notes(cfg) -> list[str]:
     subset borrowed (they may move when books are added: pin them) and the pinned ones."""
     from mmdet.registry import DATASETS
     from mmengine.registry import init_default_scope
-
-    from kaokore_mm.datasets.samplers.book_split_sampler import page_assignment, sampler_split_args
 
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     lc = cfg[LOADERS[0]]

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from kaokore_mm.utils.config import page_dataset_cfg
+from kaokore_mm.core.patching import views_for_faces
+from kaokore_mm.datasets.samplers.book_split_sampler import loader_subset_indices
+from kaokore_mm.utils.anchors import smallest_anchor
+from kaokore_mm.utils.cli import UserError
+from kaokore_mm.utils.config import page_dataset_cfg, train_patching
 
 
 def training_face_sizes(cfg) -> np.ndarray:
@@ -12,8 +16,6 @@ def training_face_sizes(cfg) -> np.ndarray:
     training subset, as its train loader's split assigns them."""
     from mmdet.registry import DATASETS
     from mmengine.registry import init_default_scope
-
-    from kaokore_mm.datasets.samplers.book_split_sampler import loader_subset_indices
 
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     lc = cfg.train_dataloader
@@ -32,11 +34,6 @@ def suggest_views(cfg, min_size: float | None = None) -> dict:
     """:func:`kaokore_mm.core.patching.views_for_faces` for the faces of ``cfg``'s training
     subset, its training patch size and its detector's smallest anchor (or ``min_size``);
     returns the rule's dict plus ``faces``, ``patch_size`` and ``min_size``."""
-    from kaokore_mm.core.patching import views_for_faces
-    from kaokore_mm.utils.anchors import smallest_anchor
-    from kaokore_mm.utils.cli import UserError
-    from kaokore_mm.utils.config import train_patching
-
     patch_size = train_patching(cfg).get('patch_size')
     if patch_size is None:
         raise UserError('the config trains on whole pages (no PatchedPageDataset): views belong to patched configs')

@@ -25,9 +25,12 @@ import time
 from typing import TYPE_CHECKING
 
 from kaokore_mm.compat import check_checkpoint, explain_refused_checkpoints, trusted_checkpoint_loading
+from kaokore_mm.engine.hooks import read_operating_point
+from kaokore_mm.evaluation import DumpPageResults
 from kaokore_mm.utils.cli import UserError, data_errors_as_user_errors
 from kaokore_mm.utils.io import atomic_write_json
 from kaokore_mm.utils.preflight import building, check_config
+from kaokore_mm.utils.weights import check_weights_fit
 
 if TYPE_CHECKING:
     from mmengine.runner import Runner
@@ -55,8 +58,6 @@ def _loading(trust_checkpoint: bool):
 
 def check_runner_weights(runner, checkpoint, name: str, partial_load: bool) -> None:
     """The Runner's model against ``checkpoint`` before it loads it (mmengine loads non-strictly)."""
-    from kaokore_mm.utils.weights import check_weights_fit
-
     check_weights_fit(runner.model, checkpoint, name, partial_load)
 
 
@@ -93,8 +94,6 @@ def with_val_point(cfg, checkpoint) -> dict | None:
     """Give the page metrics of ``cfg``'s test evaluator the operating point the checkpoint's
     validation chose (``val_point_thr``), so that the test reports the figures at it; returns
     the point (``None`` for a checkpoint without one)."""
-    from kaokore_mm.engine.hooks import read_operating_point
-
     try:
         point = read_operating_point(checkpoint)
     except (pickle.UnpicklingError, RuntimeError, OSError, EOFError):
@@ -140,8 +139,6 @@ def test_detector(
     point = with_val_point(cfg, checkpoint)
     runner = build_runner(cfg)
     if out is not None:
-        from kaokore_mm.evaluation import DumpPageResults
-
         runner.test_evaluator.metrics.append(DumpPageResults(out_file_path=out))
     t0 = time.perf_counter()
     with _loading(trust_checkpoint), explain_refused_checkpoints(checkpoint), data_errors_as_user_errors(name):

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import math
 
+from kaokore_mm.core.labels import GENDER_WORDS, STATUS_WORDS
+
 from .web_annotation import AnnotationError, imported_face, parse_xywh, pixel_fragment
 
 CONTEXT = ['http://iiif.io/api/presentation/2/context.json', 'http://codh.rois.ac.jp/iiif/curation/1/context.json']
@@ -65,8 +67,6 @@ def read_curation(doc) -> tuple[list[dict], list[tuple]]:
     gives them (``canvas``, ``bbox``, ``attributes``, ``tags``, ``score``; the labels
     of a curation are its curator's); problems ``(index, reason)``, counted over
     the members of all selections in order."""
-    from kaokore_mm.core.labels import GENDER_WORDS, STATUS_WORDS
-
     if not is_curation(doc):
         raise AnnotationError('not a cr:Curation (IIIF Curation API) document')
     selections = doc.get('selections')

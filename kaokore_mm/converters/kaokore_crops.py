@@ -19,6 +19,8 @@ import csv
 import io
 from pathlib import Path
 
+from kaokore_mm.converters.iiif_download import valid_image_file
+from kaokore_mm.utils.image_ops import cut_crop
 from kaokore_mm.utils.io import atomic_write_bytes, atomic_write_text
 
 from .import_pages import load_faces_coco
@@ -51,9 +53,6 @@ def write_crops(coco_file, pages_root, out, size: int = 256) -> dict:
         ``faces`` skipped) and the path of ``labels.csv``.
     """
     import cv2
-
-    from kaokore_mm.converters.iiif_download import valid_image_file
-    from kaokore_mm.utils.image_ops import cut_crop
 
     coco = read_crop_faces(coco_file)
     out = Path(out)

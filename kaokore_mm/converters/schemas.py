@@ -1,4 +1,5 @@
-"""The shapes of the items the project reads, as pydantic models: one validation layer.
+"""The shapes of the items the project reads, as pydantic models: one validation layer
+(its base, :func:`problem` and the strict types, in :mod:`kaokore_mm.utils.validation`).
 
 Strict types (a bool, or a string of digits, is not a number; a string is not a
 list of four), finite numbers, file names without control characters. Each
@@ -11,23 +12,17 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
-Id = StrictInt | StrictStr
-Number = StrictInt | StrictFloat
-Name = Annotated[StrictStr, Field(min_length=1, max_length=1024, pattern=r'^[^\x00-\x1f\x7f]+$')]
+from kaokore_mm.utils.validation import BRANCHES, Id, Name, Number, StrictItem, problem  # noqa: F401
 
 
-class _Item(BaseModel):
-    model_config = ConfigDict(extra='allow', allow_inf_nan=False)
-
-
-class CocoCategory(_Item):
+class CocoCategory(StrictItem):
     id: Id
     name: StrictStr | None = None
 
 
-class CocoImage(_Item):
+class CocoImage(StrictItem):
     id: Id
     file_name: Name
     width: object = None  # judged by core.iiif.valid_page_size (strict too: no bool, no string)
@@ -41,7 +36,7 @@ class CocoImage(_Item):
     canvas_height: Annotated[StrictInt, Field(ge=1, le=1_000_000)] | None = None
 
 
-class CocoAnnotation(_Item):
+class CocoAnnotation(StrictItem):
     id: Id | None = None
     image_id: Id
     category_id: Id | None = None
@@ -58,44 +53,12 @@ class CropFace(CocoAnnotation):
     region: Annotated[list[Number], Field(min_length=4, max_length=4)] | None = None
 
 
-class CropLabels(_Item):
+class CropLabels(StrictItem):
     """The labels a face brings into ``labels.csv`` (ids as KaoKore's ``labels.csv`` writes them)."""
 
     gender_id: Annotated[StrictInt, Field(ge=0)] | None = None
     status_id: Annotated[StrictInt, Field(ge=0)] | None = None
     set: Annotated[StrictStr, Field(pattern=r'^[a-z]{1,16}$')] | None = None
-
-
-def problem(model: type[BaseModel], raw) -> str | None:
-    """``None`` when ``raw`` is a valid ``model``, else one line: the first wrong
-    field and why (``bbox: Input should be a valid list, got '5577'``)."""
-    if not isinstance(raw, dict):
-        return f'not an object: {raw!r:.60}'
-    try:
-        model.model_validate(raw)
-    except ValidationError as e:
-        errors = e.errors()
-        # a union (an int or a float) fails once per branch: the branch names are not the user's fields, and
-        # "not a finite number" says more than "not a valid integer"
-        err = min(errors, key=lambda x: (x['type'] != 'finite_number', errors.index(x)))
-        where = '.'.join(str(p) for p in err['loc'] if str(p) not in BRANCHES) or 'item'
-        msg = 'not a finite number' if err['type'] == 'finite_number' else err['msg']
-        return f'{where}: {msg}, got {err.get("input")!r:.60}'
-    except RecursionError:
-        return 'nested too deeply'
-    return None
-
-
-BRANCHES = {
-    'int',
-    'float',
-    'str',
-    'bool',
-    'dict[any,any]',
-    'list[union[int,float]]',
-    'constrained-int',
-    'constrained-str',
-}
 
 
 LabelKind = Literal['status', 'gender']
@@ -161,25 +124,3 @@ def provenance(raw: dict) -> ReviewProvenance:
     if why is not None:
         raise ValueError(why)
     return ReviewProvenance.model_validate(raw).resolved()
-
-
-Positive = Annotated[Number, Field(gt=0)]
-
-
-class LoaderSettings(_Item):
-    """A dataloader's numbers as a config or ``--cfg-options`` gives them."""
-
-    batch_size: Annotated[StrictInt, Field(ge=1)] = 1
-    num_workers: Annotated[StrictInt, Field(ge=0)] = 0
-
-
-class OptimizerSettings(_Item):
-    lr: Positive | None = None
-    weight_decay: Annotated[Number, Field(ge=0)] | None = None
-    momentum: Annotated[Number, Field(ge=0)] | None = None
-
-
-class LoopSettings(_Item):
-    max_iters: Annotated[StrictInt, Field(ge=1)] | None = None
-    max_epochs: Annotated[StrictInt, Field(ge=1)] | None = None
-    val_interval: Annotated[StrictInt, Field(ge=1)] | None = None

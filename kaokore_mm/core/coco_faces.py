@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .labels import TASKS
+
 COLUMNS = {
     'ignored': lambda a: float(bool(a.get('iscrowd', 0))),
     'score': lambda a: float(a.get('score', 1.0)),
@@ -43,3 +45,16 @@ def faces_by_file_name(coco: dict, key=None, column: str = 'ignored') -> dict:
             raise ValueError(f'two images are named {k!r}: {im["file_name"]!r} and another')
         out[k] = by_id[im['id']]
     return out
+
+
+def labels_by_file_name(coco: dict, key=None, kinds=tuple(TASKS)) -> dict:
+    """``key(file_name) -> [labels of each face]``, the faces in the order and with the filter of
+    :func:`faces_by_file_name` rows that are not ignored: each a ``{kind: label}`` of the
+    annotation's ``attributes`` of the label ``kinds`` (``status``, ``gender``)."""
+    key = key or (lambda name: name)
+    per_image = {im['id']: [] for im in coco.get('images', [])}
+    for a in coco.get('annotations', []):
+        if not a.get('iscrowd', 0):
+            attrs = a.get('attributes') or {}
+            per_image.setdefault(a['image_id'], []).append({k: attrs[k] for k in kinds if attrs.get(k) in TASKS[k]})
+    return {key(im['file_name']): per_image[im['id']] for im in coco.get('images', [])}

@@ -24,16 +24,14 @@ import warnings
 
 import numpy as np
 
+from kaokore_mm.core.images import to_bgr_uint8
+
+from ..errors import BadPageError
 from .iiif import MAX_PAGE_PIXELS
 
 JPEG_START, JPEG_END = b'\xff\xd8', b'\xff\xd9'
 PNG_START = b'\x89PNG\r\n\x1a\n'
 EXIF_ORIENTATION = 0x0112
-
-
-class BadPageError(ValueError):
-    """A page image that cannot be used: missing, truncated, not an image, or
-    of another size than its annotations say."""
 
 
 def read_page(path) -> np.ndarray:
@@ -45,8 +43,6 @@ def read_page(path) -> np.ndarray:
             starts with the path).
     """
     import cv2
-
-    from .images import to_bgr_uint8
 
     data = np.fromfile(os.fspath(path), dtype=np.uint8) if os.path.isfile(path) else None
     if data is None:

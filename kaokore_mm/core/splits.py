@@ -36,10 +36,6 @@ SPLITS = ('random', 'inter_book', 'intra_book')
 SUBSETS = ('train', 'val', 'test')
 
 
-class SplitError(ValueError):
-    """A split that cannot be made from these pages (a subset would be empty, ...)."""
-
-
 def check_choice(value, valid: Sequence[str], name: str) -> str:
     if value not in valid:
         raise ValueError(f'{name}={value!r} is not valid; valid values: {", ".join(valid)}')

@@ -10,7 +10,8 @@ from mmdet.datasets import CocoDataset
 from mmdet.registry import DATASETS
 from mmengine.structures import InstanceData
 
-from kaokore_mm.core.page_files import BadPageError, bad_pages_message, page_problem
+from kaokore_mm.core.page_files import bad_pages_message, page_problem
+from kaokore_mm.errors import BadPageError, EmptyDatasetError
 
 PAGE_KEYS = ('book_id', 'book_title', 'page_no', 'iiif_base')
 
@@ -147,10 +148,6 @@ class KaoKoreFaceDataset(CocoDataset):
 
 class PageSizeError(BadPageError):
     """A page image whose size differs from the size its annotations were made on."""
-
-
-class EmptyDatasetError(ValueError):
-    """A training set without a single sample (mmengine cannot build it)."""
 
 
 def page_gt_instances(data_info: dict) -> InstanceData:

@@ -12,6 +12,7 @@ from mmengine.logging import MMLogger
 
 from kaokore_mm.core.face_metrics import annotation_effort, average_precision, counts_at, match_page, pr_curve
 from kaokore_mm.core.operating_point import ADJUST_BELOW, COSTS, correction_actions, operating_point
+from kaokore_mm.visualization.plots import pr_curve_figure, save_figure
 
 from .gather import gather_pages
 
@@ -206,7 +207,6 @@ class FaceDetectionMetric(BaseMetric):
             if not log_file:
                 return
             out_dir = osp.dirname(log_file)
-        from kaokore_mm.visualization.plots import pr_curve_figure, save_figure
 
         drawn = {name: (*pr_curve(ms), average_precision(ms)) for name, ms in curves.items()}
         save_figure(pr_curve_figure(drawn, self.score_thr, self.iou_thr), osp.join(out_dir, 'pr_curve.png'), dpi=110)

@@ -10,6 +10,8 @@ from mmengine.logging import MMLogger
 from mmpretrain.evaluation import ConfusionMatrix
 from mmpretrain.registry import METRICS
 
+from kaokore_mm.visualization.plots import confusion_matrix_figure, save_figure
+
 
 @METRICS.register_module()
 class ConfusionMatrixPlot(ConfusionMatrix):
@@ -28,7 +30,6 @@ class ConfusionMatrixPlot(ConfusionMatrix):
             return {}
         os.makedirs(out_dir, exist_ok=True)
         classes = list((self.dataset_meta or {}).get('classes') or range(matrix.shape[0]))
-        from kaokore_mm.visualization.plots import confusion_matrix_figure, save_figure
 
         counts = matrix.numpy()
         save_figure(confusion_matrix_figure(counts, classes), osp.join(out_dir, 'confusion_matrix.png'), dpi=110)

@@ -8,8 +8,11 @@ from mmengine.config import Config
 from mmengine.dataset import Compose
 from mmengine.registry import init_default_scope
 
+from kaokore_mm.compat import check_checkpoint
 from kaokore_mm.core.labels import TASKS
+from kaokore_mm.interpretation.label_confidence_hook import read_label_confidence
 from kaokore_mm.utils.image_ops import cut_crop, face_window
+from kaokore_mm.utils.weights import check_weights_fit
 
 LOADING = ('LoadImageFromFile',)
 
@@ -26,9 +29,6 @@ def build_classifier(
     checkpoint's ``dataset_meta`` or, failing that, from the config's task.
     """
     from mmpretrain.apis import get_model
-
-    from kaokore_mm.compat import check_checkpoint
-    from kaokore_mm.utils.weights import check_weights_fit
 
     name = config if not isinstance(config, Config) else (config.filename or 'the config')
     cfg = config if isinstance(config, Config) else Config.fromfile(config)
@@ -54,8 +54,6 @@ class FaceClassifier:
     softmax and no label is sure (``self.confidence`` is ``None``)."""
 
     def __init__(self, config, checkpoint, device: str = 'cpu', crop_size: int = 256, partial_load: bool = False):
-        from .label_confidence_hook import read_label_confidence
-
         self.model, cfg, self.classes = build_classifier(config, checkpoint, device, partial_load)
         self.task = cfg.test_dataloader.dataset.get('task', 'status')
         self.pipeline = Compose([t for t in cfg.test_dataloader.dataset.pipeline if t['type'] not in LOADING])

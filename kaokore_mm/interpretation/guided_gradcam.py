@@ -28,6 +28,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from kaokore_mm.visualization.plots import figure_to_rgb, image_grid_figure, save_figure
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
@@ -158,8 +160,6 @@ class GuidedGradCAM:
 def cam_panel(result: CAMResult, classes, title: str | None = None) -> Figure:
     """A figure (:class:`matplotlib.figure.Figure`): image, CAM overlay, guided
     backprop, Guided Grad-CAM."""
-    from kaokore_mm.visualization.plots import image_grid_figure
-
     name = classes[result.target] if classes else str(result.target)
     pred = classes[result.pred] if classes else str(result.pred)
     items = list(
@@ -221,8 +221,6 @@ def explain_images(
 
     import cv2
     from mmengine.dataset import Compose
-
-    from kaokore_mm.visualization.plots import figure_to_rgb, image_grid_figure, save_figure
 
     target = resolve_target(target, classes)
     pipeline = Compose(cfg.test_dataloader.dataset.pipeline)

@@ -10,6 +10,9 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmpretrain.registry import HOOKS
 
+from kaokore_mm.interpretation.guided_gradcam import GuidedGradCAM, cam_panel
+from kaokore_mm.visualization.plots import figure_to_rgb
+
 
 @HOOKS.register_module()
 class GuidedGradCAMHook(Hook):
@@ -68,10 +71,6 @@ class GuidedGradCAMHook(Hook):
 
     @master_only
     def explain(self, runner, dataset, tag: str) -> list[str]:
-        from kaokore_mm.visualization.plots import figure_to_rgb
-
-        from .guided_gradcam import GuidedGradCAM, cam_panel
-
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         base = getattr(dataset, 'dataset', dataset)
         classes = list(base.metainfo.get('classes', ()))

@@ -22,6 +22,8 @@ import os.path as osp
 import numpy as np
 import torch
 
+from kaokore_mm.interpretation.guided_gradcam import GuidedGradCAM
+
 
 def peak_distance(cam: np.ndarray, part) -> tuple[float, tuple[int, int]]:
     """Distance (pixels of ``cam``) from the CAM's peak (pixel centre) to the box
@@ -85,8 +87,6 @@ def pointing_game(
         ``score_drop_top_cam``, ``score_drop_random``; NaN when undefined).
     """
     from mmengine.dataset import Compose
-
-    from .guided_gradcam import GuidedGradCAM
 
     if cfg.test_dataloader.dataset.get('task', 'status') != 'status':
         raise ValueError('the pointing game needs a status classifier (the recorded part carries the status)')

@@ -18,6 +18,6 @@ __all__ = ['ConflictError', 'CorrectionStore', 'ReviewError', 'create_app']
 def create_app(out_dir, **kwargs) -> Starlette:
     """:func:`kaokore_mm.review.app.create_app` (same arguments), imported when first
     called so that the store is usable without the web stack."""
-    from .app import create_app as _create
+    from .app import create_app as _create  # lazy: the store without the web stack (starlette, uvicorn)
 
     return _create(out_dir, **kwargs)

@@ -1,6 +1,6 @@
 """A scripted annotator: corrects the proposals of a page to its ground truth in the review app, in a
 real browser (Chromium through Selenium), counting the actions (accept, adjust, delete, draw) a
-person would make. :func:`correction_benchmark` does it for a whole book; the correction-effort
+person would make. :func:`correct_book` does it for a whole book; the correction-effort
 benchmark tool is its command line.
 """
 
@@ -16,7 +16,10 @@ import numpy as np
 
 from kaokore_mm.converters.web_annotation import parse_xywh
 from kaokore_mm.core.boxes import iou_matrix
+from kaokore_mm.core.coco_faces import faces_by_file_name, labels_by_file_name
+from kaokore_mm.core.labels import TASKS
 from kaokore_mm.core.operating_point import ADJUST_BELOW, COSTS
+from kaokore_mm.review.app import serve
 from kaokore_mm.utils.cli import UserError
 
 
@@ -108,17 +111,25 @@ def xywh_boxes(items) -> np.ndarray:
 
 
 def correct_page(
-    b: Browser, url: str, truth: np.ndarray, done_file: Path, iou: float = 0.5, adjust_below: float = ADJUST_BELOW
+    b: Browser,
+    url: str,
+    truth: np.ndarray,
+    done_file: Path,
+    iou: float = 0.5,
+    adjust_below: float = ADJUST_BELOW,
+    labels: list | None = None,
 ) -> dict:
     """Correct one page in the review app to ``truth`` (x1, y1, x2, y2 rows) as an annotator would.
 
     Proposals are visited best first: one that matches a true face (IoU >=
     ``iou``) is accepted, or adjusted (both corners dragged) when its IoU is
     below ``adjust_below``; any other is deleted; true faces left are drawn.
-    Then the page is marked done (waited for in ``done_file``).
+    With ``labels`` (``{kind: label}`` of each true face) the labels follow
+    (:func:`correct_labels`). Then the page is marked done (waited for in ``done_file``).
 
     Returns:
-        The actions: ``dict(accept, resize, delete, draw)``.
+        The actions: ``dict(accept, resize, delete, draw)``, and with ``labels`` the
+        label counts of :func:`correct_labels` under ``'labels'``.
     """
     b.drv.get(url)
     b.wait('return window.review && window.review.ready')
@@ -171,6 +182,8 @@ def correct_page(
         b.drag(b.screen(t[0], t[1]), b.screen(t[2], t[3]))
         b.saved(before)
         ops['draw'] += 1
+    if labels is not None:
+        ops['labels'] = correct_labels(b, truth, labels, iou)
     b.js('window.review.anno.cancelSelected();')
     b.keys('\ue007')  # Enter: done, next page
     end = time.time() + 30
@@ -182,25 +195,78 @@ def correct_page(
     raise RuntimeError(f'{url}: not marked done')
 
 
-def correction_benchmark(
-    out, truth_coco: dict, iou: float = 0.5, adjust_below: float = ADJUST_BELOW, log=print
+LABEL_KEYS = {  # the review app's keys that set a label
+    'status': {s: str(i + 1) for i, s in enumerate(TASKS['status'])},
+    'gender': dict(zip(TASKS['gender'], 'mf')),
+}
+LABEL_COUNTS = ('bulk', 'sure', 'sure_right', 'sure_fixed', 'one_by_one', 'proposed', 'proposed_right')
+
+
+def correct_labels(b: Browser, truth: np.ndarray, labels: list, iou: float = 0.5) -> dict:
+    """Give every box of the corrected page the true labels of its face, as an annotator would
+    with the classifier's proposals: a *sure* label (``kaokore:sure``) that is right is left for
+    the bulk confirmation; one that is wrong is caught among the crops and set by hand (the
+    person's decision); every other label (doubtful, or of a box without proposals: drawn) is
+    set by hand, one by one; then ``b`` confirms the sure ones in bulk.
+
+    Returns the counts: ``bulk`` (confirmed in bulk), ``one_by_one`` (set by hand), ``sure``
+    and ``sure_right`` (the sure proposals and how many of them were right), ``sure_fixed``
+    (sure but wrong, set by hand), ``proposed`` and ``proposed_right`` (every proposed label of
+    a box kept).
+    """
+    n = dict.fromkeys(LABEL_COUNTS, 0)
+    items = b.js('return window.review.anno.getAnnotations()')
+    if not items or not len(truth):
+        return n
+    match = iou_matrix(xywh_boxes(items), truth)
+    for a, row in zip(items, match):
+        j = int(np.argmax(row))
+        if row[j] < iou:
+            continue
+        proposed, sure = a.get('kaokore:proposed') or {}, set(a.get('kaokore:sure') or [])
+        for kind, want in labels[j].items():
+            got = proposed.get(kind)
+            n['proposed'] += got is not None
+            n['proposed_right'] += got == want
+            n['sure'] += kind in sure
+            n['sure_right'] += kind in sure and got == want
+            if kind in sure and got == want:
+                continue  # for the bulk confirmation
+            n['sure_fixed'] += kind in sure
+            b.js('window.review.anno.selectAnnotation(arguments[0]);', a['id'])
+            before = b.saves()
+            b.keys(LABEL_KEYS[kind][want])
+            b.saved(before)
+            n['one_by_one'] += 1
+    left = b.js('return document.getElementById("bulk").hidden ? 0 : 1')
+    if left:
+        b.js('window.review.anno.cancelSelected();')
+        before = b.saves()
+        b.keys('b')
+        b.saved(before)
+        n['bulk'] = n['sure_right']
+    return n
+
+
+def correct_book(
+    out, truth_coco: dict, iou: float = 0.5, adjust_below: float = ADJUST_BELOW, log=print, labels=()
 ) -> dict:
     """Correct every page of ``out`` (what the annotate tool wrote) to the true faces of
     ``truth_coco`` (pages matched by file name) through the review app in Chromium;
     each corrected page must equal its truth. Returns the operations, the effort
     share at :data:`COSTS` (drawing every face from scratch = 1 per face) and the
-    app's own effort log."""
-    from kaokore_mm.core.coco_faces import faces_by_file_name
-
-    from .app import serve
-
+    app's own effort log. With ``labels`` (label kinds, e.g. ``('status',)``: those a classifier
+    proposed) the true faces' labels of those kinds (``attributes``) are set too
+    (:func:`correct_labels`) and checked, and their counts summed under ``'labels'``."""
     out = Path(out)
     try:
         faces = faces_by_file_name(truth_coco, key=lambda name: Path(name).name)
     except ValueError as e:
         raise UserError(f'the truth file: {e}') from None
+    true_labels = labels_by_file_name(truth_coco, key=lambda name: Path(name).name, kinds=labels) if labels else {}
     url, server, store = serve(out)
     totals = dict(accept=0, resize=0, delete=0, draw=0)
+    label_totals = dict.fromkeys(LABEL_COUNTS, 0)
     n_faces, t0 = 0, time.time()
     browser = Browser()
     try:
@@ -210,13 +276,19 @@ def correction_benchmark(
                 raise UserError(f'the truth file has no page named {name}: give the COCO file of the same pages')
             truth = faces[name][faces[name][:, 4] == 0, :4]
             done_file = out / 'corrections' / f'{stem}.json'
-            ops = correct_page(browser, f'{url}/review/{stem}', truth, done_file, iou, adjust_below)
+            want = true_labels.get(name) if labels else None
+            ops = correct_page(browser, f'{url}/review/{stem}', truth, done_file, iou, adjust_below, want)
+            for k, v in ops.pop('labels', {}).items():
+                label_totals[k] += v
             for k, v in ops.items():
                 totals[k] += v
             n_faces += len(truth)
-            got = xywh_boxes(json.loads(done_file.read_text())['items'])
+            items = json.loads(done_file.read_text())['items']
+            got = xywh_boxes(items)
             if len(got) != len(truth) or (len(truth) and iou_matrix(got, truth).max(0).min() < iou):
                 raise UserError(f'page {page["key"]}: the corrected boxes do not match the truth')
+            if want is not None and not _labels_match(items, got, truth, want, iou):
+                raise UserError(f'page {page["key"]}: the corrected labels do not match the truth')
             log(
                 f'{page["key"]}: {len(truth)} faces; accepted {ops["accept"]}, adjusted {ops["resize"]}, '
                 f'deleted {ops["delete"]}, drew {ops["draw"]}'
@@ -233,4 +305,17 @@ def correction_benchmark(
         effort_share=cost / max(1, n_faces),
         logged=store.effort(),
         script_seconds=time.time() - t0,
+        **({'labels': label_totals} if labels else {}),
     )
+
+
+def _labels_match(items, boxes: np.ndarray, truth: np.ndarray, want: list, iou: float) -> bool:
+    """Every corrected box carries its face's true labels, confirmed."""
+    match = iou_matrix(boxes, truth)
+    for a, row in zip(items, match):
+        j = int(np.argmax(row))
+        tags = {b.get('value') for b in a.get('body', []) if b.get('purpose') == 'tagging'}
+        confirmed = set(a.get('kaokore:confirmed') or []) if a.get('kaokore:origin') == 'proposal' else set(want[j])
+        if row[j] < iou or any(v not in tags or k not in confirmed for k, v in want[j].items()):
+            return False
+    return True

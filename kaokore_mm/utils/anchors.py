@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import math
 
+from kaokore_mm.utils.config import train_patching
+
 
 def _resize_factor(cfg, patch_size) -> float:
     """How a patch pipeline (e.g. SSD's ``Resize`` to 300x300) scales a patch before the model."""
@@ -60,8 +62,6 @@ def smallest_anchor(cfg, patch_size=None) -> float:
     """
     from mmdet.registry import TASK_UTILS
     from mmengine.registry import init_default_scope
-
-    from .config import train_patching
 
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     gen_cfg = None

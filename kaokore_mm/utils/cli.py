@@ -6,10 +6,14 @@ import contextlib
 import sys
 from collections.abc import Callable, Iterator
 
-
-class UserError(Exception):
-    """A problem with the user's input (a file, an option, a config value), not a
-    bug: the tools print its message as one line and exit with code 2."""
+from kaokore_mm.errors import (  # noqa: F401  (the tools' vocabulary, re-exported)
+    BadPageError,
+    EmptyDatasetError,
+    SplitError,
+    UserError,
+    first_line,
+    last_line,
+)
 
 
 def input_error_message(e: BaseException) -> str | None:
@@ -74,32 +78,12 @@ def data_errors_as_user_errors(what: str) -> Iterator[None]:
     a training set without samples is the user's data or settings, not a bug:
     one line naming what and what to change, also when it was raised in a
     DataLoader worker (whose message carries the worker's traceback)."""
-    from kaokore_mm.core.page_files import BadPageError
-    from kaokore_mm.core.splits import SplitError
-    from kaokore_mm.datasets.kaokore_face_dataset import EmptyDatasetError
-
     try:
         yield
     except SplitError as e:
         raise UserError(f'{what}: {e}') from None
     except (BadPageError, EmptyDatasetError) as e:
         raise UserError(last_line(e)) from None
-
-
-def first_line(e: BaseException) -> str:
-    """The first line of ``e``'s message (a ``KeyError``'s without the quotes
-    ``str`` adds), or its type name when it has none."""
-    text = str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e)
-    return text.strip().splitlines()[0] if text.strip() else type(e).__name__
-
-
-def last_line(e: Exception) -> str:
-    """The message of ``e`` without the traceback a DataLoader worker puts before it."""
-    text = str(e).strip()
-    if 'Traceback' not in text:
-        return text
-    line = text.splitlines()[-1]
-    return line.split(f'{type(e).__name__}: ', 1)[-1]
 
 
 def number(

@@ -6,7 +6,10 @@ import os.path as osp
 from typing import TYPE_CHECKING
 
 from kaokore_mm.core.splits import SPLITS, check_choice
-from kaokore_mm.utils.cli import SEED, number
+from kaokore_mm.utils.cli import SEED, UserError, first_line, number
+from kaokore_mm.utils.dist import setup_distributed
+from kaokore_mm.utils.model_from import KEY, resolve_model_from
+from kaokore_mm.utils.preflight import check_config_values
 
 if TYPE_CHECKING:
     import argparse
@@ -152,8 +155,6 @@ def apply_common_args(cfg, args, config_path: str) -> None:
     """What the train and test tools share: data root, split,
     --cfg-options, the work dir (mmdet's default: work_dirs/<config name>) and
     the launcher (with a gloo group on machines without CUDA)."""
-    from kaokore_mm.utils.dist import setup_distributed
-
     if args.data_root:
         set_data_root(cfg, args.data_root)
     apply_split_args(cfg, args)
@@ -176,9 +177,6 @@ def load_config(path: str, cfg_options: dict | None = None) -> Config:
     and is resolved first, so the other options still win over the zoo model)."""
     from mmengine.config import Config
 
-    from .cli import UserError, first_line
-    from .model_from import KEY, resolve_model_from
-
     if not osp.isfile(path):
         raise UserError(f'config {path} not found')
     try:
@@ -193,7 +191,6 @@ def load_config(path: str, cfg_options: dict | None = None) -> Config:
     resolve_model_from(cfg)
     if options:
         cfg.merge_from_dict(options)
-    from .preflight import check_config_values
 
     check_config_values(cfg, path)  # every tool: a threshold 'abc' is one line now, not a traceback later
     return cfg
@@ -203,8 +200,6 @@ def resolved(cfg) -> Config:
     """A config object as :func:`load_config` returns it (``model_from`` resolved),
     for the APIs that take a path or a ``Config``."""
     from mmengine.config import Config
-
-    from .model_from import resolve_model_from
 
     if not isinstance(cfg, Config):
         return load_config(str(cfg))

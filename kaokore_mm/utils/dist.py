@@ -17,6 +17,8 @@ import subprocess
 import torch
 import torch.distributed as torch_dist
 
+from kaokore_mm.utils.cli import UserError
+
 LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
 
 
@@ -47,8 +49,6 @@ ENV = ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT')
 def launcher_env(launcher: str) -> tuple[int, int, str, int]:
     """``(rank, world_size, master_addr, master_port)`` of a launcher's environment, or a one-line
     :class:`~kaokore_mm.utils.cli.UserError` naming what is missing or wrong and how to start."""
-    from kaokore_mm.utils.cli import UserError
-
     try:
         if launcher == 'slurm':
             _env_from_slurm()
@@ -87,8 +87,6 @@ def init_cpu_process_group(launcher: str, timeout_s: int = 1800) -> bool:
     if torch.cuda.is_available():
         return False  # mmengine's init_dist (NCCL) from the checked environment
     import datetime
-
-    from kaokore_mm.utils.cli import UserError
 
     join = float(os.environ.get('KAOKORE_DIST_JOIN_TIMEOUT', JOIN_TIMEOUT_S))
     try:

@@ -19,8 +19,13 @@ import math
 import os.path as osp
 import re
 from collections.abc import Iterator
+from typing import Annotated
 
-from .cli import UserError, first_line
+from pydantic import Field, StrictInt
+
+from kaokore_mm.errors import BadPageError, EmptyDatasetError, SplitError, UserError, first_line
+
+from .validation import Number, Positive, StrictItem, problem
 
 USER_ERRORS = (KeyError, TypeError, ValueError, AssertionError, FileNotFoundError)
 
@@ -48,10 +53,6 @@ def check_config(cfg, config_path: str, stage: str) -> None:
         stage: ``'train'`` (train and val loaders) or ``'test'``.
     """
     from mmengine.registry import DATA_SAMPLERS, DATASETS, METRICS, MODELS, init_default_scope
-
-    from kaokore_mm.core.page_files import BadPageError
-    from kaokore_mm.core.splits import SplitError
-    from kaokore_mm.datasets.kaokore_face_dataset import EmptyDatasetError
 
     errors = USER_ERRORS + (SplitError, BadPageError, EmptyDatasetError)
     if cfg.get('default_scope'):
@@ -107,12 +108,31 @@ def check_config(cfg, config_path: str, stage: str) -> None:
                 METRICS.build(copy.deepcopy(metric))
 
 
+# the run settings a config or --cfg-options gives, checked by check_run_settings
+class LoaderSettings(StrictItem):
+    """A dataloader's numbers as a config or ``--cfg-options`` gives them."""
+
+    batch_size: Annotated[StrictInt, Field(ge=1)] = 1
+    num_workers: Annotated[StrictInt, Field(ge=0)] = 0
+
+
+class OptimizerSettings(StrictItem):
+    lr: Positive | None = None
+    weight_decay: Annotated[Number, Field(ge=0)] | None = None
+    momentum: Annotated[Number, Field(ge=0)] | None = None
+
+
+class LoopSettings(StrictItem):
+    max_iters: Annotated[StrictInt, Field(ge=1)] | None = None
+    max_epochs: Annotated[StrictInt, Field(ge=1)] | None = None
+    val_interval: Annotated[StrictInt, Field(ge=1)] | None = None
+
+
 def check_run_settings(cfg, config_path: str, stage: str) -> None:
     """The numbers and the work dir of a run, before anything is built: a loader's
     ``batch_size`` and ``num_workers``, the optimizer's ``lr`` (finite, > 0), the
     train loop's iterations or epochs (strict types: ``lr=nan``, ``batch_size=0``,
     ``max_iters='5'`` are refused), and a work dir that is a file."""
-    from kaokore_mm.converters.schemas import LoaderSettings, LoopSettings, OptimizerSettings, problem
 
     def check(model, raw, where):
         why = problem(model, dict(raw)) if isinstance(raw, dict) else None

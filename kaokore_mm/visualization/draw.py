@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 
 from kaokore_mm.core.coco_faces import faces_by_image
+from kaokore_mm.core.face_metrics import match_page
 
 GT_COLOUR = (60, 180, 60)  # BGR green
 
@@ -114,8 +115,6 @@ def draw_misses(ann_file, dumps: dict, out_path, score_thr: float = 0.5, per_row
     name -> predictions pickle), its missed faces (no box scoring ``>= score_thr``
     at IoU 0.5, matched as :class:`FaceDetectionMetric` does) as crops with some
     context, the largest first, and the count; returns the path written."""
-    from kaokore_mm.core.face_metrics import match_page
-
     faces = faces_by_image(json.loads(Path(ann_file).read_text()))
     label_w, rows = 220, []
     for name, preds in dumps.items():

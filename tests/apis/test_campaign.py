@@ -9,7 +9,9 @@ import pytest
 from kaokore_mm.apis.campaign import book_subset, split_books
 from kaokore_mm.utils.cli import UserError
 from tests.conftest import LOADER_OPTS, load_tool
-from tests.test_compat import DEMO
+from tests.test_compat import DEMO, ROOT
+
+CLASSIFIER = str(ROOT / 'configs/demo/resnet18_kaokore_status_demo.py')
 
 OPTS = [*LOADER_OPTS, 'train_dataloader.batch_size=2', 'train_dataloader.dataset.patch_size=(256,256)']
 
@@ -25,6 +27,22 @@ def test_books_split_in_collection_order(tiny_data):
         split_books(truth, 2, 2)
 
 
+def status_classifier(path) -> list[str]:
+    """The demo status classifier with its initial weights and a label confidence that calls some
+    of its labels sure (random weights: many of them wrong, for the annotator to catch)."""
+    import torch
+    from mmengine.registry import MODELS, init_default_scope
+
+    from kaokore_mm.utils.config import load_config
+
+    init_default_scope('mmpretrain')
+    torch.manual_seed(0)
+    model = MODELS.build(load_config(CLASSIFIER).model)
+    meta = dict(label_confidence=dict(temperature=1.0, threshold=0.26))
+    torch.save(dict(state_dict=model.state_dict(), meta=meta), path)
+    return [CLASSIFIER, str(path)]
+
+
 @pytest.mark.processes
 def test_a_campaign_of_two_rounds_per_strategy_then_resumed(tiny_data, tmp_path, capsys):
     pytest.importorskip('selenium.webdriver')
@@ -32,7 +50,8 @@ def test_a_campaign_of_two_rounds_per_strategy_then_resumed(tiny_data, tmp_path,
         pytest.skip('needs chromium and chromedriver')
     work = tmp_path / 'campaign'
     args = [DEMO, '--data-root', str(tiny_data), '--work-dir', str(work), '--rounds', '2']
-    args += ['--max-iters', '2', '--finetune-iters', '2', '--scout-pages', '1', '--cfg-options', *OPTS]
+    args += ['--max-iters', '2', '--finetune-iters', '2', '--scout-pages', '1']
+    args += ['--classifier', *status_classifier(tmp_path / 'status.pth'), '--cfg-options', *OPTS]
     records = load_tool('campaign').main(args)
     assert [(r['strategy'], r['round']) for r in records] == [
         ('in_order', 0),
@@ -50,6 +69,10 @@ def test_a_campaign_of_two_rounds_per_strategy_then_resumed(tiny_data, tmp_path,
         acts = r['accept'] + r['resize'] + r['delete'] + r['draw']
         assert acts > 0 and 0.0 < r['effort_share'] <= r['draw'] / faces + 0.5 * r['resize'] / faces + 1
         assert r['heldout_AP50'] is not None and r['train_books'] == 1 + r['round']
+        # every face's status: confirmed in bulk (the sure ones that were right) or set by hand
+        n = r['labels']
+        assert r['labels_bulk'] + r['labels_by_hand'] == faces and r['labels_bulk'] == n['sure_right'] <= n['sure']
+        assert n['one_by_one'] == faces - n['sure_right'] and n['proposed'] == r['accept'] + r['resize']
     assert [r['book'] for r in records[:2]] == ['book001', 'book002']  # in order
     active = records[2]
     assert set(active['expected']) == {'book001', 'book002'}
@@ -60,7 +83,9 @@ def test_a_campaign_of_two_rounds_per_strategy_then_resumed(tiny_data, tmp_path,
         assert {im['book_id'] for im in train['images']} == {'book000', 'book001', 'book002'}
     # round 0 trained once for both strategies; round 1 fine-tuned from it
     assert records[0]['checkpoint'] == records[2]['checkpoint']
-    assert (work / 'campaign.md').read_text().count('cumulative effort') == 2
+    report = (work / 'campaign.md').read_text()
+    assert report.count('cumulative effort') == 2 and report.count('labels confirmed in bulk') == 2
+    assert sum(r['labels']['sure'] for r in records) > 0  # the sure path was taken
     assert (work / 'effort.png').stat().st_size > 0
     # killed while correcting round 1: its effort and record gone, its corrections half written
     here = work / 'in_order' / 'round_1'
@@ -79,3 +104,7 @@ def test_a_campaign_of_two_rounds_per_strategy_then_resumed(tiny_data, tmp_path,
     other[other.index('--rounds') + 1] = '1'  # one book left in the pool once two are held out
     rc = cli_main(load_tool('campaign').main, [*other, '--heldout', '2'])
     assert rc == 2 and 'other settings' in capsys.readouterr().err
+    gone = list(args)
+    gone[gone.index('--classifier') + 2] = str(tmp_path / 'missing.pth')
+    assert cli_main(load_tool('campaign').main, gone) == 2
+    assert 'missing.pth not found' in capsys.readouterr().err

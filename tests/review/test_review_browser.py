@@ -252,6 +252,56 @@ def test_the_correction_benchmark_tool_corrects_a_book_and_counts(annotated, tin
     assert 'effort share' in capsys.readouterr().out
 
 
+def test_the_scripted_annotator_confirms_the_right_sure_labels_in_bulk_and_sets_the_others(tiny_data, tmp_path):
+    """The campaign's labels: a sure label that is right is left for the bulk confirmation, a sure
+    one that is wrong is set by hand, a doubtful one too, and a drawn box gets its label by hand;
+    the saved page then carries every true label, confirmed (checked by the benchmark itself)."""
+    from kaokore_mm.annotation import annotate_pages, pages_from_folder
+    from kaokore_mm.apis.campaign import book_subset
+    from kaokore_mm.core.labels import STATUSES
+    from kaokore_mm.review.scripted_annotator import correct_book
+
+    coco = json.loads((tiny_data / 'annotations' / 'pages.json').read_text())
+    im = next(im for im in coco['images'] if sum(a['image_id'] == im['id'] for a in coco['annotations']) >= 4)
+    src = tmp_path / 'book'
+    src.mkdir()
+    shutil.copy(tiny_data / im['file_name'], src / Path(im['file_name']).name)
+    faces = [a for a in coco['annotations'] if a['image_id'] == im['id']]
+    truth = dict(book_subset(coco, [im['book_id']]), images=[im], annotations=faces)
+    wrong = {s: STATUSES[(STATUSES.index(s) + 1) % 4] for s in STATUSES}
+
+    def predict(img):  # face 0 sure and right, 1 sure and wrong, 2 doubtful; the last one missed
+        out = []
+        for i, a in enumerate(faces[:-1]):
+            x, y, w, h = a['bbox']
+            status = a['attributes']['status']
+            out.append(
+                dict(
+                    box=[x, y, x + w, y + h],
+                    score=0.9,
+                    status=wrong[status] if i == 1 else status,
+                    status_score=0.99 if i < 2 else 0.5,
+                    status_sure=i < 2,
+                )
+            )
+        return out
+
+    out = tmp_path / 'out'
+    annotate_pages(pages_from_folder(src), out, predict, {}, src, 'newbook', 0.0, progress=False)
+    res = correct_book(out, truth, log=lambda line: None, labels=('status',))
+    assert res['operations'] == dict(accept=len(faces) - 1, resize=0, delete=0, draw=1)
+    n = len(faces)
+    assert res['labels'] == dict(
+        bulk=1, sure=2, sure_right=1, sure_fixed=1, one_by_one=n - 1, proposed=n - 1, proposed_right=n - 2
+    )
+    items = saved(out, next(out.glob('corrections/*.json')).stem)['items']
+    assert sum(bool(a.get('kaokore:bulk')) for a in items) == 1
+    # without label kinds, the labels are left as proposed (the box benchmark alone)
+    again = tmp_path / 'again'
+    annotate_pages(pages_from_folder(src), again, predict, {}, src, 'newbook', 0.0, progress=False)
+    assert 'labels' not in correct_book(again, truth, log=lambda line: None)
+
+
 def saved(out, stem):
     return json.loads((out / 'corrections' / f'{stem}.json').read_text())
 
@@ -433,7 +483,7 @@ def test_editing_small_faces(server, annotated, browser):
 
 def test_a_page_opens_from_its_tiles(tmp_path):
     """The review-open benchmark at a small size: the tiled page loads tiles (not the scan), fewer bytes."""
-    from kaokore_mm.review.open_benchmark import review_open_benchmark
+    from kaokore_mm.benchmarks.review_open import review_open_benchmark
 
     r = review_open_benchmark(tmp_path, long_side=2600, repeats=1)
     tiles, whole = r['rows']['tiles'], r['rows']['whole JPEG']

@@ -11,7 +11,8 @@ from mmdet.registry import DATA_SAMPLERS
 from mmengine.dataset import DefaultSampler
 from mmengine.dist import get_dist_info, sync_random_seed
 
-from kaokore_mm.core.splits import SPLITS, SUBSETS, SplitError, assign_splits, check_choice, normalize_ratios
+from kaokore_mm.core.splits import SPLITS, SUBSETS, assign_splits, check_choice, normalize_ratios
+from kaokore_mm.errors import SplitError
 
 
 def page_keys(dataset) -> tuple[list, list]:

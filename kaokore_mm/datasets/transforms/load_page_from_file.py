@@ -8,8 +8,8 @@ import cv2
 from mmcv.transforms import LoadImageFromFile
 from mmdet.registry import TRANSFORMS
 
-from kaokore_mm.core.page_files import BadPageError, read_page
-from kaokore_mm.utils.cli import first_line
+from kaokore_mm.core.page_files import read_page
+from kaokore_mm.errors import BadPageError, first_line
 
 
 @TRANSFORMS.register_module()

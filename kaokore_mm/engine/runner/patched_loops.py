@@ -6,7 +6,7 @@ import torch
 from mmdet.registry import LOOPS
 from mmengine.runner import TestLoop, ValLoop, autocast
 
-from kaokore_mm.apis.patched_predictor import PatchedPredictor
+from kaokore_mm.inference import PatchedPredictor
 from kaokore_mm.utils.config import loop_patching
 
 

@@ -2,7 +2,7 @@
 
 import torch
 
-from kaokore_mm.apis.inference_benchmark import autocast_for
+from kaokore_mm.benchmarks.inference import autocast_for
 
 
 def test_autocast_for_casts_only_when_asked_bf16_on_the_cpu():

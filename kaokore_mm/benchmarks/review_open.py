@@ -10,15 +10,19 @@ import shutil
 import time
 from pathlib import Path
 
+from kaokore_mm.annotation import annotate_pages, pages_from_folder
+from kaokore_mm.annotation.pages import page_stem
+from kaokore_mm.core.coco_faces import faces_by_image
+from kaokore_mm.review.app import serve
+from kaokore_mm.review.scripted_annotator import Browser
+from kaokore_mm.synthetic.emaki import ensure_synthetic
+
 # what the browser fetched for the page image: tiles and their info.json, or the whole scan
 IMAGE_ROUTES = ('/iiif/', '/pages/')  # path prefixes (not /api/pages/...)
 
 
 def annotated_page(work: Path, long_side: int) -> Path:
     """One realistic synthetic page of ``long_side`` px, annotated with its true faces as proposals."""
-    from kaokore_mm.annotation import annotate_pages, pages_from_folder
-    from kaokore_mm.synthetic.emaki import ensure_synthetic
-
     data = work / 'data'
     ensure_synthetic(data, pages=1, books=1, seed=5, long_side=(long_side, long_side), look='realistic')
     coco = json.loads((data / 'annotations' / 'pages.json').read_text())
@@ -26,7 +30,6 @@ def annotated_page(work: Path, long_side: int) -> Path:
     src.mkdir(parents=True, exist_ok=True)
     im = coco['images'][0]
     shutil.copy(data / im['file_name'], src / Path(im['file_name']).name)
-    from kaokore_mm.core.coco_faces import faces_by_image
 
     faces = faces_by_image(coco)[im['id']][:, :4].tolist()
 
@@ -82,9 +85,6 @@ def image_traffic(drv) -> tuple[int, int]:
 
 def review_open_benchmark(work, long_side: int = 6000, repeats: int = 3) -> dict:
     """Median open time and bytes of one ``long_side`` page, tiles vs the whole JPEG."""
-    from .app import serve
-    from .scripted_annotator import Browser
-
     work = Path(work)
     tiled = annotated_page(work, long_side)
     whole = work / 'whole'
@@ -93,7 +93,6 @@ def review_open_benchmark(work, long_side: int = 6000, repeats: int = 3) -> dict
     shutil.copytree(tiled, whole)
     shutil.rmtree(whole / 'iiif')  # the app falls back to the whole image
     stem = json.loads((tiled / 'annotations.coco.json').read_text())['images'][0]['page_key']
-    from kaokore_mm.annotation.pages import page_stem
 
     rows = {}
     b = Browser()

@@ -28,7 +28,20 @@ from pathlib import Path
 
 import numpy as np
 
-from .experiments import markdown_table, say, test_checkpoint, train_and_test
+from kaokore_mm.apis.experiments import (
+    effective_schedule,
+    markdown_table,
+    run_cfg,
+    say,
+    test_checkpoint,
+    train_and_test,
+)
+from kaokore_mm.core.coco_faces import faces_by_image
+from kaokore_mm.core.face_metrics import counts_at, match_page
+from kaokore_mm.datasets.samplers.book_split_sampler import loader_subset_indices
+from kaokore_mm.synthetic.emaki import ensure_synthetic
+from kaokore_mm.utils.io import atomic_write_json, atomic_write_text
+from kaokore_mm.visualization.draw import draw_misses, draw_prediction_pages
 
 REGIMES = {
     # the pages of make demo: clear figures, 2000-2600 px pages, faces 30-150 px
@@ -102,8 +115,6 @@ def row(regime, detector, test, metrics, train_s, test_s, at_annotate=None, expo
 
 def page_faces(ann_file) -> dict:
     """``img_id -> (N, 5)`` array of ``x1, y1, x2, y2, ignored`` from a COCO file."""
-    from kaokore_mm.core.coco_faces import faces_by_image
-
     return faces_by_image(json.loads(Path(ann_file).read_text()))
 
 
@@ -114,8 +125,6 @@ def load_predictions(preds) -> list[dict]:
 
 def page_matches(ann_file, preds) -> list:
     """pycocotools-style matches of every dumped page (as :class:`FaceDetectionMetric`)."""
-    from kaokore_mm.core.face_metrics import match_page
-
     faces = page_faces(ann_file)
     out = []
     for r in load_predictions(preds):
@@ -127,8 +136,6 @@ def page_matches(ann_file, preds) -> list:
 
 def counts_at_threshold(ann_file, preds, thr: float = ANNOTATE_THR) -> dict:
     """Recall, precision and boxes among the dumped predictions scoring ``>= thr``."""
-    from kaokore_mm.core.face_metrics import counts_at
-
     return counts_at(page_matches(ann_file, preds), thr)
 
 
@@ -137,10 +144,6 @@ def training_exposure(config: str, data_root, cfg_options=(), max_iters: int | N
     the faces trained on per sample, and ``faces_seen`` = faces per sample x batch
     size x iterations (the expected number of face targets over the schedule)."""
     from mmengine.registry import DATASETS, init_default_scope
-
-    from kaokore_mm.datasets.samplers.book_split_sampler import loader_subset_indices
-
-    from .experiments import effective_schedule, run_cfg
 
     opts, _ = effective_schedule(config, cfg_options, max_iters)
     cfg = run_cfg(config, '/tmp/unused', data_root, opts)
@@ -168,9 +171,6 @@ def run_regime(
 ) -> list:
     """Train the detectors on ``regime``'s pages and test them; returns the table rows
     (and hands the rows so far to ``on_rows`` after every training)."""
-    from kaokore_mm.synthetic.emaki import ensure_synthetic
-    from kaokore_mm.visualization.draw import draw_misses, draw_prediction_pages
-
     data = work / regime / 'data'
     say('patching', f'{regime}: synthetic pages in {data}')
     ensure_synthetic(data, **REGIMES[regime])
@@ -234,8 +234,6 @@ def compare_test_settings(
 ) -> list[dict]:
     """Test one patched checkpoint with each test-time setting (overlap, merge) on
     the held-out pages; one table row each (resumable: a finished test is read back)."""
-    from kaokore_mm.visualization.draw import draw_prediction_pages
-
     ann = Path(data) / 'annotations' / 'pages.json'
     rows = []
     for label, opts in (settings or GRID_TEST).items():
@@ -267,8 +265,6 @@ def benchmark_patching(
 ) -> list[dict]:
     """Run the regimes; writes ``WORK/benchmark_patching.md`` and ``out``
     (default ``WORK/result.json``) after every regime; returns the rows."""
-    from kaokore_mm.utils.io import atomic_write_json, atomic_write_text
-
     work = Path(work_dir).resolve()
     done = []
 

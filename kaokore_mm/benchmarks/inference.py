@@ -17,19 +17,19 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from kaokore_mm.converters.import_pages import load_faces_coco
 from kaokore_mm.core.coco_faces import faces_by_image
 from kaokore_mm.core.face_metrics import counts_at, match_page
 from kaokore_mm.core.images import resize_to
+from kaokore_mm.inference import read_page
 from kaokore_mm.utils.cli import UserError
-
-from .page_inferencer import read_page
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from mmengine.config import Config
 
-    from .page_inferencer import PageInferencer
+    from kaokore_mm.inference import PageInferencer
 
 IMAGE_EXT = ('.jpg', '.jpeg', '.png', '.tif', '.tiff', '.bmp', '.webp')
 
@@ -40,8 +40,6 @@ def load_pages(pages, data_root=None, max_pages=None, book=None) -> list[tuple]:
         paths = sorted(osp.join(pages, f) for f in os.listdir(pages) if f.lower().endswith(IMAGE_EXT))
         items = [(p, None) for p in paths]
     else:
-        from kaokore_mm.converters.import_pages import load_faces_coco
-
         if not osp.isfile(pages):
             raise UserError(f'{pages}: no such page folder or COCO file')
         try:

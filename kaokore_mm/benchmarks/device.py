@@ -23,9 +23,15 @@ from pathlib import Path
 
 import torch
 
-from kaokore_mm.utils.config import enable_amp, set_iteration_run
+from kaokore_mm.apis.train_test import build_runner
+from kaokore_mm.benchmarks.inference import autocast_for, load_pages, run_ours, run_sahi
+from kaokore_mm.inference import PageInferencer, read_page
+from kaokore_mm.synthetic.emaki import make_synthetic
+from kaokore_mm.utils.cli import UserError
+from kaokore_mm.utils.config import enable_amp, load_config, set_data_root, set_iteration_run, train_patching
+from kaokore_mm.utils.io import atomic_write_json, atomic_write_text
 
-from .inference_benchmark import sync as _sync
+from .inference import sync as _sync
 
 SIZES = {
     # 8 pages of the realistic regime; 30 training iterations (5 warm-up) per setting: ~6 min on one GPU
@@ -68,8 +74,6 @@ def _peak_mb(device: str) -> float | None:
 
 def _speed_cfg(config: str, data_root: str):
     """The config with random weights (no pretrained download) on the benchmark's pages."""
-    from kaokore_mm.utils.config import load_config, set_data_root
-
     cfg = load_config(config)
     set_data_root(cfg, data_root)
     cfg.model.backbone.init_cfg = None
@@ -103,9 +107,6 @@ def train_throughput(
     config: str, data_root: str, work_dir: str, device: str, size: dict, workers: int, amp: bool
 ) -> dict:
     """Patches per second of ``size['iters']`` training iterations (after the warm-up)."""
-    from kaokore_mm.apis.train_test import build_runner
-    from kaokore_mm.utils.config import train_patching
-
     cfg = _speed_cfg(config, data_root)
     cfg.work_dir = work_dir
     set_iteration_run(cfg, size['iters'])
@@ -134,9 +135,6 @@ def train_throughput(
 def inference_rows(config: str, data_root: str, items, device: str, batch_sizes, tmp: str) -> list[dict]:
     """Pages/s of ours at each batch size, AMP off/on (fp16, CUDA), the single
     grid, and SAHI with the same model when it is installed."""
-    from kaokore_mm.apis import PageInferencer, read_page
-    from kaokore_mm.apis.inference_benchmark import autocast_for, run_ours, run_sahi
-
     cfg = _speed_cfg(config, data_root)
     dev_type = 'cuda' if _cuda(device) else 'cpu'
     rows = []
@@ -204,11 +202,6 @@ def run_device_benchmark(config: str, out_dir, device: str = 'cuda', size: str =
     """Every step of the module docstring; returns the figures (also written to
     ``out_dir/device_benchmark.json`` and ``.md``)."""
     import tempfile
-
-    from kaokore_mm.apis.inference_benchmark import load_pages
-    from kaokore_mm.synthetic.emaki import make_synthetic
-    from kaokore_mm.utils.cli import UserError
-    from kaokore_mm.utils.io import atomic_write_json, atomic_write_text
 
     if size not in SIZES:
         raise UserError(f'--size {size}: one of {", ".join(SIZES)}')

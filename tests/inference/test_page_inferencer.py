@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from kaokore_mm.apis import PageInferencer, read_page
+from kaokore_mm.inference import PageInferencer, read_page
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -9,6 +9,8 @@ import warnings
 from kaokore_mm.core.images import to_bgr_uint8
 from kaokore_mm.core.page_files import read_page  # noqa: F401  (the one page reader, also the API's)
 from kaokore_mm.utils.config import loop_patching, resolved
+from kaokore_mm.utils.preflight import building
+from kaokore_mm.utils.weights import check_weights_fit
 
 from .patched_predictor import PatchedPredictor
 
@@ -51,9 +53,6 @@ class PageInferencer:
         **overrides,
     ):
         from mmdet.apis import init_detector
-
-        from kaokore_mm.utils.preflight import building
-        from kaokore_mm.utils.weights import check_weights_fit
 
         cfg = resolved(config)  # model_from resolved, as every tool loads a config
         # mmdet's builder: the model without its pretrained init (the weights come from the checkpoint;

@@ -6,7 +6,7 @@ from mmengine.registry import init_default_scope
 from mmengine.structures import InstanceData
 
 import kaokore_mm  # noqa: F401
-from kaokore_mm.apis import PatchedPredictor
+from kaokore_mm.inference import PatchedPredictor
 
 
 class WhiteSquareDetector:

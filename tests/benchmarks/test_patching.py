@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from kaokore_mm.apis.experiments import parse_cfg_options
-from kaokore_mm.apis.patching_benchmark import (
+from kaokore_mm.benchmarks.patching import (
     DEFAULT_REGIMES,
     GRID_TEST,
     ONE_VIEW,
