@@ -133,7 +133,7 @@ def explain_refused_checkpoints(what: str = 'the checkpoint') -> Iterator[None]:
         )
         raise UserError(
             f"{what} was refused by torch's safe loader (weights_only): {reason}. If you trust the "
-            'source of the file, run again with --trust-checkpoint'
+            'source of the file, run again with `trust_checkpoint`'
         ) from None
 
 

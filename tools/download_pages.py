@@ -16,10 +16,7 @@ import json
 import sys
 from pathlib import Path
 
-from kaokore_mm.converters.iiif_download import Downloader, PageJob
-from kaokore_mm.converters.kaokore_metadata import page_file_name
-from kaokore_mm.core.iiif import IIIFError, parse_image_url
-from kaokore_mm.core.text import decode_text, read_text
+from kaokore_mm.converters.iiif_download import Downloader, page_jobs
 from kaokore_mm.utils.cli import PIXELS, SECONDS, UserError, cli_main, number
 from kaokore_mm.utils.io import atomic_write_text
 
@@ -41,58 +38,6 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
-def jobs_from(args, out: Path):
-    """``(jobs, problems)``: pages to fetch, and input lines that could not become one."""
-    entries, problems = [], []
-    if args.coco:
-        coco = json.loads(read_text(args.coco))
-        if not isinstance(coco, dict) or not isinstance(coco.get('images', []), list):
-            raise UserError(f'{args.coco}: not a COCO file (an object with an "images" list)')
-        for im in coco.get('images', []):
-            if not isinstance(im, dict):
-                problems.append(dict(source=args.coco, reason=f'image entry {str(im)[:40]!r} is not an object'))
-                continue
-            if not im.get('iiif_base') or not im.get('file_name'):
-                problems.append(dict(source=args.coco, item=im.get('id'), reason='image without iiif_base/file_name'))
-                continue
-            entries.append((im['iiif_base'], im['file_name'], f'{args.coco} image {im.get("id")}'))
-    else:
-        with open(args.ids, 'rb') as f:
-            data = f.read()
-        text, _ = decode_text(data)  # a BOM, CRLF as editors save them; else line by line
-        raws = text.split('\n') if text is not None else data.split(b'\n')
-        for no, raw in enumerate(raws, 1):
-            try:
-                line = (raw if isinstance(raw, str) else raw.decode('utf-8')).strip()
-            except UnicodeDecodeError:
-                problems.append(dict(source=f'{args.ids}:{no}', reason='not UTF-8'))
-                continue
-            if not line or line.startswith('#'):
-                continue
-            try:  # a full request URL: take its service
-                req = parse_image_url(line)
-                base, server, path = req.base, req.server, req.path
-            except IIIFError:
-                if not line.startswith(('http://', 'https://')):
-                    problems.append(dict(source=f'{args.ids}:{no}', reason=f'not a URL: {line[:60]!r}'))
-                    continue
-                base = line.rstrip('/')
-                server, _, path = base.split('://', 1)[1].partition('/')
-            entries.append((base, page_file_name(server, path), f'{args.ids}:{no}'))
-    root = out.resolve()
-    jobs, seen = [], set()
-    for base, name, source in entries:
-        dest = (out / name).resolve()
-        if root not in dest.parents:
-            problems.append(dict(source=source, reason=f'file name {name!r} would escape {out}'))
-            continue
-        if dest in seen:
-            continue
-        seen.add(dest)
-        jobs.append(PageJob(base=base, dest=dest))
-    return jobs, problems
-
-
 def main(argv=None):
     args = parse_args(argv)
     for name in ('workers', 'per_host'):
@@ -104,7 +49,7 @@ def main(argv=None):
     if out.exists() and not out.is_dir():
         raise UserError(f'--out {out}: a file, not a folder')
     out.mkdir(parents=True, exist_ok=True)
-    jobs, problems = jobs_from(args, out)
+    jobs, problems = page_jobs(out, coco=args.coco, ids=args.ids)
     dl = Downloader(
         version=args.version,
         max_size=tuple(args.max_size) if args.max_size else None,

@@ -84,4 +84,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(cli_main(main))
+    sys.exit(cli_main(main, aliases={'pages_file': '--pages'}))

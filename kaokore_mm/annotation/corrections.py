@@ -40,7 +40,7 @@ def check_book_id(book_id: str) -> str:
     """Letters, digits, ``-``, ``_`` and ``.`` (not first): no path separators, no ``..``."""
     if not BOOK_ID.fullmatch(book_id or '') or '..' in book_id:
         raise UserError(
-            f'--book-id {book_id!r} is not valid: use letters, digits, "-", "_" and "." (not first), no path separators'
+            f'`book_id` {book_id!r} is not valid: use letters, digits, "-", "_" and "." (not first), no path separators'
         )
     return book_id
 
@@ -285,32 +285,82 @@ def merge_corrections(
         training set's new page and face counts.
     """
     check_book_id(book_id)
+    pages, pages_root = read_pages_file(pages_file)
+    col, unfinished, book, files = read_corrections(
+        corrections, pages, pages_file, book_id, book_title, include_unfinished
+    )
+    corrected = check_corrections(col, unfinished, files, replace)
+    dest_names = check_page_files(corrected, pages_root, data_root, book_id)
+    report = {}
+    if predictions:
+        preds = read_input(predictions)
+        # the effort of the pages merged: a page left out (unfinished, never opened) is not "all proposals deleted"
+        report = score_proposals(preds, corrected, preds.get('info', {}).get('score_thr', 0.0), only_corrected=True)
+    report['review'] = review_counts(corrected)
+    report['unfinished'] = unfinished
+    report['book_pages'] = {
+        state: sum(p['state'] == state for p in book) for state in ('done', 'in progress', 'to review', 'never saved')
+    }
+    train = read_input(train_ann)
+    existing = check_training_set(train, train_ann, corrected, pages_root, data_root, book_id, replace)
+    out = Path(out or train_ann)
+    added_pages, added_faces = write_merge(train, existing, corrected, dest_names, pages_root, data_root, book_id, out)
+    if out.resolve() == Path(train_ann).resolve():  # the old COCO is gone: its book's files can go
+        remove_unreferenced_pages(Path(data_root).resolve(), book_id, train)
+    curation_file = write_curation(corrected, out, book_id, book_title, pages.get('info', {}))
+    report.update(
+        book_id=book_id,
+        pages=added_pages,
+        faces=added_faces,
+        skipped=len(col.problems),
+        out=str(out),
+        curation=str(curation_file) if curation_file else None,
+    )
+    atomic_write_json(out.with_name(f'merge_{book_id}.json'), report)
+    return dict(report, train_pages=len(train['images']), train_faces=len(train['annotations']))
+
+
+def read_pages_file(pages_file) -> tuple[dict, Path]:
+    """Step 1 of the merge: annotate's COCO of the book's pages (validated), and the folder its
+    file names are relative to (``info.images_root``, else its own folder)."""
     pages = read_input(pages_file) if pages_file else {'images': []}
     if not isinstance(pages, dict) or not isinstance(pages.get('images', []), list):
-        raise UserError(f'--pages {pages_file}: not a COCO file (an object with an "images" list); nothing merged')
+        raise UserError(f'`pages_file` {pages_file}: not a COCO file (an object with an "images" list); nothing merged')
     for k, im in enumerate(pages.get('images', [])):
         why = problem(CocoImage, im)
         if why is not None:
-            raise UserError(f'--pages {pages_file}, image {k}: {why}; nothing merged')
+            raise UserError(f'`pages_file` {pages_file}, image {k}: {why}; nothing merged')
     info = pages.get('info', {})
     if not isinstance(info, dict) or not isinstance(info.get('images_root', ''), (str, type(None))):
-        raise UserError(f'--pages {pages_file}: "info" must be an object whose images_root is a folder; nothing merged')
-    pages_root = Path(pages.get('info', {}).get('images_root') or (Path(pages_file).parent if pages_file else '.'))
-    # the corrections of this book's faces: every box the annotator left is a face (the importer of other
-    # documents keeps only what is named a face)
+        raise UserError(
+            f'`pages_file` {pages_file}: "info" must be an object whose images_root is a folder; nothing merged'
+        )
+    return pages, Path(info.get('images_root') or (Path(pages_file).parent if pages_file else '.'))
+
+
+def correction_files(corrections) -> list[str]:
+    """The correction files (a folder, e.g. the review app's ``OUT/corrections/``, stands for its
+    JSON files); the same file twice would add its faces twice: refused."""
+    files = []
+    for path in corrections:
+        files += sorted(str(f) for f in Path(path).glob('*.json')) if Path(path).is_dir() else [path]
+    seen = {}
+    for path in files:
+        key = str(Path(path).resolve())
+        if key in seen:
+            raise UserError(f'{path} is given twice (also as {seen[key]}); give each correction once; nothing merged')
+        seen[key] = path
+    return files
+
+
+def read_corrections(corrections, pages: dict, pages_file, book_id, book_title, include_unfinished: bool) -> tuple:
+    """Step 2: the corrections of the book's faces (every box the annotator left is a face; the
+    importer of other documents keeps only what is named a face), read under the review
+    servers' lock. Returns the collector, the pages left out (not done, never saved), the book's
+    pages with their states and the files read."""
     col = PageCollector(book_id=book_id, book_title=book_title, all_regions=True)
     by_canvas = canvas_index(pages)
-    files = []
-    for path in corrections:  # a folder (e.g. the review app's OUT/corrections/) stands for its JSON files
-        files += sorted(str(f) for f in Path(path).glob('*.json')) if Path(path).is_dir() else [path]
-    seen_files = {}
-    for path in files:  # the same file twice would add its faces twice
-        key = str(Path(path).resolve())
-        if key in seen_files:
-            raise UserError(
-                f'{path} is given twice (also as {seen_files[key]}); give each correction once; nothing merged'
-            )
-        seen_files[key] = path
+    files = correction_files(corrections)
     unfinished = []
     with contextlib.ExitStack() as locks:  # the review servers of these folders wait while they are read
         for folder in sorted({str(Path(f).parent) for f in files}):
@@ -341,6 +391,13 @@ def merge_corrections(
             unfinished.append(dict(file=str(proposals), state='never saved', page=page['page']))
     for u in unfinished:
         print(f'  not merged: {u.get("page") or u["file"]} is {u["state"]!r}, not done', file=sys.stderr)
+    return col, unfinished, book, files
+
+
+def check_corrections(col, unfinished: list, files: list, replace: bool) -> dict:
+    """Step 3: the corrected pages as COCO, validated whole before anything is written: a page
+    corrected in two files, a box without a valid place or a canvas not among the pages (a box
+    the annotator drew is never dropped), no page done, a box not finite or empty: refused."""
     corrected = col.coco()
     twice = {name: srcs for name, srcs in col.page_sources.items() if len(srcs) > 1}
     if twice:  # one page corrected in two files: which is right is the annotator's call, not the merge's
@@ -349,9 +406,6 @@ def merge_corrections(
             f'page {name} is in {len(srcs)} correction files ({", ".join(srcs)}); keep one correction per page '
             f'({len(twice)} pages like this); nothing merged'
         )
-    # validate the whole merge before anything is written: a box the annotator drew is never dropped, and
-    # corrections that cannot all be read (a box without a valid place, a canvas not among --pages) are not
-    # merged in part
     for p in col.problems[1:]:
         print(f'  problem: {p["file"]} [{p["item"]}]: {p["reason"]}', file=sys.stderr)
     if col.problems:
@@ -360,10 +414,10 @@ def merge_corrections(
         raise UserError(f'{p["file"]}, item {p["item"]}: {p["reason"]}{more}; fix the corrections; nothing merged')
     if not corrected['images']:
         why = (
-            f'none of the {len(unfinished)} pages is marked done (finish them in the review app, or pass '
-            '--include-unfinished)'
+            f'none of the {len(unfinished)} pages is marked done (finish them in the review app, or set '
+            '`include_unfinished`)'
             if unfinished
-            else f'no corrected page could be read from {", ".join(files) or "--corrections"}'
+            else f'no corrected page could be read from {", ".join(files) or "`corrections`"}'
         )
         raise UserError(
             f'{why}; nothing merged' + (' (the book in the training set is left as it is)' if replace else '')
@@ -383,52 +437,61 @@ def merge_corrections(
                 f'page {names.get(a["image_id"])!r}, annotation {a.get("id")}: box {b!r} is not a '
                 'finite box with positive size; nothing merged'
             )
+    return corrected
+
+
+def check_page_files(corrected: dict, pages_root: Path, data_root, book_id: str) -> list[str]:
+    """Step 4: every corrected page's image is there, and its name under ``data_root`` stays
+    inside it; returns those names."""
     missing = [
         str(pages_root / im['file_name']) for im in corrected['images'] if not (pages_root / im['file_name']).is_file()
     ]
     if missing:
         raise UserError(
-            f'page image {missing[0]} not found ({len(missing)} missing; --pages names the folder in '
+            f'page image {missing[0]} not found ({len(missing)} missing; `pages_file` names the folder in '
             'info.images_root); nothing merged'
         )
     dest_names = page_dest_names([im['file_name'] for im in corrected['images']], book_id)
-    data_root = Path(data_root).resolve()
+    root = Path(data_root).resolve()
     for d in dest_names:
-        if not (data_root / d).resolve().is_relative_to(data_root):
-            raise UserError(f'page {d!r} would be written outside --data-root; nothing merged')
-    report = {}
-    if predictions:
-        preds = read_input(predictions)
-        # the effort of the pages merged: a page left out (unfinished, never opened) is not "all proposals deleted"
-        report = score_proposals(preds, corrected, preds.get('info', {}).get('score_thr', 0.0), only_corrected=True)
-    report['review'] = review_counts(corrected)
-    report['unfinished'] = unfinished
-    report['book_pages'] = {
-        state: sum(p['state'] == state for p in book) for state in ('done', 'in progress', 'to review', 'never saved')
-    }
-    train = read_input(train_ann)
+        if not (root / d).resolve().is_relative_to(root):
+            raise UserError(f'page {d!r} would be written outside `data_root`; nothing merged')
+    return dest_names
+
+
+def check_training_set(train: dict, train_ann, corrected: dict, pages_root: Path, data_root, book_id, replace) -> set:
+    """Step 5: the book is not in the training set yet (unless ``replace``: then the ids of its
+    pages there, to go), and no corrected page is pixel for pixel a page of another book there."""
     existing = {im['id'] for im in train['images'] if im.get('book_id') == book_id}
     if existing and not replace:
         raise UserError(
             f'{train_ann}: book {book_id!r} is already in the training set '
-            f'({len(existing)} pages); use --replace to replace it'
+            f'({len(existing)} pages); set `replace` to replace it'
         )
-    data_root_path = Path(data_root).resolve()
-    known = training_page_hashes(train, data_root_path, Path(train_ann).parent / HASHES, book_id if replace else None)
+    known = training_page_hashes(
+        train, Path(data_root).resolve(), Path(train_ann).parent / HASHES, book_id if replace else None
+    )
     dups = duplicate_pages(corrected, pages_root, known)
     if dups:  # e.g. the held-out test book again under a new name: test pages would leak into training
         new, old = dups[0]
         raise UserError(
             f'page {new["file_name"]} is pixel for pixel page {old["file_name"]} of book {old.get("book_id")!r}, '
-            f'already in {train_ann} ({len(dups)} pages like this); a book is merged once (--replace '
+            f'already in {train_ann} ({len(dups)} pages like this); a book is merged once (`replace` '
             f'{old.get("book_id")} to correct that book); nothing merged'
         )
+    return existing
+
+
+def write_merge(train, existing, corrected, dest_names, pages_root, data_root, book_id, out) -> tuple[int, int]:
+    """Step 6, a transaction: the book's old pages out of ``train`` (``existing``), the corrected
+    pages and faces in, the page files staged, the COCO switched in one atomic rename; returns
+    the pages and faces added."""
+    data_root = Path(data_root).resolve()
     train['images'] = [im for im in train['images'] if im['id'] not in existing]
     train['annotations'] = [a for a in train['annotations'] if a['image_id'] not in existing]
     next_img = max((im['id'] for im in train['images']), default=0) + 1
     next_ann = max((a['id'] for a in train['annotations']), default=0) + 1
     new_ids = {}
-    out = Path(out or train_ann)
     # a transaction: page files are never overwritten with other bytes (a page whose name is taken by other
     # bytes, as with --replace, goes to a name with its content hash), so until the COCO is switched (one
     # atomic rename) the old COCO still matches its files; a kill at any moment leaves the old state or the new
@@ -451,16 +514,4 @@ def merge_corrections(
     except BaseException:
         remove_staged(created, data_root)
         raise
-    if out.resolve() == Path(train_ann).resolve():  # the old COCO is gone: its book's files can go
-        remove_unreferenced_pages(data_root, book_id, train)
-    curation_file = write_curation(corrected, out, book_id, book_title, pages.get('info', {}))
-    report.update(
-        book_id=book_id,
-        pages=len(new_ids),
-        faces=added,
-        skipped=len(col.problems),
-        out=str(out),
-        curation=str(curation_file) if curation_file else None,
-    )
-    atomic_write_json(out.with_name(f'merge_{book_id}.json'), report)
-    return dict(report, train_pages=len(train['images']), train_faces=len(train['annotations']))
+    return len(new_ids), added

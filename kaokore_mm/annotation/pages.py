@@ -98,11 +98,11 @@ def pages_from_manifest(src: str, out, download: bool = True, log=None) -> tuple
         found, book = manifest_book(manifest)
         pages = pages_from_manifest_pages(found, out)
     except (PermanentError, ManifestError, PageSourceError) as e:
-        raise PageSourceError(f'--iiif-manifest {src}: {e}') from None
+        raise PageSourceError(f'`iiif_manifest` {src}: {e}') from None
     except OSError as e:
-        raise PageSourceError(f'--iiif-manifest {src}: {e.strerror or e} (give a manifest file or URL)') from None
+        raise PageSourceError(f'`iiif_manifest` {src}: {e.strerror or e} (give a manifest file or URL)') from None
     except ValueError as e:
-        raise PageSourceError(f'--iiif-manifest {src}: {e}') from None
+        raise PageSourceError(f'`iiif_manifest` {src}: {e}') from None
     if download:
         jobs = [PageJob(p['iiif_base'], p['path'], url=None if p['iiif_base'] else p['image_url']) for p in pages]
         report = Downloader().run(jobs, root=out / 'pages')

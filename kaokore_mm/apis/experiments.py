@@ -64,8 +64,8 @@ def effective_schedule(config: str, cfg_options=(), max_iters: int | None = None
         if max_iters is not None:
             raise UserError(
                 f'{config} trains by epochs (train_cfg.max_epochs={train_cfg.get("max_epochs")}); '
-                '--max-iters applies to iteration-based configs: use --cfg-options '
-                'train_cfg.max_epochs=N instead'
+                '`max_iters` applies to iteration-based configs: set `train_cfg.max_epochs` through `cfg_options` '
+                'instead'
             )
         return opts, f'epoch_{train_cfg["max_epochs"]}.pth'
     iters = max_iters or train_cfg.get('max_iters')
@@ -240,7 +240,7 @@ def sweep_one(config: str, work: Path, data_root, max_iters: int | None = None, 
         if row.get('settings') != settings:
             raise UserError(
                 f'{result_file} was written with other settings ({row.get("settings")}); '
-                'use another --work-dir or remove that folder'
+                'use another `work_dir` or remove that folder'
             )
         say('sweep', f'{config}: finished earlier')
         return row

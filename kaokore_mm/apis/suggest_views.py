@@ -41,7 +41,7 @@ def suggest_views(cfg, min_size: float | None = None) -> dict:
         try:
             min_size = smallest_anchor(cfg)
         except ValueError as e:
-            raise UserError(f'{e}; give the smallest face the detector sees with --min-size') from None
+            raise UserError(f'{e}; give the smallest face the detector sees as `min_size`') from None
     sizes = training_face_sizes(cfg)
     if not len(sizes):
         raise UserError('the training subset has no face: the views are chosen from the training faces')

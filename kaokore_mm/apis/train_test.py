@@ -132,7 +132,7 @@ def test_detector(
     """
     name = cfg.filename or 'the config'
     if out is not None and not out.endswith(('.pkl', '.pickle')):
-        raise UserError(f'--out must name a .pkl or .pickle file, got {out}')
+        raise UserError(f'`out` must name a .pkl or .pickle file, got {out}')
     check_checkpoint(checkpoint)
     cfg.load_from = checkpoint
     check_config(cfg, name, 'test')

@@ -204,9 +204,9 @@ def run_device_benchmark(config: str, out_dir, device: str = 'cuda', size: str =
     import tempfile
 
     if size not in SIZES:
-        raise UserError(f'--size {size}: one of {", ".join(SIZES)}')
+        raise UserError(f'`size` {size}: one of {", ".join(SIZES)}')
     if _cuda(device) and not torch.cuda.is_available():
-        raise UserError(f'--device {device}: CUDA is not available on this machine (use --device cpu --size tiny)')
+        raise UserError(f'`device` {device}: CUDA is not available on this machine (use `device` cpu and `size` tiny)')
     s = SIZES[size]
     out = Path(out_dir)
     data = out / 'data'

@@ -154,7 +154,7 @@ def _sahi():
         from sahi.models.mmdet import MmdetDetectionModel
         from sahi.predict import get_sliced_prediction
     except ImportError:
-        raise UserError('--vs-sahi needs SAHI: pip install -e .[bench]') from None
+        raise UserError('`vs_sahi` needs SAHI: pip install -e .[bench]') from None
     return MmdetDetectionModel, get_sliced_prediction
 
 

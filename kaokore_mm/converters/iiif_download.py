@@ -37,10 +37,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from kaokore_mm.core.iiif import MAX_PAGE_PIXELS, full_page_url, info_url
+from kaokore_mm.core.iiif import MAX_PAGE_PIXELS, IIIFError, full_page_url, info_url, parse_image_url
 from kaokore_mm.core.page_files import cut_short
-from kaokore_mm.core.text import parse_json
+from kaokore_mm.core.text import decode_text, parse_json, read_text
+from kaokore_mm.errors import UserError
 from kaokore_mm.utils.io import atomic_write_bytes, remove_stale_temp_files
+
+from .kaokore_metadata import page_file_name
 
 USER_AGENT = 'kaokore_mm-downloader/0.1 (+https://github.com/)'
 
@@ -342,3 +345,60 @@ class Downloader:
         if bar is not None:
             bar.close()
         return self.report
+
+
+def page_jobs(out, coco=None, ids=None) -> tuple[list, list]:
+    """``(jobs, problems)``: the pages to fetch into ``out``, from a COCO file's images
+    (``coco``: their ``iiif_base`` and ``file_name``) or from a list of IIIF image services or
+    request URLs, one per line (``ids``: a BOM, CRLF, comments and blank lines as editors save
+    them), and the input lines that could not become one (not a URL, not UTF-8, a file name
+    that would escape ``out``); a page named twice is fetched once."""
+    out = Path(out)
+    entries, problems = [], []
+    if coco:
+        coco = json.loads(read_text(coco))
+        if not isinstance(coco, dict) or not isinstance(coco.get('images', []), list):
+            raise UserError(f'{coco}: not a COCO file (an object with an "images" list)')
+        for im in coco.get('images', []):
+            if not isinstance(im, dict):
+                problems.append(dict(source=coco, reason=f'image entry {str(im)[:40]!r} is not an object'))
+                continue
+            if not im.get('iiif_base') or not im.get('file_name'):
+                problems.append(dict(source=coco, item=im.get('id'), reason='image without iiif_base/file_name'))
+                continue
+            entries.append((im['iiif_base'], im['file_name'], f'{coco} image {im.get("id")}'))
+    else:
+        with open(ids, 'rb') as f:
+            data = f.read()
+        text, _ = decode_text(data)  # a BOM, CRLF as editors save them; else line by line
+        raws = text.split('\n') if text is not None else data.split(b'\n')
+        for no, raw in enumerate(raws, 1):
+            try:
+                line = (raw if isinstance(raw, str) else raw.decode('utf-8')).strip()
+            except UnicodeDecodeError:
+                problems.append(dict(source=f'{ids}:{no}', reason='not UTF-8'))
+                continue
+            if not line or line.startswith('#'):
+                continue
+            try:  # a full request URL: take its service
+                req = parse_image_url(line)
+                base, server, path = req.base, req.server, req.path
+            except IIIFError:
+                if not line.startswith(('http://', 'https://')):
+                    problems.append(dict(source=f'{ids}:{no}', reason=f'not a URL: {line[:60]!r}'))
+                    continue
+                base = line.rstrip('/')
+                server, _, path = base.split('://', 1)[1].partition('/')
+            entries.append((base, page_file_name(server, path), f'{ids}:{no}'))
+    root = out.resolve()
+    jobs, seen = [], set()
+    for base, name, source in entries:
+        dest = (out / name).resolve()
+        if root not in dest.parents:
+            problems.append(dict(source=source, reason=f'file name {name!r} would escape {out}'))
+            continue
+        if dest in seen:
+            continue
+        seen.add(dest)
+        jobs.append(PageJob(base=base, dest=dest))
+    return jobs, problems

@@ -28,12 +28,14 @@ import csv
 import io
 import re
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from kaokore_mm.core.iiif import IIIFError, clip_box, parse_image_url, region_box, valid_page_size
 from kaokore_mm.core.labels import GENDERS, STATUSES
-from kaokore_mm.core.text import decode_text
+from kaokore_mm.core.page_files import page_size
+from kaokore_mm.core.text import decode_text, parse_json
+from kaokore_mm.errors import BadPageError, UserError
 
 SAFE = re.compile(r'[^A-Za-z0-9._-]+')
 
@@ -293,6 +295,40 @@ def convert(kaokore_dir, size_of=None, report: Report | None = None) -> tuple[di
         categories=[dict(id=1, name='face')],
     )
     return coco, report
+
+
+def downloaded_page_sizes(root, disagreements: list) -> Callable:
+    """``size_of(page)`` for :func:`convert`: the size of the page downloaded under ``root`` as it
+    is displayed (its header, EXIF orientation applied: :func:`~kaokore_mm.core.page_files.page_size`,
+    the one page-size reader), else the width and height of the ``.info.json`` saved beside it;
+    a disagreement between the two is recorded in ``disagreements``; ``None`` when neither is there."""
+    root = Path(root)
+
+    def info_size(info: Path):
+        try:
+            data = parse_json(info.read_bytes())
+            return data['width'], data['height']  # checked by the converter (valid_page_size)
+        except (OSError, ValueError, KeyError, TypeError, RecursionError):
+            return None
+
+    def size_of(page):
+        img = root / page['file_name']
+        info = img.with_name(img.name + '.info.json')
+        said = info_size(info) if info.is_file() else None
+        if img.is_file():
+            try:
+                size = page_size(img)
+            except BadPageError as e:
+                if 'decompression bomb' in str(e):  # a page too large to read is the user's to downscale
+                    raise UserError(f'{e}, and convert again') from None
+                size = None
+            if size is not None:
+                if said is not None and tuple(said) != tuple(size):
+                    disagreements.append(f'{img}: the image is {size[0]}x{size[1]}, its info.json says {said}')
+                return size
+        return said
+
+    return size_of
 
 
 def summary(coco, report) -> dict:

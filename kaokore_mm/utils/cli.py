@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import sys
 from collections.abc import Callable, Iterator
 
@@ -38,32 +39,66 @@ def input_error_message(e: BaseException) -> str | None:
     return None
 
 
-def cli_main(main, argv=None) -> int:
+def cli_main(main, argv=None, aliases: dict | None = None) -> int:
     """Run a tool's ``main(argv)``: the one error boundary of the tools. A
     :class:`UserError`, or an exception of the user's input
     (:func:`input_error_message`), becomes ``error: <message>`` on stderr and
-    exit code 2. ``--debug`` anywhere in the arguments shows the traceback instead."""
+    exit code 2, the parameters it names read as the tool's options (:func:`with_flags`:
+    the options of the tool's parser, and ``aliases``, a library parameter's name to the
+    option that gives it, e.g. ``{'pages_file': '--pages'}``). ``--debug`` anywhere in the
+    arguments shows the traceback instead."""
     import argparse
 
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = '--debug' in argv
     argv = [a for a in argv if a != '--debug']
-    original = argparse.ArgumentParser.error
+    original, original_parse = argparse.ArgumentParser.error, argparse.ArgumentParser.parse_known_args
+    parsers = []
+
+    def parse_known_args(self, *args, **kwargs):  # the tool's parser: its options name the parameters
+        if not parsers:
+            parsers.append(self)
+        return original_parse(self, *args, **kwargs)
+
     argparse.ArgumentParser.error = _one_line_usage_error  # a bad option is one line too, not usage + line
+    argparse.ArgumentParser.parse_known_args = parse_known_args
     try:
         rc = main(argv)
     except Exception as e:
         message = input_error_message(e)
         if debug or message is None:
             raise
-        print(f'error: {message}', file=sys.stderr, flush=True)
+        flags = {**(option_flags(parsers[0]) if parsers else {}), **(aliases or {})}
+        print(f'error: {with_flags(message, flags)}', file=sys.stderr, flush=True)
         return 2
     except KeyboardInterrupt:
         print('interrupted', file=sys.stderr)
         return 130
     finally:
         argparse.ArgumentParser.error = original
+        argparse.ArgumentParser.parse_known_args = original_parse
     return rc if isinstance(rc, int) and not isinstance(rc, bool) else 0
+
+
+# a parameter or config key a library message names: `data_root`, `train_cfg.max_iters`
+NAMED = re.compile(r'`([A-Za-z_][\w.]*)`')
+
+
+def option_flags(parser) -> dict:
+    """``{dest: '--long-option'}`` of a parser's options."""
+    out = {}
+    for action in parser._actions:
+        longs = [o for o in action.option_strings if o.startswith('--')]
+        if longs:
+            out[action.dest] = longs[0]
+    return out
+
+
+def with_flags(message: str, flags: dict) -> str:
+    """A library message as the command line says it: the package names parameters and config
+    keys in backticks (as `data_root`), never a tool's flags; here each name a tool takes as an
+    option reads as that option (``--data-root``), any other as written, without the backticks."""
+    return NAMED.sub(lambda m: flags.get(m.group(1), m.group(1)), message)
 
 
 def _one_line_usage_error(parser, message: str):

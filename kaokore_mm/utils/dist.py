@@ -55,20 +55,20 @@ def launcher_env(launcher: str) -> tuple[int, int, str, int]:
         elif launcher == 'mpi':
             _env_from_mpi()
     except KeyError as e:
-        raise UserError(f'--launcher {launcher}: {e.args[0]} is not set (run under {launcher})') from None
+        raise UserError(f'`launcher` {launcher}: {e.args[0]} is not set (run under {launcher})') from None
     missing = [k for k in ENV if not os.environ.get(k)]
     if missing:
         raise UserError(
-            f'--launcher {launcher}: {", ".join(missing)} not set; start every process with torchrun (which '
-            'sets them), or run without --launcher'
+            f'`launcher` {launcher}: {", ".join(missing)} not set; start every process with torchrun (which '
+            'sets them), or run without `launcher`'
         )
     try:
         rank, world, port = int(os.environ['RANK']), int(os.environ['WORLD_SIZE']), int(os.environ['MASTER_PORT'])
     except ValueError:
-        raise UserError(f'--launcher {launcher}: RANK, WORLD_SIZE and MASTER_PORT must be whole numbers') from None
+        raise UserError(f'`launcher` {launcher}: RANK, WORLD_SIZE and MASTER_PORT must be whole numbers') from None
     if not (world >= 1 and 0 <= rank < world and 0 < port < 65536):
         raise UserError(
-            f'--launcher {launcher}: RANK {rank} of WORLD_SIZE {world} (port {port}) is not a process of a run'
+            f'`launcher` {launcher}: RANK {rank} of WORLD_SIZE {world} (port {port}) is not a process of a run'
         )
     return rank, world, os.environ['MASTER_ADDR'], port
 
@@ -97,7 +97,7 @@ def init_cpu_process_group(launcher: str, timeout_s: int = 1800) -> bool:
         )
     except (RuntimeError, OSError) as e:  # DistStoreError, refused connection, address in use
         raise UserError(
-            f'--launcher {launcher}: process {rank} of {world} could not meet the others at {addr}:{port} within '
+            f'`launcher` {launcher}: process {rank} of {world} could not meet the others at {addr}:{port} within '
             f'{join:g} s ({str(e).splitlines()[0][:120]}); start all {world} processes (torchrun '
             f'--nproc_per_node={world}), or raise KAOKORE_DIST_JOIN_TIMEOUT'
         ) from None

@@ -86,7 +86,7 @@ def check_config(cfg, config_path: str, stage: str) -> None:
         ann = _ann_file(ds_cfg)
         if ann is not None and not osp.isfile(ann):
             raise UserError(
-                f'{config_path}: {name}.dataset: annotation file {ann} not found (set --data-root, or '
+                f'{config_path}: {name}.dataset: annotation file {ann} not found (set `data_root`, or '
                 'make the dataset first: see docs/getting_started.md)'
             )
         with item(f'{name}.dataset'):
@@ -137,11 +137,11 @@ def check_run_settings(cfg, config_path: str, stage: str) -> None:
     def check(model, raw, where):
         why = problem(model, dict(raw)) if isinstance(raw, dict) else None
         if why is not None:
-            raise UserError(f'{config_path}: {where}.{why} (fix the config or --cfg-options)')
+            raise UserError(f'{config_path}: {where}.{why} (fix the config or `cfg_options`)')
 
     work_dir = cfg.get('work_dir')
     if isinstance(work_dir, str) and osp.exists(work_dir) and not osp.isdir(work_dir):
-        raise UserError(f'--work-dir {work_dir} is a file, not a folder: give a folder for the run')
+        raise UserError(f'`work_dir` {work_dir} is a file, not a folder: give a folder for the run')
     for name in loaders_of(cfg, stage):
         loader = cfg.get(name) or {}
         check(LoaderSettings, {k: loader[k] for k in ('batch_size', 'num_workers') if k in loader}, name)
@@ -218,7 +218,7 @@ def check_config_values(cfg, config_path: str) -> None:
                 where = f'{path}.{k}' if path else str(k)
                 why = value_problem(str(k), v)
                 if why is not None:
-                    raise UserError(f'{config_path}: {where}: {why} (fix the config or --cfg-options)')
+                    raise UserError(f'{config_path}: {where}: {why} (fix the config or `cfg_options`)')
                 walk(v, where)
         elif isinstance(node, (list, tuple)):
             for k, v in enumerate(node):
@@ -236,5 +236,5 @@ def building(config_path: str, what: str = 'the model') -> Iterator[None]:
     except USER_ERRORS as e:
         raise UserError(
             f'{config_path}: {what} cannot be built from the config: {type(e).__name__}: {_one_line(e)} '
-            '(fix the config or --cfg-options)'
+            '(fix the config or `cfg_options`)'
         ) from None

@@ -82,7 +82,7 @@ def check_weights_fit(model, checkpoint, config, partial: bool = False) -> dict:
     if why and not partial:
         raise UserError(
             f'checkpoint {checkpoint} does not fit the model of {config}: {why}. Give the checkpoint a '
-            'training of this config wrote (or pass --partial-load to use the weights that fit, '
+            'training of this config wrote (or set `partial_load` to use the weights that fit, '
             'e.g. to fine-tune from another model)'
         )
     return m

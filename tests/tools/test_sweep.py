@@ -23,7 +23,9 @@ def test_the_checkpoint_follows_the_overrides():
     )
     opts, name = effective_schedule('configs/demo/faster_rcnn_r18_patch512_demo.py', ['train_cfg.max_iters=7'], 3)
     assert name == 'iter_3.pth' and opts[-2:] == ['train_cfg.max_iters=3', 'train_cfg.val_interval=3']
-    with pytest.raises(UserError, match='trains by epochs.*train_cfg.max_epochs=N'):
+    with pytest.raises(
+        UserError, match='trains by epochs.*`max_iters` applies.*`train_cfg.max_epochs` through `cfg_options`'
+    ):
         effective_schedule('configs/ssd300_vgg16_patch600.py', max_iters=10)
 
 
@@ -46,6 +48,8 @@ def test_max_iters_on_an_epoch_config_is_one_line_and_exit_2(tmp_path, capsys):
     err = capsys.readouterr().err
     assert rc == 2 and err.startswith('error: configs/faster_rcnn_r50_nopatch.py trains by epochs')
     assert err.count('\n') == 1 and not list(tmp_path.iterdir())
+    # the library names parameters and config keys; the boundary says the sweep's own options
+    assert '--max-iters applies' in err and 'set train_cfg.max_epochs through --cfg-options' in err and '`' not in err
 
 
 def test_sweep_over_two_demo_configs(tiny_data, tmp_path, capsys):

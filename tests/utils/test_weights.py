@@ -55,7 +55,7 @@ def test_check_refuses_unless_partial_and_reads_every_layout(tmp_path):
     with pytest.raises(UserError) as e:
         check_weights_fit(net, other, 'cfg.py')
     line = str(e.value)
-    assert str(other) in line and 'cfg.py' in line and '--partial-load' in line and '\n' not in line
+    assert str(other) in line and 'cfg.py' in line and '`partial_load`' in line and '\n' not in line
     assert check_weights_fit(net, other, 'cfg.py', partial=True)['shapes']  # deliberately: loads what fits
     torch.save(dict(meta={}, optimizer={}), tmp_path / 'noweights.pth')
     with pytest.raises(UserError, match='no weights'):

@@ -17,7 +17,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from kaokore_mm.converters.kaokore_metadata import convert, summary
+from kaokore_mm.converters.kaokore_metadata import convert, downloaded_page_sizes, summary
 from kaokore_mm.utils.cli import UserError, cli_main, number
 from kaokore_mm.utils.io import atomic_write_text
 
@@ -33,40 +33,6 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
-def page_size_reader(root: Path, disagreements: list):
-    """``size_of(page)``: the downloaded image's size (its header: the pixels are the
-    truth), else the info.json saved beside it; a disagreement between the two is
-    recorded in ``disagreements``."""
-    from PIL import Image
-
-    def info_size(info: Path):
-        try:
-            data = json.loads(info.read_text(encoding='utf-8'))
-            return data['width'], data['height']  # checked by the converter (valid_page_size)
-        except (OSError, ValueError, KeyError, TypeError, RecursionError):
-            return None
-
-    def size_of(page):
-        img = root / page['file_name']
-        info = img.with_name(img.name + '.info.json')
-        said = info_size(info) if info.is_file() else None
-        if img.is_file():
-            try:
-                with Image.open(img) as im:
-                    size = im.size
-            except Image.DecompressionBombError as e:
-                raise UserError(f'{img}: {e}; downscale it (download_pages.py --max-size) and convert again') from None
-            except OSError:
-                size = None
-            if size is not None:
-                if said is not None and tuple(said) != tuple(size):
-                    disagreements.append(f'{img}: the image is {size[0]}x{size[1]}, its info.json says {said}')
-                return size
-        return said
-
-    return size_of
-
-
 def main(argv=None):
     args = parse_args(argv)
     out = Path(args.out)
@@ -76,7 +42,7 @@ def main(argv=None):
         raise UserError(f'--out {out}: a file, not a folder')
     disagreements = []
     try:
-        coco, report = convert(args.kaokore_dir, page_size_reader(Path(args.pages_dir or out), disagreements))
+        coco, report = convert(args.kaokore_dir, downloaded_page_sizes(Path(args.pages_dir or out), disagreements))
     except (FileNotFoundError, ValueError) as e:
         raise UserError(str(e)) from None
     s = summary(coco, report)
