@@ -15,35 +15,29 @@ contact sheet keeps only the ``sheet_size`` most doubtful face crops.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import heapq
-import io
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 
-import cv2
-import numpy as np
-
-from kaokore_mm.annotation.manifest import book_manifest, public_canvas, tiles_url, w3c_url
-from kaokore_mm.annotation.tiles import write_tiles
-from kaokore_mm.converters.curation import curation
-from kaokore_mm.converters.web_annotation import annotation_page
-from kaokore_mm.core.iiif_presentation import canvas_scale, to_canvas
-from kaokore_mm.core.page_files import bad_pages_message, page_problem, read_page
+from kaokore_mm.core.page_files import bad_pages_message, page_problem
 from kaokore_mm.engine.hooks import read_operating_point
 from kaokore_mm.errors import BadPageError
 from kaokore_mm.utils.config import resolved
 from kaokore_mm.utils.dist import rank_and_world
-from kaokore_mm.utils.image_ops import cut_crop, face_window
-from kaokore_mm.utils.io import atomic_write_bytes, atomic_write_json, atomic_write_text, remove_stale_temp_files
-from kaokore_mm.visualization.draw import draw_page_boxes, score_colour
+from kaokore_mm.utils.io import atomic_write_json, remove_stale_temp_files
 
 from .pages import page_stem
-
-THUMB = 96
+from .writers import (
+    CocoWriter,
+    CsvWriter,
+    CurationWriter,
+    ManifestWriter,
+    PictureWriter,
+    W3CWriter,
+    predicted_pages,
+    read_page_or_report,
+)
 
 
 def file_sha256(path, chunk: int = 1 << 20) -> str:
@@ -114,24 +108,6 @@ def describe_score_threshold(thr: float, how: dict) -> str:
     )
 
 
-def model_name(tag) -> str | None:
-    """``<config name>@<checkpoint hash>`` of a :func:`model_tag` (what a proposal names as its model)."""
-    det = (tag or {}).get('detector') if isinstance(tag, dict) else None
-    if not det:
-        return None
-    return f'{Path(det["config"]).stem}@{det["checkpoint_sha256"][:8]}'
-
-
-def read_page_or_report(path) -> np.ndarray:
-    problem = page_problem(path)  # also a JPEG cut short, which OpenCV decodes as grey without a word
-    if problem:
-        raise BadPageError(problem)
-    try:
-        return read_page(path)
-    except (OSError, ValueError, cv2.error) as e:
-        raise BadPageError(str(e) if str(path) in str(e) else f'{path}: {e}') from None
-
-
 def predict_pages(
     pages, out, predict, tag: dict, rank: int = 0, world_size: int = 1, progress: bool = True
 ) -> tuple[int, list[dict]]:
@@ -175,25 +151,6 @@ def predict_pages(
     return done, bad
 
 
-def _sheet(crops, path: Path, cols: int = 10) -> None:
-    """Face crops, most doubtful (lowest score) first, with their scores and pages."""
-    crops = sorted(crops, key=lambda c: (c[0], c[1]))
-    if not crops:
-        return
-    rows = -(-len(crops) // cols)
-    cell = THUMB + 28  # the crop, its score (and status) and its page
-    sheet = np.full((rows * cell, cols * THUMB, 3), 255, np.uint8)
-    for k, (score, _, tile, label) in enumerate(crops):
-        r, c = divmod(k, cols)
-        sheet[r * cell : r * cell + THUMB, c * THUMB : (c + 1) * THUMB] = tile
-        lines = label if isinstance(label, tuple) else (label,)
-        for i, line in enumerate(lines):
-            colour = score_colour(score) if i == 0 else (90, 90, 90)
-            xy = (c * THUMB + 2, r * cell + THUMB + 12 + 13 * i)
-            cv2.putText(sheet, line, xy, cv2.FONT_HERSHEY_SIMPLEX, 0.35, colour, 1, cv2.LINE_AA)
-    atomic_write_bytes(path, cv2.imencode('.jpg', sheet)[1].tobytes())
-
-
 def write_outputs(
     pages,
     out,
@@ -206,145 +163,39 @@ def write_outputs(
     base_url: str = DEFAULT_BASE_URL,
     source: dict | None = None,
 ) -> dict:
-    """COCO, W3C AnnotationPages, a IIIF manifest, CSV, review pictures, the
-    contact sheet and each page's level-0 tiles from the per-page predictions,
-    one page in memory at a time; returns counts. ``base_url``: where the review
-    app serves ``out``: the ids of everything IIIF (canvases of a folder's pages,
-    annotations, manifest, image services) are http(s) URLs under it.
-
-    Boxes are predicted in the page's pixels; wherever a canvas is named (W3C targets, the
-    curation, the manifest) they are written in the canvas's coordinates, which differ when a
-    manifest paints an image of another size on its canvas (``source``: the manifest's
-    ``id`` and ``label``, whose ``within`` the curation names). COCO and CSV stay in pixels,
-    and COCO keeps the canvas size of such a page (``canvas_width``, ``canvas_height``)."""
+    """COCO, W3C AnnotationPages, a IIIF manifest, a curation, CSV, review pictures, the
+    contact sheet and each page's level-0 tiles from the per-page predictions, one page in
+    memory at a time (:mod:`~kaokore_mm.annotation.writers`: one writer per format, fed by one
+    page iterator); returns counts. ``base_url``: where the review app serves ``out``: the ids
+    of everything IIIF (canvases of a folder's pages, annotations, manifest, image services)
+    are http(s) URLs under it. ``source``: the manifest the pages come from (``id`` and
+    ``label``), which the curation names as ``within``."""
     out = Path(out)
-    images, anns, rows, worst, missing, canvases, curated = [], [], [], [], [], [], []
-    for k, p in enumerate(pages, 1):
-        stem = page_stem(p['key'])
-        pred_file = out / 'predictions' / f'{stem}.json'
-        if not pred_file.exists():
-            missing.append(p['key'])
-            continue
-        pred = json.loads(pred_file.read_text())
-        p = dict(p, canvas=public_canvas(p, base_url))  # a folder's file:// canvas would leak the path, fail IIIF
-        faces = [f for f in pred['faces'] if f['score'] >= score_thr]
-        file_name = os.path.relpath(Path(p['path']).resolve(), images_root)
-        pixels = (pred['width'], pred['height'])
-        canvas_size = (p['width'], p['height']) if p.get('width') and p.get('height') else pixels
-        scale = canvas_scale(canvas_size, pixels)
-        image = dict(
-            id=k,
-            file_name=Path(file_name).as_posix(),
-            width=pred['width'],
-            height=pred['height'],
-            book_id=book_id,
-            book_title=book_title,
-            page_key=p['key'],
-            canvas=p['canvas'],
-            iiif_base=p.get('iiif_base'),
-        )
-        if tuple(canvas_size) != tuple(pixels):
-            image.update(canvas_width=int(canvas_size[0]), canvas_height=int(canvas_size[1]))
-        images.append(image)
-        w3c = []
-        for f in faces:
-            x1, y1, x2, y2 = f['box']
-            attrs = {key: f[key] for key in ('status', 'gender') if key in f}
-            scores = {f'{key}_score': f[f'{key}_score'] for key in attrs}
-            sure = [key for key in attrs if f.get(f'{key}_sure')]  # confident enough to confirm in bulk
-            anns.append(
-                dict(
-                    id=len(anns) + 1,
-                    image_id=k,
-                    category_id=1,
-                    bbox=[x1, y1, x2 - x1, y2 - y1],
-                    area=(x2 - x1) * (y2 - y1),
-                    iscrowd=0,
-                    score=f['score'],
-                    attributes=dict(attrs, **scores, **{f'{key}_sure': True for key in sure}),
-                )
-            )
-            on_canvas = to_canvas([x1, y1, x2 - x1, y2 - y1], scale)
-            curated.append(dict(canvas=p['canvas'], bbox=on_canvas, score=f['score'], **attrs))
-            w3c.append(
-                dict(
-                    bbox=on_canvas,
-                    score=f['score'],
-                    tags=list(attrs.values()),
-                    sure=sure,
-                    model=model_name(pred.get('model')),
-                )
-            )
-            rows.append(
-                [
-                    p['key'],
-                    p['canvas'],
-                    round(x1, 1),
-                    round(y1, 1),
-                    round(x2 - x1, 1),
-                    round(y2 - y1, 1),
-                    round(f['score'], 4),
-                    f.get('status', f.get('gender', '')),
-                    round(f.get('status_score', f.get('gender_score', 0.0)), 4),
-                ]
-            )
-        atomic_write_json(
-            out / 'w3c' / f'{stem}.json',
-            annotation_page(p['canvas'], w3c, w3c_url(base_url, p['key']), state='to review'),
-            indent=1,
-        )
-        canvases.append(
-            dict(p, width=canvas_size[0], height=canvas_size[1], pixel_width=pixels[0], pixel_height=pixels[1])
-        )
-        img = read_page_or_report(p['path'])
-        write_tiles(img, out / 'iiif' / stem, tiles_url(base_url, p['key']))
-        pic = draw_page_boxes(
-            img,
-            pred_boxes=[f['box'] for f in faces],
-            pred_scores=[f['score'] for f in faces],
-            score_thr=score_thr,
-            labels=[f.get('status', '') for f in faces],
-        )
-        atomic_write_bytes(out / 'review' / f'{stem}.jpg', cv2.imencode('.jpg', pic)[1].tobytes())
-        for i, f in enumerate(faces):  # keep the sheet_size most doubtful crops only
-            # named by page, so a doubtful crop leads the annotator to its page
-            label = (
-                f'{f["score"]:.2f}' + (f' {f["status"][:4]}' if f.get('status') else ''),
-                Path(p['key']).stem[-16:],
-            )
-            item = (-f['score'], len(anns) - len(faces) + i)
-            if len(worst) < sheet_size or item > worst[0][:2]:
-                entry = (*item, cut_crop(img, face_window(f['box']), THUMB), label)
-                (heapq.heapreplace if len(worst) >= sheet_size else heapq.heappush)(worst, entry)
-        del img, pic
+    missing = []
+    coco, w3c, manifest = CocoWriter(book_id, book_title, score_thr), W3CWriter(out, base_url), ManifestWriter()
+    curated, table = CurationWriter(), CsvWriter()
+    pictures = PictureWriter(out, base_url, score_thr, sheet_size)
+    for page in predicted_pages(pages, out, images_root, score_thr, base_url, missing):
+        for writer in (coco, w3c, manifest, curated, table, pictures):
+            writer.add(page)
     base = base_url.rstrip('/')
     # the curation is "within" the book's manifest: the institution's for a IIIF source (where
     # Mirador and IIIF Curation Viewer load it), else the one the review app serves
     within = (source or {}).get('id') or f'{base}/manifest.json'
     label = book_title or (source or {}).get('label') or book_id
-    coco = dict(
-        info=dict(
-            description=description,
-            score_thr=score_thr,
-            images_root=str(images_root),
-            manifest=within,
-            review_manifest=f'{base}/manifest.json',
-        ),
-        images=images,
-        annotations=anns,
-        categories=[dict(id=1, name='face')],
+    info = dict(
+        description=description,
+        score_thr=score_thr,
+        images_root=str(images_root),
+        manifest=within,
+        review_manifest=f'{base}/manifest.json',
     )
-    atomic_write_json(out / 'annotations.coco.json', coco, indent=None)
-    atomic_write_json(out / 'manifest.json', book_manifest(canvases, base_url, label), indent=1)
-    # the proposals for IIIF Curation Viewer (CODH's tool): regions of the canvases, score and labels as metadata
-    atomic_write_json(out / 'curation.json', curation(f'{base}/curation.json', within, label, curated), indent=1)
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator='\n')
-    w.writerow(['page_key', 'canvas', 'x', 'y', 'w', 'h', 'score', 'label', 'label_score'])
-    w.writerows(rows)
-    atomic_write_text(out / 'annotations.csv', buf.getvalue())
-    _sheet([(-s, i, t, lab) for s, i, t, lab in worst], out / 'review' / 'contact_sheet.jpg')
-    return dict(pages_written=len(images), faces=len(anns), pages_without_prediction=missing)
+    coco.finish(out, info)
+    manifest.finish(out, base_url, label)
+    curated.finish(out, base, within, label)
+    table.finish(out)
+    pictures.finish()
+    return dict(pages_written=len(coco.images), faces=len(coco.anns), pages_without_prediction=missing)
 
 
 def face_proposer(inferencer, classifier=None) -> Callable:

@@ -44,6 +44,28 @@ def parse_cfg_options(options) -> dict:
     return parser.parse_args(['--cfg-options', *map(str, options)]).cfg_options or {}
 
 
+def scaled_schedule(schedulers, old_iters, iters: int) -> list[str]:
+    """``cfg_options`` that fit an iteration-based learning-rate schedule written for ``old_iters``
+    to ``iters``: every ``begin``, ``end`` and milestone scaled by ``iters / old_iters`` (a warm-up
+    of 50 of 500 iterations becomes 10 of 100, the cosine decay still ends at the last one).
+    Without it a run cut to fewer iterations stops at a high rate, a longer one runs at the floor."""
+    if not schedulers or not old_iters or old_iters == iters:
+        return []
+    items = schedulers if isinstance(schedulers, (list, tuple)) else [schedulers]
+    listed = isinstance(schedulers, (list, tuple))
+    opts = []
+    for i, sch in enumerate(items):
+        if sch.get('by_epoch', True):  # mmengine's default: counted in epochs, left as written
+            continue
+        for key in ('begin', 'end'):
+            if isinstance(sch.get(key), int) and not isinstance(sch.get(key), bool):
+                opts.append(f'param_scheduler{f".{i}" if listed else ""}.{key}={round(sch[key] * iters / old_iters)}')
+        if isinstance(sch.get('milestones'), (list, tuple)):
+            scaled = [round(m * iters / old_iters) for m in sch['milestones']]
+            opts.append(f'param_scheduler{f".{i}" if listed else ""}.milestones=[{",".join(map(str, scaled))}]')
+    return opts
+
+
 def effective_schedule(config: str, cfg_options=(), max_iters: int | None = None) -> tuple[list, str]:
     """The training options and the name of the last checkpoint the run will
     write, with every override applied (``--cfg-options`` first, then
@@ -72,7 +94,9 @@ def effective_schedule(config: str, cfg_options=(), max_iters: int | None = None
     if not iters:
         raise UserError(f'{config}: train_cfg has neither max_epochs nor max_iters')
     if max_iters is not None:
-        opts = [*opts, f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}']
+        old = train_cfg.get('max_iters')
+        opts = [*opts, *scaled_schedule(cfg.get('param_scheduler'), old, iters)]
+        opts += [f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}']
     return opts, f'iter_{iters}.pth'
 
 
