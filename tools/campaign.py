@@ -3,7 +3,7 @@
     python tools/campaign.py CONFIG --data-root DATA --work-dir DIR [--rounds 4]
         [--strategies in_order active] [--start 1] [--heldout 1]
         [--max-iters 500] [--finetune-iters 200] [--scout-pages 2] [--classifier CLS_CONFIG CLS_CKPT]
-        [--cfg-options k=v ...]
+        [--device cpu|cuda] [--cfg-options k=v ...]
 
 DATA is a collection of books with their true faces (annotations/pages.json with a book_id
 per page, e.g. tools/make_synthetic.py's). The first --start books are annotated from the
@@ -45,6 +45,7 @@ def parse_args(argv=None):
         metavar=('CONFIG', 'CKPT'),
         help='a status or gender classifier: its labels are proposed',
     )
+    p.add_argument('--device', default='cpu', help='of the predictions (cpu, cuda, cuda:1); trainings use CUDA if any')
     p.add_argument('--cfg-options', nargs='+', default=[], help='passed to every training and prediction')
     return p.parse_args(argv)
 
@@ -58,6 +59,7 @@ def main(argv=None):
         tuple(args.cfg_options),
         args.scout_pages,
         tuple(args.classifier) if args.classifier else None,
+        args.device,
     )
     records = run_campaign(args.work_dir, args.data_root, plan, args.rounds, args.strategies, args.start, args.heldout)
     say('campaign', f'{len(records)} rounds -> {args.work_dir}/campaign.md, campaign.json, effort.png')

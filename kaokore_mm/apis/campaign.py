@@ -78,7 +78,9 @@ class Plan:
     """What every round of a campaign shares (and a resumed campaign must keep): the detector
     ``config``, the iterations of the first training and of each later one, the
     ``cfg_options`` of every training and prediction, the pages per book the active strategy
-    scouts, and the face ``classifier`` (``(config, checkpoint)``) whose labels are proposed."""
+    scouts, the face ``classifier`` (``(config, checkpoint)``) whose labels are proposed, and the
+    ``device`` of the predictions (where the work runs, not what it computes: a campaign may
+    resume on another device; the trainings take the Runner's own, CUDA where there is one)."""
 
     config: str
     max_iters: int = 500
@@ -86,6 +88,7 @@ class Plan:
     cfg_options: tuple = ()
     scout_pages: int = 2
     classifier: tuple | None = None
+    device: str = 'cpu'
 
 
 def split_books(truth: dict, start: int, heldout: int) -> tuple[list, list, list]:
@@ -180,8 +183,8 @@ def propose(plan: Plan, checkpoint: str, truth: dict, truth_root: Path, book: st
     pages = pages_from_folder(pages_dir / 'pages')
     cfg = load_config(plan.config, parse_cfg_options(plan.cfg_options))
     thr, how = score_threshold('auto', checkpoint)
-    inferencer = PageInferencer(cfg, checkpoint)
-    classifier = FaceClassifier(*plan.classifier) if plan.classifier else None
+    inferencer = PageInferencer(cfg, checkpoint, device=plan.device)
+    classifier = FaceClassifier(*plan.classifier, device=plan.device) if plan.classifier else None
     annotate_pages(
         pages,
         out,
@@ -234,7 +237,8 @@ def run_round(
         else:
             thr, _ = score_threshold('auto', run['checkpoint'])
             cfg = load_config(plan.config, parse_cfg_options(plan.cfg_options))
-            expected = scout(PageInferencer(cfg, run['checkpoint']), truth, truth_root, pool, plan.scout_pages, thr)
+            inferencer = PageInferencer(cfg, run['checkpoint'], device=plan.device)
+            expected = scout(inferencer, truth, truth_root, pool, plan.scout_pages, thr)
             chosen = dict(book=max(pool, key=lambda b: (expected[b], -pool.index(b))), expected=expected)
         atomic_write_json(chosen_file, chosen)
     book = chosen['book']
@@ -316,9 +320,8 @@ def run_campaign(
     if rounds > len(pool):
         raise UserError(f'{rounds} rounds need {rounds} books to annotate; the pool has {len(pool)}')
     # what a resumed campaign must share (more rounds may follow)
-    settings = json.loads(
-        json.dumps(dict(asdict(plan), data_root=str(truth_root.resolve()), start=start, heldout=heldout))
-    )
+    shared = {k: v for k, v in asdict(plan).items() if k != 'device'}
+    settings = json.loads(json.dumps(dict(shared, data_root=str(truth_root.resolve()), start=start, heldout=heldout)))
     meta = work / 'settings.json'
     if (old := _read(meta)) is not None and old != settings:
         raise UserError(f'{meta} was written with other settings: use another work dir or remove it')
