@@ -57,9 +57,14 @@ def scaled_schedule(schedulers, old_iters, iters: int) -> list[str]:
     for i, sch in enumerate(items):
         if sch.get('by_epoch', True):  # mmengine's default: counted in epochs, left as written
             continue
-        for key in ('begin', 'end'):
-            if isinstance(sch.get(key), int) and not isinstance(sch.get(key), bool):
-                opts.append(f'param_scheduler{f".{i}" if listed else ""}.{key}={round(sch[key] * iters / old_iters)}')
+        begin, end = sch.get('begin'), sch.get('end')
+        if isinstance(begin, int) and not isinstance(begin, bool):
+            begin = round(begin * iters / old_iters)
+            opts.append(f'param_scheduler{f".{i}" if listed else ""}.begin={begin}')
+        if isinstance(end, int) and not isinstance(end, bool):
+            # a phase never vanishes: a warm-up of 50 of 500 iterations is 1 of a 2-iteration run, not 0
+            end = max(round(end * iters / old_iters), (begin or 0) + 1)
+            opts.append(f'param_scheduler{f".{i}" if listed else ""}.end={end}')
         if isinstance(sch.get('milestones'), (list, tuple)):
             scaled = [round(m * iters / old_iters) for m in sch['milestones']]
             opts.append(f'param_scheduler{f".{i}" if listed else ""}.milestones=[{",".join(map(str, scaled))}]')

@@ -47,6 +47,13 @@ def test_max_iters_scales_the_learning_rate_schedule_with_the_run():
         'param_scheduler.milestones=[60,80]',
     ]
     assert scaled_schedule([dict(type='LinearLR', begin=0, end=5)], 100, 50) == []  # by epoch (the default)
+    tiny = effective_schedule(demo, [], 2)[0]  # a 2-iteration run (the tests'): every phase keeps an iteration
+    assert tiny[:4] == [
+        'param_scheduler.0.begin=0',
+        'param_scheduler.0.end=1',
+        'param_scheduler.1.begin=0',
+        'param_scheduler.1.end=2',
+    ]
     assert scaled_schedule(step, 1000, 1000) == [] and scaled_schedule(None, 1000, 10) == []
 
 
