@@ -38,7 +38,7 @@ def status_classifier(path) -> list[str]:
     init_default_scope('mmpretrain')
     torch.manual_seed(0)
     model = MODELS.build(load_config(CLASSIFIER).model)
-    meta = dict(label_confidence=dict(temperature=1.0, threshold=0.26))
+    meta = dict(label_confidence=dict(temperature=1.0, threshold=0.0))  # every label sure
     torch.save(dict(state_dict=model.state_dict(), meta=meta), path)
     return [CLASSIFIER, str(path)]
 
@@ -85,7 +85,7 @@ def test_a_campaign_of_two_rounds_per_strategy_then_resumed(tiny_data, tmp_path,
     assert records[0]['checkpoint'] == records[2]['checkpoint']
     report = (work / 'campaign.md').read_text()
     assert report.count('cumulative effort') == 2 and report.count('labels confirmed in bulk') == 2
-    assert sum(r['labels']['sure'] for r in records) > 0  # the sure path was taken
+    # (the sure and doubtful paths of the labels: tests/review/test_review_browser.py, with known proposals)
     assert (work / 'effort.png').stat().st_size > 0
     # killed while correcting round 1: its effort and record gone, its corrections half written
     here = work / 'in_order' / 'round_1'
