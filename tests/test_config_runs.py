@@ -25,9 +25,16 @@ pytestmark = pytest.mark.families
 
 def tiny_cfg(config, data_root, work_dir, narrow: bool = False):
     from kaokore_mm.apis.experiments import parse_cfg_options
-    from kaokore_mm.utils.config import load_config, set_data_root, set_iteration_run, train_patching
+    from kaokore_mm.utils.config import load_config
 
     cfg = load_config(str(ROOT / config), parse_cfg_options([*LOADER_OPTS, *SPLIT_OPTS]))
+    return shrink(cfg, data_root, work_dir, narrow)
+
+
+def shrink(cfg, data_root, work_dir, narrow: bool = False):
+    """``cfg`` (a loaded config) made tiny as the module says, in place; returns it."""
+    from kaokore_mm.utils.config import set_data_root, set_iteration_run, train_patching
+
     set_data_root(cfg, str(data_root))
     set_iteration_run(cfg, 2, checkpoint_interval=2, log_interval=1)
     cfg.train_dataloader.batch_size = min(cfg.train_dataloader.batch_size, 2)  # SSD's 8 of VGG16: a third of the run
@@ -106,6 +113,32 @@ def test_config_takes_a_training_step(config, tiny_data, tmp_path):
     total.backward()
     grads = [p.grad for p in model.backbone.parameters() if p.requires_grad]
     assert any(g is not None and torch.isfinite(g).all() and g.abs().sum() > 0 for g in grads)
+
+
+@pytest.mark.parametrize('config', CONFIGS, ids=lambda c: Path(c).name)
+def test_stock_mmengine_trains_two_iterations_of_the_written_config(config, tiny_data, tmp_path):
+    """Every shipped detector config, as ``tools/print_config.py --out`` writes it, loaded by stock
+    ``Config.fromfile`` (its ``custom_imports`` register the package) and trained 2 iterations by
+    stock ``Runner.from_cfg``: no project loader between the file and the runner (mmdet's own
+    tools/train.py does the same two calls; tests/tools/test_print_config.py runs it on the demo
+    zoo configs)."""
+    import torch
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+
+    from kaokore_mm.apis.experiments import parse_cfg_options
+    from tests.conftest import load_tool
+
+    plain = tmp_path / 'plain.py'
+    load_tool('print_config').main([str(ROOT / config), '--data-root', str(tiny_data), '--out', str(plain)])
+    cfg = Config.fromfile(str(plain))
+    cfg.merge_from_dict(parse_cfg_options([*LOADER_OPTS, *SPLIT_OPTS]))
+    shrink(cfg, tiny_data, tmp_path / 'run')
+    cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None  # training only: the family test below tests
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    assert runner.iter == 2 and (tmp_path / 'run' / 'iter_2.pth').is_file()
+    assert torch.isfinite(torch.tensor(runner.message_hub.get_scalar('train/loss').current()))
 
 
 def test_every_family_is_trained_and_tested():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os.path as osp
 from typing import TYPE_CHECKING
 
@@ -182,6 +183,7 @@ def load_config(path: str, cfg_options: dict | None = None) -> Config:
     try:
         cfg = Config.fromfile(path)
     except SyntaxError as e:
+        e = _syntax_error_of(path) or e  # mmengine parses without the file's name: find the file
         raise UserError(f'{e.filename or path}:{e.lineno}: syntax error in the config: {e.msg}') from None
     except (FileNotFoundError, ImportError, NameError, KeyError, TypeError, ValueError, AttributeError) as e:
         raise UserError(f'{path}: cannot be read as a config: {type(e).__name__}: {first_line(e)}') from None
@@ -194,6 +196,33 @@ def load_config(path: str, cfg_options: dict | None = None) -> Config:
 
     check_config_values(cfg, path)  # every tool: a threshold 'abc' is one line now, not a traceback later
     return cfg
+
+
+def _syntax_error_of(path: str, seen=()) -> SyntaxError | None:
+    """The syntax error of ``path`` or of one of its local ``_base_`` files, with its file name
+    (mmengine's ``ast.parse`` calls give ``<unknown>``); ``None`` when none is found there."""
+    try:
+        with open(path, encoding='utf-8') as f:
+            tree = ast.parse(f.read(), filename=path)
+    except SyntaxError as e:
+        return e
+    except (OSError, ValueError):
+        return None
+    bases = []
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, 'id', None) == '_base_' for t in node.targets):
+            try:
+                value = ast.literal_eval(node.value)
+            except ValueError:
+                continue
+            bases += [value] if isinstance(value, str) else list(value)
+    for base in bases:
+        full = osp.normpath(osp.join(osp.dirname(path), base))
+        if isinstance(base, str) and '::' not in base and full not in seen:
+            found = _syntax_error_of(full, (*seen, path))
+            if found is not None:
+                return found
+    return None
 
 
 def resolved(cfg) -> Config:
