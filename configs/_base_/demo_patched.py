@@ -4,9 +4,9 @@
 _base_ = [
     './datasets/kaokore_patched_pages.py',
     './schedules/schedule_demo.py',
-    './default_runtime.py',
+    './demo_runtime.py',
 ]
-data_root = 'work_dirs/demo/data/'
+data_root = {{_base_.demo_data_root}}
 patch_size = (512, 512)
 # The views of the demo pages (core.patching.views_for_faces on the demo data's faces: p5 49, p95 136,
 # p99 146 px; smallest anchor 32 px): overlap 0.3 puts faces up to 153.6 px wholly inside a 512 px patch,
@@ -20,7 +20,3 @@ val_dataloader = dict(num_workers=1, dataset=dict(data_root=data_root))
 test_dataloader = dict(num_workers=1, dataset=dict(data_root=data_root))
 val_cfg = dict(overlap=0.3)
 test_cfg = dict(overlap=0.3)
-default_hooks = dict(
-    logger=dict(interval=25), checkpoint=dict(by_epoch=False, interval=250, max_keep_ckpts=2, save_best=None)
-)
-log_processor = dict(by_epoch=False)

@@ -1,7 +1,6 @@
 # CPU demo baseline: the demo detector, data, split and schedule on whole pages
 # resized to 512 px (no patching).
-_base_ = ['./faster_rcnn_r18_patch512_demo.py']
-data_root = 'work_dirs/demo/data/'
+_base_ = ['../_base_/models/faster_rcnn_r18_demo.py', '../_base_/demo_pages.py']
 input_scale = (512, 512)
 train_pipeline = [
     dict(type='LoadPageFromFile', cache_size=0),
@@ -16,16 +15,6 @@ test_pipeline = [
     dict(type='LoadAnnotations', with_bbox=True),
     dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor', 'book_id')),
 ]
-train_dataloader = dict(
-    dataset=dict(
-        _delete_=True,
-        type='KaoKoreFaceDataset',
-        data_root=data_root,
-        ann_file='annotations/pages.json',
-        pipeline=train_pipeline,
-    )
-)
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
-val_cfg = dict(_delete_=True, type='ValLoop')
-test_cfg = dict(_delete_=True, type='TestLoop')

@@ -6,8 +6,9 @@ _base_ = [
     '../_base_/datasets/kaokore_crops.py',
     '../_base_/schedules/schedule_cls_30e.py',
     '../_base_/classification_runtime.py',
+    '../_base_/demo_data.py',
 ]
-data_root = 'work_dirs/demo/data/'
+data_root = {{_base_.demo_data_root}}
 model = dict(
     backbone=dict(type='mmpretrain.ResNet', base_channels=32, strides=(1, 2, 2, 1)),
     head=dict(num_classes=4, in_channels=256, topk=(1,)),

@@ -52,9 +52,8 @@ test_dataloader = dict(dataset=dict(pipeline=page_pipeline))
 #   core.patching.overlap_for_faces(faces, (1333, 800)) = 300 / 800 rounded up to 0.05 = 0.4;
 # - merge: NMS that also drops a box lying mostly (>= 70 %) inside a kept, higher-scoring one: the
 #   partial box of a face cut by a patch border goes, touching faces keep their boxes.
-# Measured on the demo's held-out book (docs/patching.md): AP50 0.794 -> 0.974, precision at the
-# annotation threshold 0.650 -> 0.912, recall 0.825 -> 0.984. The papers' plain grid:
-# test_cfg = dict(overlap=0.0, merge=dict(type='nms', iou_thr=0.5, ioa_thr=None)).
+# What these choices measured, against the papers' plain grid
+# (test_cfg = dict(overlap=0.0, merge=dict(type='nms', iou_thr=0.5, ioa_thr=None))): configs/README.md.
 test_overlap = 0.4
 test_merge = dict(type='nms', iou_thr=0.5, ioa_thr=0.7)
 val_cfg = dict(_delete_=True, type='PatchedValLoop', overlap=test_overlap, merge=test_merge, batch_size='auto')
