@@ -22,7 +22,8 @@ test: setup lint
 # the edit loop: the pure core, the converters and validation layer, the utils, the dataset adapters (a few minutes)
 test-fast: setup
 	@$(PY) -m pytest tests/core tests/converters tests/utils/test_io.py tests/utils/test_cli.py \
-		tests/datasets tests/test_layout.py tests/test_errors.py tests/utils/test_validation.py tests/annotation/test_writers.py tests/tools/test_numeric_options.py -m 'not processes' -q -p no:cacheprovider
+		tests/datasets tests/test_layout.py tests/test_errors.py tests/utils/test_validation.py tests/annotation/test_writers.py tests/tools/test_numeric_options.py \
+		tests/utils/test_config.py tests/review/test_store.py tests/engine/runner -m 'not processes' -q -p no:cacheprovider
 
 # ruff: lint and import order, then the format check (configured in pyproject.toml)
 lint: setup

@@ -51,6 +51,19 @@ def cut_by_window(boxes: torch.Tensor, win, view_size) -> torch.Tensor:
     )
 
 
+def views_fitting(boxes: torch.Tensor, grids) -> torch.Tensor:
+    """``(N, V)``: whether each page box's size (its longest side in view pixels) lies in the
+    valid range of each view of the page: the views trained to find it."""
+    w, h = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
+    out = []
+    for grid in grids:
+        sx, sy = grid.scale
+        side = torch.maximum(w * sx, h * sy)
+        lo, hi = grid.view.valid_range
+        out.append((side >= lo) & (side <= hi) if hi is not None else side >= lo)
+    return torch.stack(out, 1)
+
+
 class PatchedPredictor:
     """Run a detector over the patch grid of whole pages.
 
@@ -72,7 +85,11 @@ class PatchedPredictor:
             ``dict(type='nms', iou_thr=0.5)`` (default), ``dict(type='nmm',
             match_thr=0.5, match_metric='ios')`` (greedy merging by
             intersection-over-smaller, SAHI's GREEDYNMM) or ``dict(type='wbf',
-            iou_thr=0.55)``; ``class_agnostic=True`` merges across labels.
+            iou_thr=0.55)``; ``class_agnostic=True`` merges across labels;
+            ``view_agreement=0.5``: with several views, a box another view was trained
+            to find (its size in that view's valid range) but that no such view found
+            (IoU >= 0.5) keeps half its score, before merging
+            (:func:`~kaokore_mm.core.merge.view_agreement_tensor`).
         pad_val: fill value of the padding beyond the page's right/bottom border.
         max_per_page: keep at most this many boxes per page, highest scores first.
     """
@@ -162,10 +179,10 @@ class PatchedPredictor:
             img = to_bgr_uint8(img)
         h, w = img.shape[:2]
         meta = {k: v for k, v in (meta or {}).items() if k in ('img_id', 'img_path')}
-        boxes, scores, labels, cuts = [], [], [], []
+        boxes, scores, labels, cuts, found_by = [], [], [], [], []
 
         def collect(jobs, outs):
-            for (grid, win), out in zip(jobs, outs):
+            for (index, grid, win), out in zip(jobs, outs):
                 pred = out.pred_instances
                 if len(pred) == 0:
                     continue
@@ -185,6 +202,7 @@ class PatchedPredictor:
                 scores.append(pred.scores.float()[keep][on_page])
                 labels.append(pred.labels[keep][on_page])
                 cuts.append(cut[keep][on_page])
+                found_by.append(torch.full((int(on_page.sum()),), index, dtype=torch.long, device=b.device))
 
         bs = self.batch_size_for(model)
         pending = {}  # input shape -> [(grid, window), packed]: patches of every view batched together
@@ -193,24 +211,28 @@ class PatchedPredictor:
             jobs, packed = zip(*pending.pop(shape))
             collect(jobs, self._forward(model, list(packed)))
 
-        for grid in self.grids(w, h):
+        grids = self.grids(w, h)
+        for index, grid in enumerate(grids):
             view_img = resize_to(img, grid.size)
             for win in grid.windows:
                 shape = (int(win[3] - win[1]), int(win[2] - win[0]))
                 packed = self._pack(view_img, win, dict(meta, view_scale=grid.scale), self.pipeline)
-                pending.setdefault(shape, []).append(((grid, win), packed))
+                pending.setdefault(shape, []).append(((index, grid, win), packed))
                 if len(pending[shape]) >= bs:
                     flush(shape)
             del view_img
         for shape in list(pending):
             flush(shape)
-        return self._merge(boxes, scores, labels, cuts)
+        return self._merge(boxes, scores, labels, cuts, found_by, grids)
 
-    def _merge(self, boxes, scores, labels, cuts=None) -> InstanceData:
+    def _merge(self, boxes, scores, labels, cuts=None, found_by=None, grids=None) -> InstanceData:
         t0 = time.perf_counter()
         if boxes:
             b, s, lab = torch.cat(boxes), torch.cat(scores), torch.cat(labels)
-            b, s, lab = merge_tensor(b, s, lab, self.merge, torch.cat(cuts) if cuts else None)
+            view = torch.cat(found_by) if found_by else None
+            fits = views_fitting(b, grids) if grids is not None and len(grids) > 1 else None
+            cut = torch.cat(cuts) if cuts else None
+            b, s, lab = merge_tensor(b, s, lab, self.merge, cut, view, fits)
             order = torch.sort(s, descending=True, stable=True).indices[: self.max_per_page]
             b, s, lab = b[order], s[order], lab[order]
         else:

@@ -210,3 +210,64 @@ def test_a_cut_piece_inside_a_whole_face_goes_whatever_its_score():
     assert keep.all() and torch.equal(s, scores)
     keep, _ = absorb_cut_boxes(boxes, scores, torch.zeros(3, dtype=torch.bool))
     assert keep.all()
+
+
+def test_the_views_vote_a_box_only_its_own_view_believes_keeps_the_penalty():
+    import torch
+
+    from kaokore_mm.core.merge import view_agreement_tensor
+
+    boxes = torch.tensor(
+        [
+            [0, 0, 100, 100],  # 0: view 0, seen by view 1 too (box 1)
+            [2, 2, 100, 102],  # 1: view 1
+            [300, 0, 400, 100],  # 2: view 0, view 1 fits it but saw nothing: halved
+            [600, 0, 640, 40],  # 3: view 0, too small for any other view: kept
+            [800, 0, 900, 100],  # 4: view 0, only a view that does not fit it (2) saw it: halved
+            [802, 0, 900, 100],  # 5: view 2, seen by view 0 (box 4), which fits it: kept
+            [1000, 0, 1100, 100],  # 6: view 0, view 1 saw it with another label
+            [1000, 0, 1100, 100],  # 7: view 1, label 1
+        ],
+        dtype=torch.float32,
+    )
+    scores = torch.full((8,), 0.8)
+    view = torch.tensor([0, 1, 0, 0, 0, 2, 0, 1])
+    fits = torch.tensor(
+        [
+            [1, 1, 0],
+            [1, 1, 0],
+            [1, 1, 0],
+            [1, 0, 0],
+            [1, 1, 0],
+            [1, 1, 1],
+            [1, 1, 0],
+            [1, 1, 0],
+        ],
+        dtype=torch.bool,
+    )
+    labels = torch.tensor([0, 0, 0, 0, 0, 0, 0, 1])
+    out = view_agreement_tensor(boxes, scores, view, fits, penalty=0.5, labels=labels)
+    assert out.tolist() == pytest.approx([0.8, 0.8, 0.4, 0.8, 0.4, 0.8, 0.4, 0.4])
+    assert scores.tolist() == [pytest.approx(0.8)] * 8  # not modified
+    # class-agnostic: the other label's box supports box 6 (and it box 7)
+    out = view_agreement_tensor(boxes, scores, view, fits, penalty=0.5)
+    assert out[6] == out[7] == pytest.approx(0.8)
+    assert len(view_agreement_tensor(boxes[:0], scores[:0], view[:0], fits[:0])) == 0
+
+
+def test_merge_with_view_agreement_ranks_the_face_both_views_see_above_a_lone_box():
+    import torch
+
+    from kaokore_mm.core.merge import merge_tensor
+
+    boxes = torch.tensor([[0, 0, 100, 100], [0, 0, 100, 100], [300, 0, 400, 100]], dtype=torch.float32)
+    scores, labels = torch.tensor([0.7, 0.6, 0.9]), torch.zeros(3, dtype=torch.long)
+    view, fits = torch.tensor([0, 1, 0]), torch.ones(3, 2, dtype=torch.bool)
+    merge = dict(type='nms', iou_thr=0.5, ioa_thr=0.7)
+    b, s, _ = merge_tensor(boxes, scores, labels, merge, view=view, fits=fits)
+    assert sorted(s.tolist()) == pytest.approx([0.7, 0.9])  # no vote without view_agreement
+    b, s, _ = merge_tensor(boxes, scores, labels, dict(merge, view_agreement=0.5), view=view, fits=fits)
+    order = s.argsort(descending=True)
+    assert b[order].tolist() == [[0, 0, 100, 100], [300, 0, 400, 100]] and s[order].tolist() == pytest.approx(
+        [0.7, 0.45]
+    )

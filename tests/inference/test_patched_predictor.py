@@ -218,3 +218,46 @@ def test_boxes_on_the_padding_never_leave_the_predictor():
     b = pred.bboxes
     assert ((b[:, 2] - b[:, 0]) >= 1).all() and ((b[:, 3] - b[:, 1]) >= 1).all()
     assert sorted(b.tolist()) == sorted([faces[0], [250.0, 250.0, 300.0, 280.0]])  # the straddling box is clipped
+
+
+class CrestAtFullResolution(WhiteSquareDetector):
+    """White squares are faces in every view; grey ones (crests) look like faces only at the scan's
+    own resolution (view scale 1), where the detector scores them above the faces."""
+
+    def test_step(self, data):
+        outs = super().test_step(data)
+        for inputs, sample in zip(data['inputs'], outs):
+            pred = sample.pred_instances
+            pred.scores = torch.full((len(pred),), 0.7)
+            if tuple(sample.metainfo['view_scale']) != (1.0, 1.0):
+                continue
+            img = inputs.permute(1, 2, 0).numpy()
+            mask = (img == 180).all(axis=2).astype(np.uint8)
+            n, _, stats, _ = cv2.connectedComponentsWithStats(mask)
+            crest = torch.tensor([[x, y, x + w, y + h] for x, y, w, h, _ in stats[1:n]], dtype=torch.float32)
+            new = InstanceData()
+            new.bboxes = torch.cat([pred.bboxes, crest.reshape(-1, 4)])
+            new.scores = torch.cat([pred.scores, torch.full((len(crest),), 0.9)])
+            new.labels = torch.zeros(len(new.bboxes), dtype=torch.int64)
+            sample.pred_instances = new
+        return outs
+
+
+def test_a_box_only_the_full_resolution_view_sees_loses_to_the_faces_both_views_see():
+    img, faces = page_with_faces(h=1200, w=1600, faces=((100, 100, 200, 200), (800, 400, 900, 500)))
+    img[600:700, 200:300] = 180  # a 100 px crest: both views were trained on faces of its size
+    img[1000:1040, 1000:1040] = 180  # a 40 px one: too small for the whole view, its score stays
+    views = [dict(rate=1.0, valid_range=(0, 150)), dict(rate='whole', valid_range=(20, None))]
+    merge = dict(type='nms', iou_thr=0.5, ioa_thr=0.7)
+    plain = PatchedPredictor(patch_size=(400, 300), overlap=0.25, views=views, merge=merge)
+    got = plain.predict_page(CrestAtFullResolution(), img)
+    assert got.bboxes[got.scores.argmax()].tolist() in ([200, 600, 300, 700], [1000, 1000, 1040, 1040])
+    voting = PatchedPredictor(patch_size=(400, 300), overlap=0.25, views=views, merge=dict(merge, view_agreement=0.5))
+    got = voting.predict_page(CrestAtFullResolution(), img)
+    by_box = {tuple(map(int, b)): round(float(s), 3) for b, s in zip(got.bboxes.tolist(), got.scores)}
+    assert by_box == {
+        (100, 100, 200, 200): 0.7,
+        (800, 400, 900, 500): 0.7,
+        (200, 600, 300, 700): 0.45,
+        (1000, 1000, 1040, 1040): 0.9,
+    }
