@@ -129,6 +129,7 @@ def containment_nms_tensor(
     iou_thr: float = 0.5,
     ioa_thr: float = 0.7,
     labels: torch.Tensor | None = None,
+    contain: str = 'iob',
 ) -> torch.Tensor:
     """Indices kept by greedy NMS that also suppresses a box lying mostly inside a
     kept, higher-scoring one, highest score first.
@@ -138,15 +139,22 @@ def containment_nms_tensor(
     inside it: the partial box a detector gives for a face cut by a patch
     border, nested in the whole-face box, goes, while two separate faces that
     touch keep both their boxes (nothing is merged or moved). ``ioa_thr=1``
-    (or more) is plain NMS.
+    (or more) is plain NMS. ``contain='ios'`` suppresses it also when the kept box lies
+    mostly inside *it* (intersection over the smaller of the two): the loose box of a
+    face another view drew around the tight one that scores higher (IoU under 0.5:
+    plain NMS keeps both, and the annotator deletes one).
     """
+    if contain not in ('iob', 'ios'):
+        raise ValueError(
+            f"contain must be 'iob' (the lower box inside the kept one) or 'ios' (either), got {contain!r}"
+        )
     n = len(boxes)
     if n == 0:
         return torch.zeros(0, dtype=torch.long, device=boxes.device)
     order = _sorted(scores)
     b = boxes[order]
     k, i = _touching_pairs(b, None if labels is None else labels[order])  # k ranks before i
-    hit = (_overlap(b[k], b[i], 'iou') >= iou_thr) | (_overlap(b[k], b[i], 'iob') >= ioa_thr)
+    hit = (_overlap(b[k], b[i], 'iou') >= iou_thr) | (_overlap(b[k], b[i], contain) >= ioa_thr)
     leader = _greedy_leaders(n, k[hit], i[hit])
     return order[torch.arange(n, device=b.device)[leader]]
 
@@ -411,7 +419,8 @@ def merge_tensor(
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Merge page boxes as a ``merge`` config says (``type``: nms / nmm / wbf, their
     thresholds, ``class_agnostic``; ``nms`` with ``ioa_thr`` also suppresses boxes lying
-    mostly inside a kept one, :func:`containment_nms_tensor`); returns ``(boxes, scores, labels)``.
+    mostly inside a kept one, and with ``contain='ios'`` boxes a kept one lies mostly inside,
+    :func:`containment_nms_tensor`); returns ``(boxes, scores, labels)``.
     Given the boxes' ``view`` and ``fits`` (see :func:`view_agreement_tensor`) and a
     ``view_agreement`` penalty in ``merge``, the views vote first. Given ``cut`` (the boxes a
     patch border cut), such boxes inside an uncut one go next
@@ -427,7 +436,9 @@ def merge_tensor(
     kind = merge['type']
     if kind == 'nms':
         if merge.get('ioa_thr') is not None:  # containment-aware: nested partial boxes go too
-            keep = containment_nms_tensor(boxes, scores, merge.get('iou_thr', 0.5), merge['ioa_thr'], by_label)
+            keep = containment_nms_tensor(
+                boxes, scores, merge.get('iou_thr', 0.5), merge['ioa_thr'], by_label, merge.get('contain', 'iob')
+            )
         else:
             keep = nms_tensor(boxes, scores, merge.get('iou_thr', 0.5), by_label)
         return boxes[keep], scores[keep], labels[keep]

@@ -119,10 +119,10 @@ def test_tensor_merges_stay_on_the_device_and_dtype():
         merge_tensor(tb, ts, tl, dict(type='soft'))
 
 
-def containment_nms_loop(boxes, scores, iou_thr, ioa_thr, labels=None):
+def containment_nms_loop(boxes, scores, iou_thr, ioa_thr, labels=None, contain='iob'):
     """The definition, one box at a time: visit boxes by falling score (ties: first
     first); keep one unless a kept box of its label overlaps it by IoU >= iou_thr or
-    holds >= ioa_thr of its area."""
+    holds >= ioa_thr of its area (``contain='ios'``: or lies with >= ioa_thr of its own area in it)."""
     b = np.asarray(boxes, float)
     order = sorted(range(len(b)), key=lambda j: (-scores[j], j))
     kept = []
@@ -136,7 +136,8 @@ def containment_nms_loop(boxes, scores, iou_thr, ioa_thr, labels=None):
             inter = ix * iy
             ak = (b[k, 2] - b[k, 0]) * (b[k, 3] - b[k, 1])
             aj = (b[j, 2] - b[j, 0]) * (b[j, 3] - b[j, 1])
-            if inter / max(ak + aj - inter, 1e-12) >= iou_thr or inter / max(aj, 1e-12) >= ioa_thr:
+            inside = inter / max(aj if contain == 'iob' else min(ak, aj), 1e-12)
+            if inter / max(ak + aj - inter, 1e-12) >= iou_thr or inside >= ioa_thr:
                 ok = False
                 break
         if ok:
@@ -169,11 +170,17 @@ def test_containment_nms_equals_its_definition(seed, use_labels):
     b, s, lab = clustered(seed, labels=3 if use_labels else 1)
     s[::7] = s[3]  # ties
     labels = lab if use_labels else None
-    for iou_thr, ioa_thr in ((0.5, 0.7), (0.3, 0.9), (0.6, 0.5)):
-        got = containment_nms_tensor(
-            torch.tensor(b), torch.tensor(s), iou_thr, ioa_thr, None if labels is None else torch.tensor(labels)
-        )
-        assert got.tolist() == containment_nms_loop(b, s, iou_thr, ioa_thr, labels)
+    for contain in ('iob', 'ios'):
+        for iou_thr, ioa_thr in ((0.5, 0.7), (0.3, 0.9), (0.6, 0.5)):
+            got = containment_nms_tensor(
+                torch.tensor(b),
+                torch.tensor(s),
+                iou_thr,
+                ioa_thr,
+                None if labels is None else torch.tensor(labels),
+                contain,
+            )
+            assert got.tolist() == containment_nms_loop(b, s, iou_thr, ioa_thr, labels, contain)
     plain = nms_tensor(torch.tensor(b), torch.tensor(s), 0.5)
     assert containment_nms_tensor(torch.tensor(b), torch.tensor(s), 0.5, 1.01).tolist() == plain.tolist()
 
@@ -271,3 +278,23 @@ def test_merge_with_view_agreement_ranks_the_face_both_views_see_above_a_lone_bo
     assert b[order].tolist() == [[0, 0, 100, 100], [300, 0, 400, 100]] and s[order].tolist() == pytest.approx(
         [0.7, 0.45]
     )
+
+
+def test_either_way_containment_drops_the_loose_box_around_a_higher_scoring_tight_one():
+    """Two views' boxes of one face: the tight one (rate 1) scores higher, the loose one (the whole
+    page) holds it with IoU under 0.5; a face touching it keeps its box."""
+    import torch
+
+    from kaokore_mm.core.merge import containment_nms_tensor, merge_tensor
+
+    boxes = torch.tensor(
+        [[1541, 1901, 1721, 2127], [1567, 1859, 1797, 2165], [1797, 1901, 1900, 2000]], dtype=torch.float32
+    )
+    scores = torch.tensor([0.92, 0.90, 0.8])
+    assert containment_nms_tensor(boxes, scores, 0.5, 0.7).tolist() == [0, 1, 2]  # the tight box is not inside
+    assert containment_nms_tensor(boxes, scores, 0.5, 0.7, contain='ios').tolist() == [0, 2]
+    merge = dict(type='nms', iou_thr=0.5, ioa_thr=0.7, contain='ios')
+    b, _, _ = merge_tensor(boxes, scores, torch.zeros(3, dtype=torch.long), merge)
+    assert b.tolist() == boxes[[0, 2]].tolist()
+    with pytest.raises(ValueError, match="contain must be 'iob'"):
+        containment_nms_tensor(boxes, scores, contain='iou')
