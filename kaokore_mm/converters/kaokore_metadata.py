@@ -174,39 +174,57 @@ def convert(kaokore_dir, size_of=None, report: Report | None = None) -> tuple[di
     ``size_of(page)`` gives ``(width, height)`` of a page (dict with
     ``file_name`` and ``iiif_base``) when known (downloaded image or info.json);
     then boxes are clipped to the page and faces wholly outside it are skipped.
+    Three steps: the faces of ``urls.txt`` with their tags and labels
+    (:func:`read_faces`), the page sizes (:func:`set_page_sizes`), the boxes on
+    their pages (:func:`place_boxes`).
     """
     d = Path(kaokore_dir)
     report = report or Report()
-    for name in ('urls.txt',):
-        if not (d / name).is_file():
-            raise FileNotFoundError(f'{d / name}: missing (the KaoKore metadata folder needs urls.txt)')
+    if not (d / 'urls.txt').is_file():
+        raise FileNotFoundError(f'{d / "urls.txt"}: missing (the KaoKore metadata folder needs urls.txt)')
     tags = read_tags(d / 'original_tags.txt', report) if (d / 'original_tags.txt').is_file() else {}
     labels = read_labels(d / 'labels.csv', report) if (d / 'labels.csv').is_file() else {}
+    pages, faces = read_faces(d / 'urls.txt', tags, labels, report)
+    set_page_sizes(pages, size_of, report)
+    anns = place_boxes(faces, {p['id']: p for p in pages}, d / 'urls.txt', report)
+    used = {a['image_id'] for a in anns}
+    coco = dict(
+        info=dict(
+            description='KaoKore pages from the official metadata',
+            licence='CC BY-SA 4.0, KaoKore Dataset (CODH), doi:10.20676/00000353',
+        ),
+        images=[p for p in pages if p['id'] in used],
+        annotations=anns,
+        categories=[dict(id=1, name='face')],
+    )
+    return coco, report
+
+
+def read_faces(urls: Path, tags: dict, labels: dict, report: Report) -> tuple[list, list]:
+    """``(pages, faces)`` of ``urls.txt``, one face per line (its IIIF image request): pages in the
+    order they first appear (size unknown yet), faces with their line, crop name, attributes
+    (labels and tags) and requested region (its box where given in pixels); blank, unreadable,
+    malformed and repeated lines are reported and skipped."""
     pages: OrderedDict = OrderedDict()
-    anns, seen = [], {}
-    for no, text, err in read_text_lines(d / 'urls.txt'):
-        if err:
-            report.lines += 1
-            report.skip(d / 'urls.txt', no, err)
-            continue
-        if not text.strip():
-            report.lines += 1
-            report.skip(d / 'urls.txt', no, 'blank line (no face)')
-            continue
+    faces, seen = [], {}
+    for no, text, err in read_text_lines(urls):
         report.lines += 1
+        if err or not text.strip():
+            report.skip(urls, no, err or 'blank line (no face)')
+            continue
         try:
             req = parse_image_url(text)
         except IIIFError as e:
-            report.skip(d / 'urls.txt', no, str(e))
+            report.skip(urls, no, str(e))
             continue
-        # full, square and pct: regions are resolved once the page sizes are known (below)
+        # full, square and pct: regions are resolved once the page sizes are known (place_boxes)
         box = region_box(req.region) if req.region.kind == 'pixels' else None
         key = (
             req.base,
             tuple(box) if box else (req.region.kind, req.region.x, req.region.y, req.region.w, req.region.h),
         )
         if key in seen:
-            report.skip(d / 'urls.txt', no, f'duplicate face: same page and region as line {seen[key] + 1}')
+            report.skip(urls, no, f'duplicate face: same page and region as line {seen[key] + 1}')
             continue
         seen[key] = no
         tag = tags.get(no, {})
@@ -234,9 +252,9 @@ def convert(kaokore_dir, size_of=None, report: Report | None = None) -> tuple[di
             orientation=tag.get('向き'),
             tags=tag,
         )
-        anns.append(
+        faces.append(
             dict(
-                id=len(anns) + 1,
+                id=len(faces) + 1,
                 image_id=page['id'],
                 category_id=1,
                 box=box,
@@ -246,24 +264,35 @@ def convert(kaokore_dir, size_of=None, report: Report | None = None) -> tuple[di
                 attributes=attributes,
             )
         )
-    # page sizes, clipping
-    for page in pages.values():
+    return list(pages.values()), faces
+
+
+def set_page_sizes(pages: list, size_of, report: Report) -> None:
+    """Each page's ``width`` and ``height`` from ``size_of`` where it knows them; a size that is
+    not a valid page size is reported and left unknown."""
+    for page in pages:
         size = size_of(page) if size_of else None
-        if size is not None:
-            valid = valid_page_size(*size) if isinstance(size, (tuple, list)) and len(size) == 2 else None
-            if valid is None:
-                report.skip(page['file_name'], 0, f'page size {size!r} is not a valid size: treated as unknown')
-            else:
-                page['width'], page['height'] = valid
-    by_id = {p['id']: p for p in pages.values()}
-    out_anns = []
-    for a in anns:
-        page = by_id[a['image_id']]
+        if size is None:
+            continue
+        valid = valid_page_size(*size) if isinstance(size, (tuple, list)) and len(size) == 2 else None
+        if valid is None:
+            report.skip(page['file_name'], 0, f'page size {size!r} is not a valid size: treated as unknown')
+        else:
+            page['width'], page['height'] = valid
+
+
+def place_boxes(faces: list, pages_by_id: dict, urls: Path, report: Report) -> list:
+    """The COCO annotations of ``faces``: regions resolved on their pages (a region relative to
+    the page needs its size), boxes clipped to known pages (left and top borders always);
+    faces that cannot be placed or lie wholly outside their page are reported and left out."""
+    out = []
+    for a in faces:
+        page = pages_by_id[a['image_id']]
         box, region = a.pop('box'), a.pop('req_region')
         if box is None:
             if not page['width']:
                 report.skip(
-                    d / 'urls.txt',
+                    urls,
                     a['line'],
                     f'region {region.kind!r} needs the page size, which is '
                     'unknown: download the pages (download_pages.py) and convert again',
@@ -277,24 +306,12 @@ def convert(kaokore_dir, size_of=None, report: Report | None = None) -> tuple[di
             clipped = clip_box(box, float('inf'), float('inf'))
         if clipped is None:
             size = f'{page["width"]}x{page["height"]}' if page['width'] else 'size unknown'
-            report.skip(d / 'urls.txt', a['line'], f'face box {box} lies wholly outside its page ({size})')
+            report.skip(urls, a['line'], f'face box {box} lies wholly outside its page ({size})')
             continue
-        box = clipped
-        x1, y1, x2, y2 = box
+        x1, y1, x2, y2 = clipped
         a.update(bbox=[x1, y1, x2 - x1, y2 - y1], area=(x2 - x1) * (y2 - y1), iscrowd=0)
-        out_anns.append(a)
-    used = {a['image_id'] for a in out_anns}
-    images = [p for p in pages.values() if p['id'] in used]
-    coco = dict(
-        info=dict(
-            description='KaoKore pages from the official metadata',
-            licence='CC BY-SA 4.0, KaoKore Dataset (CODH), doi:10.20676/00000353',
-        ),
-        images=images,
-        annotations=out_anns,
-        categories=[dict(id=1, name='face')],
-    )
-    return coco, report
+        out.append(a)
+    return out
 
 
 def downloaded_page_sizes(root, disagreements: list) -> Callable:
