@@ -51,6 +51,12 @@ def cut_by_window(boxes: torch.Tensor, win, view_size) -> torch.Tensor:
     )
 
 
+def in_valid_range(side: torch.Tensor, valid_range) -> torch.Tensor:
+    """Which longest sides (view pixels) lie in a view's ``(lo, hi)`` (``hi=None``: no bound)."""
+    lo, hi = valid_range
+    return (side >= lo) & (side <= hi) if hi is not None else side >= lo
+
+
 def views_fitting(boxes: torch.Tensor, grids) -> torch.Tensor:
     """``(N, V)``: whether each page box's size (its longest side in view pixels) lies in the
     valid range of each view of the page: the views trained to find it."""
@@ -58,9 +64,7 @@ def views_fitting(boxes: torch.Tensor, grids) -> torch.Tensor:
     out = []
     for grid in grids:
         sx, sy = grid.scale
-        side = torch.maximum(w * sx, h * sy)
-        lo, hi = grid.view.valid_range
-        out.append((side >= lo) & (side <= hi) if hi is not None else side >= lo)
+        out.append(in_valid_range(torch.maximum(w * sx, h * sy), grid.view.valid_range))
     return torch.stack(out, 1)
 
 
@@ -108,6 +112,13 @@ class PatchedPredictor:
         merge = dict(type='nms', iou_thr=0.5) if merge is None else dict(merge)
         if merge.get('type') not in MERGE_METHODS:
             raise ValueError(f'merge type {merge.get("type")!r} is not valid; valid: {", ".join(MERGE_METHODS)}')
+        agree = merge.get('view_agreement')
+        if agree is not None and (
+            isinstance(agree, bool) or not isinstance(agree, (int, float)) or not 0 <= agree <= 1
+        ):
+            raise ValueError(f'merge view_agreement must be a number in [0, 1] (the score kept) or None, got {agree!r}')
+        if merge.get('contain', 'iob') not in ('iob', 'ios'):
+            raise ValueError(f"merge contain must be 'iob' or 'ios', got {merge.get('contain')!r}")
         if batch_size != 'auto' and (not isinstance(batch_size, int) or batch_size < 1):
             raise ValueError(f"batch_size must be an int >= 1 or 'auto', got {batch_size!r}")
         self.patch_size = patch_size
@@ -189,9 +200,7 @@ class PatchedPredictor:
                 # back to the view, the view's valid sizes, then to the page, clipped (on the model's device)
                 b = pred.bboxes.float() + pred.bboxes.new_tensor([win[0], win[1], win[0], win[1]]).float()
                 cut = cut_by_window(b, win, grid.size)
-                lo, hi = grid.view.valid_range
-                side = torch.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1])
-                keep = (side >= lo) & (side <= hi) if hi is not None else side >= lo
+                keep = in_valid_range(torch.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]), grid.view.valid_range)
                 sx, sy = grid.scale
                 b = b[keep] / b.new_tensor([sx, sy, sx, sy])
                 b[:, 0::2] = b[:, 0::2].clamp(0, w)

@@ -261,3 +261,11 @@ def test_a_box_only_the_full_resolution_view_sees_loses_to_the_faces_both_views_
         (200, 600, 300, 700): 0.45,
         (1000, 1000, 1040, 1040): 0.9,
     }
+
+
+@pytest.mark.parametrize(
+    'merge', [dict(view_agreement=2), dict(view_agreement='half'), dict(view_agreement=True), dict(contain='iou')]
+)
+def test_a_bad_vote_or_containment_setting_is_refused_when_built(merge):
+    with pytest.raises(ValueError, match='view_agreement|contain'):
+        PatchedPredictor(merge=dict(type='nms', iou_thr=0.5, ioa_thr=0.7, **merge))
