@@ -57,17 +57,18 @@ def scaled_schedule(schedulers, old_iters, iters: int) -> list[str]:
     for i, sch in enumerate(items):
         if sch.get('by_epoch', True):  # mmengine's default: counted in epochs, left as written
             continue
+        key = f'param_scheduler{f".{i}" if listed else ""}'
         begin, end = sch.get('begin'), sch.get('end')
         if isinstance(begin, int) and not isinstance(begin, bool):
             begin = round(begin * iters / old_iters)
-            opts.append(f'param_scheduler{f".{i}" if listed else ""}.begin={begin}')
+            opts.append(f'{key}.begin={begin}')
         if isinstance(end, int) and not isinstance(end, bool):
             # a phase never vanishes: a warm-up of 50 of 500 iterations is 1 of a 2-iteration run, not 0
             end = max(round(end * iters / old_iters), (begin or 0) + 1)
-            opts.append(f'param_scheduler{f".{i}" if listed else ""}.end={end}')
+            opts.append(f'{key}.end={end}')
         if isinstance(sch.get('milestones'), (list, tuple)):
             scaled = [round(m * iters / old_iters) for m in sch['milestones']]
-            opts.append(f'param_scheduler{f".{i}" if listed else ""}.milestones=[{",".join(map(str, scaled))}]')
+            opts.append(f'{key}.milestones=[{",".join(map(str, scaled))}]')
     return opts
 
 

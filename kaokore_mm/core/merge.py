@@ -41,6 +41,7 @@ import torch
 from .boxes import ios_matrix, iou_matrix  # noqa: F401  (NumPy helpers, re-exported)
 
 MERGE_METHODS = ('nms', 'nmm', 'wbf')  # nms with ioa_thr: containment-aware
+CONTAIN_METRICS = ('iob', 'ios')  # containment NMS: the lower box inside the kept one, or either inside the other
 
 
 def _overlap(a: torch.Tensor, b: torch.Tensor, metric: str) -> torch.Tensor:
@@ -144,7 +145,7 @@ def containment_nms_tensor(
     face another view drew around the tight one that scores higher (IoU under 0.5:
     plain NMS keeps both, and the annotator deletes one).
     """
-    if contain not in ('iob', 'ios'):
+    if contain not in CONTAIN_METRICS:
         raise ValueError(
             f"contain must be 'iob' (the lower box inside the kept one) or 'ios' (either), got {contain!r}"
         )
@@ -427,7 +428,7 @@ def merge_tensor(
     (:func:`absorb_cut_boxes`, at ``cut_ioa_thr``, 0.7 by default; ``None`` turns it off)."""
     by_label = None if merge.get('class_agnostic', False) else labels
     if merge.get('view_agreement') is not None and view is not None and fits is not None:
-        scores = view_agreement_tensor(boxes, scores, view, fits, merge['view_agreement'], 0.5, by_label)
+        scores = view_agreement_tensor(boxes, scores, view, fits, merge['view_agreement'], labels=by_label)
     cut_thr = merge.get('cut_ioa_thr', 0.7)
     if cut is not None and cut_thr is not None:
         keep, scores = absorb_cut_boxes(boxes, scores, cut, cut_thr, by_label)

@@ -23,7 +23,7 @@ from mmdet.registry import TRANSFORMS
 from mmengine.structures import InstanceData
 
 from kaokore_mm.core.images import resize_to, to_bgr_uint8
-from kaokore_mm.core.merge import MERGE_METHODS, merge_tensor
+from kaokore_mm.core.merge import CONTAIN_METRICS, MERGE_METHODS, merge_tensor
 from kaokore_mm.core.patching import View, ViewGrid, as_views, crop_window, page_views
 
 MIN_SIDE = 1.0  # page pixels: a box narrower or lower than this after clipping to the page is dropped
@@ -117,8 +117,8 @@ class PatchedPredictor:
             isinstance(agree, bool) or not isinstance(agree, (int, float)) or not 0 <= agree <= 1
         ):
             raise ValueError(f'merge view_agreement must be a number in [0, 1] (the score kept) or None, got {agree!r}')
-        if merge.get('contain', 'iob') not in ('iob', 'ios'):
-            raise ValueError(f"merge contain must be 'iob' or 'ios', got {merge.get('contain')!r}")
+        if merge.get('contain', 'iob') not in CONTAIN_METRICS:
+            raise ValueError(f'merge contain must be one of {", ".join(CONTAIN_METRICS)}, got {merge.get("contain")!r}')
         if batch_size != 'auto' and (not isinstance(batch_size, int) or batch_size < 1):
             raise ValueError(f"batch_size must be an int >= 1 or 'auto', got {batch_size!r}")
         self.patch_size = patch_size

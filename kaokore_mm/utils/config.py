@@ -217,9 +217,11 @@ def _syntax_error_of(path: str, seen=()) -> SyntaxError | None:
                 continue
             bases += [value] if isinstance(value, str) else list(value)
     for base in bases:
+        if not isinstance(base, str) or '::' in base:  # a package's base (mmdet::...) is not ours to check
+            continue
         full = osp.normpath(osp.join(osp.dirname(path), base))
-        if isinstance(base, str) and '::' not in base and full not in seen:
-            found = _syntax_error_of(full, (*seen, path))
+        if full not in seen:
+            found = _syntax_error_of(full, (*seen, osp.normpath(path)))
             if found is not None:
                 return found
     return None
