@@ -16,7 +16,22 @@ Lowering the threshold past a true box trades a drawing for an accept (or an
 adjustment); past a false one it adds a deletion. :func:`operating_point` sweeps
 every threshold the detections allow (one pass over the sorted scores: COCO's
 greedy matching takes detections in score order, so a box's match does not
-depend on the boxes below it) and returns the cheapest. Perfect detections give
+depend on the boxes below it) and returns the cheapest — or, by the default rule ``'one_se'``, the highest
+threshold whose effort is within one standard error of the cheapest.
+
+Why the one-standard-error rule: the validation pages of a campaign are few (a
+held-out book: 5 pages, 12 faces), so the curve's minimum is noisy. One face
+scoring 0.25 on them pulls the least-effort threshold from 0.78 down to 0.24,
+and the next book then pays 33 deletions for no face found (measured, see
+docs/benchmarks.md). The rule (Breiman et al. 1984, *CART* §3.4.3; Hastie et al.
+*ESL* §7.10) takes the most parsimonious choice — here the fewest proposals —
+among those the data cannot tell apart from the best: a threshold qualifies when
+its effort exceeds the least by at most one standard error of that excess,
+measured on the same pages (a paired difference; pages are the sampling unit,
+the excess a ratio estimate of a page's extra cost over its faces, its error by
+the delta method). A saving that rests on one page is within its error; one
+that every page shows is not. With one page the error is 0 and both rules agree. ``'least'`` is the plain
+minimum. Perfect detections give
 ``COSTS['accept']`` (accepting every face is the least work there is); none, or
 only false ones, give 1 (drawing every face) with a threshold above every
 score, which proposes nothing.
@@ -37,6 +52,9 @@ from .face_metrics import PageMatch
 COSTS = dict(accept=0.05, resize=0.5, delete=0.1, draw=1.0)
 # a true box with IoU below this is adjusted before it is accepted (the scripted annotator's rule)
 ADJUST_BELOW = 0.7
+# how the operating point is chosen from the effort curve (see the module)
+RULES = ('one_se', 'least')
+RULE = 'one_se'
 
 
 def _sorted(matches: list[PageMatch]) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
@@ -86,19 +104,57 @@ def correction_actions(
     )
 
 
-def operating_point(matches: list[PageMatch], costs: dict | None = None, adjust_below: float = ADJUST_BELOW) -> dict:
-    """The score threshold of least correction effort over ``matches``.
+def excess_standard_errors(
+    matches: list[PageMatch], thresholds, base_thr: float, costs: dict | None = None, adjust_below=ADJUST_BELOW
+) -> np.ndarray:
+    """The standard error of each threshold's effort share minus the share at ``base_thr``,
+    pages as the sampling unit (the same pages at both thresholds: a paired difference).
+
+    The excess is a ratio estimate ``D = sum(d_p) / sum(f_p)`` (page ``p``'s extra cost in
+    drawings and its faces); its delta-method variance is
+    ``sum((d_p - D f_p)^2) / (n (n - 1) mean(f)^2)``. Pages without faces count (their
+    deletions are cost). 0 with fewer than two pages, ``nan`` without faces.
+    """
+    costs = dict(COSTS, **(costs or {}))
+    thresholds = np.asarray(thresholds, np.float64).reshape(-1)
+    n, faces = len(matches), float(sum(m.num_gt for m in matches))
+    if not faces:
+        return np.full(len(thresholds), math.nan)
+    if n < 2:
+        return np.zeros(len(thresholds))
+    d1, d2, df, f2 = np.zeros(len(thresholds)), np.zeros(len(thresholds)), np.zeros(len(thresholds)), 0.0
+    for m in matches:  # sums over pages of d, d^2, d f and f^2: O(thresholds) memory
+        scores, tp, ious, num_gt = _sorted([m])
+        cost = _cost(_actions(tp, ious, num_gt, adjust_below), costs) / costs['draw']
+        taken = np.searchsorted(-scores, -np.append(thresholds, base_thr), side='right')  # boxes >= each
+        d = cost[taken[:-1]] - cost[taken[-1]]
+        d1, d2, df, f2 = d1 + d, d2 + d * d, df + d * num_gt, f2 + num_gt**2
+    excess = d1 / faces
+    ss = d2 - 2 * excess * df + excess**2 * f2  # sum((d - excess f)^2)
+    return np.sqrt(np.maximum(ss, 0.0) / (n * (n - 1))) / (faces / n)
+
+
+def operating_point(
+    matches: list[PageMatch], costs: dict | None = None, adjust_below: float = ADJUST_BELOW, rule: str = RULE
+) -> dict:
+    """The score threshold of least correction effort over ``matches`` (``rule='least'``), or
+    the highest one whose excess over it is within one standard error (``'one_se'``, the
+    default; see the module).
 
     Only cuts between distinct scores are candidates (tied boxes are proposed
     together); among equally cheap ones the highest threshold (fewest boxes) wins.
     Returns ``score_thr``, ``effort_share``, ``precision``, ``recall`` (``nan``
-    where undefined), the action counts there and ``num_faces``/``num_proposals``.
-    Without faces the threshold proposes nothing and the effort is ``nan``.
+    where undefined), the action counts there, ``num_faces``/``num_proposals``, the
+    ``rule``, the least effort and its threshold (``least_effort``, ``least_effort_thr``) and
+    the standard error of the chosen threshold's excess over it (``excess_se``, 0 for
+    ``'least'``). Without faces the threshold proposes nothing and the effort is ``nan``.
     """
     costs = dict(COSTS, **(costs or {}))
     unknown = set(costs) - set(COSTS)
     if unknown:
         raise ValueError(f'effort costs: unknown action(s) {sorted(unknown)}; the actions are {sorted(COSTS)}')
+    if rule not in RULES:
+        raise ValueError(f'operating point rule {rule!r}: the rules are {list(RULES)}')
     scores, tp, ious, num_gt = _sorted(matches)
     acts = _actions(tp, ious, num_gt, adjust_below)
     total = _cost(acts, costs)
@@ -106,20 +162,36 @@ def operating_point(matches: list[PageMatch], costs: dict | None = None, adjust_
     cut = np.ones(n + 1, bool)  # k detections taken: allowed unless the k-th ties the (k+1)-th
     cut[1:n] = scores[:-1] > scores[1:]
     candidates = np.flatnonzero(cut)
-    k = int(candidates[np.argmin(total[candidates])]) if num_gt else 0  # argmin: the first (fewest boxes)
-    if k:
-        thr = float(scores[k - 1])
-    else:  # nothing proposed: a threshold above every score
-        thr = float(np.nextafter(scores[0], np.inf)) if n else 1.0
+
+    def threshold(k):
+        if k:
+            return float(scores[k - 1])
+        return float(np.nextafter(scores[0], np.inf)) if n else 1.0  # nothing proposed: above every score
+
+    def share(k):
+        return float(total[k]) / (num_gt * costs['draw']) if num_gt else math.nan
+
+    best = int(candidates[np.argmin(total[candidates])]) if num_gt else 0  # argmin: the first (fewest boxes)
+    k, se = best, 0.0
+    if rule == 'one_se' and num_gt:
+        fewer = candidates[candidates <= best]  # the thresholds above the least-effort one, and it
+        excess = (total[fewer] - total[best]) / (num_gt * costs['draw'])
+        ses = excess_standard_errors(matches, [threshold(i) for i in fewer], threshold(best), costs, adjust_below)
+        first = int(np.flatnonzero(excess <= ses + 1e-12)[0])  # the fewest boxes within one standard error
+        k, se = int(fewer[first]), float(ses[first])
     tps = int(acts['accept'][k] + acts['resize'][k])
     return dict(
-        score_thr=thr,
-        effort_share=float(total[k]) / (num_gt * costs['draw']) if num_gt else math.nan,
+        score_thr=threshold(k),
+        effort_share=share(k),
         precision=tps / k if k else math.nan,
         recall=tps / num_gt if num_gt else math.nan,
         **{a: int(v[k]) for a, v in acts.items()},
         num_faces=int(num_gt),
         num_proposals=k,
+        rule=rule,
+        least_effort=share(best),
+        least_effort_thr=threshold(best),
+        excess_se=se,
     )
 
 

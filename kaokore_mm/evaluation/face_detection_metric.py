@@ -11,7 +11,7 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
 from kaokore_mm.core.face_metrics import annotation_effort, average_precision, counts_at, match_page, pr_curve
-from kaokore_mm.core.operating_point import ADJUST_BELOW, COSTS, correction_actions, operating_point
+from kaokore_mm.core.operating_point import ADJUST_BELOW, COSTS, RULE, RULES, correction_actions, operating_point
 from kaokore_mm.visualization.plots import pr_curve_figure, save_figure
 
 from .gather import gather_pages
@@ -50,9 +50,12 @@ class FaceDetectionMetric(BaseMetric):
     ``effort_costs``, default :data:`kaokore_mm.core.operating_point.COSTS`; a
     true box with IoU below ``adjust_below`` is adjusted). So is the
     **operating point** (``operating/score_thr``, ``operating/effort_share``,
-    ``operating/precision``, ``operating/recall``, ``operating/proposals``): the
-    threshold of least effort on these pages (see
-    :func:`kaokore_mm.core.operating_point.operating_point`), which
+    ``operating/precision``, ``operating/recall``, ``operating/proposals``): by
+    ``operating_rule`` ``'one_se'`` (the default) the highest threshold whose effort
+    is within one standard error of the least on these pages, by ``'least'`` the
+    least-effort one (see :func:`kaokore_mm.core.operating_point.operating_point`;
+    ``operating/least_effort`` and ``operating/least_effort_thr`` are reported
+    either way), which
     :class:`~kaokore_mm.engine.hooks.OperatingPointHook` keeps with the
     checkpoint it was validated on and ``annotate.py --score-thr auto`` uses.
     Given ``val_point_thr`` (the operating point a validation chose; the test
@@ -75,6 +78,7 @@ class FaceDetectionMetric(BaseMetric):
         effort_costs: dict | None = None,
         adjust_below: float = ADJUST_BELOW,
         val_point_thr: float | None = None,
+        operating_rule: str = RULE,
         out_dir: str | None = None,
         plot: bool = True,
         collect_device: str = 'cpu',
@@ -88,6 +92,9 @@ class FaceDetectionMetric(BaseMetric):
             raise ValueError(f'effort_costs: unknown action(s) {sorted(unknown)}; the actions are {sorted(COSTS)}')
         self.effort_costs, self.adjust_below = dict(COSTS, **(effort_costs or {})), adjust_below
         self.val_point_thr = val_point_thr
+        if operating_rule not in RULES:
+            raise ValueError(f'operating_rule {operating_rule!r}: the rules are {list(RULES)}')
+        self.operating_rule = operating_rule
         self.out_dir, self.plot = out_dir, plot
 
     def process(self, data_batch, data_samples) -> None:
@@ -161,8 +168,8 @@ class FaceDetectionMetric(BaseMetric):
     def compute_metrics(self, results: list) -> dict:
         matches = self._matches(results)
         metrics = self._summary(matches)
-        op = operating_point(matches, self.effort_costs, self.adjust_below)
-        for key in ('score_thr', 'effort_share', 'precision', 'recall'):
+        op = operating_point(matches, self.effort_costs, self.adjust_below, self.operating_rule)
+        for key in ('score_thr', 'effort_share', 'precision', 'recall', 'least_effort', 'least_effort_thr'):
             metrics[f'operating/{key}'] = op[key]
         metrics['operating/proposals'] = op['num_proposals']
         if self.val_point_thr is not None:
@@ -188,8 +195,9 @@ class FaceDetectionMetric(BaseMetric):
             f'pages {metrics["num_pages"]}, faces {metrics["num_faces"]}: AP50 {metrics["AP50"]:.4f}, '
             f'recall {metrics["recall"]:.4f}, precision {metrics["precision"]:.4f} at score >= {self.score_thr}; '
             f'annotation effort {metrics["manual_share"]:.3f} of drawing from scratch; operating point '
-            f'(least correction effort): score >= {op["score_thr"]:.4f}, effort {op["effort_share"]:.3f} '
-            f'(precision {op["precision"]:.3f}, recall {op["recall"]:.3f})'
+            f'({self.operating_rule}): score >= {op["score_thr"]:.4f}, effort {op["effort_share"]:.3f} '
+            f'(precision {op["precision"]:.3f}, recall {op["recall"]:.3f}; the least effort '
+            f'{op["least_effort"]:.3f} at score >= {op["least_effort_thr"]:.4f})'
             + (
                 f"; at the validation's operating point (score >= {self.val_point_thr:.4f}): effort "
                 f'{metrics["at_val_point/effort_share"]:.3f}, precision {metrics["at_val_point/precision"]:.3f}, '

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from kaokore_mm.core.face_metrics import match_page
-from kaokore_mm.core.operating_point import ADJUST_BELOW, COSTS, correction_actions, operating_point
+from kaokore_mm.core.operating_point import ADJUST_BELOW, COSTS, RULES, correction_actions, operating_point
 
 FACES = np.array([[0, 0, 100, 100], [200, 0, 300, 100], [0, 200, 100, 300], [400, 400, 480, 490.0]])
 
@@ -63,23 +63,44 @@ def test_tied_scores_are_proposed_together():
     assert op['num_proposals'] == 4  # 2 drawings saved (2 - 2 * 0.05) for 2 deletions (0.2)
 
 
-def brute_force(pages, costs):
-    """Every threshold (each distinct score, and one above all), counted from the matches directly."""
+def page_cost(m, thr, costs):
+    """One page's correction cost in drawings, counted from its matches directly."""
+    take = m.scores >= thr
+    acts = dict(
+        accept=int((m.tp & take & (m.ious >= ADJUST_BELOW)).sum()),
+        resize=int((m.tp & take & (m.ious < ADJUST_BELOW)).sum()),
+        delete=int((~m.tp & take).sum()),
+        draw=m.num_gt - int((m.tp & take).sum()),
+    )
+    return sum(costs[k] * v for k, v in acts.items()) / costs['draw']
+
+
+def brute_force(pages, costs, one_se=False):
+    """Every threshold (each distinct score, and one above all), counted from the matches
+    directly; with ``one_se``, the highest threshold whose excess over the cheapest is within one
+    standard error of that excess (the ratio estimate's error written out page by page)."""
     matches = [match_page(d, s, g) for d, s, g in pages]
     scores = np.concatenate([m.scores for m in matches])
-    best = None
+    faces = sum(m.num_gt for m in matches)
+    curve = []
     for thr in sorted(set(scores.tolist()) | {np.nextafter(scores.max(), np.inf)}):
-        acts = dict(accept=0, resize=0, delete=0, draw=0)
-        for m in matches:
-            take = m.scores >= thr
-            acts['accept'] += int((m.tp & take & (m.ious >= ADJUST_BELOW)).sum())
-            acts['resize'] += int((m.tp & take & (m.ious < ADJUST_BELOW)).sum())
-            acts['delete'] += int((~m.tp & take).sum())
-            acts['draw'] += m.num_gt - int((m.tp & take).sum())
-        cost = sum(costs[k] * v for k, v in acts.items()) / (sum(m.num_gt for m in matches) * costs['draw'])
-        if best is None or cost < best[0] - 1e-12 or (abs(cost - best[0]) <= 1e-12 and thr > best[1]):
-            best = (cost, thr)
-    return best, matches
+        curve.append((sum(page_cost(m, thr, costs) for m in matches) / faces, thr))
+    least = min(c for c, _ in curve)
+    best = max((t for c, t in curve if c <= least + 1e-12))
+    if not one_se:
+        return (least, best), matches
+    n = len(matches)
+
+    def se(thr):  # of the paired excess over the cheapest, pages as units
+        if n < 2:
+            return 0.0
+        d = [page_cost(m, thr, costs) - page_cost(m, best, costs) for m in matches]
+        excess = sum(d) / faces
+        return (sum((di - excess * m.num_gt) ** 2 for di, m in zip(d, matches)) / (n * (n - 1))) ** 0.5 / (faces / n)
+
+    n = len(matches)
+    thr = max(t for c, t in curve if t >= best and c - least <= se(t) + 1e-12)
+    return (next(c for c, t in curve if t == thr), thr), matches
 
 
 @pytest.mark.parametrize('seed', range(40))
@@ -99,17 +120,51 @@ def test_the_sweep_finds_the_cheapest_threshold_as_a_brute_force_does(seed):
         scores = np.round(rng.random(len(dets)), 1)  # ties on purpose
         pages.append((dets, scores, gt))
     costs = dict(COSTS, delete=float(rng.choice([0.1, 0.3, 1.5])))
-    (cost, thr), matches = brute_force(pages, costs)
-    op = operating_point(matches, costs)
-    assert op['effort_share'] == pytest.approx(cost)
-    assert op['score_thr'] == pytest.approx(thr)
-    again = correction_actions(matches, op['score_thr'], costs=costs)
-    assert again['effort_share'] == pytest.approx(op['effort_share'])
+    for rule in RULES:
+        (cost, thr), matches = brute_force(pages, costs, one_se=rule == 'one_se')
+        op = operating_point(matches, costs, rule=rule)
+        assert op['effort_share'] == pytest.approx(cost)
+        assert op['score_thr'] == pytest.approx(thr)
+        again = correction_actions(matches, op['score_thr'], costs=costs)
+        assert again['effort_share'] == pytest.approx(op['effort_share'])
+        assert op['least_effort'] <= op['effort_share'] <= op['least_effort'] + op['excess_se'] + 1e-12
 
 
-def test_unknown_costs_are_refused_by_name():
+def test_one_face_low_on_few_pages_does_not_pull_the_threshold_down():
+    """The campaign's case: five validation pages, every face above 0.8 but one at 0.25 below a
+    run of false boxes. The least-effort threshold takes all of them to catch it; the page-to-page
+    spread says that one face is no evidence, and the one-standard-error rule stays above the
+    false boxes (and agrees with the minimum when the pages agree)."""
+    pages = []
+    for p in range(5):
+        faces = FACES[: 2 + p % 3] + 1000 * p
+        scores = list(np.linspace(0.95, 0.85, len(faces)))
+        dets = list(faces)
+        if p == 0:
+            scores[-1] = 0.25  # the low face
+            dets += list(FACES[:2] + 5000)  # two false boxes above it
+            scores += [0.4, 0.3]
+        dets += [FACES[0] + 7000 + 300 * p]  # one false box below it per page
+        scores += [0.2]
+        pages.append(match_page(np.array(dets), np.array(scores), faces))
+    least = operating_point(pages, rule='least')
+    assert least['score_thr'] == pytest.approx(0.25) and least['draw'] == 0
+    op = operating_point(pages)
+    assert op['rule'] == 'one_se' and op['score_thr'] >= 0.85 and op['delete'] == 0 and op['draw'] == 1
+    assert op['least_effort_thr'] == pytest.approx(0.25)
+    assert 0 < op['effort_share'] - op['least_effort'] <= op['excess_se']
+    # the low face on every page: every page shows the saving, the rules agree
+    pages = [
+        match_page(np.concatenate([FACES, FACES[:1] + 5000]), [0.95, 0.9, 0.85, 0.25, 0.3], FACES) for _ in range(5)
+    ]
+    assert operating_point(pages)['score_thr'] == operating_point(pages, rule='least')['score_thr'] == 0.25
+
+
+def test_unknown_costs_and_rules_are_refused_by_name():
     with pytest.raises(ValueError, match='adjust'):
         operating_point([], dict(adjust=0.5))
+    with pytest.raises(ValueError, match="'one_se', 'least'"):
+        operating_point([], rule='1se')
 
 
 def test_expected_effort_reads_scores_as_chances():

@@ -143,3 +143,22 @@ def test_samples_without_page_faces_are_refused():
     sample.pred_instances = InstanceData(bboxes=torch.zeros(0, 4), scores=torch.zeros(0))
     with pytest.raises(ValueError, match='p1.jpg.*page_gt_instances'):
         FaceDetectionMetric().process({}, [sample.to_dict()])
+
+
+def test_the_operating_rule_chooses_above_a_saving_that_rests_on_one_page(tmp_path):
+    """Four pages; on one a low-scoring face sits below two false boxes. The plain minimum
+    ('least') goes down to it; the default rule stays above the false boxes, and both report the
+    least effort and where it is."""
+    faces = [[(0, 0, 40, 40), (100, 0, 40, 40)], [(0, 0, 40, 40), (100, 0, 40, 40)]] * 2
+    ds = dataset(pages(tmp_path, faces), PIPELINES['native size, no resize'])
+    preds = [(xyxy(f), [0.9, 0.85]) for f in faces]
+    preds[0] = (xyxy(faces[0]) + [[300, 300, 340, 340], [400, 400, 440, 440]], [0.9, 0.25, 0.4, 0.3])
+    least = run(FaceDetectionMetric(plot=False, operating_rule='least'), ds, preds)
+    default = run(FaceDetectionMetric(plot=False), ds, preds)
+    assert least['face/operating/score_thr'] == pytest.approx(0.25) and least['face/operating/recall'] == 1.0
+    assert default['face/operating/score_thr'] >= 0.85 and default['face/operating/precision'] == 1.0
+    for m in (least, default):
+        assert m['face/operating/least_effort_thr'] == pytest.approx(0.25)
+        assert m['face/operating/least_effort'] == least['face/operating/effort_share']
+    with pytest.raises(ValueError, match="'one_se', 'least'"):
+        FaceDetectionMetric(operating_rule='1se')

@@ -19,7 +19,7 @@ class OperatingPointHook(ValidationMetaHook):
 
     key = KEY
     required = 'score_thr'
-    fields = ('score_thr', 'effort_share', 'precision', 'recall', 'proposals')
+    fields = ('score_thr', 'effort_share', 'precision', 'recall', 'proposals', 'least_effort', 'least_effort_thr')
 
     def __init__(self, prefix: str = 'face/operating'):
         super().__init__(prefix)
