@@ -24,7 +24,7 @@ import sys
 import kaokore_mm  # noqa: F401
 from kaokore_mm.apis.campaign import STRATEGIES, Plan, run_campaign
 from kaokore_mm.apis.experiments import say
-from kaokore_mm.utils.cli import COUNT, cli_main
+from kaokore_mm.utils.cli import COUNT, cli_main, number
 
 
 def parse_args(argv=None):
@@ -45,6 +45,13 @@ def parse_args(argv=None):
         metavar=('CONFIG', 'CKPT'),
         help='a status or gender classifier: its labels are proposed',
     )
+    p.add_argument(
+        '--val-pages',
+        type=number(int, 0, 1000),
+        default=1,
+        help='pages of each annotated book kept out of training to choose the operating point on, with the '
+        'held-out books (0: the held-out books alone)',
+    )
     p.add_argument('--device', default='cpu', help='of the predictions (cpu, cuda, cuda:1); trainings use CUDA if any')
     p.add_argument('--cfg-options', nargs='+', default=[], help='passed to every training and prediction')
     return p.parse_args(argv)
@@ -60,6 +67,7 @@ def main(argv=None):
         args.scout_pages,
         tuple(args.classifier) if args.classifier else None,
         args.device,
+        args.val_pages,
     )
     records = run_campaign(args.work_dir, args.data_root, plan, args.rounds, args.strategies, args.start, args.heldout)
     say('campaign', f'{len(records)} rounds -> {args.work_dir}/campaign.md, campaign.json, effort.png')

@@ -7,8 +7,11 @@ never join (AP50 is measured on them). Every round of a strategy:
 
 1. **train** on the books annotated so far (round 0 from the config's own initialisation,
    shared by the strategies; later rounds fine-tune from the round before with
-   ``finetune_iters``), validating on the held-out books, whose operating point (the
-   threshold of least correction effort) the checkpoint keeps;
+   ``finetune_iters``) but the last ``val_pages`` pages of each, and validate on those pages
+   with the held-out books: the operating point (the threshold of least correction effort)
+   the checkpoint keeps is chosen on a page of every annotated book, not on the held-out
+   books alone (one small book is no sample of the collection's distractors:
+   docs/benchmarks.md); AP50 is tested on the held-out books alone;
 2. **choose** the next book of the pool: ``in_order`` takes the next one; ``active`` scouts a
    few pages of every book left with the current model and takes the book whose pages it
    expects to cost most (:func:`~kaokore_mm.core.operating_point.expected_effort`);
@@ -78,9 +81,11 @@ class Plan:
     """What every round of a campaign shares (and a resumed campaign must keep): the detector
     ``config``, the iterations of the first training and of each later one, the
     ``cfg_options`` of every training and prediction, the pages per book the active strategy
-    scouts, the face ``classifier`` (``(config, checkpoint)``) whose labels are proposed, and the
-    ``device`` of the predictions (where the work runs, not what it computes: a campaign may
-    resume on another device; the trainings take the Runner's own, CUDA where there is one)."""
+    scouts, the face ``classifier`` (``(config, checkpoint)``) whose labels are proposed, the
+    pages of each annotated book kept out of training for the validation (``val_pages``; 0:
+    validate on the held-out books alone), and the ``device`` of the predictions (where the work
+    runs, not what it computes: a campaign may resume on another device; the trainings take the
+    Runner's own, CUDA where there is one)."""
 
     config: str
     max_iters: int = 500
@@ -89,6 +94,7 @@ class Plan:
     scout_pages: int = 2
     classifier: tuple | None = None
     device: str = 'cpu'
+    val_pages: int = 1
 
 
 def split_books(truth: dict, start: int, heldout: int) -> tuple[list, list, list]:
@@ -144,21 +150,72 @@ def make_root(root: Path, truth: dict, truth_root: Path, books) -> Path:
     return root
 
 
-def run_options(train_root: Path, heldout_root: Path, cfg_options=(), load_from=None) -> list[str]:
-    """``--cfg-options`` of a round: train on every page of ``train_root``, validate and test on
-    every page of ``heldout_root``."""
+def run_options(train_root: Path, heldout_root: Path, cfg_options=(), load_from=None, val_root=None) -> list[str]:
+    """``--cfg-options`` of a round: train on every page of ``train_root``, validate on every page
+    of ``val_root`` (default: ``heldout_root``) and test on every page of ``heldout_root``."""
     opts = [
         'train_dataloader.sampler.ratios=(1,0,0)',
         'val_dataloader.sampler.ratios=(0,1,0)',
         'test_dataloader.sampler.ratios=(0,1,0)',
         'test_dataloader.sampler.subset=val',
-        f'val_dataloader.dataset.data_root={heldout_root}/',
+        f'val_dataloader.dataset.data_root={val_root or heldout_root}/',
         f'test_dataloader.dataset.data_root={heldout_root}/',
         *cfg_options,
     ]
     if load_from is not None:
         opts.append(f'load_from={load_from}')
     return opts
+
+
+def split_pages(coco: dict, val_pages: int) -> tuple[dict, dict]:
+    """``(training part, validation part)`` of annotated books: the last ``val_pages`` pages (by
+    id) of every book go to validation, leaving at least one page of each to train on."""
+    books = {}
+    for im in sorted(coco['images'], key=lambda im: im['id']):
+        books.setdefault(im.get('book_id'), []).append(im['id'])
+    val = {i for ids in books.values() for i in ids[len(ids) - min(val_pages, len(ids) - 1) :]} if val_pages else set()
+
+    def part(keep):
+        images = [im for im in coco['images'] if keep(im['id'])]
+        return dict(coco, images=images, annotations=[a for a in coco['annotations'] if keep(a['image_id'])])
+
+    return part(lambda i: i not in val), part(lambda i: i in val)
+
+
+def join_sets(*parts: dict) -> dict:
+    """COCO sets of different pages as one, image and annotation ids numbered afresh (the books
+    of a campaign come from different files); the same page file twice is refused."""
+    images, annotations, names = [], [], set()
+    for coco in parts:
+        new_id = {}
+        for im in coco['images']:
+            if im['file_name'] in names:
+                raise UserError(f'page {im["file_name"]} is in two of the sets joined for validation')
+            names.add(im['file_name'])
+            new_id[im['id']] = len(images) + 1
+            images.append(dict(im, id=new_id[im['id']]))
+        for a in coco['annotations']:
+            annotations.append(dict(a, id=len(annotations) + 1, image_id=new_id[a['image_id']]))
+    return dict(parts[0], images=images, annotations=annotations)
+
+
+def round_roots(here: Path, data: Path, heldout_root: Path, val_pages: int) -> tuple[Path, Path]:
+    """``(train root, val root)`` of a round in ``here``: the annotated books of ``data`` but their
+    last ``val_pages`` pages, and those pages with the held-out books (``(data, heldout_root)``
+    when ``val_pages`` is 0). Made once (the validation set last: it marks the split done)."""
+    if not val_pages:
+        return data, heldout_root
+    train_root, val_root = here / 'train_data', here / 'val_data'
+    ann = Path('annotations') / 'pages.json'
+    if not (val_root / ann).exists():
+        train, val = split_pages(json.loads((data / ann).read_text()), val_pages)
+        held = json.loads((heldout_root / ann).read_text())
+        _link_pages(train, data, train_root)
+        atomic_write_json(train_root / ann, train)
+        _link_pages(val, data, val_root)
+        _link_pages(held, heldout_root, val_root)
+        atomic_write_json(val_root / ann, join_sets(held, val))
+    return train_root, val_root
 
 
 def scout(inferencer, truth: dict, truth_root: Path, books, pages_per_book: int, score_thr: float) -> dict:
@@ -226,8 +283,14 @@ def run_round(
     run_dir = work / 'start' if r == 0 else here
     load_from = None if r == 0 else previous['checkpoint']
     iters = plan.max_iters if r == 0 else plan.finetune_iters
+    train_root, val_root = round_roots(run_dir, data, heldout_root, plan.val_pages)
     run = train_and_test(
-        plan.config, run_dir, data, iters, run_options(data, heldout_root, plan.cfg_options, load_from), tag='campaign'
+        plan.config,
+        run_dir,
+        train_root,
+        iters,
+        run_options(train_root, heldout_root, plan.cfg_options, load_from, val_root),
+        tag='campaign',
     )
     # 2. choose
     chosen_file = here / 'chosen.json'
@@ -323,7 +386,9 @@ def run_campaign(
     shared = {k: v for k, v in asdict(plan).items() if k != 'device'}
     settings = json.loads(json.dumps(dict(shared, data_root=str(truth_root.resolve()), start=start, heldout=heldout)))
     meta = work / 'settings.json'
-    if (old := _read(meta)) is not None and old != settings:
+    if (old := _read(meta)) is not None:
+        old.setdefault('val_pages', 0)  # written before the option: validated on the held-out books alone
+    if old is not None and old != settings:
         raise UserError(f'{meta} was written with other settings: use another work dir or remove it')
     atomic_write_json(meta, settings)
     heldout_root = make_root(work / 'heldout', truth, truth_root, held)

@@ -108,3 +108,31 @@ def test_a_campaign_of_two_rounds_per_strategy_then_resumed(tiny_data, tmp_path,
     gone[gone.index('--classifier') + 2] = str(tmp_path / 'missing.pth')
     assert cli_main(load_tool('campaign').main, gone) == 2
     assert 'missing.pth not found' in capsys.readouterr().err
+
+
+def test_the_validation_takes_the_last_pages_of_each_annotated_book_with_the_held_out_books(tiny_data, tmp_path):
+    from kaokore_mm.apis.campaign import join_sets, make_root, round_roots, split_pages
+
+    truth = json.loads((tiny_data / 'annotations' / 'pages.json').read_text())
+    start, pool, held = split_books(truth, 2, 1)
+    data = make_root(tmp_path / 'data', truth, tiny_data, start)
+    heldout = make_root(tmp_path / 'heldout', truth, tiny_data, held)
+    coco = json.loads((data / 'annotations' / 'pages.json').read_text())
+    train, val = split_pages(coco, 1)
+    for book in start:  # one page per book, its last, and at least one page left to train on
+        pages = sorted(im['id'] for im in coco['images'] if im['book_id'] == book)
+        assert [im['id'] for im in val['images'] if im['book_id'] == book] == pages[-1:]
+        assert len([im for im in train['images'] if im['book_id'] == book]) == len(pages) - 1 >= 1
+    assert len(train['annotations']) + len(val['annotations']) == len(coco['annotations'])
+    assert split_pages(coco, 0)[1]['images'] == [] and split_pages(coco, 99)[0]['images']  # never a book emptied
+    train_root, val_root = round_roots(tmp_path / 'round', data, heldout, 1)
+    joined = json.loads((val_root / 'annotations' / 'pages.json').read_text())
+    assert {im['book_id'] for im in joined['images']} == {*start, *held}
+    assert len({im['id'] for im in joined['images']}) == len(joined['images'])  # ids afresh, no clash
+    assert {a['image_id'] for a in joined['annotations']} <= {im['id'] for im in joined['images']}
+    assert all((val_root / im['file_name']).is_file() for im in joined['images'])
+    trained = json.loads((train_root / 'annotations' / 'pages.json').read_text())
+    assert not {im['file_name'] for im in trained['images']} & {im['file_name'] for im in joined['images']}
+    assert round_roots(tmp_path / 'none', data, heldout, 0) == (data, heldout)
+    with pytest.raises(UserError, match='two of the sets'):
+        join_sets(val, val)
