@@ -57,6 +57,13 @@ RULES = ('one_se', 'least')
 RULE = 'one_se'
 
 
+def check_rule(rule: str, name: str = 'operating point rule') -> str:
+    """``rule`` if it is one of :data:`RULES`, else a ValueError naming ``name`` and the rules."""
+    if rule not in RULES:
+        raise ValueError(f'{name} {rule!r}: the rules are {list(RULES)}')
+    return rule
+
+
 def _sorted(matches: list[PageMatch]) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     if matches:
         scores = np.concatenate([m.scores for m in matches]).astype(np.float64)
@@ -153,8 +160,7 @@ def operating_point(
     unknown = set(costs) - set(COSTS)
     if unknown:
         raise ValueError(f'effort costs: unknown action(s) {sorted(unknown)}; the actions are {sorted(COSTS)}')
-    if rule not in RULES:
-        raise ValueError(f'operating point rule {rule!r}: the rules are {list(RULES)}')
+    check_rule(rule)
     scores, tp, ious, num_gt = _sorted(matches)
     acts = _actions(tp, ious, num_gt, adjust_below)
     total = _cost(acts, costs)

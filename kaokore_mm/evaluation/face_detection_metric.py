@@ -11,7 +11,7 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
 from kaokore_mm.core.face_metrics import annotation_effort, average_precision, counts_at, match_page, pr_curve
-from kaokore_mm.core.operating_point import ADJUST_BELOW, COSTS, RULE, RULES, correction_actions, operating_point
+from kaokore_mm.core.operating_point import ADJUST_BELOW, COSTS, RULE, check_rule, correction_actions, operating_point
 from kaokore_mm.visualization.plots import pr_curve_figure, save_figure
 
 from .gather import gather_pages
@@ -92,9 +92,7 @@ class FaceDetectionMetric(BaseMetric):
             raise ValueError(f'effort_costs: unknown action(s) {sorted(unknown)}; the actions are {sorted(COSTS)}')
         self.effort_costs, self.adjust_below = dict(COSTS, **(effort_costs or {})), adjust_below
         self.val_point_thr = val_point_thr
-        if operating_rule not in RULES:
-            raise ValueError(f'operating_rule {operating_rule!r}: the rules are {list(RULES)}')
-        self.operating_rule = operating_rule
+        self.operating_rule = check_rule(operating_rule, 'operating_rule')
         self.out_dir, self.plot = out_dir, plot
 
     def process(self, data_batch, data_samples) -> None:
