@@ -43,10 +43,10 @@ class Browser:
     def js(self, script, *args) -> Any:
         return self.drv.execute_script(script, *args)
 
-    def wait(self, script, timeout=30.0) -> None:
+    def wait(self, script, *args, timeout=30.0) -> None:
         end = time.time() + timeout
         while time.time() < end:
-            if self.js(script):
+            if self.js(script, *args):
                 return
             time.sleep(0.03)
         raise RuntimeError(f'timed out: {script}')
@@ -66,15 +66,20 @@ class Browser:
         """Zoom the viewer onto an image region ``x1, y1, x2, y2`` (with a margin)."""
         x1, y1, x2, y2 = box
         pad = max(x2 - x1, y2 - y1)
+        # within the viewer's constraints (the app applies them after every key: a view beyond its
+        # greatest zoom would spring back while a box is being drawn, and the box would miss the face)
         self.js(
-            'const v = window.review.viewer.viewport; v.fitBounds(v.imageToViewportRectangle('
+            'const v = window.review.viewer.viewport; v.fitBoundsWithConstraints(v.imageToViewportRectangle('
             'arguments[0], arguments[1], arguments[2], arguments[3]), true);',
             x1 - pad,
             y1 - pad,
             x2 - x1 + 2 * pad,
             y2 - y1 + 2 * pad,
         )
-        # OpenSeadragon may still spring towards its constraints: wait until the view is still
+        self.still()
+
+    def still(self) -> None:
+        """Wait until the view is still (OpenSeadragon springs towards its targets and constraints)."""
         self.wait(
             'const v = window.review.viewer.viewport; const a = v.getCenter(true), b = v.getCenter(false); '
             'return Math.abs(v.getZoom(true) - v.getZoom(false)) < 1e-9 && a.distanceTo(b) < 1e-9;'
@@ -177,10 +182,19 @@ def correct_page(
         if j in taken:
             continue
         b.focus(t)
-        before = b.saves()
+        before, ids = b.saves(), b.js('return window.review.anno.getAnnotations().map((a) => a.id)')
         b.keys('d')
+        b.wait("return document.body.classList.contains('drawing')")
+        b.still()
         b.drag(b.screen(t[0], t[1]), b.screen(t[2], t[3]))
         b.saved(before)
+        # the app selects (and zooms to) the new box after saving it: the next action waits for that
+        b.wait(
+            'const s = window.review.anno.getSelected(); return !!s && !arguments[0].includes(s.id) && '
+            '!!window.review.anno.getAnnotationById(s.id);',
+            ids,
+        )
+        b.still()
         ops['draw'] += 1
     if labels is not None:
         ops['labels'] = correct_labels(b, truth, labels, iou)
@@ -286,7 +300,11 @@ def correct_book(
             items = json.loads(done_file.read_text())['items']
             got = xywh_boxes(items)
             if len(got) != len(truth) or (len(truth) and iou_matrix(got, truth).max(0).min() < iou):
-                raise UserError(f'page {page["key"]}: the corrected boxes do not match the truth')
+                best = iou_matrix(got, truth).max(0).round(2).tolist() if len(got) and len(truth) else []
+                raise UserError(
+                    f'page {page["key"]}: the corrected boxes do not match the truth ({len(got)} boxes for '
+                    f'{len(truth)} faces, best IoU of each face {best}; operations {ops})'
+                )
             if want is not None and not _labels_match(items, got, truth, want, iou):
                 raise UserError(f'page {page["key"]}: the corrected labels do not match the truth')
             log(
