@@ -231,6 +231,37 @@ def test_the_scripted_annotator_corrects_a_page_to_its_truth(annotated, server):
     assert len(got) == len(want) and iou_matrix(got, want).max(0).min() > 0.9
 
 
+def test_the_scripted_annotator_zooms_within_the_views_constraints(annotated, server):
+    """Zoomed onto a small face, the view is one the app's constraints keep: the app applies them
+    after every key (the draw key too), and a view beyond its greatest zoom sprang back while the
+    scripted annotator drew, so a drawn box missed its face on a busy machine (a CI failure)."""
+    import urllib.request
+
+    from kaokore_mm.review.scripted_annotator import Browser
+
+    out, truth = annotated
+    page = json.loads(urllib.request.urlopen(f'{server}/api/pages').read())['pages'][0]
+    x, y, w, h = min(truth[Path(page['key']).name], key=lambda f: f[2] * f[3])
+    b = Browser()
+    try:
+        b.drv.get(f'{server}/review/{page["stem"]}')
+        b.wait('return window.review && window.review.ready')
+        b.focus((x, y, x + w, y + h))
+        view = (
+            'const v = window.review.viewer.viewport; const c = v.getCenter(true); return [v.getZoom(true), c.x, c.y];'
+        )
+        before = b.js(view)
+        b.keys('d')  # the key handler applies the constraints
+        b.still()
+        assert b.js(view) == pytest.approx(before, rel=1e-6)
+        # and the face is on screen, larger than it is on the page
+        (x1, y1), (x2, y2) = b.screen(x, y), b.screen(x + w, y + h)
+        size = b.js("const r = document.getElementById('viewer').getBoundingClientRect(); return [r.width, r.height];")
+        assert 0 <= x1 < x2 <= size[0] and 0 <= y1 < y2 <= size[1] and x2 - x1 > w
+    finally:
+        b.drv.quit()
+
+
 def test_the_correction_benchmark_tool_corrects_a_book_and_counts(annotated, tiny_data, tmp_path, capsys):
     """tools/benchmark_correction.py as a user runs it: the truth COCO of the same pages
     (here with one face the detector missed), every page corrected in Chromium to
