@@ -299,11 +299,11 @@ def correct_book(
             n_faces += len(truth)
             items = json.loads(done_file.read_text())['items']
             got = xywh_boxes(items)
-            if len(got) != len(truth) or (len(truth) and iou_matrix(got, truth).max(0).min() < iou):
-                best = iou_matrix(got, truth).max(0).round(2).tolist() if len(got) and len(truth) else []
+            best = iou_matrix(got, truth).max(0) if len(got) and len(truth) else np.zeros(len(truth))
+            if len(got) != len(truth) or (len(truth) and best.min() < iou):
                 raise UserError(
                     f'page {page["key"]}: the corrected boxes do not match the truth ({len(got)} boxes for '
-                    f'{len(truth)} faces, best IoU of each face {best}; operations {ops})'
+                    f'{len(truth)} faces, best IoU of each face {best.round(2).tolist()}; operations {ops})'
                 )
             if want is not None and not _labels_match(items, got, truth, want, iou):
                 raise UserError(f'page {page["key"]}: the corrected labels do not match the truth')
