@@ -64,6 +64,14 @@ def check_rule(rule: str, name: str = 'operating point rule') -> str:
     return rule
 
 
+def check_costs(costs: dict | None, name: str = 'effort costs') -> dict:
+    """:data:`COSTS` with ``costs`` over them, or a ValueError naming ``name`` when an action is unknown."""
+    unknown = set(costs or {}) - set(COSTS)
+    if unknown:
+        raise ValueError(f'{name}: unknown action(s) {sorted(unknown)}; the actions are {sorted(COSTS)}')
+    return dict(COSTS, **(costs or {}))
+
+
 def _sorted(matches: list[PageMatch]) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     if matches:
         scores = np.concatenate([m.scores for m in matches]).astype(np.float64)
@@ -156,10 +164,7 @@ def operating_point(
     the standard error of the chosen threshold's excess over it (``excess_se``, 0 for
     ``'least'``). Without faces the threshold proposes nothing and the effort is ``nan``.
     """
-    costs = dict(COSTS, **(costs or {}))
-    unknown = set(costs) - set(COSTS)
-    if unknown:
-        raise ValueError(f'effort costs: unknown action(s) {sorted(unknown)}; the actions are {sorted(COSTS)}')
+    costs = check_costs(costs)
     check_rule(rule)
     scores, tp, ious, num_gt = _sorted(matches)
     acts = _actions(tp, ious, num_gt, adjust_below)

@@ -11,7 +11,14 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
 from kaokore_mm.core.face_metrics import annotation_effort, average_precision, counts_at, match_page, pr_curve
-from kaokore_mm.core.operating_point import ADJUST_BELOW, COSTS, RULE, check_rule, correction_actions, operating_point
+from kaokore_mm.core.operating_point import (
+    ADJUST_BELOW,
+    RULE,
+    check_costs,
+    check_rule,
+    correction_actions,
+    operating_point,
+)
 from kaokore_mm.visualization.plots import pr_curve_figure, save_figure
 
 from .gather import gather_pages
@@ -87,10 +94,7 @@ class FaceDetectionMetric(BaseMetric):
         super().__init__(collect_device=collect_device, prefix=prefix)
         self.iou_thr, self.score_thr, self.max_dets, self.per_book = iou_thr, score_thr, max_dets, per_book
         self.coco = coco
-        unknown = set(effort_costs or {}) - set(COSTS)
-        if unknown:
-            raise ValueError(f'effort_costs: unknown action(s) {sorted(unknown)}; the actions are {sorted(COSTS)}')
-        self.effort_costs, self.adjust_below = dict(COSTS, **(effort_costs or {})), adjust_below
+        self.effort_costs, self.adjust_below = check_costs(effort_costs, 'effort_costs'), adjust_below
         self.val_point_thr = val_point_thr
         self.operating_rule = check_rule(operating_rule, 'operating_rule')
         self.out_dir, self.plot = out_dir, plot
