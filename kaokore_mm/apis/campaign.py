@@ -24,8 +24,10 @@ never join (AP50 is measured on them). Every round of a strategy:
 5. **merge** the corrected book into the training set with ``merge_corrections``.
 
 Each round records the effort share of the book (the cost of its actions over drawing each
-of its faces), the actions, the proposals' precision and recall, AP50 on the held-out books
-and the training minutes; with a classifier, the labels confirmed in bulk and set one by one,
+of its faces), the actions, the proposals' precision and recall, AP50 on the held-out books,
+the effort share the round's model would cost on the held-out books at its operating point
+(the same pages every round: the books annotated differ in difficulty, the held-out ones do
+not) and the training minutes; with a classifier, the labels confirmed in bulk and set one by one,
 and how often the sure ones were right. Every step writes its result atomically before the next starts, so
 a campaign killed at any point resumes where it was (a correction cut short is done again
 from the proposals). The campaign tool is its command line.
@@ -68,6 +70,7 @@ COLUMNS = (
     'precision',
     'recall',
     'heldout_AP50',
+    'heldout_effort',
     'labels_bulk',
     'labels_by_hand',
     'sure_accuracy',
@@ -276,6 +279,9 @@ def run_round(
     record_file = here / 'round.json'
     if (rec := _read(record_file)) is not None:
         say('campaign', f'{strategy} round {r}: finished earlier ({rec["book"]})')
+        if 'heldout_effort' not in rec:  # recorded before the column: from the round's own test
+            test = _read((work / 'start' if r == 0 else here) / 'test' / 'test_metrics.json') or {}
+            rec['heldout_effort'] = test.get('metrics', {}).get('face/at_val_point/effort_share')
         return rec
     data = work / strategy / 'data'  # the books annotated so far, as merge_corrections leaves them
     previous = None if r == 0 else _read(work / strategy / f'round_{r - 1}' / 'round.json')
@@ -340,6 +346,7 @@ def run_round(
         precision=found / proposed if proposed else None,
         recall=found / effort['faces'] if effort['faces'] else None,
         heldout_AP50=run['metrics'].get('face/AP50'),
+        heldout_effort=run['metrics'].get('face/at_val_point/effort_share'),
         **label_figures(effort.get('labels')),
         train_books=len(done_books),
         train_min=run['train_s'] / 60,

@@ -159,11 +159,11 @@ def metrics_bar_figure(
 
 
 def campaign_figure(records: Sequence[Mapping]) -> Figure:
-    """The effort share of each round of an annotation campaign, one line per strategy, with the
-    held-out AP50 on a second axis (dashed)."""
-    fig = new_figure(figsize=(6.4, 3.6))
-    ax = fig.add_subplot(1, 1, 1)
-    ap = ax.twinx()
+    """An annotation campaign, one colour per strategy: left, the effort share of each round on
+    the book it annotated (solid) and on the held-out books at the round's operating point
+    (dashed: the same pages every round); right, the held-out AP50."""
+    fig = new_figure(figsize=(9.6, 3.6))
+    ax, ap = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
     by = {}
     for r in records:
         by.setdefault(r['strategy'], []).append(r)
@@ -171,18 +171,33 @@ def campaign_figure(records: Sequence[Mapping]) -> Figure:
         rows = sorted(rows, key=lambda r: r['round'])
         x = [r['round'] for r in rows]
         colour = f'C{k}'
-        ax.plot(x, [r['effort_share'] for r in rows], 'o-', color=colour, label=f'{name}: effort')
-        ap.plot(x, [r.get('heldout_AP50') or np.nan for r in rows], 's--', color=colour, alpha=0.6)
+        ax.plot(x, [r['effort_share'] for r in rows], 'o-', color=colour, label=f'{name}: the book annotated')
+        held = [r.get('heldout_effort') for r in rows]
+        if any(v is not None for v in held):
+            ax.plot(
+                x,
+                [np.nan if v is None else v for v in held],
+                's--',
+                color=colour,
+                alpha=0.7,
+                label=f'{name}: the held-out books',
+            )
+        ap.plot(x, [r.get('heldout_AP50') or np.nan for r in rows], 's--', color=colour, label=name)
         for r in rows:
-            at = (r['round'], r['effort_share'])
-            ax.annotate(r['book'], at, fontsize=6, xytext=(2, 3), textcoords='offset points')
-    ax.set_xlabel('round')
+            ax.annotate(
+                r['book'], (r['round'], r['effort_share']), fontsize=6, xytext=(2, 3), textcoords='offset points'
+            )
+    for a in (ax, ap):
+        a.set_xlabel('round')
+        a.xaxis.get_major_locator().set_params(integer=True)
     ax.set_ylabel('effort share (1 = drawing every face)')
-    ap.set_ylabel('held-out AP50 (dashed)')
     ax.set_ylim(bottom=0)
+    ap.set_ylabel('AP50')
     ap.set_ylim(0, 1.05)
     if by:
         ax.legend(fontsize=7, loc='upper right')
-    ax.set_title("annotation campaign: the annotator's share of the work per round", fontsize=9)
+        ap.legend(fontsize=7, loc='lower right')
+    ax.set_title("the annotator's share of the work per round", fontsize=9)
+    ap.set_title('the held-out books', fontsize=9)
     fig.tight_layout()
     return fig

@@ -69,6 +69,7 @@ def test_a_campaign_of_two_rounds_per_strategy_then_resumed(tiny_data, tmp_path,
         acts = r['accept'] + r['resize'] + r['delete'] + r['draw']
         assert acts > 0 and 0.0 < r['effort_share'] <= r['draw'] / faces + 0.5 * r['resize'] / faces + 1
         assert r['heldout_AP50'] is not None and r['train_books'] == 1 + r['round']
+        assert r['heldout_effort'] >= 0  # the held-out books at the round's operating point
         # every face's status: confirmed in bulk (the sure ones that were right) or set by hand
         n = r['labels']
         assert r['labels_bulk'] + r['labels_by_hand'] == faces and r['labels_bulk'] == n['sure_right'] <= n['sure']
@@ -91,7 +92,11 @@ def test_a_campaign_of_two_rounds_per_strategy_then_resumed(tiny_data, tmp_path,
     here = work / 'in_order' / 'round_1'
     (here / 'round.json').unlink()
     (here / 'effort.json').unlink()
+    # and round 0 recorded before the held-out effort was: read back from its test
+    first = work / 'in_order' / 'round_0' / 'round.json'
+    first.write_text(json.dumps({k: v for k, v in records[0].items() if k != 'heldout_effort'}))
     again = load_tool('campaign').main(args)
+    assert again[0]['heldout_effort'] == records[0]['heldout_effort']
     redone = again[1]
     for key in ('book', 'faces', 'accept', 'resize', 'delete', 'draw', 'effort_share'):
         assert redone[key] == records[1][key], key

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from kaokore_mm.visualization.plots import (
+    campaign_figure,
     confusion_matrix_figure,
     figure_to_rgb,
     image_grid_figure,
@@ -41,6 +42,7 @@ def test_every_chart_draws_and_saves_without_pyplot(tmp_path):
         image_grid_figure([(np.zeros((8, 8, 3), np.uint8), 'a'), (np.ones((8, 8, 3), np.uint8) * 255, 'b')], cols=2),
         split_figure({'train': {'b1': (2, 5)}, 'val': {'b2': (1, 1)}, 'test': {}}, ('train', 'val', 'test'), 't'),
         metrics_bar_figure(['x', 'y'], [dict(AP50=0.9, recall=None, precision=0.5), dict(AP50=0.1)]),
+        campaign_figure([dict(strategy='s', round=0, book='b', effort_share=0.2, heldout_AP50=0.9)]),
     ]
     for k, fig in enumerate(figs):
         rgb = figure_to_rgb(fig)
@@ -66,3 +68,22 @@ def test_labels_do_not_overlap_and_colours_follow_the_score():
     ((x, y),) = place_labels([[0, 0, 20, 20]], [(40, 12)], 100, 100)
     assert 0 <= x <= 60 and 0 <= y <= 88
     assert score_colour(0.1) == score_colour(0.3) != score_colour(0.9) == score_colour(1.0)
+
+
+def test_the_campaign_figure_draws_each_strategys_effort_on_its_books_and_on_the_held_out_books():
+    def rec(strategy, r, effort, held, ap):
+        return dict(
+            strategy=strategy, round=r, book=f'book{r}', effort_share=effort, heldout_effort=held, heldout_AP50=ap
+        )
+
+    records = [rec('in_order', 1, 0.1, 0.3, 0.8), rec('in_order', 0, 0.3, 0.4, 0.7), rec('active', 0, 0.3, None, None)]
+    effort, ap = campaign_figure(records).axes
+    lines = {line.get_label(): line for line in effort.get_lines()}
+    # rounds in order whatever the order of the records; a held-out line only where one was recorded
+    assert list(lines['in_order: the book annotated'].get_xdata()) == [0, 1]
+    assert list(lines['in_order: the book annotated'].get_ydata()) == [0.3, 0.1]
+    assert list(lines['in_order: the held-out books'].get_ydata()) == [0.4, 0.3]
+    assert 'active: the held-out books' not in lines and 'active: the book annotated' in lines
+    assert [t.get_text() for t in effort.texts] == ['book0', 'book0', 'book1']  # each point names its book
+    held_ap = {line.get_label(): line for line in ap.get_lines()}
+    assert list(held_ap['in_order'].get_ydata()) == [0.7, 0.8] and np.isnan(held_ap['active'].get_ydata()).all()
