@@ -277,16 +277,16 @@ def run_round(
     """One round of ``strategy`` (see the module); returns its record, also in ``round.json``."""
     here = work / strategy / f'round_{r}'
     record_file = here / 'round.json'
+    run_dir = work / 'start' if r == 0 else here  # round 0 is the same for every strategy (the start books)
     if (rec := _read(record_file)) is not None:
         say('campaign', f'{strategy} round {r}: finished earlier ({rec["book"]})')
         if 'heldout_effort' not in rec:  # recorded before the column: from the round's own test
-            test = _read((work / 'start' if r == 0 else here) / 'test' / 'test_metrics.json') or {}
+            test = _read(run_dir / 'test' / 'test_metrics.json') or {}
             rec['heldout_effort'] = test.get('metrics', {}).get('face/at_val_point/effort_share')
         return rec
     data = work / strategy / 'data'  # the books annotated so far, as merge_corrections leaves them
     previous = None if r == 0 else _read(work / strategy / f'round_{r - 1}' / 'round.json')
-    # 1. train: round 0 is the same for every strategy (the start books)
-    run_dir = work / 'start' if r == 0 else here
+    # 1. train
     load_from = None if r == 0 else previous['checkpoint']
     iters = plan.max_iters if r == 0 else plan.finetune_iters
     train_root, val_root = round_roots(run_dir, data, heldout_root, plan.val_pages)
