@@ -172,17 +172,11 @@ def campaign_figure(records: Sequence[Mapping]) -> Figure:
         x = [r['round'] for r in rows]
         colour = f'C{k}'
         ax.plot(x, [r['effort_share'] for r in rows], 'o-', color=colour, label=f'{name}: the book annotated')
-        held = [r.get('heldout_effort') for r in rows]
-        if any(v is not None for v in held):
-            ax.plot(
-                x,
-                [np.nan if v is None else v for v in held],
-                's--',
-                color=colour,
-                alpha=0.7,
-                label=f'{name}: the held-out books',
-            )
-        ap.plot(x, [r.get('heldout_AP50') or np.nan for r in rows], 's--', color=colour, label=name)
+        held = [np.nan if r.get('heldout_effort') is None else r['heldout_effort'] for r in rows]
+        if not np.isnan(held).all():
+            ax.plot(x, held, 's--', color=colour, alpha=0.7, label=f'{name}: the held-out books')
+        aps = [np.nan if r.get('heldout_AP50') is None else r['heldout_AP50'] for r in rows]
+        ap.plot(x, aps, 's--', color=colour, label=name)
         for r in rows:
             ax.annotate(
                 r['book'], (r['round'], r['effort_share']), fontsize=6, xytext=(2, 3), textcoords='offset points'
