@@ -280,9 +280,8 @@ def run_round(
     run_dir = work / 'start' if r == 0 else here  # round 0 is the same for every strategy (the start books)
     if (rec := _read(record_file)) is not None:
         say('campaign', f'{strategy} round {r}: finished earlier ({rec["book"]})')
-        if 'heldout_effort' not in rec:  # recorded before the column: from the round's own test
-            test = _read(run_dir / 'test' / 'test_metrics.json') or {}
-            rec['heldout_effort'] = test.get('metrics', {}).get('face/at_val_point/effort_share')
+        if set(heldout_figures({})) - set(rec):  # recorded before a held-out column: from the round's own test
+            rec = {**heldout_figures((_read(run_dir / 'test' / 'test_metrics.json') or {}).get('metrics', {})), **rec}
         return rec
     data = work / strategy / 'data'  # the books annotated so far, as merge_corrections leaves them
     previous = None if r == 0 else _read(work / strategy / f'round_{r - 1}' / 'round.json')
@@ -345,8 +344,7 @@ def run_round(
         score_thr=effort['score_thr'],
         precision=found / proposed if proposed else None,
         recall=found / effort['faces'] if effort['faces'] else None,
-        heldout_AP50=run['metrics'].get('face/AP50'),
-        heldout_effort=run['metrics'].get('face/at_val_point/effort_share'),
+        **heldout_figures(run['metrics']),
         **label_figures(effort.get('labels')),
         train_books=len(done_books),
         train_min=run['train_s'] / 60,
@@ -355,6 +353,12 @@ def run_round(
     )
     atomic_write_json(record_file, record)
     return record
+
+
+def heldout_figures(metrics: dict) -> dict:
+    """A round's figures on the held-out books from its test metrics: AP50, and the effort share at
+    the operating point the round chose on its validation (``None`` where the test has none)."""
+    return dict(heldout_AP50=metrics.get('face/AP50'), heldout_effort=metrics.get('face/at_val_point/effort_share'))
 
 
 def label_figures(counts: dict | None) -> dict:
