@@ -18,7 +18,8 @@ and tested on the whole pages of the held-out book: patched detectors with
 their config's test setting, single-view ones also with the papers' plain grid.
 Prints and writes (WORK_DIR/benchmark_patching.md, WORK_DIR/result.json, after
 every training) AP50, recall and precision at 0.5 and at annotate's 0.3, the
-annotation effort, the faces seen in training, training minutes and test
+annotation effort at 0.5 and at the operating point the validation book chose
+(one validation, at the end of each training), the faces seen in training, training minutes and test
 seconds per page; draws held-out pages of every run (WORK_DIR/<regime>/<run>/pages/)
 and each regime's missed faces (WORK_DIR/<regime>/misses.jpg). Resumable:
 finished trainings and tests are not repeated.

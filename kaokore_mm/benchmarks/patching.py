@@ -14,8 +14,10 @@ same iterations, batch 2:
 Patched detectors are tested with their config's test setting (overlap from
 the faces, containment-aware NMS) and, for the single-view ones, with the
 papers' plain grid too. Each row reports AP50, recall and precision at the
-metric's 0.5 and at annotate's 0.3, the annotation effort, the faces the
-detector saw in training, train minutes and test seconds per page; a picture
+metric's 0.5 and at annotate's 0.3, the annotation effort at 0.5 and at the
+operating point its validation book chose (each detector at its own threshold,
+as ``annotate.py --score-thr auto`` proposes), the faces the detector saw in
+training, train minutes and test seconds per page; a picture
 of each regime's missed faces goes to ``WORK/<regime>/misses.jpg``.
 Resumable. Its command line is the ``benchmark_patching`` tool.
 """
@@ -67,7 +69,6 @@ TRAININGS = {
     'views512': dict(config=PATCH512, options=[], label='multi-view, the demo config (512x512)'),
 }
 DEFAULT_TRAININGS = ('page1333', 'grid512', 'grid1333', 'views1333')
-NO_VAL = ['train_cfg.val_begin=1000000']  # the held-out test follows; validating the val book would double it
 NMS = ['test_cfg.merge.type=nms', 'test_cfg.merge.iou_thr=0.5', 'test_cfg.merge.ioa_thr=None']
 GRID_TEST = {"papers' grid, nms": ['test_cfg.overlap=0.0', *NMS]}  # for the single-view trainings
 COLUMNS = (
@@ -81,11 +82,16 @@ COLUMNS = (
     'precision_0.3',
     'boxes_0.3',
     'effort',
+    'op_thr',
+    'op_effort',
+    'op_recall',
+    'op_precision',
     'faces_seen',
     'train_min',
     's_per_page',
 )
 ANNOTATE_THR = 0.3  # the annotate tool's default score threshold
+OP_FIGURES = dict(thr='score_thr', effort='effort_share', recall='recall', precision='precision')
 
 
 def row(regime, detector, test, metrics, train_s, test_s, at_annotate=None, exposure=None) -> dict:
@@ -105,11 +111,17 @@ def row(regime, detector, test, metrics, train_s, test_s, at_annotate=None, expo
         'faces': m['num_faces'],
         'pages': m['num_pages'],
         'effort': m.get('manual_share'),
+        # the threshold the validation book chose (one validation, at the end of the schedule) and the
+        # held-out pages' figures at it: every detector compared where it would propose
+        **{f'op_{k}': metrics.get(f'face/at_val_point/{v}') for k, v in OP_FIGURES.items()},
         'faces_seen': (exposure or {}).get('faces_seen'),
         'train_min': train_s / 60,
         's_per_page': test_s / max(1, m['num_pages']),
         'coco_AP': m.get('coco_AP'),
-        'test_books': sorted({k.split('/')[1] for k in metrics if k.startswith('face/') and k.count('/') == 2}),
+        # a book's own figures are face/<book>/AP50 (face/operating/..., face/at_val_point/... are not books)
+        'test_books': sorted(
+            k.split('/')[1] for k in metrics if k.startswith('face/') and k.count('/') == 2 and k.endswith('/AP50')
+        ),
     }
 
 
@@ -181,7 +193,7 @@ def run_regime(
         run_dir = work / regime / name
         preds = run_dir / 'test' / 'predictions.pkl'
         tag = f'patching:{regime}:{name}'
-        run = train_and_test(spec['config'], run_dir, data, max_iters, [*spec['options'], *NO_VAL], str(preds), tag)
+        run = train_and_test(spec['config'], run_dir, data, max_iters, spec['options'], str(preds), tag)
         exposure = training_exposure(spec['config'], data, spec['options'], max_iters)
         draw_prediction_pages(ann, preds, run_dir / 'pages', limit=draw)
         dumps[name] = preds

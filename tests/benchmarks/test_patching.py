@@ -13,6 +13,7 @@ from kaokore_mm.benchmarks.patching import (
     REGIMES,
     TRAININGS,
     counts_at_threshold,
+    row,
     training_exposure,
 )
 from tests.conftest import LOADER_OPTS, SPLIT_OPTS
@@ -59,3 +60,17 @@ def test_counts_at_the_annotation_threshold_come_from_the_dumped_boxes(tmp_path)
     at = counts_at_threshold(ann, tmp_path / 'preds.pkl', 0.3)
     assert (at['tp'], at['fp'], at['num_det'], at['recall'], at['precision']) == (2, 1, 3, 1.0, 2 / 3)
     assert counts_at_threshold(ann, tmp_path / 'preds.pkl', 0.5)['recall'] == 0.5
+
+
+def test_a_row_reports_the_held_out_pages_at_the_operating_point_the_validation_chose():
+    face = dict(AP50=0.9, recall=0.95, precision=0.8, tp=19, fp=5, num_faces=20, num_pages=4, manual_share=0.12)
+    metrics = {f'face/{k}': v for k, v in face.items()}
+    metrics.update({'face/book005/AP50': 0.9, 'face/operating/score_thr': 0.61})  # the test pages' own best: not it
+    val_point = dict(score_thr=0.72, effort_share=0.08, recall=0.9, precision=0.95)
+    metrics.update({f'face/at_val_point/{k}': v for k, v in val_point.items()})
+    r = row('realistic', 'views1333', 'config default', metrics, 60.0, 8.0)
+    assert (r['op_thr'], r['op_effort'], r['op_recall'], r['op_precision']) == (0.72, 0.08, 0.9, 0.95)
+    assert r['effort'] == 0.12 and r['test_books'] == ['book005'] and r['s_per_page'] == 2.0
+    # a checkpoint without a validation's operating point: the columns stay empty, not zero
+    bare = row('realistic', 'page1333', 'whole page', {f'face/{k}': v for k, v in face.items()}, 60.0, 8.0)
+    assert bare['op_thr'] is None and bare['op_effort'] is None
