@@ -38,7 +38,12 @@ def parse_args(argv=None):
     p.add_argument('--heldout', type=COUNT, default=1, help='books never annotated: AP50 is measured on them')
     p.add_argument('--max-iters', type=COUNT, default=500, help='iterations of the first training')
     p.add_argument('--finetune-iters', type=COUNT, default=200, help='iterations of each later round')
-    p.add_argument('--scout-pages', type=COUNT, default=2, help='pages per book the active strategy predicts')
+    p.add_argument(
+        '--scout-pages',
+        type=number(int, 0, 1000),
+        default=2,
+        help='pages per book the active strategy predicts (0: all)',
+    )
     p.add_argument(
         '--classifier',
         nargs=2,

@@ -12,9 +12,12 @@ never join (AP50 is measured on them). Every round of a strategy:
    the checkpoint keeps is chosen on a page of every annotated book, not on the held-out
    books alone (one small book is no sample of the collection's distractors:
    docs/benchmarks.md); AP50 is tested on the held-out books alone;
-2. **choose** the next book of the pool: ``in_order`` takes the next one; ``active`` scouts a
-   few pages of every book left with the current model and takes the book whose pages it
-   expects to cost most (:func:`~kaokore_mm.core.operating_point.expected_effort`);
+2. **choose** the next book of the pool: ``in_order`` takes the next one; ``active`` scouts
+   pages of every book left with the current model and takes the book whose faces it expects
+   to cost most each: the effort share it forecasts from its scores, read as chances of a face
+   through the Platt calibration its validation fitted
+   (:func:`~kaokore_mm.core.operating_point.expected_share`; recorded as ``forecast``, beside
+   the share the book then cost);
 3. **propose** its faces at the operating point (the annotate tool's own steps), with a face
    classifier's labels when one is given (its sure labels marked, as ``annotate.py --classifier``);
 4. **correct** them to the truth in the review app, in Chromium, as a person would (the
@@ -43,8 +46,9 @@ from pathlib import Path
 
 from kaokore_mm.annotation import annotate_pages, face_proposer, model_tag, pages_from_folder, score_threshold
 from kaokore_mm.annotation.corrections import merge_corrections
-from kaokore_mm.core.operating_point import expected_effort
+from kaokore_mm.core.operating_point import expected_share
 from kaokore_mm.core.page_files import read_page
+from kaokore_mm.engine.hooks import read_operating_point
 from kaokore_mm.inference import PageInferencer
 from kaokore_mm.interpretation import FaceClassifier
 from kaokore_mm.review.scripted_annotator import correct_book
@@ -62,6 +66,7 @@ COLUMNS = (
     'book',
     'faces',
     'effort_share',
+    'forecast',
     'accept',
     'resize',
     'delete',
@@ -221,16 +226,21 @@ def round_roots(here: Path, data: Path, heldout_root: Path, val_pages: int) -> t
     return train_root, val_root
 
 
-def scout(inferencer, truth: dict, truth_root: Path, books, pages_per_book: int, score_thr: float) -> dict:
-    """``{book: expected effort per page}`` of the current model on the first pages of each book."""
+def scout(
+    inferencer, truth: dict, truth_root: Path, books, pages_per_book: int, score_thr: float, calibration=None
+) -> dict:
+    """``{book: forecast}`` of the current model on the first ``pages_per_book`` pages of each book
+    (0: all of them): the effort share it expects (``share``), the cost in drawings per page and the
+    faces it expects per page, reading its scores through the validation's ``calibration``
+    (:func:`~kaokore_mm.core.operating_point.expected_share`)."""
     out = {}
     for book in books:
         pages = sorted((im for im in truth['images'] if im.get('book_id') == book), key=lambda im: im['id'])
-        costs = [
-            expected_effort(inferencer(read_page(truth_root / im['file_name']))['scores'], score_thr)
-            for im in pages[:pages_per_book]
-        ]
-        out[book] = sum(costs) / max(1, len(costs))
+        pages = pages[:pages_per_book] if pages_per_book else pages
+        scores = [inferencer(read_page(truth_root / im['file_name']))['scores'] for im in pages]
+        e = expected_share(scores, score_thr, calibration=calibration)
+        n = max(1, len(pages))
+        out[book] = dict(share=e['share'], cost_per_page=e['cost'] / n, faces_per_page=e['faces'] / n)
     return out
 
 
@@ -304,10 +314,13 @@ def run_round(
             chosen = dict(book=pool[0], expected={})
         else:
             thr, _ = score_threshold('auto', run['checkpoint'])
+            point = read_operating_point(run['checkpoint']) or {}
+            calibration = dict(slope=point.get('calib_slope'), intercept=point.get('calib_intercept'))
             cfg = load_config(plan.config, parse_cfg_options(plan.cfg_options))
             inferencer = PageInferencer(cfg, run['checkpoint'], device=plan.device)
-            expected = scout(inferencer, truth, truth_root, pool, plan.scout_pages, thr)
-            chosen = dict(book=max(pool, key=lambda b: (expected[b], -pool.index(b))), expected=expected)
+            expected = scout(inferencer, truth, truth_root, pool, plan.scout_pages, thr, calibration)
+            # the book whose faces it expects to cost most each (not the one with most faces)
+            chosen = dict(book=max(pool, key=lambda b: (expected[b]['share'], -pool.index(b))), expected=expected)
         atomic_write_json(chosen_file, chosen)
     book = chosen['book']
     say('campaign', f'{strategy} round {r}: annotating {book} ({len(done_books)} books annotated)')
@@ -340,6 +353,7 @@ def run_round(
         book=book,
         faces=effort['faces'],
         effort_share=effort['effort_share'],
+        forecast=forecast_of(chosen, book),
         **ops,
         score_thr=effort['score_thr'],
         precision=found / proposed if proposed else None,
@@ -353,6 +367,13 @@ def run_round(
     )
     atomic_write_json(record_file, record)
     return record
+
+
+def forecast_of(chosen: dict, book: str) -> float | None:
+    """The effort share the scouting forecast for ``book`` (``None`` where nothing was scouted, or
+    by a campaign that ranked by cost per page before the forecast)."""
+    f = (chosen.get('expected') or {}).get(book)
+    return f.get('share') if isinstance(f, dict) else None
 
 
 def heldout_figures(metrics: dict) -> dict:

@@ -46,6 +46,7 @@ import math
 
 import numpy as np
 
+from .calibration import face_chances, platt_scaling
 from .face_metrics import PageMatch
 
 # the cost of each review action, drawing a face = 1 (names as the review app logs them)
@@ -206,14 +207,38 @@ def operating_point(
     )
 
 
-def expected_effort(scores, score_thr: float, costs: dict | None = None) -> float:
-    """The correction cost a detector expects on a page, in drawings, reading its scores as the
-    chance that a box is a face: a box proposed (``>= score_thr``) costs an accept if it is one,
+def score_calibration(matches: list[PageMatch]) -> dict | None:
+    """The Platt calibration (:func:`kaokore_mm.core.calibration.platt_scaling`) of a detector's
+    scores on validation pages: the chance that a box is a face from its score, fitted to the
+    boxes' match flags. ``None`` without a true and a false box (nothing to calibrate against)."""
+    scores, tp, _, _ = _sorted(matches)
+    return platt_scaling(scores, tp)
+
+
+def expected_effort(scores, score_thr: float, costs: dict | None = None, calibration: dict | None = None) -> float:
+    """The correction cost a detector expects on a page, in drawings, reading the chance that a
+    box is a face from its score (calibrated when a ``calibration`` is given, see
+    :func:`score_calibration`): a box proposed (``>= score_thr``) costs an accept if it is one,
     a deletion if not; a box left out costs a drawing if it is one (the face missed). The faces
     no box points at are unknown to it: an estimate to rank pages by (active selection), not a
     measurement."""
     costs = dict(COSTS, **(costs or {}))
-    s = np.clip(np.asarray(scores, np.float64).reshape(-1), 0.0, 1.0)
-    shown = s >= score_thr
-    proposed = s[shown] * costs['accept'] + (1 - s[shown]) * costs['delete']
-    return float(proposed.sum() + (s[~shown] * costs['draw']).sum())
+    raw = np.asarray(scores, np.float64).reshape(-1)
+    p = face_chances(raw, calibration)
+    shown = raw >= score_thr
+    proposed = p[shown] * costs['accept'] + (1 - p[shown]) * costs['delete']
+    return float(proposed.sum() + (p[~shown] * costs['draw']).sum())
+
+
+def expected_share(pages_scores, score_thr: float, costs: dict | None = None, calibration: dict | None = None) -> dict:
+    """What a detector expects correcting a set of pages will cost: ``cost`` (in drawings, summed
+    over the pages' :func:`expected_effort`), ``faces`` (the sum of the boxes' chances of being a
+    face) and ``share``, the cost over drawing those faces: the effort share it forecasts, which
+    ranks books by how hard each face will be rather than by how many faces they hold. A set
+    where it sees no face forecasts 1 (every face drawn: it knows nothing there)."""
+    costs = dict(COSTS, **(costs or {}))
+    pages_scores = [np.asarray(s, np.float64).reshape(-1) for s in pages_scores]
+    cost = sum(expected_effort(s, score_thr, costs, calibration) for s in pages_scores)
+    faces = float(sum(face_chances(s, calibration).sum() for s in pages_scores))
+    share = cost / (faces * costs['draw']) if faces > 1e-9 else 1.0
+    return dict(cost=float(cost), faces=faces, share=float(share))

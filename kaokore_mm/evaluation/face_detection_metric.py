@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os.path as osp
 from collections import defaultdict
 
@@ -18,6 +19,7 @@ from kaokore_mm.core.operating_point import (
     check_rule,
     correction_actions,
     operating_point,
+    score_calibration,
 )
 from kaokore_mm.visualization.plots import pr_curve_figure, save_figure
 
@@ -62,7 +64,10 @@ class FaceDetectionMetric(BaseMetric):
     is within one standard error of the least on these pages, by ``'least'`` the
     least-effort one (see :func:`kaokore_mm.core.operating_point.operating_point`;
     ``operating/least_effort`` and ``operating/least_effort_thr`` are reported
-    either way), which
+    either way), with the Platt calibration of the scores on the same pages
+    (``operating/calib_slope``, ``operating/calib_intercept``: the chance that a box is a face,
+    :func:`kaokore_mm.core.operating_point.score_calibration`; ``nan`` without a true and a
+    false box), which
     :class:`~kaokore_mm.engine.hooks.OperatingPointHook` keeps with the
     checkpoint it was validated on and ``annotate.py --score-thr auto`` uses.
     Given ``val_point_thr`` (the operating point a validation chose; the test
@@ -174,6 +179,9 @@ class FaceDetectionMetric(BaseMetric):
         for key in ('score_thr', 'effort_share', 'precision', 'recall', 'least_effort', 'least_effort_thr'):
             metrics[f'operating/{key}'] = op[key]
         metrics['operating/proposals'] = op['num_proposals']
+        calib = score_calibration(matches) or {}  # the scores as chances of a face (active choice's forecast)
+        metrics['operating/calib_slope'] = calib.get('slope', math.nan)
+        metrics['operating/calib_intercept'] = calib.get('intercept', math.nan)
         if self.val_point_thr is not None:
             at = correction_actions(matches, self.val_point_thr, self.adjust_below, self.effort_costs)
             metrics['at_val_point/score_thr'] = float(self.val_point_thr)

@@ -77,7 +77,11 @@ def test_a_campaign_of_two_rounds_per_strategy_then_resumed(tiny_data, tmp_path,
     assert [r['book'] for r in records[:2]] == ['book001', 'book002']  # in order
     active = records[2]
     assert set(active['expected']) == {'book001', 'book002'}
-    assert active['book'] == max(active['expected'], key=active['expected'].get)
+    # the book whose faces its model expects to cost most each, its forecast recorded beside the share paid
+    assert active['book'] == max(active['expected'], key=lambda b: active['expected'][b]['share'])
+    assert active['forecast'] == active['expected'][active['book']]['share'] > 0
+    assert all(e['faces_per_page'] >= 0 and e['cost_per_page'] >= 0 for e in active['expected'].values())
+    assert records[0]['forecast'] is None  # in order: nothing scouted
     # the training set grew by the corrected books, held-out book never in it
     for s in ('in_order', 'active'):
         train = json.loads((work / s / 'data' / 'annotations' / 'pages.json').read_text())

@@ -89,3 +89,17 @@ def test_bad_shapes_are_named():
         log_probs_of([0.5, 0.5])
     with pytest.raises(ValueError, match='3 labels for 2'):
         fit_temperature(np.zeros((2, 2)), [0, 1, 1])
+
+
+def test_platt_scaling_recovers_a_known_logistic_law():
+    from kaokore_mm.core.calibration import platt_scaling
+
+    rng = np.random.default_rng(0)
+    s = rng.uniform(0.01, 0.99, 20000)
+    z = np.log(s / (1 - s))
+    positive = rng.uniform(size=s.size) < 1 / (1 + np.exp(-(2.0 * z - 1.0)))  # the true law: slope 2, intercept -1
+    fit = platt_scaling(s, positive)
+    assert fit['boxes'] == 20000
+    assert fit['slope'] == pytest.approx(2.0, abs=0.1) and fit['intercept'] == pytest.approx(-1.0, abs=0.1)
+    with pytest.raises(ValueError, match='3 scores but 2 flags'):
+        platt_scaling([0.1, 0.5, 0.9], [True, False])

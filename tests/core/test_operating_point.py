@@ -175,3 +175,58 @@ def test_expected_effort_reads_scores_as_chances():
     assert expected_effort([0.4], 0.5) == pytest.approx(0.4 * COSTS['draw'])  # left out: maybe a face to draw
     assert expected_effort([0.6], 0.5) == pytest.approx(0.6 * COSTS['accept'] + 0.4 * COSTS['delete'])
     assert expected_effort([], 0.5) == 0.0
+
+
+def _flags(scores, tp):
+    """A page whose detections have the given scores and match flags (no box geometry needed)."""
+    from kaokore_mm.core.face_metrics import PageMatch
+
+    order = np.argsort(-np.asarray(scores, np.float64), kind='mergesort')
+    tp = np.asarray(tp, bool)[order]
+    return PageMatch(np.asarray(scores, np.float64)[order], tp, int(tp.sum()))
+
+
+def test_the_scores_calibration_is_fitted_to_the_match_flags_and_stays_finite_on_separable_scores():
+    from kaokore_mm.core.calibration import face_chances
+    from kaokore_mm.core.operating_point import score_calibration
+
+    # separable scores (every face above every false box): Platt's targets keep the fit finite
+    sep = score_calibration([_flags([0.9, 0.8, 0.3, 0.2, 0.1], [1, 1, 0, 0, 0])])
+    assert math.isfinite(sep['slope']) and sep['slope'] > 0
+    p = face_chances([0.9, 0.8, 0.3, 0.2, 0.1], sep)
+    assert np.all(np.diff(p) < 0) and 0.5 < p[0] < 0.9 and 0.05 < p[-1] < 0.3  # never sure on 5 boxes
+    # the fit's gradient is zero there (first-order optimality of the cross-entropy to the targets)
+    z = np.log(np.array([0.9, 0.8, 0.3, 0.2, 0.1]) / (1 - np.array([0.9, 0.8, 0.3, 0.2, 0.1])))
+    t = np.array([3 / 4, 3 / 4, 1 / 5, 1 / 5, 1 / 5])
+    assert np.abs(((p - t) * z).sum()) < 1e-6 and np.abs((p - t).sum()) < 1e-6
+    # nothing to calibrate against: only faces, only false boxes, no boxes
+    assert score_calibration([_flags([0.9, 0.5], [1, 1])]) is None
+    assert score_calibration([_flags([0.9, 0.5], [0, 0])]) is None and score_calibration([]) is None
+    # without a calibration the chances are the scores
+    assert face_chances([1.2, 0.4, -0.1]).tolist() == [1.0, 0.4, 0.0]
+
+
+def test_the_forecast_share_is_the_expected_cost_over_the_expected_faces():
+    from kaokore_mm.core.operating_point import expected_effort, expected_share
+
+    pages = [[0.9, 0.6, 0.2], [0.95], []]
+    plain = expected_share(pages, 0.5)
+    cost = sum(expected_effort(p, 0.5) for p in pages)
+    assert plain['cost'] == pytest.approx(cost) and plain['faces'] == pytest.approx(0.9 + 0.6 + 0.2 + 0.95)
+    assert plain['share'] == pytest.approx(cost / plain['faces'])
+    # the identity calibration changes nothing; a stricter one makes the low boxes less likely faces
+    same = expected_share(pages, 0.5, calibration=dict(slope=1.0, intercept=0.0))
+    assert same['share'] == pytest.approx(plain['share'])
+    strict = expected_share(pages, 0.5, calibration=dict(slope=3.0, intercept=-2.0))
+    assert strict['faces'] < plain['faces']
+    # calibration by threshold: a proposal is one at its raw score, whatever the chance read into it
+    assert expected_effort([0.6], 0.5, calibration=dict(slope=1.0, intercept=-5.0)) == pytest.approx(
+        COSTS['delete'], rel=0.05
+    )
+    # a book where the model sees no face: it knows nothing there, every face drawn
+    assert expected_share([[], []], 0.5)['share'] == 1.0
+    assert expected_share([[0.0]], 0.5) == dict(cost=0.0, faces=0.0, share=1.0)
+    # a book of many easy faces does not outrank a book of few hard ones (the share, not the count)
+    many_easy = expected_share([[0.97] * 30], 0.5)
+    few_hard = expected_share([[0.55, 0.45, 0.35]], 0.5)
+    assert many_easy['cost'] > few_hard['cost'] and many_easy['share'] < few_hard['share']

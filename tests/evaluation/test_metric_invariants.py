@@ -6,6 +6,7 @@ configs scoring 0.0: their test pipelines load the annotations after ``Resize``.
 """
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -96,6 +97,18 @@ def test_ground_truth_scores_one_and_shifted_scores_zero(config, crowd_data):
     empty, _ = evaluate(cfg, crowd_data, predict=lambda img_id, boxes: (boxes[:0], torch.ones(0)))
     assert empty['face/AP50'] == 0.0 and empty['face/recall'] == 0.0 and empty['face/manual_share'] == 1.0
     assert empty['face/operating/effort_share'] == 1.0 and empty['face/operating/proposals'] == 0
+    # the scores' calibration needs a true and a false box: none for perfect, shifted or empty boxes
+    for m in (perfect, shifted, empty):
+        assert math.isnan(m['face/operating/calib_slope']) and math.isnan(m['face/operating/calib_intercept'])
+
+    def with_false_boxes(img_id, boxes):  # every face at 0.9, a shifted copy of it at 0.3
+        away = boxes + (boxes[:, 2:3] - boxes[:, 0:1])  # moved by its width right and down: no face there
+        return torch.cat([boxes, away]), torch.tensor([0.9] * len(boxes) + [0.3] * len(boxes))
+
+    mixed, _ = evaluate(cfg, crowd_data, predict=with_false_boxes)
+    slope, intercept = mixed['face/operating/calib_slope'], mixed['face/operating/calib_intercept']
+    chance = [1 / (1 + math.exp(-(slope * math.log(s / (1 - s)) + intercept))) for s in (0.9, 0.3)]
+    assert slope > 0 and 0.5 < chance[0] < 1 and 0 < chance[1] < 0.5  # finite, and the faces likelier
     # the whole-page configs really resize the page (so the test covers the rescaling)
     assert resized == ('nopatch' in config)
 

@@ -13,13 +13,24 @@ KEY = 'operating_point'  # checkpoint['meta'] key
 class OperatingPointHook(ValidationMetaHook):
     """Keeps the operating point :class:`~kaokore_mm.evaluation.FaceDetectionMetric` found on
     the validation pages (``face/operating/...``: the score threshold of least correction
-    effort, with its effort, precision, recall and proposals) in ``meta['operating_point']``
+    effort, with its effort, precision, recall and proposals, and the Platt calibration of the
+    scores on the same pages) in ``meta['operating_point']``
     of the checkpoint of the weights it measured, so that ``annotate.py --score-thr auto``
     proposes at it and ``test.py`` reports its pages there (see :class:`ValidationMetaHook`)."""
 
     key = KEY
     required = 'score_thr'
-    fields = ('score_thr', 'effort_share', 'precision', 'recall', 'proposals', 'least_effort', 'least_effort_thr')
+    fields = (
+        'score_thr',
+        'effort_share',
+        'precision',
+        'recall',
+        'proposals',
+        'least_effort',
+        'least_effort_thr',
+        'calib_slope',  # the scores as chances of a face (core.operating_point.score_calibration)
+        'calib_intercept',
+    )
 
     def __init__(self, prefix: str = 'face/operating'):
         super().__init__(prefix)

@@ -18,6 +18,8 @@ METRICS = {
     'face/operating/precision': 0.8,
     'face/operating/recall': 0.95,
     'face/operating/proposals': 57,
+    'face/operating/calib_slope': 1.8,
+    'face/operating/calib_intercept': -1.4,
 }
 
 
@@ -42,6 +44,7 @@ def test_the_point_goes_into_the_checkpoint_of_the_validated_weights(tmp_path):
     point = read_operating_point(ckpt)
     assert point['score_thr'] == 0.42 and point['recall'] == 0.95 and point['iter'] == 500
     assert point['measured_on'] == 'validation'
+    assert (point['calib_slope'], point['calib_intercept']) == (1.8, -1.4)  # the scores' calibration with it
     assert torch.load(ckpt, weights_only=True)['state_dict']['w'].sum() == 2  # the weights kept
     # the best checkpoint CheckpointHook saves right after: the same weights, the same point
     best = {'meta': {'iter': 500}}
@@ -71,6 +74,7 @@ def test_metrics_without_an_operating_point_change_nothing(tmp_path):
     assert read_operating_point(ckpt) is None
     undefined = hook.from_metrics({'face/operating/score_thr': 0.3, 'face/operating/precision': float('nan')})
     assert undefined['precision'] is None  # NaN (no box proposed) is null in the checkpoint
+    assert undefined['calib_slope'] is None  # nor calibrated (no true and false box), nor from an older metric
 
 
 def test_it_runs_before_the_checkpoint_hook():
