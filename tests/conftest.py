@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import pytest
 
@@ -121,3 +122,22 @@ def detector_configs():
         if load_config(str(p)).get('default_scope') == 'mmdet':
             found.append(str(p.relative_to(root)))
     return found
+
+
+STATUS_CLASSIFIER = str(Path(__file__).resolve().parents[1] / 'configs/demo/resnet18_kaokore_status_demo.py')
+
+
+def status_classifier(path) -> list[str]:
+    """The demo status classifier with its initial weights and a label confidence that calls some
+    of its labels sure (random weights: many of them wrong, for the annotator to catch)."""
+    import torch
+    from mmengine.registry import MODELS, init_default_scope
+
+    from kaokore_mm.utils.config import load_config
+
+    init_default_scope('mmpretrain')
+    torch.manual_seed(0)
+    model = MODELS.build(load_config(STATUS_CLASSIFIER).model)
+    meta = dict(label_confidence=dict(temperature=1.0, threshold=0.0))  # every label sure
+    torch.save(dict(state_dict=model.state_dict(), meta=meta), path)
+    return [STATUS_CLASSIFIER, str(path)]

@@ -19,7 +19,8 @@ never join (AP50 is measured on them). Every round of a strategy:
    (:func:`~kaokore_mm.core.operating_point.expected_share`; recorded as ``forecast``, beside
    the share the book then cost);
 3. **propose** its faces at the operating point (the annotate tool's own steps), with a face
-   classifier's labels when one is given (its sure labels marked, as ``annotate.py --classifier``);
+   classifier's labels when one is given (its sure labels marked, as ``annotate.py --classifier``;
+   the faces the annotator draws get theirs from the review app, as ``review.py --classifier``);
 4. **correct** them to the truth in the review app, in Chromium, as a person would (the
    scripted annotator: accept, adjust, delete, draw; with a classifier, sure labels that are
    right confirmed in bulk, the others set one by one; every corrected page checked against
@@ -51,6 +52,7 @@ from kaokore_mm.core.page_files import read_page
 from kaokore_mm.engine.hooks import read_operating_point
 from kaokore_mm.inference import PageInferencer
 from kaokore_mm.interpretation import FaceClassifier
+from kaokore_mm.review.box_labeler import BoxLabeler
 from kaokore_mm.review.scripted_annotator import correct_book
 from kaokore_mm.utils.cli import UserError
 from kaokore_mm.utils.config import load_config
@@ -244,17 +246,16 @@ def scout(
     return out
 
 
-def propose(plan: Plan, checkpoint: str, truth: dict, truth_root: Path, book: str, out: Path) -> tuple:
+def propose(plan: Plan, checkpoint: str, truth: dict, truth_root: Path, book: str, out: Path, classifier=None) -> tuple:
     """The annotate tool's steps for the pages of ``book``, at the checkpoint's operating point
-    (with the plan's classifier, if any); returns the threshold, where it came from and the
-    label kinds proposed."""
+    (with the plan's ``classifier``, a :class:`~kaokore_mm.interpretation.FaceClassifier`, if any);
+    returns the threshold, where it came from and the label kinds proposed."""
     pages_dir = out.parent / 'book'
     _link_pages(book_subset(truth, [book]), truth_root, pages_dir)
     pages = pages_from_folder(pages_dir / 'pages')
     cfg = load_config(plan.config, parse_cfg_options(plan.cfg_options))
     thr, how = score_threshold('auto', checkpoint)
     inferencer = PageInferencer(cfg, checkpoint, device=plan.device)
-    classifier = FaceClassifier(*plan.classifier, device=plan.device) if plan.classifier else None
     annotate_pages(
         pages,
         out,
@@ -330,8 +331,11 @@ def run_round(
     if (effort := _read(effort_file)) is None:
         if (out / 'corrections').exists():
             shutil.rmtree(out / 'corrections')
-        thr, how, kinds = propose(plan, run['checkpoint'], truth, truth_root, book, out)
-        effort = correct_book(out, book_subset(truth, [book]), log=lambda line: None, labels=kinds)
+        classifier = FaceClassifier(*plan.classifier, device=plan.device) if plan.classifier else None
+        thr, how, kinds = propose(plan, run['checkpoint'], truth, truth_root, book, out, classifier)
+        # the review app as `review.py --classifier` runs it: a face drawn gets its label proposed too
+        labeler = BoxLabeler(classifier) if classifier else None
+        effort = correct_book(out, book_subset(truth, [book]), log=lambda line: None, labels=kinds, labeler=labeler)
         effort.update(score_thr=thr, score_thr_from=how)
         atomic_write_json(effort_file, effort)
     # 5. merge (a book already in the training set was merged before a kill)

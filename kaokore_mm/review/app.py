@@ -18,6 +18,7 @@ import socket
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
@@ -97,9 +98,11 @@ ERROR_HANDLERS[OSError] = request_error
 ERROR_HANDLERS[Exception] = internal_error
 
 
-def create_app(out_dir, hosts=HOSTS) -> Starlette:
+def create_app(out_dir, hosts=HOSTS, labeler=None) -> Starlette:
     """The app serving ``out_dir`` (annotate's output) to requests for ``hosts``
-    (the host names it is reached by; the review tool adds the one it listens on)."""
+    (the host names it is reached by; the review tool adds the one it listens on); with a
+    ``labeler`` (:class:`~kaokore_mm.review.box_labeler.BoxLabeler`) a box the annotator draws
+    gets the classifier's labels as a proposal does (``POST /api/pages/<page>/labels``)."""
     store = CorrectionStore(out_dir)
     out = Path(out_dir)
 
@@ -135,6 +138,20 @@ def create_app(out_dir, hosts=HOSTS) -> Starlette:
         stem, _ = page_of(request)
         body = await read_json_body(request)
         return JSONResponse(dict(logged=store.log(stem, body.get('actions'))))
+
+    def box_labels(request: Request, body: dict) -> dict:
+        if labeler is None:
+            no = 'no classifier proposes labels here: start the review tool with --classifier CONFIG CKPT'
+            raise BadRequest(no, 501)
+        _, p = page_of(request)
+        try:
+            return labeler(store.image_path(p), body.get('bbox'), p['width'], p['height'])
+        except ValueError as e:
+            raise BadRequest(str(e)) from None
+
+    async def propose_labels(request: Request):
+        body = await read_json_body(request)
+        return JSONResponse(await run_in_threadpool(box_labels, request, body))  # the model off the event loop
 
     async def image(request: Request):
         _, p = page_of(request)
@@ -183,6 +200,7 @@ def create_app(out_dir, hosts=HOSTS) -> Starlette:
         Route('/api/pages', pages),
         Route('/api/pages/{stem}', page, methods=['GET', 'PUT']),
         Route('/api/pages/{stem}/log', log, methods=['POST']),
+        Route('/api/pages/{stem}/labels', propose_labels, methods=['POST']),
         Route('/pages/{stem}', image),
         Route('/iiif/{stem}/info.json', tile_info),
         Route('/iiif/{stem}/{tile:path}', tile),
@@ -224,24 +242,24 @@ def _server(app):
     return uvicorn.Server(uvicorn.Config(app, log_level='warning', timeout_graceful_shutdown=2))
 
 
-def run(out_dir, host: str = '127.0.0.1', port: int = 8000, allow_hosts=()) -> None:
+def run(out_dir, host: str = '127.0.0.1', port: int = 8000, allow_hosts=(), labeler=None) -> None:
     """Serve ``out_dir`` in the foreground until interrupted (the review tool): requests may name
     the loopback names, ``host`` and ``allow_hosts``; prints the address once it listens."""
-    app = create_app(out_dir, hosts=[*HOSTS, host, *allow_hosts])
+    app = create_app(out_dir, hosts=[*HOSTS, host, *allow_hosts], labeler=labeler)
     sock = bind(host, port)
     url = url_of(sock)
     print(f'reviewing {out_dir}: open {url}/ (manifest: {url}/manifest.json)', flush=True)
     _server(app).run(sockets=[sock])
 
 
-def serve(out_dir) -> tuple:
+def serve(out_dir, labeler=None) -> tuple:
     """The review app for ``out_dir`` on a free port of 127.0.0.1, in a thread (benchmarks; the
     review tool serves it in the foreground with :func:`run`): ``(url, server, store)``; set
     ``server.should_exit`` to stop it."""
     import threading
     import time
 
-    app = create_app(out_dir)
+    app = create_app(out_dir, labeler=labeler)
     sock = bind('127.0.0.1', 0)
     srv = _server(app)
     threading.Thread(target=srv.run, kwargs=dict(sockets=[sock]), daemon=True).start()

@@ -194,6 +194,8 @@ def correct_page(
             '!!window.review.anno.getAnnotationById(s.id);',
             ids,
         )
+        # and, with a classifier behind the app, for the label it proposes for the drawn face
+        b.wait('return window.review.state.labelling === 0')
         b.still()
         ops['draw'] += 1
     if labels is not None:
@@ -229,7 +231,7 @@ def correct_labels(b: Browser, truth: np.ndarray, labels: list, iou: float = 0.5
     a box kept).
     """
     n = dict.fromkeys(LABEL_COUNTS, 0)
-    items = b.js('return window.review.anno.getAnnotations()')
+    items = b.js('return window.review.items()')  # with their provenance: a drawn box's proposed labels too
     if not items or not len(truth):
         return n
     match = iou_matrix(xywh_boxes(items), truth)
@@ -263,7 +265,13 @@ def correct_labels(b: Browser, truth: np.ndarray, labels: list, iou: float = 0.5
 
 
 def correct_book(
-    out, truth_coco: dict, iou: float = 0.5, adjust_below: float = ADJUST_BELOW, log=print, labels=()
+    out,
+    truth_coco: dict,
+    iou: float = 0.5,
+    adjust_below: float = ADJUST_BELOW,
+    log=print,
+    labels=(),
+    labeler=None,
 ) -> dict:
     """Correct every page of ``out`` (what the annotate tool wrote) to the true faces of
     ``truth_coco`` (pages matched by file name) through the review app in Chromium;
@@ -271,14 +279,16 @@ def correct_book(
     share at :data:`COSTS` (drawing every face from scratch = 1 per face) and the
     app's own effort log. With ``labels`` (label kinds, e.g. ``('status',)``: those a classifier
     proposed) the true faces' labels of those kinds (``attributes``) are set too
-    (:func:`correct_labels`) and checked, and their counts summed under ``'labels'``."""
+    (:func:`correct_labels`) and checked, and their counts summed under ``'labels'``; with a
+    ``labeler`` (:class:`~kaokore_mm.review.box_labeler.BoxLabeler`, as ``review.py --classifier``)
+    the faces it draws get the classifier's labels proposed too."""
     out = Path(out)
     try:
         faces = faces_by_file_name(truth_coco, key=lambda name: Path(name).name)
     except ValueError as e:
         raise UserError(f'the truth file: {e}') from None
     true_labels = labels_by_file_name(truth_coco, key=lambda name: Path(name).name, kinds=labels) if labels else {}
-    url, server, store = serve(out)
+    url, server, store = serve(out, labeler)
     totals = dict(accept=0, resize=0, delete=0, draw=0)
     label_totals = dict.fromkeys(LABEL_COUNTS, 0)
     n_faces, t0 = 0, time.time()

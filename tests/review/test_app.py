@@ -399,3 +399,22 @@ def test_head_is_answered_only_where_get_is(client):
     assert client.head('/api/pages').status_code == 200
     for url in (f'/api/pages/{stem}/log',):
         assert client.head(url).status_code == 405
+
+
+def test_a_drawn_box_gets_its_label_proposed_when_a_classifier_is_there(annotated):
+    from kaokore_mm.review.box_labeler import BoxLabeler
+    from tests.review.test_box_labeler import Classifier
+
+    plain = TestClient(create_app(annotated[0]), base_url='http://127.0.0.1:8000')
+    _, stem = first(plain)
+    r = plain.post(f'/api/pages/{stem}/labels', json=dict(bbox=[10, 10, 30, 30]))
+    assert r.status_code == 501 and '--classifier' in r.json()['error']  # no classifier: said, not a failure
+    client = TestClient(create_app(annotated[0], labeler=BoxLabeler(Classifier())), base_url='http://127.0.0.1:8000')
+    r = client.post(f'/api/pages/{stem}/labels', json=dict(bbox=[10, 10, 30, 30]))
+    assert r.status_code == 200 and r.json() == dict(status=dict(label='noble', score=0.97, sure=True))
+    bad = client.post(f'/api/pages/{stem}/labels', json=dict(bbox=[10, 10, -3, 30]))
+    assert bad.status_code == 400 and 'positive' in bad.json()['error']
+    assert client.post('/api/pages/nosuchpage/labels', json=dict(bbox=[1, 1, 5, 5])).status_code == 404
+    plain_text = {'content-type': 'text/plain'}
+    text = client.post(f'/api/pages/{stem}/labels', content='{"bbox": [1, 1, 5, 5]}', headers=plain_text)
+    assert text.status_code == 415  # a write like any other: JSON from this origin only

@@ -331,6 +331,66 @@ def test_the_scripted_annotator_confirms_the_right_sure_labels_in_bulk_and_sets_
     again = tmp_path / 'again'
     annotate_pages(pages_from_folder(src), again, predict, {}, src, 'newbook', 0.0, progress=False)
     assert 'labels' not in correct_book(again, truth, log=lambda line: None)
+    # with a classifier behind the app (review.py --classifier), the face drawn gets its label proposed:
+    # sure and right, it joins the bulk confirmation instead of a decision by hand
+    from kaokore_mm.review.box_labeler import BoxLabeler
+
+    class Drawn:  # the missed face's true status, sure
+        task = 'status'
+
+        def __call__(self, page, boxes):
+            return [(faces[-1]['attributes']['status'], 0.99, True) for _ in boxes]
+
+    drawn = tmp_path / 'drawn'
+    annotate_pages(pages_from_folder(src), drawn, predict, {}, src, 'newbook', 0.0, progress=False)
+    res = correct_book(drawn, truth, log=lambda line: None, labels=('status',), labeler=BoxLabeler(Drawn()))
+    assert res['operations'] == dict(accept=n - 1, resize=0, delete=0, draw=1)
+    assert res['labels'] == dict(
+        bulk=2, sure=3, sure_right=2, sure_fixed=1, one_by_one=n - 2, proposed=n, proposed_right=n - 1
+    )
+    items = saved(drawn, next(drawn.glob('corrections/*.json')).stem)['items']
+    mine = [a for a in items if a.get('kaokore:origin') == 'drawn']
+    assert len(mine) == 1 and mine[0]['kaokore:bulk'] == ['status'] and mine[0]['kaokore:sure'] == ['status']
+    assert mine[0]['kaokore:proposed'] == dict(status=faces[-1]['attributes']['status'])
+
+
+@pytest.mark.processes
+def test_the_review_tool_with_a_classifier_proposes_the_label_of_a_drawn_box(annotated, tmp_path):
+    """``tools/review.py OUT --classifier CONFIG CKPT`` as a user starts it: a box's label comes from
+    the classifier; a checkpoint that is not there stops the tool with one line and exit status 2."""
+    import subprocess
+    import sys
+    import urllib.request
+
+    from kaokore_mm.core.labels import STATUSES
+    from tests.conftest import status_classifier
+    from tests.review.conftest import start_review, stop_review
+
+    out, _ = annotated
+    cls = status_classifier(tmp_path / 'status.pth')
+    url, proc = start_review(out, '--classifier', *cls)
+    try:
+        stem = json.loads(urllib.request.urlopen(f'{url}/api/pages').read())['pages'][0]['stem']
+        req = urllib.request.Request(
+            f'{url}/api/pages/{stem}/labels',
+            data=json.dumps(dict(bbox=[5, 5, 60, 70])).encode(),
+            headers={'Content-Type': 'application/json'},
+            method='POST',
+        )
+        got = json.loads(urllib.request.urlopen(req).read())
+        assert set(got) == {'status'} and got['status']['label'] in STATUSES
+        assert 0 < got['status']['score'] <= 1 and got['status']['sure'] is True  # the test checkpoint: all sure
+    finally:
+        stop_review(proc)
+    missing = subprocess.run(
+        [sys.executable, 'tools/review.py', str(out), '--port', '0', '--classifier', cls[0], str(tmp_path / 'no.pth')],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert missing.returncode == 2 and 'Traceback' not in missing.stderr, missing.stderr
+    assert 'no.pth' in missing.stderr.strip().splitlines()[-1]  # one line naming the file (after library warnings)
 
 
 def saved(out, stem):

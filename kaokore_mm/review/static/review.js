@@ -15,7 +15,7 @@
   let STATUS = [];
   let GENDER = [];
   const state = { version: 0, state: 'to review', page: null, blocked: false, pending: Promise.resolve(), saves: 0,
-    actions: [],
+    actions: [], labelling: 0, classifier: true,
                   undo: [], redo: [], restoring: false, targetChanged: false };
   const meta = new Map();  // annotation id -> provenance (the kaokore: keys)
   const $ = (id) => document.getElementById(id);
@@ -340,6 +340,49 @@
     document.body.classList.toggle('drawing', on);
   }
 
+  // a face the annotator drew gets the classifier's labels as a proposal does (when the review tool runs with
+  // --classifier): a sure one joins the bulk confirmation, a doubtful one shows as a guess; a label the person
+  // set meanwhile stands. Not an action of the person's: saved without an undo step.
+  async function proposeLabels(id) {
+    const a = anno.getAnnotationById(id);
+    const m = a && NUM.exec(a.target.selector.value);
+    if (!m || !state.classifier) return;
+    state.labelling += 1;
+    try {
+      let r, got;
+      try {
+        r = await fetch(`/api/pages/${stem}/labels`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ bbox: m.slice(1).map(Number) }) });
+        got = await r.json();
+      } catch (err) {
+        $('saved').textContent = `no label proposed: ${err}`;
+        return;
+      }
+      if (r.status === 501) { state.classifier = false; return; }  // no classifier here: not asked again
+      if (!r.ok) { $('saved').textContent = `no label proposed: ${got.error}`; return; }
+      const cur = anno.getAnnotationById(id);
+      if (!cur || state.blocked) return;  // deleted meanwhile, or a conflict to resolve first
+      let body = (cur.body || []).slice();
+      const proposed = Object.assign({}, info(cur)['kaokore:proposed'] || {});
+      const sure = new Set(info(cur)['kaokore:sure'] || []);
+      for (const [kind, p] of Object.entries(got)) {
+        if (confirmed(cur).includes(kind) || !words(kind).includes(p.label)) continue;
+        body = body.filter((b) => !(b.purpose === 'tagging' && words(kind).includes(b.value)));
+        body.push({ type: 'TextualBody', purpose: 'tagging', value: p.label });
+        proposed[kind] = p.label;
+        if (p.sure) sure.add(kind); else sure.delete(kind);
+      }
+      setMeta(id, { 'kaokore:proposed': proposed, 'kaokore:sure': [...sure] });
+      const wasSelected = (anno.getSelected() || {}).id === id;
+      if (wasSelected) anno.cancelSelected();
+      redraw(id, body);
+      await save();
+      if (wasSelected) select(anno.getAnnotationById(id));
+    } finally {
+      state.labelling -= 1;
+    }
+  }
+
   anno.on('createAnnotation', async (a) => {
     const before = state.lastSnapshot;
     setMeta(a.id, { 'kaokore:origin': 'drawn', 'kaokore:review': 'drawn', 'kaokore:confirmed': [] });
@@ -348,6 +391,7 @@
     log('draw');
     await save(undefined, before);
     select(anno.getAnnotationById(a.id));
+    await proposeLabels(a.id);
   });
   anno.on('changeSelectionTarget', () => { state.targetChanged = true; });
   anno.on('updateAnnotation', async (a, previous) => {
