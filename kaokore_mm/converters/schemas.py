@@ -61,6 +61,13 @@ class CropLabels(StrictItem):
     set: Annotated[StrictStr, Field(pattern=r'^[a-z]{1,16}$')] | None = None
 
 
+class BoxRequest(StrictItem):
+    """A box the review app asks the classifier about (``POST /api/pages/<page>/labels``): ``x, y,
+    w, h`` in the page's pixels (whether it lies on the page is the labeler's to judge)."""
+
+    bbox: Annotated[list[Number], Field(min_length=4, max_length=4)]
+
+
 LabelKind = Literal['status', 'gender']
 
 

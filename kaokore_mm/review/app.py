@@ -26,6 +26,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from kaokore_mm.converters.schemas import BoxRequest, problem
 from kaokore_mm.core.iiif import level0_info
 from kaokore_mm.core.labels import TASKS
 from kaokore_mm.core.text import parse_json
@@ -144,8 +145,11 @@ def create_app(out_dir, hosts=HOSTS, labeler=None) -> Starlette:
             no = 'no classifier proposes labels here: start the review tool with --classifier CONFIG CKPT'
             raise BadRequest(no, 501)
         _, p = page_of(request)
+        why = problem(BoxRequest, body)
+        if why is not None:
+            raise BadRequest(why)
         try:
-            return labeler(store.image_path(p), body.get('bbox'), p['width'], p['height'])
+            return labeler(store.image_path(p), body['bbox'], p['width'], p['height'])
         except ValueError as e:
             raise BadRequest(str(e)) from None
 

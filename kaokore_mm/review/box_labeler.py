@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import threading
 from pathlib import Path
 
@@ -19,15 +18,17 @@ class BoxLabeler:
 
     def __init__(self, classifier):
         self.classifier = classifier
-        self.kinds = (classifier.task,)
         self._lock = threading.Lock()
         self._page = (None, None)
 
     def __call__(self, image: Path, box_xywh, width: int, height: int) -> dict:
         """``{kind: dict(label, score, sure)}`` for the box ``x, y, w, h`` (image pixels) of the
-        page image ``image`` (``width`` x ``height``); ``ValueError`` naming what is wrong with a
-        box that is no box of that page."""
-        x, y, w, h = _box(box_xywh)
+        page image ``image`` (``width`` x ``height``): four numbers, as the review app's request
+        schema has checked them (:class:`~kaokore_mm.converters.schemas.BoxRequest`);
+        ``ValueError`` naming what is wrong with a box that is no box of that page."""
+        x, y, w, h = (float(v) for v in box_xywh)
+        if w <= 0 or h <= 0:
+            raise ValueError(f'bbox width and height must be positive, got {list(box_xywh)}')
         x1, y1, x2, y2 = max(0.0, x), max(0.0, y), min(float(width), x + w), min(float(height), y + h)
         if x2 - x1 < 1 or y2 - y1 < 1:
             raise ValueError(f'the box {[x, y, w, h]} lies outside the page ({width} x {height} px)')
@@ -36,14 +37,3 @@ class BoxLabeler:
                 self._page = (image, read_page(image))
             label, score, sure = self.classifier(self._page[1], [[x1, y1, x2, y2]])[0]
         return {self.classifier.task: dict(label=str(label), score=float(score), sure=bool(sure))}
-
-
-def _box(value) -> tuple[float, float, float, float]:
-    if not isinstance(value, list) or len(value) != 4:
-        raise ValueError(f'bbox must be a list [x, y, w, h], got {value!r:.60}')
-    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value):
-        raise ValueError(f'bbox must hold 4 finite numbers, got {value!r:.60}')
-    x, y, w, h = (float(v) for v in value)
-    if w <= 0 or h <= 0:
-        raise ValueError(f'bbox width and height must be positive, got {value!r:.60}')
-    return x, y, w, h

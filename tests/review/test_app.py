@@ -414,6 +414,16 @@ def test_a_drawn_box_gets_its_label_proposed_when_a_classifier_is_there(annotate
     assert r.status_code == 200 and r.json() == dict(status=dict(label='noble', score=0.97, sure=True))
     bad = client.post(f'/api/pages/{stem}/labels', json=dict(bbox=[10, 10, -3, 30]))
     assert bad.status_code == 400 and 'positive' in bad.json()['error']
+    for box, why in [
+        (None, 'bbox: Input should be a valid list'),
+        ([1, 2, 3], 'bbox: List should have at least 4 items'),
+        ([1, 2, 3, '4'], "bbox.3: Input should be a valid integer, got '4'"),  # strict: no string of digits
+        ([1, 2, True, 4], 'bbox.2: Input should be a valid integer, got True'),  # nor a bool
+        ([1, 2, 3, 1e400], 'bbox.3: not a finite number'),
+    ]:
+        body = json.dumps(dict(bbox=box)).replace('Infinity', '1e400')  # JSON as a client may send it
+        r = client.post(f'/api/pages/{stem}/labels', content=body, headers={'content-type': 'application/json'})
+        assert r.status_code == 400 and r.json()['error'].startswith(why), (box, r.json())
     assert client.post('/api/pages/nosuchpage/labels', json=dict(bbox=[1, 1, 5, 5])).status_code == 404
     plain_text = {'content-type': 'text/plain'}
     text = client.post(f'/api/pages/{stem}/labels', content='{"bbox": [1, 1, 5, 5]}', headers=plain_text)

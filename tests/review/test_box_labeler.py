@@ -30,7 +30,6 @@ def page(tmp_path):
 def test_a_drawn_box_gets_the_classifiers_label_score_and_sureness(page):
     c = Classifier()
     label = BoxLabeler(c)
-    assert label.kinds == ('status',)
     assert label(page, [10, 20, 40, 50], 300, 200) == dict(status=dict(label='noble', score=0.97, sure=True))
     assert label(page, [100, 20, 40.5, 50], 300, 200) == dict(status=dict(label='warrior', score=0.6, sure=False))
     # the page read once for both boxes, its pixels handed over as they are; the box as corners
@@ -41,18 +40,10 @@ def test_a_drawn_box_gets_the_classifiers_label_score_and_sureness(page):
 
 
 @pytest.mark.parametrize(
-    'bbox, message',
-    [
-        (None, r'a list \[x, y, w, h\]'),
-        ([1, 2, 3], r'a list \[x, y, w, h\]'),
-        ([1, 2, 3, 'x'], '4 finite numbers'),
-        ([1, 2, 3, float('nan')], '4 finite numbers'),
-        ([1, 2, True, 4], '4 finite numbers'),
-        ([1, 2, 0, 4], 'positive'),
-        ([400, 10, 20, 20], 'outside the page'),
-    ],
+    'bbox, message', [([1, 2, 0, 4], 'positive'), ([1, 2, 3, -4], 'positive'), ([400, 10, 20, 20], 'outside the page')]
 )
 def test_a_box_that_is_no_box_of_the_page_is_refused_by_name(page, bbox, message):
+    # (its types, four finite numbers, are the request schema's: tests/review/test_app.py)
     c = Classifier()
     with pytest.raises(ValueError, match=message):
         BoxLabeler(c)(page, bbox, 300, 200)
