@@ -193,12 +193,18 @@
     anno.addAnnotation(plain);
   }
 
+  // a box's body with its `kind` label replaced by `value` (none: removed)
+  function withLabel(body, kind, value) {
+    const out = (body || []).filter((b) => !(b.purpose === 'tagging' && words(kind).includes(b.value)));
+    if (value) out.push({ type: 'TextualBody', purpose: 'tagging', value });
+    return out;
+  }
+
   async function relabel(kind, value) {
     const sel = anno.getSelected();
     if (!sel) return;
     const before = snapshot();
-    const body = (sel.body || []).filter((b) => !(b.purpose === 'tagging' && words(kind).includes(b.value)));
-    if (value) body.push({ type: 'TextualBody', purpose: 'tagging', value });
+    const body = withLabel(sel.body, kind, value);
     const c = new Set(confirmed(sel));
     c.add(kind);  // setting a label, even the one proposed, confirms it
     // decided by a person now, not in bulk
@@ -362,13 +368,12 @@
       if (!r.ok) { $('saved').textContent = `no label proposed: ${got.error}`; return; }
       const cur = anno.getAnnotationById(id);
       if (!cur || state.blocked) return;  // deleted meanwhile, or a conflict to resolve first
-      let body = (cur.body || []).slice();
+      let body = cur.body;
       const proposed = Object.assign({}, info(cur)['kaokore:proposed'] || {});
       const sure = new Set(info(cur)['kaokore:sure'] || []);
       for (const [kind, p] of Object.entries(got)) {
         if (confirmed(cur).includes(kind) || !words(kind).includes(p.label)) continue;
-        body = body.filter((b) => !(b.purpose === 'tagging' && words(kind).includes(b.value)));
-        body.push({ type: 'TextualBody', purpose: 'tagging', value: p.label });
+        body = withLabel(body, kind, p.label);
         proposed[kind] = p.label;
         if (p.sure) sure.add(kind); else sure.delete(kind);
       }
