@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import pickle
+from pathlib import Path
+
 import numpy as np
 from mmdet.registry import DATASETS
 
+from kaokore_mm.core.hard_negatives import false_fires, windows_holding
 from kaokore_mm.core.patching import as_views, boxes_to_view, in_valid_range, page_views, visible_fraction
+from kaokore_mm.errors import UserError
 
 from .kaokore_face_dataset import KaoKoreFaceDataset
 
@@ -32,7 +37,13 @@ class PatchedPageDataset(KaoKoreFaceDataset):
     * a window is *a patch with faces* if it has at least one target; of the
       other windows (paper, text, scenery, faces cut away), the fraction
       ``empty_patch_ratio`` is kept (0 drops them, 1 keeps all), chosen once with
-      ``patch_seed`` so the training set is the same in every epoch and run.
+      ``patch_seed`` so the training set is the same in every epoch and run;
+    * hard negatives: with ``hard_negatives``, the predictions an earlier model
+      made on these pages (the ``.pkl`` of ``tools/test.py --out`` with
+      ``test_dataloader.sampler.subset=train``), a window without faces that shows
+      at least ``min_visible`` of one of its confident false boxes (scoring
+      ``>= hard_negative_thr``, overlapping no face: a crest, a fan) is always
+      kept, whatever ``empty_patch_ratio`` (:mod:`kaokore_mm.core.hard_negatives`).
 
     Samples carry ``patch_index`` and ``num_patches`` (over all views),
     ``num_targets`` (the faces trained on in that patch) and keep the page's
@@ -48,6 +59,8 @@ class PatchedPageDataset(KaoKoreFaceDataset):
         empty_patch_ratio: float = 1.0,
         patch_seed: int = 0,
         views=None,
+        hard_negatives: str | None = None,
+        hard_negative_thr: float = 0.3,
         **kwargs,
     ):
         if not 0 <= empty_patch_ratio <= 1:
@@ -60,17 +73,23 @@ class PatchedPageDataset(KaoKoreFaceDataset):
         self.empty_patch_ratio = empty_patch_ratio
         self.patch_seed = patch_seed
         self.views = as_views(views)
+        if not 0 <= hard_negative_thr <= 1:
+            raise UserError(f'`hard_negative_thr` must be in [0, 1], got {hard_negative_thr!r}')
+        self.hard_negatives = hard_negatives
+        self.hard_negative_thr = hard_negative_thr
         super().__init__(*args, **kwargs)
 
     def load_data_list(self) -> list[dict]:
         pages = super().load_data_list()
-        samples, empty = [], []
+        fires = self._false_fires(pages)
+        samples, empty, hard = [], [], []
         for page_idx, page in enumerate(pages):
             grids = page_views((page['width'], page['height']), self.views, self.patch_size, self.overlap)
             boxes = np.array([inst['bbox'] for inst in page['instances']], dtype=np.float64).reshape(-1, 4)
             targets = np.array([not inst['ignore_flag'] for inst in page['instances']], dtype=bool)
             info = {key: value for key, value in page.items() if key != 'instances'}
             num_patches = sum(len(g) for g in grids)
+            page_fires = fires.get(page.get('img_id'), np.zeros((0, 4)))
             k = 0
             for view_index, grid in enumerate(grids):
                 view_boxes = boxes_to_view(boxes, grid.scale)
@@ -92,15 +111,60 @@ class PatchedPageDataset(KaoKoreFaceDataset):
                         instances=[inst for inst, v in zip(page['instances'], vis) if v > 0],
                     )
                     k += 1
-                    (samples if sample['num_targets'] else empty).append(sample)
+                    if sample['num_targets']:
+                        samples.append(sample)
+                    elif windows_holding(boxes_to_view(page_fires, grid.scale), [window], self.min_visible)[0]:
+                        hard.append(sample)
+                    else:
+                        empty.append(sample)
         keep = int(round(self.empty_patch_ratio * len(empty)))
         chosen = np.sort(np.random.default_rng(self.patch_seed).permutation(len(empty))[:keep])
         samples.extend(empty[i] for i in chosen)
+        samples.extend(hard)
         samples.sort(key=lambda s: (s['page_idx'], s['patch_index']))
         self.num_pages = len(pages)
         self.split_pages = [(p.get('img_id', p.get('img_path')), p.get('book_id')) for p in pages]
-        self.num_empty_patches = (len(empty), keep)
+        self.num_empty_patches = (len(empty) + len(hard), keep + len(hard))
+        self.num_hard_patches = len(hard)
         return samples
+
+    def _false_fires(self, pages) -> dict:
+        """``{img_id: (K, 4) false boxes}`` of the ``hard_negatives`` predictions on these pages."""
+        if self.hard_negatives is None:
+            return {}
+        path = Path(self.hard_negatives)
+        fix = 'give the .pkl of tools/test.py --out with test_dataloader.sampler.subset=train'
+        try:
+            with open(path, 'rb') as f:
+                records = pickle.load(f)
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError) as e:
+            raise UserError(f'`hard_negatives` {path}: cannot read predictions ({e}); {fix}') from None
+        by_id = {p.get('img_id'): p for p in pages}
+        fires = {}
+        for k, r in enumerate(records if isinstance(records, list) else [None]):
+            pred = r.get('pred_instances') if isinstance(r, dict) else None
+            if not isinstance(pred, dict) or 'bboxes' not in pred or 'scores' not in pred:
+                raise UserError(f'`hard_negatives` {path}: item {k} is no page of predictions; {fix}')
+            page = by_id.get(r.get('img_id'))
+            if page is None:
+                continue
+            if r.get('img_path') and Path(r['img_path']).name != Path(page['img_path']).name:
+                raise UserError(
+                    f'`hard_negatives` {path}: item {k} (img_id {r.get("img_id")}) is {Path(r["img_path"]).name}, '
+                    f'but this annotation file names that id {Path(page["img_path"]).name}; predict on the same '
+                    'annotation file'
+                )
+            faces = page['instances']
+            fires[page['img_id']] = false_fires(
+                np.asarray(pred['bboxes'], np.float64),
+                np.asarray(pred['scores'], np.float64),
+                [inst['bbox'] for inst in faces],
+                [inst['ignore_flag'] for inst in faces],
+                score_thr=self.hard_negative_thr,
+            )
+        if records and not fires:
+            raise UserError(f'`hard_negatives` {path}: none of its pages is in {self.ann_file}; {fix}')
+        return fires
 
     def _empty_reason(self) -> str:
         empty, kept = getattr(self, 'num_empty_patches', (0, 0))

@@ -74,3 +74,38 @@ def test_a_row_reports_the_held_out_pages_at_the_operating_point_the_validation_
     # a checkpoint without a validation's operating point: the columns stay empty, not zero
     bare = row('realistic', 'page1333', 'whole page', {f'face/{k}': v for k, v in face.items()}, 60.0, 8.0)
     assert bare['op_thr'] is None and bare['op_effort'] is None
+
+
+def test_hard_negatives_are_mined_by_the_base_trainings_halfway_checkpoint_and_seed_the_resume(tmp_path, monkeypatch):
+    import pytest
+
+    from kaokore_mm.benchmarks import patching
+    from kaokore_mm.errors import UserError
+
+    spec = TRAININGS['views1333_hn']
+    assert spec['mine_from'] == 'views1333' and spec['config'] == TRAININGS['views1333']['config']
+    run_dir = tmp_path / 'realistic' / 'views1333_hn'
+    with pytest.raises(UserError, match='train views1333 first'):
+        patching.mine_hard_negatives(spec, tmp_path / 'realistic', run_dir, tmp_path / 'data', 500, 't')
+    base = tmp_path / 'realistic' / 'views1333' / 'train' / 'iter_250.pth'
+    base.parent.mkdir(parents=True)
+    base.write_bytes(b'weights at 250')
+    tested = []
+
+    def test_checkpoint(config, checkpoint, test_dir, data_root, cfg_options=(), out=None, tag='run'):
+        tested.append((checkpoint, list(cfg_options)))
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_bytes(pickle.dumps([]))
+
+    monkeypatch.setattr(patching, 'test_checkpoint', test_checkpoint)
+    opts = patching.mine_hard_negatives(spec, tmp_path / 'realistic', run_dir, tmp_path / 'data', 500, 't')
+    mined = run_dir / 'mine' / 'train_predictions.pkl'
+    assert opts == [f'train_dataloader.dataset.hard_negatives={mined.resolve()}']
+    assert tested == [(base, ['test_dataloader.sampler.subset=train'])]  # the training pages, by the half checkpoint
+    seeded = run_dir / 'train' / 'iter_250.pth'
+    assert seeded.read_bytes() == b'weights at 250'
+    assert (run_dir / 'train' / 'last_checkpoint').read_text() == str(seeded.resolve())  # the training resumes there
+    # resumed: nothing predicted or copied again, the training's own checkpoint kept
+    (run_dir / 'train' / 'last_checkpoint').write_text('iter_500.pth of the second half')
+    assert patching.mine_hard_negatives(spec, tmp_path / 'realistic', run_dir, tmp_path / 'data', 500, 't') == opts
+    assert len(tested) == 1 and (run_dir / 'train' / 'last_checkpoint').read_text().startswith('iter_500')

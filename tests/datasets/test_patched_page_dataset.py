@@ -72,3 +72,77 @@ def test_patched_dataset_samples_every_view_and_ignores_faces_outside_a_views_va
 def test_patched_dataset_rejects_bad_options(tmp_path, kwargs):
     with pytest.raises(ValueError):
         PatchedPageDataset(ann_file=str(pages_coco(tmp_path)), pipeline=[], **kwargs)
+
+
+def predictions_pkl(path, records):
+    import pickle
+
+    import torch
+
+    path.write_bytes(
+        pickle.dumps(
+            [
+                dict(
+                    img_id=i,
+                    img_path=name,
+                    pred_instances=dict(
+                        bboxes=torch.tensor(b, dtype=torch.float32).reshape(-1, 4), scores=torch.tensor(s)
+                    ),
+                )
+                for i, name, b, s in records
+            ]
+        )
+    )
+    return str(path)
+
+
+def test_windows_of_an_earlier_models_confident_false_boxes_are_kept_as_hard_negatives(tmp_path):
+    ann = str(pages_coco(tmp_path))
+    kw = dict(ann_file=ann, data_prefix=dict(img=str(tmp_path)), pipeline=[], patch_size=(400, 300))
+    preds = predictions_pkl(
+        tmp_path / 'train_predictions.pkl',
+        [
+            # a crest at 0.9 in the middle window (patch 4); a weak fire (0.1) in patch 3; a face's own box
+            (1, str(tmp_path / 'a.jpg'), [[600, 400, 650, 450], [50, 350, 90, 390], [390, 10, 410, 30]], [0.9, 0.1, 1]),
+            (2, str(tmp_path / 'b.jpg'), [[420, 320, 480, 380]], [0.5]),  # page 2's lower right window
+            (7, 'elsewhere.jpg', [[0, 0, 10, 10]], [0.9]),  # a page of no annotation file here: skipped
+        ],
+    )
+    ds = PatchedPageDataset(empty_patch_ratio=0.0, hard_negatives=preds, **kw)
+    got = sorted((d['img_id'], d['patch_index'], d['num_targets']) for d in map(ds.get_data_info, range(len(ds))))
+    assert got == [(1, 0, 2), (1, 1, 2), (1, 4, 0), (1, 8, 1), (2, 3, 0)]
+    assert ds.num_hard_patches == 2 and ds.num_empty_patches == (10, 2)
+    # a higher threshold keeps the crest only; the ratio still samples the other empty windows
+    strict = PatchedPageDataset(empty_patch_ratio=0.0, hard_negatives=preds, hard_negative_thr=0.6, **kw)
+    assert strict.num_hard_patches == 1
+    mixed = PatchedPageDataset(empty_patch_ratio=0.5, hard_negatives=preds, **kw)
+    assert len(mixed) == 3 + 2 + 4  # faces, hard negatives, round(0.5 x the 8 other empty windows)
+
+
+@pytest.mark.parametrize(
+    'content, says',
+    [
+        (b'not a pickle', 'cannot read predictions'),
+        (None, 'item 0 is no page of predictions'),
+        ('other name', 'is other.jpg, but this annotation file names that id a.jpg'),
+        ('no page', 'none of its pages is in'),
+    ],
+)
+def test_hard_negatives_that_cannot_be_used_are_one_line_naming_the_file(tmp_path, content, says):
+    import pickle
+
+    from kaokore_mm.errors import UserError
+
+    path = tmp_path / 'preds.pkl'
+    if content == 'other name':
+        predictions_pkl(path, [(1, 'other.jpg', [[0, 0, 5, 5]], [0.9])])
+    elif content == 'no page':
+        predictions_pkl(path, [(99, 'z.jpg', [[0, 0, 5, 5]], [0.9])])
+    else:
+        path.write_bytes(content if content is not None else pickle.dumps([dict(img_id=1, boxes=[])]))
+    kw = dict(ann_file=str(pages_coco(tmp_path)), data_prefix=dict(img=str(tmp_path)), pipeline=[])
+    with pytest.raises(UserError, match=says) as e:
+        PatchedPageDataset(hard_negatives=str(path), **kw)
+    assert str(path) in str(e.value) and '\n' not in str(e.value)
+    with pytest.raises(UserError, match='hard_negative_thr'):
+        PatchedPageDataset(hard_negative_thr=1.5, **kw)
