@@ -3,7 +3,7 @@
 A patched training keeps every patch with a face and only a share of the others
 (``empty_patch_ratio``): plain paper teaches little, but a crest, a fan or a
 rooftop that an earlier model took for a face teaches what a face is not. Given
-that model's detections on the training pages (``tools/test.py --out`` with the
+that model's detections on the training pages (a test run's ``--out`` dump with the
 train subset), :func:`false_fires` keeps its confident boxes that overlap no
 face, and :func:`windows_holding` marks the patches that show one of them; the
 dataset keeps those patches whatever the ratio (offline hard negative mining, as

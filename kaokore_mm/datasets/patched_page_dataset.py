@@ -39,7 +39,7 @@ class PatchedPageDataset(KaoKoreFaceDataset):
       ``empty_patch_ratio`` is kept (0 drops them, 1 keeps all), chosen once with
       ``patch_seed`` so the training set is the same in every epoch and run;
     * hard negatives: with ``hard_negatives``, the predictions an earlier model
-      made on these pages (the ``.pkl`` of ``tools/test.py --out`` with
+      made on these pages (the ``.pkl`` a test run dumps with ``--out`` and
       ``test_dataloader.sampler.subset=train``), a window without faces that shows
       at least ``min_visible`` of one of its confident false boxes (scoring
       ``>= hard_negative_thr``, overlapping no face: a crest, a fan) is always
@@ -133,7 +133,7 @@ class PatchedPageDataset(KaoKoreFaceDataset):
         if self.hard_negatives is None:
             return {}
         path = Path(self.hard_negatives)
-        fix = 'give the .pkl of tools/test.py --out with test_dataloader.sampler.subset=train'
+        fix = 'give the .pkl that a test of the training pages dumps (--out, with test_dataloader.sampler.subset=train)'
         try:
             with open(path, 'rb') as f:
                 records = pickle.load(f)
