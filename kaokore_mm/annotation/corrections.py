@@ -26,6 +26,7 @@ from kaokore_mm.converters.schemas import CocoImage, problem
 from kaokore_mm.converters.web_annotation import page_canvas
 from kaokore_mm.core.coco_faces import faces_by_file_name
 from kaokore_mm.core.face_metrics import annotation_effort, counts_at, match_page
+from kaokore_mm.core.hard_negatives import false_fire_flags
 from kaokore_mm.core.iiif_presentation import to_canvas
 from kaokore_mm.core.page_files import page_fingerprint
 from kaokore_mm.errors import BadPageError
@@ -232,6 +233,20 @@ def score_proposals(predictions: dict, corrected: dict, thr: float, only_correct
     return dict(c, **annotation_effort(c['tp'], c['fp'], c['fn']), score_thr=thr)
 
 
+def rejected_proposals(predictions: dict, corrected: dict, thr: float) -> dict:
+    """``{file_name: [{'bbox': [x, y, w, h], 'score': s}, ...]}``: the proposals the annotator was
+    shown (score >= thr) on each corrected page and deleted, those that overlap no face they left
+    (a loose box they redrew is no rejection): the next training's hard negatives."""
+    gt = faces_by_file_name(corrected)
+    dets = faces_by_file_name(predictions, column='score')
+    out = {}
+    for name, g in gt.items():
+        d = dets.get(name, np.zeros((0, 5)))
+        flags = false_fire_flags(d[:, :4], d[:, 4], g[:, :4], g[:, 4] > 0, score_thr=thr)
+        out[name] = [dict(bbox=[x1, y1, x2 - x1, y2 - y1], score=sc) for x1, y1, x2, y2, sc in d[flags].tolist()]
+    return out
+
+
 def read_input(path) -> dict:
     """A JSON input of the merge; one that cannot be read (missing, not JSON) is a one-line user error."""
     try:
@@ -291,11 +306,14 @@ def merge_corrections(
     )
     corrected = check_corrections(col, unfinished, files, replace)
     dest_names = check_page_files(corrected, pages_root, data_root, book_id)
-    report = {}
+    report, rejected = {}, {}
     if predictions:
         preds = read_input(predictions)
+        thr = preds.get('info', {}).get('score_thr', 0.0)
         # the effort of the pages merged: a page left out (unfinished, never opened) is not "all proposals deleted"
-        report = score_proposals(preds, corrected, preds.get('info', {}).get('score_thr', 0.0), only_corrected=True)
+        report = score_proposals(preds, corrected, thr, only_corrected=True)
+        rejected = rejected_proposals(preds, corrected, thr)
+        report['rejected'] = sum(len(r) for r in rejected.values())
     report['review'] = review_counts(corrected)
     report['unfinished'] = unfinished
     report['book_pages'] = {
@@ -304,7 +322,9 @@ def merge_corrections(
     train = read_input(train_ann)
     existing = check_training_set(train, train_ann, corrected, pages_root, data_root, book_id, replace)
     out = Path(out or train_ann)
-    added_pages, added_faces = write_merge(train, existing, corrected, dest_names, pages_root, data_root, book_id, out)
+    added_pages, added_faces = write_merge(
+        train, existing, corrected, dest_names, pages_root, data_root, book_id, out, rejected
+    )
     if out.resolve() == Path(train_ann).resolve():  # the old COCO is gone: its book's files can go
         remove_unreferenced_pages(Path(data_root).resolve(), book_id, train)
     curation_file = write_curation(corrected, out, book_id, book_title, pages.get('info', {}))
@@ -482,10 +502,13 @@ def check_training_set(train: dict, train_ann, corrected: dict, pages_root: Path
     return existing
 
 
-def write_merge(train, existing, corrected, dest_names, pages_root, data_root, book_id, out) -> tuple[int, int]:
+def write_merge(
+    train, existing, corrected, dest_names, pages_root, data_root, book_id, out, rejected=None
+) -> tuple[int, int]:
     """Step 6, a transaction: the book's old pages out of ``train`` (``existing``), the corrected
-    pages and faces in, the page files staged, the COCO switched in one atomic rename; returns
-    the pages and faces added."""
+    pages and faces in (each page with the proposals the annotator ``rejected`` on it, as its
+    ``rejected`` boxes: hard negatives of the trainings to come), the page files staged, the COCO
+    switched in one atomic rename; returns the pages and faces added."""
     data_root = Path(data_root).resolve()
     train['images'] = [im for im in train['images'] if im['id'] not in existing]
     train['annotations'] = [a for a in train['annotations'] if a['image_id'] not in existing]
@@ -501,7 +524,10 @@ def write_merge(train, existing, corrected, dest_names, pages_root, data_root, b
             data = (pages_root / im['file_name']).read_bytes()
             dest_name = staged_page(data_root, dest_name, data, created)
             new_ids[im['id']] = next_img
-            train['images'].append(dict(im, id=next_img, file_name=dest_name, book_id=book_id))
+            page = dict(im, id=next_img, file_name=dest_name, book_id=book_id)
+            if (rejected or {}).get(im['file_name']):
+                page['rejected'] = rejected[im['file_name']]
+            train['images'].append(page)
             next_img += 1
         added = 0
         for a in corrected['annotations']:

@@ -22,6 +22,13 @@ class CocoCategory(StrictItem):
     name: StrictStr | None = None
 
 
+class RejectedBox(StrictItem):
+    """A proposal the annotator deleted (``merge_corrections`` keeps them on the page: hard negatives)."""
+
+    bbox: Annotated[list[Number], Field(min_length=4, max_length=4)]
+    score: Annotated[Number, Field(ge=0, le=1)]
+
+
 class CocoImage(StrictItem):
     id: Id
     file_name: Name
@@ -34,6 +41,7 @@ class CocoImage(StrictItem):
     page_no: StrictInt | None = None
     canvas_width: Annotated[StrictInt, Field(ge=1, le=1_000_000)] | None = None  # a IIIF canvas of another size
     canvas_height: Annotated[StrictInt, Field(ge=1, le=1_000_000)] | None = None
+    rejected: list[RejectedBox] | None = None  # proposals deleted in review (page pixels, x y w h)
 
 
 class CocoAnnotation(StrictItem):

@@ -22,11 +22,11 @@ from .face_metrics import crowd_iou_matrix
 from .patching import visible_fraction
 
 
-def false_fires(
+def false_fire_flags(
     det_boxes, det_scores, gt_boxes, gt_ignore=None, score_thr: float = 0.3, max_overlap: float = 0.1
 ) -> np.ndarray:
-    """The ``(K, 4)`` detections (``x1, y1, x2, y2``) scoring at least ``score_thr``
-    that overlap no face: IoU at most ``max_overlap`` with every face, an ignored
+    """Per detection (``x1, y1, x2, y2``), whether it scores at least ``score_thr``
+    and overlaps no face: IoU at most ``max_overlap`` with every face, an ignored
     face counting as a crowd region (intersection over the detection's area, as
     the metric). A loose or partial box of a face is no background fire: its
     patch shows the face anyway."""
@@ -36,10 +36,18 @@ def false_fires(
         raise ValueError(f'{len(boxes)} boxes but {len(scores)} scores')
     gt = np.asarray(gt_boxes, np.float64).reshape(-1, 4)
     ignore = np.zeros(len(gt), bool) if gt_ignore is None else np.asarray(gt_ignore, bool).reshape(-1)
-    keep = scores >= score_thr
-    if len(gt) and keep.any():
-        keep &= crowd_iou_matrix(boxes, gt, ignore).max(axis=1) <= max_overlap
-    return boxes[keep]
+    flags = scores >= score_thr
+    if len(gt) and flags.any():
+        flags &= crowd_iou_matrix(boxes, gt, ignore).max(axis=1) <= max_overlap
+    return flags
+
+
+def false_fires(
+    det_boxes, det_scores, gt_boxes, gt_ignore=None, score_thr: float = 0.3, max_overlap: float = 0.1
+) -> np.ndarray:
+    """The ``(K, 4)`` detections that :func:`false_fire_flags` flags."""
+    boxes = np.asarray(det_boxes, np.float64).reshape(-1, 4)
+    return boxes[false_fire_flags(boxes, det_scores, gt_boxes, gt_ignore, score_thr, max_overlap)]
 
 
 def windows_holding(boxes, windows, min_visible: float = 0.5) -> np.ndarray:

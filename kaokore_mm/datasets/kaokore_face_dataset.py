@@ -10,8 +10,9 @@ from mmdet.datasets import CocoDataset
 from mmdet.registry import DATASETS
 from mmengine.structures import InstanceData
 
+from kaokore_mm.converters.schemas import RejectedBox, problem
 from kaokore_mm.core.page_files import bad_pages_message, page_problem
-from kaokore_mm.errors import BadPageError, EmptyDatasetError
+from kaokore_mm.errors import BadPageError, EmptyDatasetError, UserError
 
 PAGE_KEYS = ('book_id', 'book_title', 'page_no', 'iiif_base')
 
@@ -22,7 +23,9 @@ class KaoKoreFaceDataset(CocoDataset):
 
     Compared with :class:`CocoDataset` it keeps, per page, ``book_id`` (needed by
     the book-aware samplers), ``book_title`` and, when present, ``page_no`` and
-    ``iiif_base``; per face, the ``attributes`` dict (gender, status, ...). Pages
+    ``iiif_base``, and ``rejected``: the proposals an annotator deleted on the
+    page (``merge_corrections`` keeps them: ``(K, 5)`` ``x1, y1, x2, y2, score``);
+    per face, the ``attributes`` dict (gender, status, ...). Pages
     without faces are kept (``filter_cfg`` is ``None`` by default): they teach the
     detector what paper, text and scenery look like.
 
@@ -115,6 +118,7 @@ class KaoKoreFaceDataset(CocoDataset):
         data_info = super().parse_data_info(raw_data_info)
         for key in PAGE_KEYS:
             data_info[key] = img_info.get(key)
+        data_info['rejected'] = self._rejected(img_info)
         # CocoDataset keeps annotations in order and copies their boxes, so
         # instances can be matched back to their annotations one by one.
         anns = iter(raw_data_info['raw_ann_info'])
@@ -126,6 +130,19 @@ class KaoKoreFaceDataset(CocoDataset):
                     inst['ann_id'] = ann.get('id')
                     break
         return data_info
+
+    def _rejected(self, img_info: dict) -> np.ndarray:
+        boxes = img_info.get('rejected') or []
+        for k, box in enumerate(boxes if isinstance(boxes, list) else [boxes]):
+            why = problem(RejectedBox, box)
+            if why is not None:
+                raise UserError(
+                    f'{self.ann_file}: page {img_info.get("file_name")!r}, rejected box {k}: {why} (a list of '
+                    '{"bbox": [x, y, w, h], "score": s}, as merge_corrections writes it); fix or remove it'
+                )
+        out = np.array([[*b['bbox'], b['score']] for b in boxes], np.float64).reshape(-1, 5)
+        out[:, 2:4] += out[:, :2]
+        return out
 
     def prepare_data(self, idx) -> dict | None:
         if not self.test_mode:

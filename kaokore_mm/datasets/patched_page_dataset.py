@@ -43,7 +43,11 @@ class PatchedPageDataset(KaoKoreFaceDataset):
       ``test_dataloader.sampler.subset=train``), a window without faces that shows
       at least ``min_visible`` of one of its confident false boxes (scoring
       ``>= hard_negative_thr``, overlapping no face: a crest, a fan) is always
-      kept, whatever ``empty_patch_ratio`` (:mod:`kaokore_mm.core.hard_negatives`).
+      kept, whatever ``empty_patch_ratio`` (:mod:`kaokore_mm.core.hard_negatives`);
+      so is, with ``rejected_negatives`` (the default), a window that shows a
+      proposal an annotator deleted on the page (its ``rejected`` boxes, which
+      ``merge_corrections`` keeps): what a person removed, the next training
+      sees as background.
 
     Samples carry ``patch_index`` and ``num_patches`` (over all views),
     ``num_targets`` (the faces trained on in that patch) and keep the page's
@@ -61,6 +65,7 @@ class PatchedPageDataset(KaoKoreFaceDataset):
         views=None,
         hard_negatives: str | None = None,
         hard_negative_thr: float = 0.3,
+        rejected_negatives: bool = True,
         **kwargs,
     ):
         if not 0 <= empty_patch_ratio <= 1:
@@ -77,6 +82,7 @@ class PatchedPageDataset(KaoKoreFaceDataset):
             raise UserError(f'`hard_negative_thr` must be in [0, 1], got {hard_negative_thr!r}')
         self.hard_negatives = hard_negatives
         self.hard_negative_thr = hard_negative_thr
+        self.rejected_negatives = rejected_negatives
         super().__init__(*args, **kwargs)
 
     def load_data_list(self) -> list[dict]:
@@ -90,6 +96,11 @@ class PatchedPageDataset(KaoKoreFaceDataset):
             info = {key: value for key, value in page.items() if key != 'instances'}
             num_patches = sum(len(g) for g in grids)
             page_fires = fires.get(page.get('img_id'), np.zeros((0, 4)))
+            if self.rejected_negatives and len(page.get('rejected', ())):
+                rejected = page['rejected']  # deleted by a person, whatever its score: overlapping no face left
+                page_fires = np.concatenate(
+                    [page_fires, false_fires(rejected[:, :4], rejected[:, 4], boxes, ~targets, score_thr=0.0)]
+                )
             k = 0
             for view_index, grid in enumerate(grids):
                 view_boxes = boxes_to_view(boxes, grid.scale)

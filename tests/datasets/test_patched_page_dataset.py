@@ -146,3 +146,51 @@ def test_hard_negatives_that_cannot_be_used_are_one_line_naming_the_file(tmp_pat
     assert str(path) in str(e.value) and '\n' not in str(e.value)
     with pytest.raises(UserError, match='hard_negative_thr'):
         PatchedPageDataset(hard_negative_thr=1.5, **kw)
+
+
+def with_rejected(ann, rejected: dict) -> str:
+    import json
+    from pathlib import Path
+
+    coco = json.loads(Path(ann).read_text())
+    for im in coco['images']:
+        if im['id'] in rejected:
+            im['rejected'] = rejected[im['id']]
+    Path(ann).write_text(json.dumps(coco))
+    return str(ann)
+
+
+def test_proposals_an_annotator_deleted_are_hard_negatives_of_the_next_training(tmp_path):
+    # as merge_corrections keeps them: page 1's crest in the middle window, and a deleted box on face 1
+    # (the annotator drew it again: no background); page 2's lower right window
+    ann = with_rejected(
+        pages_coco(tmp_path),
+        {
+            1: [dict(bbox=[600, 400, 50, 50], score=0.6), dict(bbox=[390, 10, 20, 20], score=0.9)],
+            2: [dict(bbox=[420, 320, 60, 60], score=0.05)],  # deleted whatever its score
+        },
+    )
+    kw = dict(ann_file=ann, data_prefix=dict(img=str(tmp_path)), pipeline=[], patch_size=(400, 300))
+    ds = PatchedPageDataset(empty_patch_ratio=0.0, **kw)
+    got = sorted((d['img_id'], d['patch_index']) for d in map(ds.get_data_info, range(len(ds))))
+    assert got == [(1, 0), (1, 1), (1, 4), (1, 8), (2, 3)] and ds.num_hard_patches == 2
+    assert ds.get_data_info(0)['rejected'].tolist() == [[600, 400, 650, 450, 0.6], [390, 10, 410, 30, 0.9]]
+    off = PatchedPageDataset(empty_patch_ratio=0.0, rejected_negatives=False, **kw)
+    assert len(off) == 3 and off.num_hard_patches == 0
+
+
+@pytest.mark.parametrize(
+    'rejected, says',
+    [
+        ([dict(bbox=[1, 2, 3], score=0.5)], 'rejected box 0: bbox'),
+        ([dict(bbox=[1, 2, 3, 4], score=True)], 'rejected box 0: score'),
+        ([dict(bbox=[1, 2, 3, 4], score=0.5), dict(bbox='1,2,3,4', score=0.5)], 'rejected box 1: bbox'),
+    ],
+)
+def test_a_rejected_box_that_is_not_one_stops_the_dataset_naming_page_and_box(tmp_path, rejected, says):
+    from kaokore_mm.errors import UserError
+
+    ann = with_rejected(pages_coco(tmp_path), {2: rejected})
+    with pytest.raises(UserError, match=says) as e:
+        PatchedPageDataset(ann_file=ann, data_prefix=dict(img=str(tmp_path)), pipeline=[])
+    assert "'b.jpg'" in str(e.value) and 'ann.json' in str(e.value) and '\n' not in str(e.value)

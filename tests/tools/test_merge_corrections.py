@@ -389,6 +389,13 @@ def test_a_half_reviewed_book_merges_only_done_pages_and_confirmed_labels(setup,
     report = json.loads((train.parent / 'merge_half.json').read_text())
     # the effort covers the merged pages only: c0's prediction matched (2 faces drawn), c2's deleted; c1 not counted
     assert report['boxes_to_delete'] == 1 and report['faces_to_draw'] == 2
+    # the deleted proposal stays on its page as a rejected box: the next training's hard negative
+    half = [im for im in merged['images'] if im['book_id'] == 'half']
+    assert report['rejected'] == 1
+    assert sorted(json.dumps(im.get('rejected')) for im in half) == [
+        '[{"bbox": [1.0, 2.0, 10.0, 12.0], "score": 1.0}]',
+        'null',
+    ]
     assert report['review']['labels_confirmed'] == 1 and report['review']['labels_proposed_only'] == 1
     # the merged faces as a cr:Curation for IIIF Curation Viewer: http ids, the confirmed label only
     from kaokore_mm.converters.curation import read_curation
