@@ -69,6 +69,11 @@ def test_a_campaign_of_two_rounds_per_strategy_then_resumed(tiny_data, tmp_path,
     for s in ('in_order', 'active'):
         train = json.loads((work / s / 'data' / 'annotations' / 'pages.json').read_text())
         assert {im['book_id'] for im in train['images']} == {'book000', 'book001', 'book002'}
+        # each corrected book keeps the proposals deleted on it: the next round's hard negatives
+        for r in (x for x in records if x['strategy'] == s):
+            kept = sum(len(im.get('rejected', [])) for im in train['images'] if im['book_id'] == r['book'])
+            merged = json.loads((work / s / 'data' / 'annotations' / f'merge_{r["book"]}.json').read_text())
+            assert kept == merged['rejected'] <= r['delete']
     # round 0 trained once for both strategies; round 1 fine-tuned from it
     assert records[0]['checkpoint'] == records[2]['checkpoint']
     report = (work / 'campaign.md').read_text()
