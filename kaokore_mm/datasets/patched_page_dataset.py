@@ -105,7 +105,8 @@ class PatchedPageDataset(KaoKoreFaceDataset):
             for view_index, grid in enumerate(grids):
                 view_boxes = boxes_to_view(boxes, grid.scale)
                 valid = targets & in_valid_range(view_boxes, grid.view.valid_range)
-                for window in grid.windows:
+                shows_fire = windows_holding(boxes_to_view(page_fires, grid.scale), grid.windows, self.min_visible)
+                for window, hard_one in zip(grid.windows, shows_fire):
                     vis = visible_fraction(view_boxes, window)
                     sample = dict(
                         info,
@@ -124,7 +125,7 @@ class PatchedPageDataset(KaoKoreFaceDataset):
                     k += 1
                     if sample['num_targets']:
                         samples.append(sample)
-                    elif windows_holding(boxes_to_view(page_fires, grid.scale), [window], self.min_visible)[0]:
+                    elif hard_one:
                         hard.append(sample)
                     else:
                         empty.append(sample)
