@@ -87,7 +87,7 @@ class PatchedPageDataset(KaoKoreFaceDataset):
 
     def load_data_list(self) -> list[dict]:
         pages = super().load_data_list()
-        fires = self._false_fires(pages)
+        predicted = self._predictions(pages)
         samples, empty, hard = [], [], []
         for page_idx, page in enumerate(pages):
             grids = page_views((page['width'], page['height']), self.views, self.patch_size, self.overlap)
@@ -95,12 +95,13 @@ class PatchedPageDataset(KaoKoreFaceDataset):
             targets = np.array([not inst['ignore_flag'] for inst in page['instances']], dtype=bool)
             info = {key: value for key, value in page.items() if key != 'instances'}
             num_patches = sum(len(g) for g in grids)
-            page_fires = fires.get(page.get('img_id'), np.zeros((0, 4)))
-            if self.rejected_negatives and len(page.get('rejected', ())):
-                rejected = page['rejected']  # deleted by a person, whatever its score: overlapping no face left
-                page_fires = np.concatenate(
-                    [page_fires, false_fires(rejected[:, :4], rejected[:, 4], boxes, ~targets, score_thr=0.0)]
-                )
+            # an earlier model's confident boxes, and the ones a person deleted whatever their score: on no face
+            sources = [(predicted.get(page.get('img_id'), np.zeros((0, 5))), self.hard_negative_thr)]
+            if self.rejected_negatives:
+                sources.append((page.get('rejected', np.zeros((0, 5))), 0.0))
+            page_fires = np.concatenate(
+                [false_fires(d[:, :4], d[:, 4], boxes, ~targets, score_thr=thr) for d, thr in sources]
+            )
             k = 0
             for view_index, grid in enumerate(grids):
                 view_boxes = boxes_to_view(boxes, grid.scale)
@@ -140,8 +141,8 @@ class PatchedPageDataset(KaoKoreFaceDataset):
         self.num_hard_patches = len(hard)
         return samples
 
-    def _false_fires(self, pages) -> dict:
-        """``{img_id: (K, 4) false boxes}`` of the ``hard_negatives`` predictions on these pages."""
+    def _predictions(self, pages) -> dict:
+        """``{img_id: (K, 5) x1, y1, x2, y2, score}`` of the ``hard_negatives`` predictions on these pages."""
         if self.hard_negatives is None:
             return {}
         path = Path(self.hard_negatives)
@@ -166,13 +167,8 @@ class PatchedPageDataset(KaoKoreFaceDataset):
                     f'but this annotation file names that id {Path(page["img_path"]).name}; predict on the same '
                     'annotation file'
                 )
-            faces = page['instances']
-            fires[page['img_id']] = false_fires(
-                np.asarray(pred['bboxes'], np.float64),
-                np.asarray(pred['scores'], np.float64),
-                [inst['bbox'] for inst in faces],
-                [inst['ignore_flag'] for inst in faces],
-                score_thr=self.hard_negative_thr,
+            fires[page['img_id']] = np.column_stack(
+                [np.asarray(pred['bboxes'], np.float64).reshape(-1, 4), np.asarray(pred['scores'], np.float64)]
             )
         if records and not fires:
             raise UserError(f'`hard_negatives` {path}: none of its pages is in {self.ann_file}; {fix}')
