@@ -146,7 +146,9 @@ def platt_scaling(scores, positive, iters: int = 50) -> dict | None:
     ``positive`` flags with Platt's smoothed targets (``(N+ + 1) / (N+ + 2)`` for the positives,
     ``1 / (N- + 2)`` for the negatives: Platt 1999, section 2.2; they keep the fit finite when
     the scores separate the two, as they often do on a few pages). Returns ``slope``,
-    ``intercept`` and the ``boxes`` fitted on, or ``None`` without a positive and a negative."""
+    ``intercept``, the slope's standard error ``slope_se`` (from the inverse Hessian of the
+    fit: how sure the boxes make it that the score ranks the positives at all) and the ``boxes``
+    fitted on, or ``None`` without a positive and a negative."""
     z = _logit(scores)
     pos_flags = np.asarray(positive, bool).reshape(-1)
     if len(pos_flags) != len(z):
@@ -162,17 +164,20 @@ def platt_scaling(scores, positive, iters: int = 50) -> dict | None:
         f = x @ w
         return float((np.logaddexp(0, f) - t * f).sum())
 
-    for _ in range(iters):
+    def hessian(w):
         p = _sigmoid(x @ w)
-        hessian = (x * (p * (1 - p))[:, None]).T @ x + 1e-9 * np.eye(2)
-        step = np.linalg.solve(hessian, x.T @ (p - t))
+        return (x * (p * (1 - p))[:, None]).T @ x + 1e-9 * np.eye(2)
+
+    for _ in range(iters):
+        step = np.linalg.solve(hessian(w), x.T @ (_sigmoid(x @ w) - t))
         rate, before = 1.0, loss(w)
         while rate > 1e-6 and loss(w - rate * step) > before:
             rate /= 2
         w = w - rate * step
         if np.abs(rate * step).max() < 1e-10:
             break
-    return dict(slope=float(w[0]), intercept=float(w[1]), boxes=int(len(z)))
+    slope_se = math.sqrt(max(float(np.linalg.inv(hessian(w))[0, 0]), 0.0))  # Wald: the inverse Fisher information
+    return dict(slope=float(w[0]), intercept=float(w[1]), slope_se=slope_se, boxes=int(len(z)))
 
 
 def _logit(scores) -> np.ndarray:

@@ -19,7 +19,6 @@ from kaokore_mm.core.operating_point import (
     check_rule,
     correction_actions,
     operating_point,
-    score_calibration,
 )
 from kaokore_mm.visualization.plots import pr_curve_figure, save_figure
 
@@ -60,9 +59,10 @@ class FaceDetectionMetric(BaseMetric):
     true box with IoU below ``adjust_below`` is adjusted). So is the
     **operating point** (``operating/score_thr``, ``operating/effort_share``,
     ``operating/precision``, ``operating/recall``, ``operating/proposals``): by
-    ``operating_rule`` ``'one_se'`` (the default) the highest threshold whose effort
-    is within one standard error of the least on these pages, by ``'least'`` the
-    least-effort one (see :func:`kaokore_mm.core.operating_point.operating_point`;
+    ``operating_rule`` ``'bayes'`` (the default) where the calibrated chance of a face
+    pays for a proposal, by ``'one_se'`` the highest threshold whose effort is within
+    one standard error of the least on these pages, by ``'least'`` the least-effort one
+    (see :mod:`kaokore_mm.core.operating_point`;
     ``operating/least_effort`` and ``operating/least_effort_thr`` are reported
     either way), with the Platt calibration of the scores on the same pages
     (``operating/calib_slope``, ``operating/calib_intercept``: the chance that a box is a face,
@@ -179,7 +179,7 @@ class FaceDetectionMetric(BaseMetric):
         for key in ('score_thr', 'effort_share', 'precision', 'recall', 'least_effort', 'least_effort_thr'):
             metrics[f'operating/{key}'] = op[key]
         metrics['operating/proposals'] = op['num_proposals']
-        calib = score_calibration(matches) or {}  # the scores as chances of a face (active choice's forecast)
+        calib = op['calibration'] or {}  # the scores as chances of a face (the rule's and active choice's)
         metrics['operating/calib_slope'] = calib.get('slope', math.nan)
         metrics['operating/calib_intercept'] = calib.get('intercept', math.nan)
         if self.val_point_thr is not None:
@@ -205,7 +205,8 @@ class FaceDetectionMetric(BaseMetric):
             f'pages {metrics["num_pages"]}, faces {metrics["num_faces"]}: AP50 {metrics["AP50"]:.4f}, '
             f'recall {metrics["recall"]:.4f}, precision {metrics["precision"]:.4f} at score >= {self.score_thr}; '
             f'annotation effort {metrics["manual_share"]:.3f} of drawing from scratch; operating point '
-            f'({self.operating_rule}): score >= {op["score_thr"]:.4f}, effort {op["effort_share"]:.3f} '
+            f'({op["rule"]}{"" if op["applied"] == op["rule"] else ", no calibration to trust: " + op["applied"]}): '
+            f'score >= {op["score_thr"]:.4f}, effort {op["effort_share"]:.3f} '
             f'(precision {op["precision"]:.3f}, recall {op["recall"]:.3f}; the least effort '
             f'{op["least_effort"]:.3f} at score >= {op["least_effort_thr"]:.4f})'
             + (

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from kaokore_mm.core.face_metrics import match_page
-from kaokore_mm.core.operating_point import ADJUST_BELOW, COSTS, RULES, correction_actions, operating_point
+from kaokore_mm.core.operating_point import ADJUST_BELOW, COSTS, correction_actions, operating_point
 
 FACES = np.array([[0, 0, 100, 100], [200, 0, 300, 100], [0, 200, 100, 300], [400, 400, 480, 490.0]])
 
@@ -120,7 +120,7 @@ def test_the_sweep_finds_the_cheapest_threshold_as_a_brute_force_does(seed):
         scores = np.round(rng.random(len(dets)), 1)  # ties on purpose
         pages.append((dets, scores, gt))
     costs = dict(COSTS, delete=float(rng.choice([0.1, 0.3, 1.5])))
-    for rule in RULES:
+    for rule in ('one_se', 'least'):  # the rules of the effort curve ('bayes': see below)
         (cost, thr), matches = brute_force(pages, costs, one_se=rule == 'one_se')
         op = operating_point(matches, costs, rule=rule)
         assert op['effort_share'] == pytest.approx(cost)
@@ -149,7 +149,7 @@ def test_one_face_low_on_few_pages_does_not_pull_the_threshold_down():
         pages.append(match_page(np.array(dets), np.array(scores), faces))
     least = operating_point(pages, rule='least')
     assert least['score_thr'] == pytest.approx(0.25) and least['draw'] == 0
-    op = operating_point(pages)
+    op = operating_point(pages, rule='one_se')
     assert op['rule'] == 'one_se' and op['score_thr'] >= 0.85 and op['delete'] == 0 and op['draw'] == 1
     assert op['least_effort_thr'] == pytest.approx(0.25)
     assert 0 < op['effort_share'] - op['least_effort'] <= op['excess_se']
@@ -157,13 +157,81 @@ def test_one_face_low_on_few_pages_does_not_pull_the_threshold_down():
     pages = [
         match_page(np.concatenate([FACES, FACES[:1] + 5000]), [0.95, 0.9, 0.85, 0.25, 0.3], FACES) for _ in range(5)
     ]
-    assert operating_point(pages)['score_thr'] == operating_point(pages, rule='least')['score_thr'] == 0.25
+    one_se, least = (operating_point(pages, rule=r)['score_thr'] for r in ('one_se', 'least'))
+    assert one_se == least == 0.25
+
+
+def ranked_pages(seed, pages=6, boxes=60, loose=0.0):
+    """Pages whose boxes are faces as often as their scores say (a calibrated detector): box ``i``
+    scores ``u`` and is a face with chance ``u``; a ``loose`` share of the faces is found at IoU 0.6."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for p in range(pages):
+        u = rng.random(boxes)
+        face = rng.random(boxes) < u
+        xy = np.stack([np.arange(boxes) * 150.0, np.full(boxes, 100.0 * p)], 1)
+        gt = np.concatenate([xy, xy + 100], 1)[face]
+        dets = np.concatenate([xy, xy + 100], 1)
+        dets[face & (rng.random(boxes) < loose), 0] += 40  # IoU 0.6: found, adjusted
+        dets[~face] += [0, 5000, 0, 5000]  # far from every face
+        out.append(match_page(dets, u, gt))
+    return out
+
+
+@pytest.mark.parametrize('seed', range(5))
+def test_the_bayes_rule_proposes_a_box_when_its_calibrated_chance_pays_for_it(seed):
+    """A box proposed costs an accept if a face, a deletion if not; left out, a drawing if a face.
+    On a calibrated detector the rule's threshold is where the chance of a face is
+    delete / (draw - accept + delete) (0.095), every box above it proposed; a dearer deletion
+    raises it, and so do true boxes that need adjusting (a dearer true proposal)."""
+    from kaokore_mm.core.calibration import face_chances
+    from kaokore_mm.core.operating_point import bayes_threshold, score_calibration
+
+    pages = ranked_pages(seed)
+    op = operating_point(pages)
+    assert op['rule'] == 'bayes' and op['applied'] == 'bayes' and op['excess_se'] == 0.0
+    calib = score_calibration(pages)
+    assert op['calibration'] == calib and calib['slope'] > 1.96 * calib['slope_se']
+    chance = COSTS['delete'] / (COSTS['draw'] - COSTS['accept'] + COSTS['delete'])
+    assert face_chances([op['score_thr']], calib)[0] == pytest.approx(chance, abs=1e-9)
+    assert 0.03 < op['score_thr'] < 0.2  # the fit is near the identity: the chance is about the score
+    scores = np.concatenate([m.scores for m in pages])
+    assert op['num_proposals'] == int((scores >= op['score_thr']).sum())
+    again = correction_actions(pages, op['score_thr'])
+    assert again['effort_share'] == pytest.approx(op['effort_share']) and op['least_effort'] <= op['effort_share']
+    dear = operating_point(pages, dict(delete=0.5))
+    assert face_chances([dear['score_thr']], calib)[0] == pytest.approx(0.5 / (1 - 0.05 + 0.5), abs=1e-9)
+    assert dear['score_thr'] > op['score_thr'] and dear['num_proposals'] < op['num_proposals']
+    loose = operating_point(ranked_pages(seed, loose=1.0))  # every true box adjusted: a true proposal costs 0.5
+    lcal = score_calibration(ranked_pages(seed, loose=1.0))
+    assert face_chances([loose['score_thr']], lcal)[0] == pytest.approx(0.1 / (1 - 0.5 + 0.1), abs=1e-9)
+    assert loose['score_thr'] > op['score_thr']
+    assert bayes_threshold(calib) == pytest.approx(op['score_thr'], abs=0.05)  # an accept per true box
+
+
+def test_the_bayes_rule_falls_back_to_the_least_effort_where_no_calibration_can_be_trusted():
+    """Scores that do not rank the faces (false boxes both above and below them): the flat fit
+    would propose every box; the rule sees the slope is no evidence and takes the curve's minimum.
+    So it does with perfect, shifted and no detections (no true and false box to fit)."""
+    from kaokore_mm.core.operating_point import bayes_threshold
+
+    dets = np.concatenate([FACES + 600, FACES, FACES + 900])
+    scores = np.concatenate([np.full(4, 0.95), np.linspace(0.9, 0.6, 4), np.linspace(0.5, 0.2, 4)])
+    op = operating_point([match_page(dets, scores, FACES)])
+    assert op['calibration']['slope'] < 1.96 * op['calibration']['slope_se']
+    assert op['applied'] == 'least' and op['score_thr'] == pytest.approx(0.6)
+    for matches in ([match_page(FACES, [0.9] * 4, FACES)], [match_page(np.zeros((0, 4)), [], FACES)]):
+        op = operating_point(matches)
+        assert op['calibration'] is None and op['applied'] == 'least'
+    assert bayes_threshold(None) is None and bayes_threshold(dict(slope=-1.0, intercept=0.0)) is None
+    assert bayes_threshold(dict(slope=1.0, intercept=0.0), dict(accept=1.0)) is None  # nothing saved by a proposal
+    assert bayes_threshold(dict(slope=1.0, intercept=0.0)) == pytest.approx(0.1 / 1.05)  # identity: p = score
 
 
 def test_unknown_costs_and_rules_are_refused_by_name():
     with pytest.raises(ValueError, match='adjust'):
         operating_point([], dict(adjust=0.5))
-    with pytest.raises(ValueError, match="'one_se', 'least'"):
+    with pytest.raises(ValueError, match="'bayes', 'one_se', 'least'"):
         operating_point([], rule='1se')
 
 

@@ -145,20 +145,35 @@ def test_samples_without_page_faces_are_refused():
         FaceDetectionMetric().process({}, [sample.to_dict()])
 
 
-def test_the_operating_rule_chooses_above_a_saving_that_rests_on_one_page(tmp_path):
-    """Four pages; on one a low-scoring face sits below two false boxes. The plain minimum
-    ('least') goes down to it; the default rule stays above the false boxes, and both report the
-    least effort and where it is."""
+def test_the_operating_rules_on_a_saving_that_rests_on_one_page(tmp_path):
+    """Four pages; on one a low-scoring face sits below two false boxes, and every page has a tail
+    of false boxes at 0.15-0.02. The plain minimum ('least') goes down to the face; 'one_se' stays
+    above the false boxes; the default ('bayes') reads the chance of a face from the Platt
+    calibration of these 26 boxes and proposes where it is 0.1 / (1 - 0.05 + 0.1): the face at
+    0.25 and the tail's top. All report the least effort and where it is; with the tail cut to
+    0.9/0.85 faces and three boxes (too few to trust a fit) the default falls back to 'least'."""
+    from kaokore_mm.core.calibration import face_chances
+
     faces = [[(0, 0, 40, 40), (100, 0, 40, 40)], [(0, 0, 40, 40), (100, 0, 40, 40)]] * 2
     ds = dataset(pages(tmp_path, faces), PIPELINES['native size, no resize'])
-    preds = [(xyxy(f), [0.9, 0.85]) for f in faces]
-    preds[0] = (xyxy(faces[0]) + [[300, 300, 340, 340], [400, 400, 440, 440]], [0.9, 0.25, 0.4, 0.3])
+    tail = [[500 + 60 * i, 500, 540 + 60 * i, 540] for i in range(4)], [0.15, 0.1, 0.05, 0.02]
+    preds = [(xyxy(f) + tail[0], [0.9, 0.85] + tail[1]) for f in faces]
+    low = xyxy(faces[0]) + [[300, 300, 340, 340], [400, 400, 440, 440]]
+    preds[0] = (low + tail[0], [0.9, 0.25, 0.4, 0.3] + tail[1])
     least = run(FaceDetectionMetric(plot=False, operating_rule='least'), ds, preds)
+    one_se = run(FaceDetectionMetric(plot=False, operating_rule='one_se'), ds, preds)
     default = run(FaceDetectionMetric(plot=False), ds, preds)
     assert least['face/operating/score_thr'] == pytest.approx(0.25) and least['face/operating/recall'] == 1.0
-    assert default['face/operating/score_thr'] >= 0.85 and default['face/operating/precision'] == 1.0
-    for m in (least, default):
+    assert one_se['face/operating/score_thr'] >= 0.85 and one_se['face/operating/precision'] == 1.0
+    calib = dict(slope=default['face/operating/calib_slope'], intercept=default['face/operating/calib_intercept'])
+    thr = default['face/operating/score_thr']
+    assert 0.1 < thr < 0.15 and face_chances([thr], calib)[0] == pytest.approx(0.1 / (1 - 0.05 + 0.1), abs=1e-6)
+    assert default['face/operating/recall'] == 1.0 and default['face/operating/proposals'] == 14
+    for m in (least, one_se, default):
         assert m['face/operating/least_effort_thr'] == pytest.approx(0.25)
         assert m['face/operating/least_effort'] == least['face/operating/effort_share']
-    with pytest.raises(ValueError, match="'one_se', 'least'"):
+    few = [(xyxy(f), [0.9, 0.85]) for f in faces]
+    few[0] = (low, [0.9, 0.25, 0.4, 0.3])
+    assert run(FaceDetectionMetric(plot=False), ds, few)['face/operating/score_thr'] == pytest.approx(0.25)
+    with pytest.raises(ValueError, match="'bayes', 'one_se', 'least'"):
         FaceDetectionMetric(operating_rule='1se')
