@@ -170,6 +170,9 @@ def run_options(train_root: Path, heldout_root: Path, cfg_options=(), load_from=
         'test_dataloader.sampler.subset=val',
         f'val_dataloader.dataset.data_root={val_root or heldout_root}/',
         f'test_dataloader.dataset.data_root={heldout_root}/',
+        # a round's hard negatives are the proposals its annotator deleted (merge keeps them as `rejected`),
+        # not a mining pass over every training page each round
+        'default_hooks.hard_negatives.at=None',
         *cfg_options,
     ]
     if load_from is not None:

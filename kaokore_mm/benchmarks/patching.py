@@ -8,14 +8,15 @@ same iterations, batch 2:
 * ``grid512`` / ``grid1333``: on patches of 512x512 / 1333x800 of the page at
   its own scale, one view (the papers' grid);
 * ``views1333``: the multi-view default (patches of 1333x800 of the page at
-  the rates the faces need, and the whole page; the shipped configs' views);
-* ``views512`` (on request): the demo config's own views;
-* ``views1333_hn`` (on request, after ``views1333``): the multi-view default
-  with hard negatives mined halfway: ``views1333``'s checkpoint at half the
-  iterations predicts the training pages, and the training resumes from it for
-  the second half with the windows of its confident false boxes always kept
-  (``PatchedPageDataset(hard_negatives=...)``); the same iterations in all, plus
-  one prediction pass over the training pages.
+  the rates the faces need, and the whole page; the shipped configs' views),
+  with its hard negatives: halfway the model predicts the training pages and
+  the windows of its confident false boxes are trained on from then on
+  (``HardNegativeMiningHook``, every patched config's default); the same
+  iterations, plus one prediction pass over the training pages;
+* ``views1333_nomine`` (on request): the same without the mining;
+* ``views512`` (on request): the demo config's own views.
+
+The single-view trainings are the papers' method: no mining.
 
 Patched detectors are tested with their config's test setting (overlap from
 the faces, containment-aware NMS) and, for the single-view ones, with the
@@ -32,7 +33,6 @@ from __future__ import annotations
 
 import json
 import pickle
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -48,7 +48,7 @@ from kaokore_mm.apis.experiments import (
 from kaokore_mm.core.coco_faces import faces_by_image
 from kaokore_mm.core.face_metrics import counts_at, match_page
 from kaokore_mm.datasets.samplers.book_split_sampler import loader_subset_indices
-from kaokore_mm.errors import UserError
+from kaokore_mm.engine.hooks.hard_negative_mining_hook import FILE as MINED_FILE
 from kaokore_mm.synthetic.emaki import ensure_synthetic
 from kaokore_mm.utils.io import atomic_write_json, atomic_write_text
 from kaokore_mm.visualization.draw import draw_misses, draw_prediction_pages
@@ -68,19 +68,18 @@ DEFAULT_REGIMES = ('demo', 'realistic', 'small_faces_realistic')
 PATCH512 = 'configs/demo/faster_rcnn_r18_patch512_demo.py'
 PATCH1333 = 'configs/demo/faster_rcnn_r18_patch1333_demo.py'
 PAGE1333 = 'configs/demo/faster_rcnn_r18_nopatch1333_demo.py'
-ONE_VIEW = ['train_dataloader.dataset.views=None']  # the page at its own scale only: the papers' grid
+NO_MINING = ['default_hooks.hard_negatives.at=None']
+# the page at its own scale only, no mining: the papers' grid
+ONE_VIEW = ['train_dataloader.dataset.views=None', *NO_MINING]
 TRAININGS = {
     'page1333': dict(config=PAGE1333, options=[], label='whole page -> 1333x800'),
     'grid512': dict(config=PATCH512, options=ONE_VIEW, label='patches 512x512, one view'),
     'grid1333': dict(config=PATCH1333, options=ONE_VIEW, label='patches 1333x800, one view'),
-    'views1333': dict(config=PATCH1333, options=[], label='multi-view default (1333x800)'),
-    'views512': dict(config=PATCH512, options=[], label='multi-view, the demo config (512x512)'),
-    'views1333_hn': dict(
-        config=PATCH1333,
-        options=[],
-        label='multi-view default, hard negatives mined halfway',
-        mine_from='views1333',
+    'views1333': dict(
+        config=PATCH1333, options=[], label='multi-view default (1333x800), hard negatives mined halfway'
     ),
+    'views1333_nomine': dict(config=PATCH1333, options=NO_MINING, label='multi-view (1333x800), no mining'),
+    'views512': dict(config=PATCH512, options=[], label='multi-view, the demo config (512x512)'),
 }
 DEFAULT_TRAININGS = ('page1333', 'grid512', 'grid1333', 'views1333')
 NMS = ['test_cfg.merge.type=nms', 'test_cfg.merge.iou_thr=0.5', 'test_cfg.merge.ioa_thr=None']
@@ -208,13 +207,17 @@ def run_regime(
         preds = run_dir / 'test' / 'predictions.pkl'
         tag = f'patching:{regime}:{name}'
         options = spec['options']
-        if spec.get('mine_from'):
-            options = [*options, *mine_hard_negatives(spec, work / regime, run_dir, data, max_iters, tag)]
         run = train_and_test(spec['config'], run_dir, data, max_iters, options, str(preds), tag)
         exposure = training_exposure(spec['config'], data, options, max_iters)
-        if spec.get('mine_from'):  # the first half saw the base training's patches
-            base = training_exposure(spec['config'], data, spec['options'], max_iters)
-            exposure['faces_seen'] = (base['faces_seen'] + exposure['faces_seen']) // 2
+        mined = run_dir / 'train' / MINED_FILE
+        if mined.exists():  # the second half also saw the windows of the mined false boxes
+            after = training_exposure(
+                spec['config'],
+                data,
+                [*options, f'train_dataloader.dataset.hard_negatives={mined.resolve()}'],
+                max_iters,
+            )
+            exposure['faces_seen'] = (exposure['faces_seen'] + after['faces_seen']) // 2
         draw_prediction_pages(ann, preds, run_dir / 'pages', limit=draw)
         dumps[name] = preds
         test = 'whole page' if name.startswith('page') else 'config default'
@@ -249,39 +252,6 @@ def run_regime(
             on_rows(rows)
     draw_misses(ann, dumps, work / regime / 'misses.jpg')
     return rows
-
-
-def mine_hard_negatives(spec: dict, regime_dir: Path, run_dir: Path, data: Path, max_iters: int, tag: str) -> list:
-    """Hard negatives mined halfway: the ``mine_from`` training's checkpoint at half
-    the iterations predicts the training pages (``run_dir/mine``), and seeds
-    ``run_dir/train`` so that the training resumes from it; returns the option that
-    feeds the predictions to the training set. Resumable: each step is skipped once
-    done."""
-    half = max_iters // 2
-    base = regime_dir / spec['mine_from'] / 'train' / f'iter_{half}.pth'
-    if not base.exists():
-        raise UserError(
-            f'{run_dir.name} mines with {base}, which does not exist: train {spec["mine_from"]} first (list it '
-            f'before {run_dir.name}), with a checkpoint at half its iterations'
-        )
-    mined = run_dir / 'mine' / 'train_predictions.pkl'
-    if not mined.exists():
-        say(tag, f'hard negatives: {base} predicts the training pages')
-        test_checkpoint(
-            spec['config'],
-            base,
-            run_dir / 'mine',
-            data,
-            [*spec['options'], 'test_dataloader.sampler.subset=train'],
-            out=str(mined),
-            tag=tag,
-        )
-    train = run_dir / 'train'
-    if not (train / 'last_checkpoint').exists():
-        train.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(base, train / base.name)
-        atomic_write_text(train / 'last_checkpoint', str((train / base.name).resolve()))
-    return [f'train_dataloader.dataset.hard_negatives={mined.resolve()}']
 
 
 def compare_test_settings(

@@ -40,7 +40,9 @@ class PatchedPageDataset(KaoKoreFaceDataset):
       ``patch_seed`` so the training set is the same in every epoch and run;
     * hard negatives: with ``hard_negatives``, the predictions an earlier model
       made on these pages (the ``.pkl`` a test run dumps with ``--out`` and
-      ``test_dataloader.sampler.subset=train``), a window without faces that shows
+      ``test_dataloader.sampler.subset=train``, or a list of them;
+      :class:`~kaokore_mm.engine.hooks.HardNegativeMiningHook` adds the training's own
+      halfway), a window without faces that shows
       at least ``min_visible`` of one of its confident false boxes (scoring
       ``>= hard_negative_thr``, overlapping no face: a crest, a fan) is always
       kept, whatever ``empty_patch_ratio`` (:mod:`kaokore_mm.core.hard_negatives`);
@@ -63,7 +65,7 @@ class PatchedPageDataset(KaoKoreFaceDataset):
         empty_patch_ratio: float = 1.0,
         patch_seed: int = 0,
         views=None,
-        hard_negatives: str | None = None,
+        hard_negatives: str | list[str] | None = None,
         hard_negative_thr: float = 0.3,
         rejected_negatives: bool = True,
         **kwargs,
@@ -142,10 +144,17 @@ class PatchedPageDataset(KaoKoreFaceDataset):
         return samples
 
     def _predictions(self, pages) -> dict:
-        """``{img_id: (K, 5) x1, y1, x2, y2, score}`` of the ``hard_negatives`` predictions on these pages."""
-        if self.hard_negatives is None:
-            return {}
-        path = Path(self.hard_negatives)
+        """``{img_id: (K, 5) x1, y1, x2, y2, score}`` of the ``hard_negatives`` predictions on these
+        pages (a file, or a list of files whose boxes add up)."""
+        given = self.hard_negatives
+        paths = [] if given is None else [given] if isinstance(given, (str, Path)) else list(given)
+        fires = {}
+        for path in paths:
+            for img_id, boxes in self._predictions_of(Path(path), pages).items():
+                fires[img_id] = np.concatenate([fires[img_id], boxes]) if img_id in fires else boxes
+        return fires
+
+    def _predictions_of(self, path: Path, pages) -> dict:
         fix = 'give the .pkl that a test of the training pages dumps (--out, with test_dataloader.sampler.subset=train)'
         try:
             with open(path, 'rb') as f:

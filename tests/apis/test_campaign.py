@@ -74,6 +74,8 @@ def test_a_campaign_of_two_rounds_per_strategy_then_resumed(tiny_data, tmp_path,
             kept = sum(len(im.get('rejected', [])) for im in train['images'] if im['book_id'] == r['book'])
             merged = json.loads((work / s / 'data' / 'annotations' / f'merge_{r["book"]}.json').read_text())
             assert kept == merged['rejected'] <= r['delete']
+    # no training mined its pages: a round's hard negatives are its deletions
+    assert not [d for d in work.rglob('hard_negatives') if d.is_dir()]
     # round 0 trained once for both strategies; round 1 fine-tuned from it
     assert records[0]['checkpoint'] == records[2]['checkpoint']
     report = (work / 'campaign.md').read_text()

@@ -9,6 +9,7 @@ from kaokore_mm.apis.experiments import parse_cfg_options
 from kaokore_mm.benchmarks.patching import (
     DEFAULT_REGIMES,
     GRID_TEST,
+    NO_MINING,
     ONE_VIEW,
     REGIMES,
     TRAININGS,
@@ -27,7 +28,12 @@ def test_regimes_trainings_and_the_papers_grid():
     assert small['look'] == 'realistic' and small['face_range'] == (40, 120) and small['long_side'] == (5000, 6000)
     for spec in TRAININGS.values():
         assert (ROOT / spec['config']).is_file()
-    assert parse_cfg_options(ONE_VIEW) == {'train_dataloader.dataset.views': None}
+    # the papers' grid: one view, no mining; the multi-view default mines (the configs' hook), on request not
+    assert parse_cfg_options(ONE_VIEW) == {
+        'train_dataloader.dataset.views': None,
+        'default_hooks.hard_negatives.at': None,
+    }
+    assert TRAININGS['views1333']['options'] == [] and TRAININGS['views1333_nomine']['options'] == NO_MINING
     grid = parse_cfg_options(GRID_TEST["papers' grid, nms"])
     assert grid['test_cfg.overlap'] == 0.0 and grid['test_cfg.merge.ioa_thr'] is None
     assert TRAININGS['views1333']['config'] == TRAININGS['grid1333']['config']  # the same but for the views
@@ -76,36 +82,32 @@ def test_a_row_reports_the_held_out_pages_at_the_operating_point_the_validation_
     assert bare['op_thr'] is None and bare['op_effort'] is None
 
 
-def test_hard_negatives_are_mined_by_the_base_trainings_halfway_checkpoint_and_seed_the_resume(tmp_path, monkeypatch):
-    import pytest
-
+def test_a_training_that_mined_counts_the_faces_of_both_halves(tmp_path, monkeypatch):
+    """faces_seen of a training whose hook mined halfway: the mean of the set before and after."""
     from kaokore_mm.benchmarks import patching
-    from kaokore_mm.errors import UserError
 
-    spec = TRAININGS['views1333_hn']
-    assert spec['mine_from'] == 'views1333' and spec['config'] == TRAININGS['views1333']['config']
-    run_dir = tmp_path / 'realistic' / 'views1333_hn'
-    with pytest.raises(UserError, match='train views1333 first'):
-        patching.mine_hard_negatives(spec, tmp_path / 'realistic', run_dir, tmp_path / 'data', 500, 't')
-    base = tmp_path / 'realistic' / 'views1333' / 'train' / 'iter_250.pth'
-    base.parent.mkdir(parents=True)
-    base.write_bytes(b'weights at 250')
-    tested = []
+    run_dir = tmp_path / 'realistic' / 'views1333'
+    mined = run_dir / 'train' / patching.MINED_FILE
+    calls = []
 
-    def test_checkpoint(config, checkpoint, test_dir, data_root, cfg_options=(), out=None, tag='run'):
-        tested.append((checkpoint, list(cfg_options)))
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        Path(out).write_bytes(pickle.dumps([]))
+    def train_and_test(config, run_dir, data, max_iters, options, preds, tag):
+        mined.parent.mkdir(parents=True, exist_ok=True)
+        mined.write_bytes(pickle.dumps([]))
+        return dict(metrics={}, train_s=1.0, test_s=1.0, checkpoint='x.pth')
 
-    monkeypatch.setattr(patching, 'test_checkpoint', test_checkpoint)
-    opts = patching.mine_hard_negatives(spec, tmp_path / 'realistic', run_dir, tmp_path / 'data', 500, 't')
-    mined = run_dir / 'mine' / 'train_predictions.pkl'
-    assert opts == [f'train_dataloader.dataset.hard_negatives={mined.resolve()}']
-    assert tested == [(base, ['test_dataloader.sampler.subset=train'])]  # the training pages, by the half checkpoint
-    seeded = run_dir / 'train' / 'iter_250.pth'
-    assert seeded.read_bytes() == b'weights at 250'
-    assert (run_dir / 'train' / 'last_checkpoint').read_text() == str(seeded.resolve())  # the training resumes there
-    # resumed: nothing predicted or copied again, the training's own checkpoint kept
-    (run_dir / 'train' / 'last_checkpoint').write_text('iter_500.pth of the second half')
-    assert patching.mine_hard_negatives(spec, tmp_path / 'realistic', run_dir, tmp_path / 'data', 500, 't') == opts
-    assert len(tested) == 1 and (run_dir / 'train' / 'last_checkpoint').read_text().startswith('iter_500')
+    def exposure(config, data, options, max_iters):
+        calls.append(list(options))
+        return dict(
+            samples=1, faces_per_sample=1.0, faces_seen=300 if any('hard_negatives=' in o for o in options) else 100
+        )
+
+    monkeypatch.setattr(patching, 'ensure_synthetic', lambda *a, **k: None)
+    monkeypatch.setattr(patching, 'train_and_test', train_and_test)
+    monkeypatch.setattr(patching, 'training_exposure', exposure)
+    monkeypatch.setattr(patching, 'draw_prediction_pages', lambda *a, **k: None)
+    monkeypatch.setattr(patching, 'draw_misses', lambda *a, **k: None)
+    monkeypatch.setattr(patching, 'counts_at_threshold', lambda *a, **k: {})
+    monkeypatch.setattr(patching, 'row', lambda *a: a[-1])  # the exposure it reports
+    (exposure_row,) = patching.run_regime('realistic', tmp_path, trainings=('views1333',))
+    assert exposure_row['faces_seen'] == 200
+    assert calls == [[], [f'train_dataloader.dataset.hard_negatives={mined.resolve()}']]
