@@ -60,6 +60,14 @@ def test_two_processes_train_and_test_like_one(tiny_data, tmp_path):
     assert 'Found no NVIDIA driver' not in log
     ckpt = tmp_path / 'train' / 'iter_2.pth'
     assert ckpt.exists()
+    # halfway (after iteration 1) each rank predicted its share of the training pages; every rank got all of them
+    import re
+
+    mined = pickle.loads((tmp_path / 'train' / 'hard_negatives' / 'train_predictions.pkl').read_bytes())
+    shares = [int(n) for n in re.findall(r'the model predicts its (\d+) training pages \(this rank\)', log)]
+    ids = [r['img_id'] for r in mined]
+    assert shares and 0 < shares[0] < len(ids) and ids == sorted(set(ids))  # rank 0 logs its share, not all pages
+    assert 'HardNegativeMiningHook: ' in log and ' windows show a false box' in log
     run(
         [
             'bash',
