@@ -70,7 +70,7 @@ def parse_args(argv=None):
         type=SCORE_THR,
         default='auto',
         help="annotation threshold: a number, or 'auto' (the checkpoint's operating point from validation: "
-        'least correction effort; 0.3 when it has none)',
+        'where proposing a box pays; 0.3 when it has none)',
     )
     p.add_argument('--book-id', help='book id of the pages (default: the folder or manifest name)')
     p.add_argument('--book-title')

@@ -75,8 +75,8 @@ DEFAULT_SCORE_THR = 0.3  # without an operating point: low, because a wrong box 
 
 def score_threshold(given, checkpoint) -> tuple[float, dict]:
     """The annotation threshold and where it comes from. ``given``: a number (it wins), or
-    ``'auto'``: the operating point kept in ``checkpoint`` (the threshold of least correction
-    effort on the validation pages, see :class:`~kaokore_mm.engine.hooks.OperatingPointHook`),
+    ``'auto'``: the operating point kept in ``checkpoint`` (the threshold at which proposing
+    a box pays on the validation pages, see :class:`~kaokore_mm.engine.hooks.OperatingPointHook`),
     else :data:`DEFAULT_SCORE_THR`."""
     if given != 'auto':
         return float(given), dict(source='given')

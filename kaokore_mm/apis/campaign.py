@@ -8,7 +8,7 @@ never join (AP50 is measured on them). Every round of a strategy:
 1. **train** on the books annotated so far (round 0 from the config's own initialisation,
    shared by the strategies; later rounds fine-tune from the round before with
    ``finetune_iters``) but the last ``val_pages`` pages of each, and validate on those pages
-   with the held-out books: the operating point (the threshold of least correction effort)
+   with the held-out books: the operating point (the threshold at which proposing a box pays)
    the checkpoint keeps is chosen on a page of every annotated book, not on the held-out
    books alone (one small book is no sample of the collection's distractors:
    docs/benchmarks.md); AP50 is tested on the held-out books alone;
