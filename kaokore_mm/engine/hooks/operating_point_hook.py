@@ -13,10 +13,11 @@ KEY = 'operating_point'  # checkpoint['meta'] key
 class OperatingPointHook(ValidationMetaHook):
     """Keeps the operating point :class:`~kaokore_mm.evaluation.FaceDetectionMetric` found on
     the validation pages (``face/operating/...``: the score threshold its rule chose, by default
-    where a box's calibrated chance of being a face pays for proposing it, with its effort, precision, recall and proposals, and the Platt calibration of the
-    scores on the same pages) in ``meta['operating_point']``
-    of the checkpoint of the weights it measured, so that ``annotate.py --score-thr auto``
-    proposes at it and ``test.py`` reports its pages there (see :class:`ValidationMetaHook`)."""
+    where a box's calibrated chance of being a face pays for proposing it, with its effort,
+    precision, recall and proposals, and the Platt calibration of the scores on the same pages)
+    in ``meta['operating_point']`` of the checkpoint of the weights it measured, so that
+    ``annotate.py --score-thr auto`` proposes at it and ``test.py`` reports its pages there (see
+    :class:`ValidationMetaHook`)."""
 
     key = KEY
     required = 'score_thr'
