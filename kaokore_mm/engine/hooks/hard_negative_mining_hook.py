@@ -54,7 +54,8 @@ class HardNegativeMiningHook(Hook):
 
     A training resumed past ``at`` reads the file back (or mines then, if the file is
     missing). ``at=None`` turns mining off; so does a training set that is no
-    ``PatchedPageDataset`` (a whole-page training: an info line says so). In a distributed
+    ``PatchedPageDataset`` (a whole-page training) or one that keeps every window without a
+    face already (``empty_patch_ratio=1``): an info line says so. In a distributed
     training each rank predicts its share of the pages and every rank gets all of them.
     Runs before ``CheckpointHook`` (priority ``NORMAL``): the checkpoint of the iteration that
     mined is written after the file.
@@ -78,6 +79,12 @@ class HardNegativeMiningHook(Hook):
             runner.logger.info(
                 f'HardNegativeMiningHook: the training set is a {type(dataset).__name__}, not a '
                 'PatchedPageDataset: no hard negatives to mine'
+            )
+            return
+        if dataset.empty_patch_ratio >= 1:
+            runner.logger.info(
+                'HardNegativeMiningHook: empty_patch_ratio=1 trains on every window without a face already: '
+                'nothing to mine (a lower ratio, e.g. 0.3, keeps a share of them and the mined ones)'
             )
             return
         by_epoch = isinstance(runner.train_loop, EpochBasedTrainLoop)
