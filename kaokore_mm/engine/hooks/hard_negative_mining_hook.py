@@ -17,6 +17,9 @@ from mmengine.runner import EpochBasedTrainLoop, Runner
 from mmengine.runner.loops import _InfiniteDataloaderIterator
 
 from kaokore_mm.errors import UserError
+from kaokore_mm.evaluation.gather import gather_pages
+from kaokore_mm.inference import PatchedPredictor
+from kaokore_mm.utils.config import loop_patching
 from kaokore_mm.utils.io import atomic_write_bytes
 
 FILE = 'hard_negatives/train_predictions.pkl'  # under the work dir: the mined predictions, as test.py --out writes them
@@ -124,9 +127,6 @@ class HardNegativeMiningHook(Hook):
         return Runner.build_dataloader(dict(batch_size=1, num_workers=0, dataset=dataset, sampler=sampler))
 
     def _predictor(self, runner):
-        from kaokore_mm.inference import PatchedPredictor
-        from kaokore_mm.utils.config import loop_patching
-
         loop_cfg = dict(runner.cfg.get('val_cfg') or runner.cfg.get('test_cfg') or {})
         if loop_cfg.get('type') not in ('PatchedValLoop', 'PatchedTestLoop'):
             raise UserError(
@@ -139,8 +139,6 @@ class HardNegativeMiningHook(Hook):
 
     @torch.no_grad()
     def _mine(self, runner) -> Path:
-        from kaokore_mm.evaluation.gather import gather_pages
-
         loader, predictor, model = self._page_loader(runner), self._predictor(runner), runner.model
         n, t0, records = len(loader), time.perf_counter(), []
         runner.logger.info(f'HardNegativeMiningHook: the model predicts its {n} training pages (this rank)')
