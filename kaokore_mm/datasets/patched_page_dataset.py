@@ -143,13 +143,23 @@ class PatchedPageDataset(KaoKoreFaceDataset):
         self.num_hard_patches = len(hard)
         return samples
 
+    def hard_negative_files(self) -> list[str]:
+        """The ``hard_negatives`` prediction files, as a list."""
+        given = self.hard_negatives
+        return [] if given is None else [str(given)] if isinstance(given, (str, Path)) else [str(g) for g in given]
+
+    def add_hard_negatives(self, path) -> None:
+        """Add a predictions file to ``hard_negatives`` (once) and rebuild the samples with it
+        (:class:`~kaokore_mm.engine.hooks.HardNegativeMiningHook` halfway through a training)."""
+        self.hard_negatives = [*(f for f in self.hard_negative_files() if Path(f) != Path(path)), str(path)]
+        self._fully_initialized = False
+        self.full_init()
+
     def _predictions(self, pages) -> dict:
         """``{img_id: (K, 5) x1, y1, x2, y2, score}`` of the ``hard_negatives`` predictions on these
         pages (a file, or a list of files whose boxes add up)."""
-        given = self.hard_negatives
-        paths = [] if given is None else [given] if isinstance(given, (str, Path)) else list(given)
         fires = {}
-        for path in paths:
+        for path in self.hard_negative_files():
             for img_id, boxes in self._predictions_of(Path(path), pages).items():
                 fires[img_id] = np.concatenate([fires[img_id], boxes]) if img_id in fires else boxes
         return fires

@@ -78,7 +78,7 @@ class HardNegativeMiningHook(Hook):
         if self.at is None:
             return
         dataset = runner.train_dataloader.dataset
-        if not hasattr(dataset, 'hard_negatives') or not hasattr(dataset, 'views'):
+        if not hasattr(dataset, 'add_hard_negatives'):
             runner.logger.info(
                 f'HardNegativeMiningHook: the training set is a {type(dataset).__name__}, not a '
                 'PatchedPageDataset: no hard negatives to mine'
@@ -171,12 +171,8 @@ class HardNegativeMiningHook(Hook):
     def _apply(self, runner, path: Path) -> None:
         """Add the mined predictions to the training set and rebuild its dataloader on it."""
         dataset = runner.train_dataloader.dataset
-        given = dataset.hard_negatives
-        given = [] if given is None else [given] if isinstance(given, (str, Path)) else list(given)
-        dataset.hard_negatives = [*[g for g in given if Path(g) != Path(path)], str(path)]
         before = len(dataset)
-        dataset._fully_initialized = False
-        dataset.full_init()
+        dataset.add_hard_negatives(path)
         loop = runner.train_loop
         cfg = dict(copy.deepcopy(runner.cfg.train_dataloader), dataset=dataset)
         diff_rank_seed = (getattr(runner, '_randomness_cfg', None) or {}).get('diff_rank_seed', False)

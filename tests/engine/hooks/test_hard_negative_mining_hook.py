@@ -118,7 +118,7 @@ def test_off_by_at_none_and_for_a_whole_page_training(tiny_data, tmp_path):
     hook.before_train(whole)
     assert hook.step is None and 'not a PatchedPageDataset' in whole.logger.info.call_args.args[0]
     every = MagicMock()  # every window without a face is trained on already: nothing to add, no prediction pass
-    every.train_dataloader.dataset = MagicMock(hard_negatives=None, views=[], empty_patch_ratio=1.0)
+    every.train_dataloader.dataset = MagicMock(empty_patch_ratio=1.0)
     hook.before_train(every)
     assert hook.step is None and 'nothing to mine' in every.logger.info.call_args.args[0]
 
@@ -128,7 +128,7 @@ def test_epoch_based_trainings_mine_after_the_epoch_at_that_share():
     runner = MagicMock()
     runner.train_loop = MagicMock(spec=EpochBasedTrainLoop)
     runner.max_epochs, runner.epoch = 12, 0
-    runner.train_dataloader.dataset = MagicMock(hard_negatives=None, views=[], empty_patch_ratio=0.3)
+    runner.train_dataloader.dataset = MagicMock(empty_patch_ratio=0.3)
     mined = []
     hook._mine = lambda r: 'mined.pkl'
     hook._apply = lambda r, path: mined.append((r.epoch, path))
