@@ -4,6 +4,7 @@ pages and from then on every window showing one of its confident false boxes is 
 from __future__ import annotations
 
 import copy
+import inspect
 import pickle
 import time
 from pathlib import Path
@@ -16,6 +17,7 @@ from mmengine.hooks import Hook
 from mmengine.runner import EpochBasedTrainLoop, Runner
 from mmengine.runner.loops import _InfiniteDataloaderIterator
 
+from kaokore_mm.datasets import KaoKoreFaceDataset
 from kaokore_mm.errors import UserError
 from kaokore_mm.evaluation.gather import gather_pages
 from kaokore_mm.inference import PatchedPredictor
@@ -23,18 +25,6 @@ from kaokore_mm.utils.config import loop_patching
 from kaokore_mm.utils.io import atomic_write_bytes
 
 FILE = 'hard_negatives/train_predictions.pkl'  # under the work dir: the mined predictions, as test.py --out writes them
-# the keys of a patched training set that a dataset of whole pages does not take
-PATCH_KEYS = (
-    'patch_size',
-    'overlap',
-    'min_visible',
-    'empty_patch_ratio',
-    'patch_seed',
-    'views',
-    'hard_negatives',
-    'hard_negative_thr',
-    'rejected_negatives',
-)
 
 
 @HOOKS.register_module()
@@ -115,7 +105,9 @@ class HardNegativeMiningHook(Hook):
         train_ds = runner.train_dataloader.dataset
         page_loader = cfg.get('val_dataloader') or cfg.get('test_dataloader')
         pipeline = copy.deepcopy(page_loader['dataset']['pipeline'])
-        dataset = {k: v for k, v in copy.deepcopy(cfg.train_dataloader['dataset']).items() if k not in PATCH_KEYS}
+        # the patching options (the training set's own parameters) are no whole-page dataset's
+        patching = _own_parameters(type(train_ds)) - _own_parameters(KaoKoreFaceDataset)
+        dataset = {k: v for k, v in copy.deepcopy(cfg.train_dataloader['dataset']).items() if k not in patching}
         dataset.update(type='KaoKoreFaceDataset', pipeline=pipeline, test_mode=True)
         dataset.update(ann_file=train_ds.ann_file, data_root='', data_prefix=copy.deepcopy(train_ds.data_prefix))
         sampler = copy.deepcopy(cfg.train_dataloader.get('sampler') or {})
@@ -183,3 +175,9 @@ class HardNegativeMiningHook(Hook):
             f'HardNegativeMiningHook: {dataset.num_hard_patches} windows show a false box scoring >= '
             f'{dataset.hard_negative_thr} ({path}); training samples {before} -> {len(dataset)}'
         )
+
+
+def _own_parameters(cls) -> set:
+    """The named parameters of ``cls.__init__`` (not ``*args``, ``**kwargs``)."""
+    kinds = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    return {n for n, p in inspect.signature(cls.__init__).parameters.items() if n != 'self' and p.kind not in kinds}
