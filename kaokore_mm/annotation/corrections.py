@@ -218,17 +218,23 @@ def review_counts(corrected: dict) -> dict:
     )
 
 
+def page_pairs(predictions: dict, corrected: dict, only_corrected: bool) -> dict:
+    """``{file_name: (proposals [x1, y1, x2, y2, score], faces [x1, y1, x2, y2, ignore])}`` of the
+    corrected pages (and, unless ``only_corrected``, of the pages with proposals alone)."""
+    gt = faces_by_file_name(corrected)
+    dets = faces_by_file_name(predictions, column='score')
+    none = np.zeros((0, 5))
+    names = gt.keys() | (set() if only_corrected else dets.keys())
+    return {n: (dets.get(n, none), gt.get(n, none)) for n in sorted(names)}
+
+
 def score_proposals(predictions: dict, corrected: dict, thr: float, only_corrected: bool = False) -> dict:
     """Precision, recall and effort of the proposals (score >= thr) against the corrections
     (with ``only_corrected``, on the corrected pages only)."""
-    gt = faces_by_file_name(corrected)
-    dets = faces_by_file_name(predictions, column='score')
-    names = gt.keys() | (set() if only_corrected else dets.keys())
-    none = np.zeros((0, 5))
-    matches = []
-    for n in names:
-        d, g = dets.get(n, none), gt.get(n, none)
-        matches.append(match_page(d[:, :4], d[:, 4], g[:, :4], max_dets=None, gt_ignore=g[:, 4]))
+    matches = [
+        match_page(d[:, :4], d[:, 4], g[:, :4], max_dets=None, gt_ignore=g[:, 4])
+        for d, g in page_pairs(predictions, corrected, only_corrected).values()
+    ]
     c = counts_at(matches, thr)
     return dict(c, **annotation_effort(c['tp'], c['fp'], c['fn']), score_thr=thr)
 
@@ -237,11 +243,8 @@ def rejected_proposals(predictions: dict, corrected: dict, thr: float) -> dict:
     """``{file_name: [{'bbox': [x, y, w, h], 'score': s}, ...]}``: the proposals the annotator was
     shown (score >= thr) on each corrected page and deleted, those that overlap no face they left
     (a loose box they redrew is no rejection): the next training's hard negatives."""
-    gt = faces_by_file_name(corrected)
-    dets = faces_by_file_name(predictions, column='score')
     out = {}
-    for name, g in gt.items():
-        d = dets.get(name, np.zeros((0, 5)))
+    for name, (d, g) in page_pairs(predictions, corrected, only_corrected=True).items():
         flags = false_fire_flags(d[:, :4], d[:, 4], g[:, :4], g[:, 4] > 0, score_thr=thr)
         out[name] = [dict(bbox=[x1, y1, x2 - x1, y2 - y1], score=sc) for x1, y1, x2, y2, sc in d[flags].tolist()]
     return out
