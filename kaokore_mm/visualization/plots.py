@@ -138,9 +138,11 @@ def metrics_bar_figure(
     rows: Sequence[Mapping],
     keys=('AP50', 'recall', 'precision'),
     title: str = 'page-level face detection',
+    labels: Sequence[str] | None = None,
 ) -> Figure:
-    """Grouped bars of ``keys`` per run (an undefined figure, None, is drawn as 0)."""
-    fig = new_figure(figsize=(max(6, 1.6 * len(rows) + 2), 4))
+    """Grouped bars of ``keys`` per run (an undefined figure, None, is drawn as 0), named in the
+    legend by ``labels`` (default: the keys)."""
+    fig = new_figure(figsize=(max(6, 1.6 * len(rows) + 4), 4))
     ax = fig.subplots()
     width = 0.8 / len(keys)
     for k, key in enumerate(keys):
@@ -148,13 +150,13 @@ def metrics_bar_figure(
             [i + (k - (len(keys) - 1) / 2) * width for i in range(len(rows))],
             [r.get(key) or 0.0 for r in rows],
             width,
-            label=key,
+            label=labels[k] if labels else key,
         )
     ax.set_xticks(range(len(rows)))
     ax.set_xticklabels(names, rotation=15, ha='right', fontsize=8)
     ax.set_ylim(0, 1)
     ax.set_title(title)
-    ax.legend()
+    ax.legend(loc='upper left', bbox_to_anchor=(1.0, 1.0), fontsize=8)  # beside the bars, never over them
     return fig
 
 

@@ -90,3 +90,19 @@ def test_the_campaign_figure_draws_each_strategys_effort_on_its_books_and_on_the
     # a figure of 0 is drawn at 0, not left out as if it were missing
     effort, ap = campaign_figure([rec('s', 0, 0.0, 0.0, 0.0)]).axes
     assert [list(line.get_ydata()) for line in (*effort.get_lines(), *ap.get_lines())] == [[0.0], [0.0], [0.0]]
+
+
+def test_metrics_bars_are_named_by_their_labels_and_the_legend_leaves_the_bars_free():
+    fig = metrics_bar_figure(
+        ['a', 'b'],
+        [dict(AP50=0.9, op_effort=0.1), dict(AP50=0.5, op_effort=0.6)],
+        ('AP50', 'op_effort'),
+        labels=('AP50', 'effort at its operating point'),
+    )
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ['AP50', 'effort at its operating point']
+    fig.canvas.draw()
+    legend = ax.get_legend().get_window_extent()
+    assert legend.x0 >= ax.get_window_extent().x1 - 1  # beside the axes, not over a bar
+    heights = sorted(round(p.get_height(), 3) for p in ax.patches)
+    assert heights == [0.1, 0.5, 0.6, 0.9]
