@@ -1,7 +1,7 @@
 """Run (or resume) an annotation campaign and measure the annotator's effort round by round.
 
     python tools/campaign.py CONFIG --data-root DATA --work-dir DIR [--rounds 4]
-        [--strategies in_order active] [--start 1] [--heldout 1]
+        [--strategies in_order active easy_first] [--start 1] [--heldout 1]
         [--max-iters 500] [--finetune-iters 200] [--scout-pages 2] [--classifier CLS_CONFIG CLS_CKPT]
         [--device cpu|cuda] [--cfg-options k=v ...]
 
@@ -9,7 +9,7 @@ DATA is a collection of books with their true faces (annotations/pages.json with
 per page, e.g. tools/make_synthetic.py's). The first --start books are annotated from the
 outset, the last --heldout books are held out (AP50 is measured on them); each round trains
 (round 0 once for every strategy, later rounds fine-tune from the round before), picks the
-next book (in collection order, or the one the model expects to cost most), proposes its faces
+next book (in collection order, the one the model expects to cost most, or least), proposes its faces
 at the checkpoint's operating point, lets the scripted annotator correct them to the truth in
 the review app in Chromium (with --classifier, the labels too: the sure ones confirmed in bulk),
 and merges the corrected book into the training set

@@ -17,7 +17,8 @@ never join (AP50 is measured on them). Every round of a strategy:
    to cost most each: the effort share it forecasts from its scores, read as chances of a face
    through the Platt calibration its validation fitted
    (:func:`~kaokore_mm.core.operating_point.expected_share`; recorded as ``forecast``, beside
-   the share the book then cost);
+   the share the book then cost); ``easy_first`` scouts the same way and takes the book it
+   expects to cost least (:func:`choose_book`);
 3. **propose** its faces at the operating point (the annotate tool's own steps), with a face
    classifier's labels when one is given (its sure labels marked, as ``annotate.py --classifier``;
    the faces the annotator draws get theirs from the review app, as ``review.py --classifier``);
@@ -61,7 +62,24 @@ from kaokore_mm.visualization.plots import campaign_figure, save_figure
 
 from .experiments import markdown_table, parse_cfg_options, say, train_and_test
 
-STRATEGIES = ('in_order', 'active')
+STRATEGIES = ('in_order', 'active', 'easy_first')
+
+
+def choose_book(strategy: str, pool: list, expected: dict) -> str:
+    """The next book of ``pool`` for ``strategy``, from the forecast ``{book: {'share': ...}}``:
+    ``active`` the book the current model expects to cost most per face (its hardest: the most
+    to learn from), ``easy_first`` the one it expects to cost least. Every book of the pool is
+    annotated in the end; if each round's model cut every book's cost by the same factor, the
+    campaign's total would be least with the costliest books left to the best (last) models
+    (the rearrangement inequality), which is what ``easy_first`` bets on; ``active`` bets that
+    what a hard book teaches makes up for paying it with the weakest model. Ties go to the
+    earlier book of the pool."""
+    if strategy == 'in_order':
+        return pool[0]
+    sign = 1 if strategy == 'active' else -1
+    return max(pool, key=lambda b: (sign * expected[b]['share'], -pool.index(b)))
+
+
 COLUMNS = (
     'strategy',
     'round',
@@ -323,8 +341,8 @@ def run_round(
             cfg = load_config(plan.config, parse_cfg_options(plan.cfg_options))
             inferencer = PageInferencer(cfg, run['checkpoint'], device=plan.device)
             expected = scout(inferencer, truth, truth_root, pool, plan.scout_pages, thr, calibration)
-            # the book whose faces it expects to cost most each (not the one with most faces)
-            chosen = dict(book=max(pool, key=lambda b: (expected[b]['share'], -pool.index(b))), expected=expected)
+            # by the cost it expects per face (not the number of faces)
+            chosen = dict(book=choose_book(strategy, pool, expected), expected=expected)
         atomic_write_json(chosen_file, chosen)
     book = chosen['book']
     say('campaign', f'{strategy} round {r}: annotating {book} ({len(done_books)} books annotated)')

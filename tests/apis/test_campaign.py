@@ -1,4 +1,4 @@
-"""The campaign end to end on tiny data: both strategies, two rounds, the real review app in
+"""The campaign end to end on tiny data: every strategy, two rounds, the real review app in
 Chromium, the merge; then resumed after a kill in the middle of a round."""
 
 import json
@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from kaokore_mm.apis.campaign import book_subset, split_books
+from kaokore_mm.apis.campaign import book_subset, choose_book, split_books
 from kaokore_mm.utils.cli import UserError
 from tests.conftest import LOADER_OPTS, load_tool, status_classifier
 from tests.test_compat import DEMO
@@ -25,6 +25,16 @@ def test_books_split_in_collection_order(tiny_data):
         split_books(truth, 2, 2)
 
 
+def test_the_strategies_choose_by_the_forecast_cost_per_face():
+    pool = ['b1', 'b2', 'b3']
+    expected = {'b1': dict(share=0.2), 'b2': dict(share=0.4), 'b3': dict(share=0.1)}
+    assert choose_book('in_order', pool, expected) == 'b1'
+    assert choose_book('active', pool, expected) == 'b2'  # the costliest per face: the most to learn
+    assert choose_book('easy_first', pool, expected) == 'b3'  # the cheapest: the costly ones left to better models
+    tie = {b: dict(share=0.3) for b in pool}
+    assert choose_book('active', pool, tie) == choose_book('easy_first', pool, tie) == 'b1'  # the pool's order
+
+
 @pytest.mark.processes
 def test_a_campaign_of_two_rounds_per_strategy_then_resumed(tiny_data, tmp_path, capsys):
     pytest.importorskip('selenium.webdriver')
@@ -40,6 +50,8 @@ def test_a_campaign_of_two_rounds_per_strategy_then_resumed(tiny_data, tmp_path,
         ('in_order', 1),
         ('active', 0),
         ('active', 1),
+        ('easy_first', 0),
+        ('easy_first', 1),
     ]
     truth = json.loads((tiny_data / 'annotations' / 'pages.json').read_text())
     for r in records:
@@ -65,8 +77,11 @@ def test_a_campaign_of_two_rounds_per_strategy_then_resumed(tiny_data, tmp_path,
     assert active['forecast'] == active['expected'][active['book']]['share'] > 0
     assert all(e['faces_per_page'] >= 0 and e['cost_per_page'] >= 0 for e in active['expected'].values())
     assert records[0]['forecast'] is None  # in order: nothing scouted
+    easy = records[4]  # the same start model, the same forecast: the book it expects to cost least
+    assert easy['expected'] == active['expected']
+    assert easy['book'] == min(easy['expected'], key=lambda b: easy['expected'][b]['share'])
     # the training set grew by the corrected books, held-out book never in it
-    for s in ('in_order', 'active'):
+    for s in ('in_order', 'active', 'easy_first'):
         train = json.loads((work / s / 'data' / 'annotations' / 'pages.json').read_text())
         assert {im['book_id'] for im in train['images']} == {'book000', 'book001', 'book002'}
         # each corrected book keeps the proposals deleted on it: the next round's hard negatives
@@ -77,9 +92,9 @@ def test_a_campaign_of_two_rounds_per_strategy_then_resumed(tiny_data, tmp_path,
     # no training mined its pages: a round's hard negatives are its deletions
     assert not [d for d in work.rglob('hard_negatives') if d.is_dir()]
     # round 0 trained once for both strategies; round 1 fine-tuned from it
-    assert records[0]['checkpoint'] == records[2]['checkpoint']
+    assert records[0]['checkpoint'] == records[2]['checkpoint'] == records[4]['checkpoint']
     report = (work / 'campaign.md').read_text()
-    assert report.count('cumulative effort') == 2 and report.count('labels confirmed in bulk') == 2
+    assert report.count('cumulative effort') == 3 and report.count('labels confirmed in bulk') == 3
     # (the sure and doubtful paths of the labels: tests/review/test_review_browser.py, with known proposals)
     assert (work / 'effort.png').stat().st_size > 0
     # killed while correcting round 1: its effort and record gone, its corrections half written
