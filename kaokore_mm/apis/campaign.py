@@ -332,17 +332,16 @@ def run_round(
     # 2. choose
     chosen_file = here / 'chosen.json'
     if (chosen := _read(chosen_file)) is None:
-        if strategy == 'in_order':
-            chosen = dict(book=pool[0], expected={})
-        else:
+        expected = {}  # in order: nothing to forecast
+        if strategy != 'in_order':
             thr, _ = score_threshold('auto', run['checkpoint'])
             point = read_operating_point(run['checkpoint']) or {}
             calibration = dict(slope=point.get('calib_slope'), intercept=point.get('calib_intercept'))
             cfg = load_config(plan.config, parse_cfg_options(plan.cfg_options))
             inferencer = PageInferencer(cfg, run['checkpoint'], device=plan.device)
             expected = scout(inferencer, truth, truth_root, pool, plan.scout_pages, thr, calibration)
-            # by the cost it expects per face (not the number of faces)
-            chosen = dict(book=choose_book(strategy, pool, expected), expected=expected)
+        # by the cost it expects per face (not the number of faces)
+        chosen = dict(book=choose_book(strategy, pool, expected), expected=expected)
         atomic_write_json(chosen_file, chosen)
     book = chosen['book']
     say('campaign', f'{strategy} round {r}: annotating {book} ({len(done_books)} books annotated)')

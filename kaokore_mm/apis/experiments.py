@@ -227,11 +227,13 @@ SWEEP_COLUMNS = (
     'train_min',
     's_per_page',
 )
-# the sweep's plot: keys of a row and their names in the legend
-SWEEP_PLOT = (
-    ('AP50', 'recall', 'op_recall', 'op_effort'),
-    ('AP50', 'recall at 0.5', 'recall at its operating point', 'effort at its operating point (lower is better)'),
-)
+# the sweep's plot: {key of a row: its name in the legend}
+SWEEP_PLOT = {
+    'AP50': 'AP50',
+    'recall': 'recall at 0.5',
+    'op_recall': 'recall at its operating point',
+    'op_effort': 'effort at its operating point (lower is better)',
+}
 
 
 def model_summary(config: str) -> dict:
@@ -317,8 +319,8 @@ def sweep(configs, work_dir, data_root, max_iters: int | None = None, cfg_option
     figure = metrics_bar_figure(
         [Path(r['config']).stem for r in table],
         table,
-        keys=SWEEP_PLOT[0],
-        labels=SWEEP_PLOT[1],
+        keys=tuple(SWEEP_PLOT),
+        labels=tuple(SWEEP_PLOT.values()),
         title='the detectors at 0.5 and at their operating points (held-out pages)',
     )
     save_figure(figure, work / 'sweep.png')
