@@ -93,7 +93,9 @@ class PatchedPredictor:
             ``view_agreement=0.5``: with several views, a box another view was trained
             to find (its size in that view's valid range) but that no such view found
             (IoU >= 0.5) keeps half its score, before merging
-            (:func:`~kaokore_mm.core.merge.view_agreement_tensor`).
+            (:func:`~kaokore_mm.core.merge.view_agreement_tensor`); ``vote_iou=0.6`` (``nms``
+            only): each kept box moves to the score-weighted mean of the boxes overlapping
+            it by that IoU, its score unchanged (:func:`~kaokore_mm.core.merge.box_voting_tensor`).
         pad_val: fill value of the padding beyond the page's right/bottom border.
         max_per_page: keep at most this many boxes per page, highest scores first.
     """
@@ -117,6 +119,14 @@ class PatchedPredictor:
             isinstance(agree, bool) or not isinstance(agree, (int, float)) or not 0 <= agree <= 1
         ):
             raise ValueError(f'merge view_agreement must be a number in [0, 1] (the score kept) or None, got {agree!r}')
+        vote = merge.get('vote_iou')
+        if vote is not None and (
+            merge['type'] != 'nms' or isinstance(vote, bool) or not isinstance(vote, (int, float)) or not 0 < vote <= 1
+        ):
+            raise ValueError(
+                f'merge vote_iou must be an IoU in (0, 1] with type nms (NMM and WBF move their boxes themselves) '
+                f'or None, got {vote!r} with type {merge["type"]!r}'
+            )
         if merge.get('contain', 'iob') not in CONTAIN_METRICS:
             raise ValueError(f'merge contain must be one of {", ".join(CONTAIN_METRICS)}, got {merge.get("contain")!r}')
         if batch_size != 'auto' and (not isinstance(batch_size, int) or batch_size < 1):

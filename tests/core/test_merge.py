@@ -298,3 +298,43 @@ def test_either_way_containment_drops_the_loose_box_around_a_higher_scoring_tigh
     assert b.tolist() == boxes[[0, 2]].tolist()
     with pytest.raises(ValueError, match="contain must be 'iob'"):
         containment_nms_tensor(boxes, scores, contain='iou')
+
+
+def test_box_voting_moves_the_kept_box_to_the_weighted_mean_and_keeps_its_score():
+    """Three views' boxes of one face and a face beside it: NMS keeps the best box of the face and
+    its score; voting moves its corners to the score-weighted mean of the boxes overlapping it by
+    the IoU, not the neighbour's box nor a box of another label."""
+    import torch
+
+    from kaokore_mm.core.merge import box_voting_tensor, merge_tensor
+
+    boxes = torch.tensor(
+        [[100, 100, 200, 200], [90, 90, 210, 210], [104, 100, 204, 200], [205, 100, 300, 200], [100, 100, 200, 200]],
+        dtype=torch.float64,
+    )
+    scores = torch.tensor([0.9, 0.6, 0.3, 0.8, 0.95], dtype=torch.float64)
+    labels = torch.tensor([0, 0, 0, 0, 1])
+    merge = dict(type='nms', iou_thr=0.5, ioa_thr=0.7, contain='ios')
+    plain_b, plain_s, plain_l = merge_tensor(boxes, scores, labels, merge)
+    b, s, lab = merge_tensor(boxes, scores, labels, dict(merge, vote_iou=0.6))
+    assert s.tolist() == plain_s.tolist() and lab.tolist() == plain_l.tolist()  # the same boxes kept, same scores
+    face = (lab == 0) & (s == 0.9)
+    expected = (0.9 * boxes[0] + 0.6 * boxes[1] + 0.3 * boxes[2]) / 1.8  # IoU 0.69 and 0.92 with the kept box
+    assert b[face][0].tolist() == pytest.approx(expected.tolist())
+    assert b[s == 0.8][0].tolist() == boxes[3].tolist()  # the neighbour (IoU 0) is not pulled
+    assert b[lab == 1][0].tolist() == boxes[4].tolist()  # another label does not vote
+    # a stricter IoU leaves out the loose box (IoU 0.69); the kept box alone stays where it is
+    tight = box_voting_tensor(boxes[:1], boxes[:3], scores[:3], 0.7)
+    assert tight[0].tolist() == pytest.approx(((0.9 * boxes[0] + 0.3 * boxes[2]) / 1.2).tolist())
+    assert box_voting_tensor(boxes[3:4], boxes[3:4], scores[3:4], 0.6).tolist() == boxes[3:4].tolist()
+    assert box_voting_tensor(boxes[:0], boxes, scores).shape == (0, 4)
+
+
+def test_box_voting_is_refused_where_the_merge_moves_boxes_itself():
+    from kaokore_mm.inference.patched_predictor import PatchedPredictor
+
+    with pytest.raises(ValueError, match='vote_iou must be an IoU in'):
+        PatchedPredictor(merge=dict(type='wbf', iou_thr=0.55, vote_iou=0.6))
+    with pytest.raises(ValueError, match='vote_iou must be an IoU in'):
+        PatchedPredictor(merge=dict(type='nms', vote_iou=1.5))
+    assert PatchedPredictor(merge=dict(type='nms', vote_iou=0.6)).merge['vote_iou'] == 0.6
