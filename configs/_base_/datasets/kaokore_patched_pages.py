@@ -54,10 +54,12 @@ test_dataloader = dict(dataset=dict(pipeline=page_pipeline))
 #   partial box of a face cut by a patch border goes, touching faces keep their boxes; contain='ios':
 #   also a box that holds most (>= 70 %) of a kept, higher-scoring one (another view's loose box of the face);
 # - view_agreement: first the views vote: a box another view was trained to find (its size in that
-#   view's valid range) but no such view found keeps half its score (core.merge.view_agreement_tensor).
+#   view's valid range) but no such view found keeps half its score (core.merge.view_agreement_tensor);
+# - vote_iou: last, each kept box moves to the score-weighted mean of the boxes the NMS counted as the same
+#   face (IoU >= its iou_thr), its score kept: box voting (core.merge.box_voting_tensor), fewer loose boxes.
 # What these choices measured, against the papers' plain grid
 # (test_cfg = dict(overlap=0.0, merge=dict(type='nms', iou_thr=0.5, ioa_thr=None))): configs/README.md.
 test_overlap = 0.4
-test_merge = dict(type='nms', iou_thr=0.5, ioa_thr=0.7, contain='ios', view_agreement=0.5)
+test_merge = dict(type='nms', iou_thr=0.5, ioa_thr=0.7, contain='ios', view_agreement=0.5, vote_iou=0.5)
 val_cfg = dict(_delete_=True, type='PatchedValLoop', overlap=test_overlap, merge=test_merge, batch_size='auto')
 test_cfg = dict(_delete_=True, type='PatchedTestLoop', overlap=test_overlap, merge=test_merge, batch_size='auto')
