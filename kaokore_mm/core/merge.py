@@ -413,7 +413,7 @@ def box_voting_tensor(
     kept: torch.Tensor,
     boxes: torch.Tensor,
     scores: torch.Tensor,
-    iou_thr: float = 0.6,
+    iou_thr: float = 0.5,
     kept_labels: torch.Tensor | None = None,
     labels: torch.Tensor | None = None,
 ) -> torch.Tensor:

@@ -93,7 +93,7 @@ class PatchedPredictor:
             ``view_agreement=0.5``: with several views, a box another view was trained
             to find (its size in that view's valid range) but that no such view found
             (IoU >= 0.5) keeps half its score, before merging
-            (:func:`~kaokore_mm.core.merge.view_agreement_tensor`); ``vote_iou=0.6`` (``nms``
+            (:func:`~kaokore_mm.core.merge.view_agreement_tensor`); ``vote_iou=0.5`` (``nms``
             only): each kept box moves to the score-weighted mean of the boxes overlapping
             it by that IoU, its score unchanged (:func:`~kaokore_mm.core.merge.box_voting_tensor`).
         pad_val: fill value of the padding beyond the page's right/bottom border.
