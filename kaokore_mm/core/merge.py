@@ -438,7 +438,12 @@ def box_voting_tensor(
     w = scores.to(kept.dtype)[i - n]
     num = torch.zeros_like(kept).index_add_(0, k, both[i] * w[:, None])
     den = torch.zeros(n, dtype=kept.dtype, device=kept.device).index_add_(0, k, w)
-    return torch.where((den > 0)[:, None], num / den.clamp(min=1e-12)[:, None], kept)
+    voted = torch.where((den > 0)[:, None], num / den.clamp(min=1e-12)[:, None], kept)
+    # a mean lies within its voters' span; rounding (float32) must not carry it past them (past the page's edge)
+    rows = k[:, None].expand(-1, 4)
+    lo = kept.clone().scatter_reduce_(0, rows, both[i], reduce='amin')
+    hi = kept.clone().scatter_reduce_(0, rows, both[i], reduce='amax')
+    return torch.minimum(torch.maximum(voted, lo), hi)
 
 
 def merge_tensor(

@@ -338,3 +338,19 @@ def test_box_voting_is_refused_where_the_merge_moves_boxes_itself():
     with pytest.raises(ValueError, match='vote_iou must be an IoU in'):
         PatchedPredictor(merge=dict(type='nms', vote_iou=1.5))
     assert PatchedPredictor(merge=dict(type='nms', vote_iou=0.6)).merge['vote_iou'] == 0.6
+
+
+def test_box_voting_never_leaves_its_voters_span():
+    """A weighted mean in float32 can round past the largest coordinate it averages (700.00006 for
+    boxes clipped at a page's edge of 700): the voted box stays within its voters' span."""
+    import torch
+
+    from kaokore_mm.core.merge import merge_tensor
+
+    g = torch.Generator().manual_seed(0)
+    x1 = torch.rand(400, generator=g) * 40 + 600
+    y1 = torch.rand(400, generator=g) * 250
+    boxes = torch.stack([x1, y1, torch.full_like(x1, 700.0), (y1 + 50).clamp(max=300)], 1).float()
+    scores = torch.rand(400, generator=g).float()
+    b, _, _ = merge_tensor(boxes, scores, torch.zeros(400, dtype=torch.long), dict(type='nms', vote_iou=0.5))
+    assert b[:, 2].max() <= 700 and b[:, 3].max() <= 300 and b[:, 0].min() >= x1.min()
