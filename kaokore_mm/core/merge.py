@@ -410,39 +410,42 @@ def view_agreement_tensor(
 
 
 def box_voting_tensor(
-    kept: torch.Tensor,
     boxes: torch.Tensor,
     scores: torch.Tensor,
+    keep: torch.Tensor,
     iou_thr: float = 0.5,
-    kept_labels: torch.Tensor | None = None,
     labels: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """The ``kept`` boxes moved to the score-weighted mean of the ``boxes`` that overlap each by
-    IoU ``>= iou_thr`` (same label where labels are given; a kept box is among ``boxes`` and
-    votes for itself): box voting (Gidaris & Komodakis, ICCV 2015; Detectron's ``box_voting``
-    with the kept score). The merge keeps its choice of boxes and their scores, so the
-    operating point's calibration still holds; only the corners move. Views and neighbouring
-    patches that see a face each draw their own box of it; the mean of the confident ones is
-    tighter than the best-scoring one alone, and a loose box costs the annotator an adjustment
-    (half a drawing). A kept box no other box overlaps stays where it is."""
-    n = len(kept)
-    if n == 0 or len(boxes) == 0:
+    """The kept boxes ``boxes[keep]`` moved to the score-weighted mean of the ``boxes`` that
+    overlap each by IoU ``>= iou_thr`` (itself included; same label where ``labels`` are given):
+    box voting (Gidaris & Komodakis, ICCV 2015; Detectron's ``box_voting`` with the kept score).
+    The merge keeps its choice of boxes and their scores, so the operating point's calibration
+    still holds; only the corners move. Views and neighbouring patches that see a face each draw
+    their own box of it; the mean of the confident ones is tighter than the best-scoring one
+    alone, and a loose box costs the annotator an adjustment (half a drawing). A kept box no
+    other box overlaps stays where it is."""
+    kept = boxes[keep]
+    nk = len(keep)
+    if nk == 0:
         return kept
-    both = torch.cat([kept, boxes.to(kept.dtype)])
-    both_labels = None if kept_labels is None or labels is None else torch.cat([kept_labels, labels])
-    k, i = _touching_pairs(both, both_labels)  # k < i: a kept box and a voter
-    pair = (k < n) & (i >= n)
-    k, i = k[pair], i[pair]
-    near = _overlap(both[k], both[i], 'iou') >= iou_thr
+    slot = torch.full((len(boxes),), -1, dtype=torch.long, device=boxes.device)
+    slot[keep] = torch.arange(nk, device=boxes.device)
+    k, i = _touching_pairs(boxes, labels)
+    near = _overlap(boxes[k], boxes[i], 'iou') >= iou_thr
     k, i = k[near], i[near]
-    w = scores.to(kept.dtype)[i - n]
-    num = torch.zeros_like(kept).index_add_(0, k, both[i] * w[:, None])
-    den = torch.zeros(n, dtype=kept.dtype, device=kept.device).index_add_(0, k, w)
+    # every kept box votes for itself, and a near pair votes for whichever of the two was kept
+    owner = torch.cat([torch.arange(nk, device=boxes.device), slot[k], slot[i]])
+    voter = torch.cat([keep, i, k])
+    kept_owner = owner >= 0
+    owner, voter = owner[kept_owner], voter[kept_owner]
+    w = scores.to(kept.dtype)[voter]
+    num = torch.zeros_like(kept).index_add_(0, owner, boxes[voter] * w[:, None])
+    den = torch.zeros(nk, dtype=kept.dtype, device=kept.device).index_add_(0, owner, w)
     voted = torch.where((den > 0)[:, None], num / den.clamp(min=1e-12)[:, None], kept)
     # a mean lies within its voters' span; rounding (float32) must not carry it past them (past the page's edge)
-    rows = k[:, None].expand(-1, 4)
-    lo = kept.clone().scatter_reduce_(0, rows, both[i], reduce='amin')
-    hi = kept.clone().scatter_reduce_(0, rows, both[i], reduce='amax')
+    rows = owner[:, None].expand(-1, 4)
+    lo = kept.clone().scatter_reduce_(0, rows, boxes[voter], reduce='amin')
+    hi = kept.clone().scatter_reduce_(0, rows, boxes[voter], reduce='amax')
     return torch.minimum(torch.maximum(voted, lo), hi)
 
 
@@ -482,11 +485,9 @@ def merge_tensor(
             )
         else:
             keep = nms_tensor(boxes, scores, merge.get('iou_thr', 0.5), by_label)
-        kept = boxes[keep]
         if merge.get('vote_iou') is not None:
-            kept_labels = None if by_label is None else by_label[keep]
-            kept = box_voting_tensor(kept, boxes, scores, merge['vote_iou'], kept_labels, by_label)
-        return kept, scores[keep], labels[keep]
+            return box_voting_tensor(boxes, scores, keep, merge['vote_iou'], by_label), scores[keep], labels[keep]
+        return boxes[keep], scores[keep], labels[keep]
     if kind == 'nmm':
         b, s, keep = greedy_nmm_tensor(
             boxes, scores, merge.get('match_thr', 0.5), merge.get('match_metric', 'ios'), by_label

@@ -324,10 +324,10 @@ def test_box_voting_moves_the_kept_box_to_the_weighted_mean_and_keeps_its_score(
     assert b[s == 0.8][0].tolist() == boxes[3].tolist()  # the neighbour (IoU 0) is not pulled
     assert b[lab == 1][0].tolist() == boxes[4].tolist()  # another label does not vote
     # a stricter IoU leaves out the loose box (IoU 0.69); the kept box alone stays where it is
-    tight = box_voting_tensor(boxes[:1], boxes[:3], scores[:3], 0.7)
+    tight = box_voting_tensor(boxes[:3], scores[:3], torch.tensor([0]), 0.7)
     assert tight[0].tolist() == pytest.approx(((0.9 * boxes[0] + 0.3 * boxes[2]) / 1.2).tolist())
-    assert box_voting_tensor(boxes[3:4], boxes[3:4], scores[3:4], 0.6).tolist() == boxes[3:4].tolist()
-    assert box_voting_tensor(boxes[:0], boxes, scores).shape == (0, 4)
+    assert box_voting_tensor(boxes[3:4], scores[3:4], torch.tensor([0]), 0.6).tolist() == boxes[3:4].tolist()
+    assert box_voting_tensor(boxes, scores, torch.zeros(0, dtype=torch.long)).shape == (0, 4)
 
 
 def test_box_voting_is_refused_where_the_merge_moves_boxes_itself():
