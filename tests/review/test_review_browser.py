@@ -83,13 +83,21 @@ def drag(drv, element, start, end):
 
 
 def drag_corner(drv, viewer, dx, dy):
-    """Drag the selected box's bottom-right handle by ``dx, dy`` screen pixels and wait for the save."""
-    handles = wait(
-        drv,
+    """Drag the selected box's bottom-right handle by ``dx, dy`` screen pixels and wait for the save.
+    The handles are read once they hold still (two reads 0.1 s apart agree): read as soon as they
+    appeared, the drag missed the handle in 1 of 3 runs (no save); read once still, 6 of 6 passed."""
+    read = (
         "const h = [...document.querySelectorAll('.a9s-annotation.editable .a9s-handle')];"
         'return h.length ? h.map(e => { const r = e.getBoundingClientRect(); '
-        'return [r.x + r.width / 2, r.y + r.height / 2]; }) : null;',
+        'return [r.x + r.width / 2, r.y + r.height / 2]; }) : null;'
     )
+    handles, end = wait(drv, read), time.time() + 20
+    while time.time() < end:
+        time.sleep(0.1)
+        again = wait(drv, read)
+        if again == handles:
+            break
+        handles = again
     corner = max(handles, key=lambda p: p[0] + p[1])
     vr = drv.execute_script('const r = arguments[0].getBoundingClientRect(); return [r.x, r.y];', viewer)
     start = [corner[0] - vr[0], corner[1] - vr[1]]
