@@ -83,7 +83,7 @@ def test_one_patch_setting_reaches_training_validation_testing_and_annotation(pa
     cfg.merge_from_dict({'train_dataloader.dataset.views': None})  # one view, the papers' grid: everywhere
     assert len(DATASETS.build(dict(cfg.train_dataloader.dataset, lazy_init=True)).views) == 1
     assert len(predictor_from_config(cfg).views) == 1
-    assert pred.merge == dict(type='nms', iou_thr=0.5, ioa_thr=0.7, contain='ios', view_agreement=0.5, vote_iou=0.5)
+    assert pred.merge == dict(type='nms', iou_thr=0.5, ioa_thr=0.5, contain='ios', view_agreement=0.5, vote_iou=0.5)
     cfg.merge_from_dict({'test_cfg.overlap': 0.5})  # a test-time choice written in the loop wins there
     assert predictor_from_config(cfg).overlap == 0.5
 

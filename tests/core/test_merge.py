@@ -354,3 +354,23 @@ def test_box_voting_never_leaves_its_voters_span():
     scores = torch.rand(400, generator=g).float()
     b, _, _ = merge_tensor(boxes, scores, torch.zeros(400, dtype=torch.long), dict(type='nms', vote_iou=0.5))
     assert b[:, 2].max() <= 700 and b[:, 3].max() <= 300 and b[:, 0].min() >= x1.min()
+
+
+def test_default_containment_keeps_overlapping_heads_and_drops_a_half_inside_part():
+    """The configs' merge (``ioa_thr=0.5``, either way): a head overlapping another by 45 % of
+    its box keeps its box (a crowd); a box with half of its area inside a higher-scoring one
+    (a part of the face, or the same face drawn a little off) goes; 0.7 kept it."""
+    import torch
+
+    from kaokore_mm.core.merge import merge_tensor
+
+    boxes = torch.tensor(
+        [[100, 100, 200, 200], [155, 100, 255, 200], [400, 100, 500, 200], [450, 100, 550, 200]], dtype=torch.float32
+    )
+    scores = torch.tensor([0.9, 0.8, 0.9, 0.8])
+    labels = torch.zeros(4, dtype=torch.long)
+    merge = dict(type='nms', iou_thr=0.5, ioa_thr=0.5, contain='ios', view_agreement=0.5, vote_iou=0.5)
+    b, s, _ = merge_tensor(boxes, scores, labels, merge)
+    assert sorted(b.tolist()) == boxes[[0, 1, 2]].tolist()  # 45 % overlap: both heads; 50 %: one box
+    b, _, _ = merge_tensor(boxes, scores, labels, dict(merge, ioa_thr=0.7))
+    assert len(b) == 4
