@@ -357,9 +357,10 @@ def test_box_voting_never_leaves_its_voters_span():
 
 
 def test_default_containment_keeps_overlapping_heads_and_drops_a_half_inside_part():
-    """The configs' merge (``ioa_thr=0.5``, either way): a head overlapping another by 45 % of
-    its box keeps its box (a crowd); a box with half of its area inside a higher-scoring one
-    (a part of the face, or the same face drawn a little off) goes; 0.7 kept it."""
+    """The merge the configs use (``ioa_thr=0.5`` either way; tests/test_configs.py checks they
+    do): a head overlapping another by 45 % of its box keeps its box (a crowd); a box with half
+    of its area inside a higher-scoring one (a part of the face, or the same face drawn a little
+    off) goes, which 0.7 kept."""
     import torch
 
     from kaokore_mm.core.merge import merge_tensor
