@@ -371,7 +371,7 @@ def test_default_containment_keeps_overlapping_heads_and_drops_a_half_inside_par
     scores = torch.tensor([0.9, 0.8, 0.9, 0.8])
     labels = torch.zeros(4, dtype=torch.long)
     merge = dict(type='nms', iou_thr=0.5, ioa_thr=0.5, contain='ios', view_agreement=0.5, vote_iou=0.5)
-    b, s, _ = merge_tensor(boxes, scores, labels, merge)
+    b, _, _ = merge_tensor(boxes, scores, labels, merge)
     assert sorted(b.tolist()) == boxes[[0, 1, 2]].tolist()  # 45 % overlap: both heads; 50 %: one box
     b, _, _ = merge_tensor(boxes, scores, labels, dict(merge, ioa_thr=0.7))
     assert len(b) == 4
