@@ -2,13 +2,15 @@
 
     python tools/campaign.py CONFIG --data-root DATA --work-dir DIR [--rounds 4]
         [--strategies in_order active easy_first] [--start 1] [--heldout 1]
-        [--max-iters 500] [--finetune-iters 200] [--scout-pages 2] [--classifier CLS_CONFIG CLS_CKPT]
+        [--max-iters 500] [--finetune-iters 200] [--finetune-lr-scale 0.2] [--scout-pages 2]
+        [--classifier CLS_CONFIG CLS_CKPT]
         [--device cpu|cuda] [--cfg-options k=v ...]
 
 DATA is a collection of books with their true faces (annotations/pages.json with a book_id
 per page, e.g. tools/make_synthetic.py's). The first --start books are annotated from the
 outset, the last --heldout books are held out (AP50 is measured on them); each round trains
-(round 0 once for every strategy, later rounds fine-tune from the round before), picks the
+(round 0 once for every strategy, later rounds fine-tune from the round before at
+--finetune-lr-scale of the config's learning rate), picks the
 next book (in collection order, the one the model expects to cost most, or least), proposes its faces
 at the checkpoint's operating point, lets the scripted annotator correct them to the truth in
 the review app in Chromium (with --classifier, the labels too: the sure ones confirmed in bulk),
@@ -57,6 +59,12 @@ def parse_args(argv=None):
         help='pages of each annotated book kept out of training to choose the operating point on, with the '
         'held-out books (0: the held-out books alone)',
     )
+    p.add_argument(
+        '--finetune-lr-scale',
+        type=number(float, 0.0, 1.0, lo_open=True),
+        default=0.2,
+        help="the later rounds' fine-tunes start at this share of the config's learning rate",
+    )
     p.add_argument('--device', default='cpu', help='of the predictions (cpu, cuda, cuda:1); trainings use CUDA if any')
     p.add_argument('--cfg-options', nargs='+', default=[], help='passed to every training and prediction')
     return p.parse_args(argv)
@@ -73,6 +81,7 @@ def main(argv=None):
         tuple(args.classifier) if args.classifier else None,
         args.device,
         args.val_pages,
+        args.finetune_lr_scale,
     )
     records = run_campaign(args.work_dir, args.data_root, plan, args.rounds, args.strategies, args.start, args.heldout)
     say('campaign', f'{len(records)} rounds -> {args.work_dir}/campaign.md, campaign.json, effort.png')

@@ -5,13 +5,15 @@ A collection of books with their true faces (a COCO file with ``book_id``s) is s
 ``start`` books annotated from the outset, a pool in collection order, and ``heldout`` books that
 never join (AP50 is measured on them). Every round of a strategy:
 
-1. **train** on the books annotated so far (round 0 from the config's own initialisation,
-   shared by the strategies; later rounds fine-tune from the round before with
-   ``finetune_iters``) but the last ``val_pages`` pages of each, and validate on those pages
-   with the held-out books: the operating point (the threshold at which proposing a box pays)
-   the checkpoint keeps is chosen on a page of every annotated book, not on the held-out
-   books alone (one small book is no sample of the collection's distractors:
-   docs/benchmarks.md); AP50 is tested on the held-out books alone;
+1. **train** on the books annotated so far but the last ``val_pages`` pages of each (round 0
+   from the config's own initialisation, shared by the strategies; later rounds fine-tune from
+   the round before with ``finetune_iters`` at ``finetune_lr_scale`` of the config's learning
+   rate: at the full rate a fine-tune undoes much of what the model knew, and where it lands
+   depends on the seed; docs/benchmarks.md), and validate on those pages with the held-out
+   books: the operating point (the threshold at which proposing a box pays) the checkpoint
+   keeps is chosen on a page of every annotated book, not on the held-out books alone (one
+   small book is no sample of the collection's distractors: docs/benchmarks.md); AP50 is
+   tested on the held-out books alone;
 2. **choose** the next book of the pool: ``in_order`` takes the next one; ``active`` scouts
    pages of every book left with the current model and takes the book whose faces it expects
    to cost most each: the effort share it forecasts from its scores, read as chances of a face
@@ -111,9 +113,11 @@ class Plan:
     ``cfg_options`` of every training and prediction, the pages per book the active strategy
     scouts, the face ``classifier`` (``(config, checkpoint)``) whose labels are proposed, the
     pages of each annotated book kept out of training for the validation (``val_pages``; 0:
-    validate on the held-out books alone), and the ``device`` of the predictions (where the work
+    validate on the held-out books alone), the ``device`` of the predictions (where the work
     runs, not what it computes: a campaign may resume on another device; the trainings take the
-    Runner's own, CUDA where there is one)."""
+    Runner's own, CUDA where there is one), and ``finetune_lr_scale``, the share of the config's
+    peak learning rate the later rounds' fine-tunes start from (their warm-up and decay scaled to
+    ``finetune_iters`` as the first training's)."""
 
     config: str
     max_iters: int = 500
@@ -123,6 +127,22 @@ class Plan:
     classifier: tuple | None = None
     device: str = 'cpu'
     val_pages: int = 1
+    finetune_lr_scale: float = 0.2
+
+
+def finetune_options(plan: Plan) -> list[str]:
+    """The ``cfg_options`` a later round adds: the optimizer's learning rate (after
+    ``plan.cfg_options``) times ``plan.finetune_lr_scale``; none at a scale of 1."""
+    if plan.finetune_lr_scale == 1:
+        return []
+    cfg = load_config(plan.config, parse_cfg_options(plan.cfg_options))
+    lr = ((cfg.get('optim_wrapper') or {}).get('optimizer') or {}).get('lr')
+    if not isinstance(lr, (int, float)) or isinstance(lr, bool):
+        raise UserError(
+            f'{plan.config} has no optim_wrapper.optimizer.lr to scale for the fine-tunes: '
+            'give --finetune-lr-scale 1, or set the rate through --cfg-options'
+        )
+    return [f'optim_wrapper.optimizer.lr={lr * plan.finetune_lr_scale!r}']
 
 
 def split_books(truth: dict, start: int, heldout: int) -> tuple[list, list, list]:
@@ -326,7 +346,9 @@ def run_round(
         run_dir,
         train_root,
         iters,
-        run_options(train_root, heldout_root, plan.cfg_options, load_from, val_root),
+        run_options(
+            train_root, heldout_root, (*plan.cfg_options, *(finetune_options(plan) if r else ())), load_from, val_root
+        ),
         tag='campaign',
     )
     # 2. choose
@@ -444,8 +466,14 @@ def run_campaign(
     meta = work / 'settings.json'
     if (old := _read(meta)) is not None:
         old.setdefault('val_pages', 0)  # written before the option: validated on the held-out books alone
+        old.setdefault('finetune_lr_scale', 1.0)  # written before the option: fine-tuned at the full rate
     if old is not None and old != settings:
-        raise UserError(f'{meta} was written with other settings: use another work dir or remove it')
+        changed = ', '.join(
+            f'{k} {old.get(k)!r} -> {settings.get(k)!r}'
+            for k in sorted({*old, *settings})
+            if old.get(k) != settings.get(k)
+        )
+        raise UserError(f'{meta} was written with other settings ({changed}): use another work dir or remove it')
     atomic_write_json(meta, settings)
     heldout_root = make_root(work / 'heldout', truth, truth_root, held)
     records = []

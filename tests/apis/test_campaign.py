@@ -3,10 +3,11 @@ Chromium, the merge; then resumed after a kill in the middle of a round."""
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 
-from kaokore_mm.apis.campaign import book_subset, choose_book, split_books
+from kaokore_mm.apis.campaign import Plan, book_subset, choose_book, finetune_options, split_books
 from kaokore_mm.utils.cli import UserError
 from tests.conftest import LOADER_OPTS, load_tool, status_classifier
 from tests.test_compat import DEMO
@@ -36,6 +37,17 @@ def test_the_strategies_choose_by_the_forecast_cost_per_face():
 
 
 @pytest.mark.processes
+def test_the_fine_tunes_scale_the_configs_learning_rate():
+    assert finetune_options(Plan(DEMO)) == ['optim_wrapper.optimizer.lr=0.0002']  # AdamW at 1e-3, a fifth
+    # the rate the campaign's own --cfg-options set is the one scaled
+    assert finetune_options(Plan(DEMO, cfg_options=('optim_wrapper.optimizer.lr=0.02',), finetune_lr_scale=0.5)) == [
+        'optim_wrapper.optimizer.lr=0.01'
+    ]
+    assert finetune_options(Plan(DEMO, finetune_lr_scale=1.0)) == []  # the full rate: nothing added
+    with pytest.raises(UserError, match='no optim_wrapper.optimizer.lr'):
+        finetune_options(Plan(DEMO, cfg_options=('optim_wrapper.optimizer.lr=None',)))
+
+
 def test_a_campaign_of_two_rounds_per_strategy_then_resumed(tiny_data, tmp_path, capsys):
     pytest.importorskip('selenium.webdriver')
     if not shutil.which('chromedriver'):
@@ -91,8 +103,16 @@ def test_a_campaign_of_two_rounds_per_strategy_then_resumed(tiny_data, tmp_path,
             assert kept == merged['rejected'] <= r['delete']
     # no training mined its pages: a round's hard negatives are its deletions
     assert not [d for d in work.rglob('hard_negatives') if d.is_dir()]
-    # round 0 trained once for both strategies; round 1 fine-tuned from it
+    # round 0 trained once for both strategies; round 1 fine-tuned from it at a fifth of the rate
     assert records[0]['checkpoint'] == records[2]['checkpoint'] == records[4]['checkpoint']
+    from mmengine.config import Config
+
+    def ran_with(run_dir):
+        return Config.fromfile(str(run_dir / 'train' / Path(DEMO).name))
+
+    start, tuned = ran_with(work / 'start'), ran_with(work / 'in_order' / 'round_1')
+    assert start.optim_wrapper.optimizer.lr == 1e-3 and start.get('load_from') is None
+    assert tuned.optim_wrapper.optimizer.lr == pytest.approx(2e-4) and tuned.load_from == records[0]['checkpoint']
     report = (work / 'campaign.md').read_text()
     assert report.count('cumulative effort') == 3 and report.count('labels confirmed in bulk') == 3
     # (the sure and doubtful paths of the labels: tests/review/test_review_browser.py, with known proposals)
@@ -117,7 +137,15 @@ def test_a_campaign_of_two_rounds_per_strategy_then_resumed(tiny_data, tmp_path,
     other = list(args)
     other[other.index('--rounds') + 1] = '1'  # one book left in the pool once two are held out
     rc = cli_main(load_tool('campaign').main, [*other, '--heldout', '2'])
-    assert rc == 2 and 'other settings' in capsys.readouterr().err
+    # the differences named (the rounds may grow: not a setting)
+    assert rc == 2 and 'other settings (heldout 1 -> 2)' in capsys.readouterr().err
+    # a campaign begun before the fine-tunes' rate was an option ran them at the full rate: resumed as such
+    meta = work / 'settings.json'
+    written = json.loads(meta.read_text())
+    assert written['finetune_lr_scale'] == 0.2
+    meta.write_text(json.dumps({k: v for k, v in written.items() if k != 'finetune_lr_scale'}))
+    assert cli_main(load_tool('campaign').main, args) == 2
+    assert 'other settings (finetune_lr_scale 1.0 -> 0.2)' in capsys.readouterr().err
     gone = list(args)
     gone[gone.index('--classifier') + 2] = str(tmp_path / 'missing.pth')
     assert cli_main(load_tool('campaign').main, gone) == 2
