@@ -36,7 +36,6 @@ def test_the_strategies_choose_by_the_forecast_cost_per_face():
     assert choose_book('active', pool, tie) == choose_book('easy_first', pool, tie) == 'b1'  # the pool's order
 
 
-@pytest.mark.processes
 def test_the_fine_tunes_scale_the_configs_learning_rate():
     assert finetune_options(Plan(DEMO)) == ['optim_wrapper.optimizer.lr=0.0002']  # AdamW at 1e-3, a fifth
     # the rate the campaign's own --cfg-options set is the one scaled
@@ -48,6 +47,7 @@ def test_the_fine_tunes_scale_the_configs_learning_rate():
         finetune_options(Plan(DEMO, cfg_options=('optim_wrapper.optimizer.lr=None',)))
 
 
+@pytest.mark.processes
 def test_a_campaign_of_two_rounds_per_strategy_then_resumed(tiny_data, tmp_path, capsys):
     pytest.importorskip('selenium.webdriver')
     if not shutil.which('chromedriver'):
