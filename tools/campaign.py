@@ -38,12 +38,12 @@ def parse_args(argv=None):
     p.add_argument('--strategies', nargs='+', choices=STRATEGIES, default=list(STRATEGIES))
     p.add_argument('--start', type=COUNT, default=1, help='books annotated from the outset')
     p.add_argument('--heldout', type=COUNT, default=1, help='books never annotated: AP50 is measured on them')
-    p.add_argument('--max-iters', type=COUNT, default=500, help='iterations of the first training')
-    p.add_argument('--finetune-iters', type=COUNT, default=200, help='iterations of each later round')
+    p.add_argument('--max-iters', type=COUNT, default=Plan.max_iters, help='iterations of the first training')
+    p.add_argument('--finetune-iters', type=COUNT, default=Plan.finetune_iters, help='iterations of each later round')
     p.add_argument(
         '--scout-pages',
         type=number(int, 0, 1000),
-        default=2,
+        default=Plan.scout_pages,
         help='pages per book the active strategy predicts (0: all)',
     )
     p.add_argument(
@@ -55,17 +55,19 @@ def parse_args(argv=None):
     p.add_argument(
         '--val-pages',
         type=number(int, 0, 1000),
-        default=1,
+        default=Plan.val_pages,
         help='pages of each annotated book kept out of training to choose the operating point on, with the '
         'held-out books (0: the held-out books alone)',
     )
     p.add_argument(
         '--finetune-lr-scale',
         type=number(float, 0.0, 1.0, lo_open=True),
-        default=0.2,
+        default=Plan.finetune_lr_scale,
         help="the later rounds' fine-tunes start at this share of the config's learning rate",
     )
-    p.add_argument('--device', default='cpu', help='of the predictions (cpu, cuda, cuda:1); trainings use CUDA if any')
+    p.add_argument(
+        '--device', default=Plan.device, help='of the predictions (cpu, cuda, cuda:1); trainings use CUDA if any'
+    )
     p.add_argument('--cfg-options', nargs='+', default=[], help='passed to every training and prediction')
     return p.parse_args(argv)
 
