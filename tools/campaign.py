@@ -75,15 +75,15 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     plan = Plan(
-        args.config,
-        args.max_iters,
-        args.finetune_iters,
-        tuple(args.cfg_options),
-        args.scout_pages,
-        tuple(args.classifier) if args.classifier else None,
-        args.device,
-        args.val_pages,
-        args.finetune_lr_scale,
+        config=args.config,
+        max_iters=args.max_iters,
+        finetune_iters=args.finetune_iters,
+        cfg_options=tuple(args.cfg_options),
+        scout_pages=args.scout_pages,
+        classifier=tuple(args.classifier) if args.classifier else None,
+        device=args.device,
+        val_pages=args.val_pages,
+        finetune_lr_scale=args.finetune_lr_scale,
     )
     records = run_campaign(args.work_dir, args.data_root, plan, args.rounds, args.strategies, args.start, args.heldout)
     say('campaign', f'{len(records)} rounds -> {args.work_dir}/campaign.md, campaign.json, effort.png')
