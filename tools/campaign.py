@@ -1,7 +1,7 @@
 """Run (or resume) an annotation campaign and measure the annotator's effort round by round.
 
     python tools/campaign.py CONFIG --data-root DATA --work-dir DIR [--rounds 4]
-        [--strategies in_order active easy_first] [--start 1] [--heldout 1]
+        [--strategies in_order active easy_first active_pages] [--start 1] [--heldout 1]
         [--max-iters 500] [--finetune-iters 200] [--finetune-lr-scale 0.2] [--scout-pages 2]
         [--classifier CLS_CONFIG CLS_CKPT]
         [--device cpu|cuda] [--cfg-options k=v ...]
@@ -11,7 +11,8 @@ per page, e.g. tools/make_synthetic.py's). The first --start books are annotated
 outset, the last --heldout books are held out (AP50 is measured on them); each round trains
 (round 0 once for every strategy, later rounds fine-tune from the round before at
 --finetune-lr-scale of the config's learning rate), picks the
-next book (in collection order, the one the model expects to cost most, or least), proposes its faces
+next book (in collection order, the one the model expects to cost most, or least) or, with
+active_pages, as many pages as a book holds (the costliest of every book in turn), proposes their faces
 at the checkpoint's operating point, lets the scripted annotator correct them to the truth in
 the review app in Chromium (with --classifier, the labels too: the sure ones confirmed in bulk),
 and merges the corrected book into the training set
@@ -44,7 +45,7 @@ def parse_args(argv=None):
         '--scout-pages',
         type=number(int, 0, 1000),
         default=Plan.scout_pages,
-        help='pages per book the active strategy predicts (0: all)',
+        help='pages per book active and easy_first predict to rank the books (0: all; active_pages predicts all)',
     )
     p.add_argument(
         '--classifier',

@@ -20,7 +20,9 @@ never join (AP50 is measured on them). Every round of a strategy:
    through the Platt calibration its validation fitted
    (:func:`~kaokore_mm.core.operating_point.expected_share`; recorded as ``forecast``, beside
    the share the book then cost); ``easy_first`` scouts the same way and takes the book it
-   expects to cost least (:func:`choose_book`);
+   expects to cost least (:func:`choose_book`); ``active_pages`` scouts every page left and
+   takes as many pages as a book of the pool holds on average, the costliest of every book
+   in turn (:func:`choose_pages`), merged as one part named after the round (``pages_r<r>``);
 3. **propose** its faces at the operating point (the annotate tool's own steps), with a face
    classifier's labels when one is given (its sure labels marked, as ``annotate.py --classifier``;
    the faces the annotator draws get theirs from the review app, as ``review.py --classifier``);
@@ -50,7 +52,7 @@ from pathlib import Path
 
 from kaokore_mm.annotation import annotate_pages, face_proposer, model_tag, pages_from_folder, score_threshold
 from kaokore_mm.annotation.corrections import merge_corrections
-from kaokore_mm.core.operating_point import expected_share
+from kaokore_mm.core.operating_point import expected_share, pooled_share
 from kaokore_mm.core.page_files import read_page
 from kaokore_mm.engine.hooks import read_operating_point
 from kaokore_mm.inference import PageInferencer
@@ -64,7 +66,8 @@ from kaokore_mm.visualization.plots import campaign_figure, save_figure
 
 from .experiments import markdown_table, parse_cfg_options, say, train_and_test
 
-STRATEGIES = ('in_order', 'active', 'easy_first')
+STRATEGIES = ('in_order', 'active', 'easy_first', 'active_pages')
+BOOK_STRATEGIES = ('in_order', 'active', 'easy_first')  # a book a round; active_pages: pages of every book
 
 
 def choose_book(strategy: str, pool: list, expected: dict) -> str:
@@ -80,6 +83,26 @@ def choose_book(strategy: str, pool: list, expected: dict) -> str:
         return pool[0]
     sign = 1 if strategy == 'active' else -1
     return max(pool, key=lambda b: (sign * expected[b]['share'], -pool.index(b)))
+
+
+def choose_pages(pool: list, expected: dict, budget: int) -> list:
+    """``budget`` pages of ``pool`` (``[(page_id, book), ...]`` in collection order) for
+    ``active_pages``, from the forecast ``{page_id: {'share': ...}}``: the pages the current
+    model expects to cost most per face, taken book by book in turn (every book's costliest
+    page before any book's second; each turn costliest first). A book's hard
+    pages teach the model that book's distractors; taken across the books, one round shows it
+    the distractors of every book left, where a book a round shows it one book's (and its
+    easy pages wait for a better model). Ties go to the earlier page of the pool."""
+    order = {pid: i for i, (pid, _) in enumerate(pool)}
+    by_book = {}
+    for pid, book in pool:
+        by_book.setdefault(book, []).append(pid)
+    ranked = []
+    for pages in by_book.values():
+        pages.sort(key=lambda pid: (-expected[pid]['share'], order[pid]))
+        ranked.extend((k, -expected[pid]['share'], order[pid], pid) for k, pid in enumerate(pages))
+    # rank within its book first, then the page's own forecast: the books take turns
+    return [pid for *_, pid in sorted(ranked)[:budget]]
 
 
 COLUMNS = (
@@ -278,21 +301,44 @@ def scout(
     (:func:`~kaokore_mm.core.operating_point.expected_share`)."""
     out = {}
     for book in books:
-        pages = sorted((im for im in truth['images'] if im.get('book_id') == book), key=lambda im: im['id'])
+        pages = sorted(im['id'] for im in truth['images'] if im.get('book_id') == book)
         pages = pages[:pages_per_book] if pages_per_book else pages
-        scores = [inferencer(read_page(truth_root / im['file_name']))['scores'] for im in pages]
-        e = expected_share(scores, score_thr, calibration=calibration)
+        e = pooled_share(scout_pages(inferencer, truth, truth_root, pages, score_thr, calibration).values())
         n = max(1, len(pages))
         out[book] = dict(share=e['share'], cost_per_page=e['cost'] / n, faces_per_page=e['faces'] / n)
     return out
 
 
-def propose(plan: Plan, checkpoint: str, truth: dict, truth_root: Path, book: str, out: Path, classifier=None) -> tuple:
-    """The annotate tool's steps for the pages of ``book``, at the checkpoint's operating point
-    (with the plan's ``classifier``, a :class:`~kaokore_mm.interpretation.FaceClassifier`, if any);
-    returns the threshold, where it came from and the label kinds proposed."""
+def scout_pages(inferencer, truth: dict, truth_root: Path, page_ids, score_thr: float, calibration=None) -> dict:
+    """``{page_id: forecast}`` of the current model on each page of ``page_ids``: the effort share
+    it expects (``share``), its cost in drawings and the faces it expects (as :func:`scout`)."""
+    pages = {im['id']: im for im in truth['images']}
+    out = {}
+    for pid in page_ids:
+        scores = inferencer(read_page(truth_root / pages[pid]['file_name']))['scores']
+        out[pid] = expected_share([scores], score_thr, calibration=calibration)
+    return out
+
+
+def pages_subset(truth: dict, page_ids) -> dict:
+    """The pages ``page_ids`` (and their faces)."""
+    ids = set(page_ids)
+    return dict(
+        truth,
+        images=[im for im in truth['images'] if im['id'] in ids],
+        annotations=[a for a in truth['annotations'] if a['image_id'] in ids],
+    )
+
+
+def propose(
+    plan: Plan, checkpoint: str, subset: dict, truth_root: Path, book: str, out: Path, classifier=None
+) -> tuple:
+    """The annotate tool's steps for the pages of ``subset`` (a COCO subset of the truth) as book ``book``, at
+    the checkpoint's operating point (with the plan's ``classifier``, a
+    :class:`~kaokore_mm.interpretation.FaceClassifier`, if any); returns the threshold, where it
+    came from and the label kinds proposed."""
     pages_dir = out.parent / 'book'
-    _link_pages(book_subset(truth, [book]), truth_root, pages_dir)
+    _link_pages(subset, truth_root, pages_dir)
     pages = pages_from_folder(pages_dir / 'pages')
     cfg = load_config(plan.config, parse_cfg_options(plan.cfg_options))
     thr, how = score_threshold('auto', checkpoint)
@@ -325,8 +371,11 @@ def run_round(
     heldout_root: Path,
     pool: list,
     done_books: list,
+    budget: int | None = None,
 ) -> dict:
-    """One round of ``strategy`` (see the module); returns its record, also in ``round.json``."""
+    """One round of ``strategy`` (see the module); returns its record, also in ``round.json``.
+    ``pool``: the books left (a book strategy) or ``[(page_id, book), ...]``, the pages left
+    (``active_pages``, which takes ``budget`` of them)."""
     here = work / strategy / f'round_{r}'
     record_file = here / 'round.json'
     run_dir = work / 'start' if r == 0 else here  # round 0 is the same for every strategy (the start books)
@@ -354,19 +403,11 @@ def run_round(
     # 2. choose
     chosen_file = here / 'chosen.json'
     if (chosen := _read(chosen_file)) is None:
-        expected = {}  # in order: nothing to forecast
-        if strategy != 'in_order':
-            thr, _ = score_threshold('auto', run['checkpoint'])
-            point = read_operating_point(run['checkpoint']) or {}
-            calibration = dict(slope=point.get('calib_slope'), intercept=point.get('calib_intercept'))
-            cfg = load_config(plan.config, parse_cfg_options(plan.cfg_options))
-            inferencer = PageInferencer(cfg, run['checkpoint'], device=plan.device)
-            expected = scout(inferencer, truth, truth_root, pool, plan.scout_pages, thr, calibration)
-        # by the cost it expects per face (not the number of faces)
-        chosen = dict(book=choose_book(strategy, pool, expected), expected=expected)
+        chosen = choose(plan, strategy, r, run['checkpoint'], truth, truth_root, pool, budget)
         atomic_write_json(chosen_file, chosen)
     book = chosen['book']
-    say('campaign', f'{strategy} round {r}: annotating {book} ({len(done_books)} books annotated)')
+    subset = pages_subset(truth, chosen['pages']) if 'pages' in chosen else book_subset(truth, [book])
+    say('campaign', f'{strategy} round {r}: annotating {book} ({len(done_books)} parts annotated)')
     # 3. propose, 4. correct (again from the proposals when a correction was cut short)
     out = here / 'annotate'
     effort_file = here / 'effort.json'
@@ -374,10 +415,10 @@ def run_round(
         if (out / 'corrections').exists():
             shutil.rmtree(out / 'corrections')
         classifier = FaceClassifier(*plan.classifier, device=plan.device) if plan.classifier else None
-        thr, how, kinds = propose(plan, run['checkpoint'], truth, truth_root, book, out, classifier)
+        thr, how, kinds = propose(plan, run['checkpoint'], subset, truth_root, book, out, classifier)
         # the review app as `review.py --classifier` runs it: a face drawn gets its label proposed too
         labeler = BoxLabeler(classifier) if classifier else None
-        effort = correct_book(out, book_subset(truth, [book]), log=lambda line: None, labels=kinds, labeler=labeler)
+        effort = correct_book(out, subset, log=lambda line: None, labels=kinds, labeler=labeler)
         effort.update(score_thr=thr, score_thr_from=how)
         atomic_write_json(effort_file, effort)
     # 5. merge (a book already in the training set was merged before a kill)
@@ -396,10 +437,11 @@ def run_round(
     record = dict(
         strategy=strategy,
         round=r,
-        book=book,
+        book=chosen.get('label', book),
+        part=book,
         faces=effort['faces'],
         effort_share=effort['effort_share'],
-        forecast=forecast_of(chosen, book),
+        forecast=chosen.get('forecast', forecast_of(chosen, book)),
         **ops,
         score_thr=effort['score_thr'],
         precision=found / proposed if proposed else None,
@@ -410,9 +452,44 @@ def run_round(
         train_min=run['train_s'] / 60,
         checkpoint=run['checkpoint'],
         expected=chosen.get('expected', {}),
+        **({'pages': chosen['pages']} if 'pages' in chosen else {}),
     )
     atomic_write_json(record_file, record)
     return record
+
+
+def choose(
+    plan: Plan, strategy: str, r: int, checkpoint: str, truth: dict, truth_root: Path, pool: list, budget
+) -> dict:
+    """What ``strategy`` annotates next: ``{'book', 'expected'}`` (a book strategy: the book and
+    the forecast of every book scouted), or for ``active_pages`` ``{'book': 'pages_r<r>', 'pages',
+    'expected', 'forecast'}`` (the pages chosen, merged as one part named after the round; the
+    forecast of every page left; the share forecast for the pages chosen together)."""
+    if strategy == 'in_order':
+        return dict(book=choose_book(strategy, pool, {}), expected={})  # nothing to forecast
+    thr, _ = score_threshold('auto', checkpoint)
+    point = read_operating_point(checkpoint) or {}
+    calibration = dict(slope=point.get('calib_slope'), intercept=point.get('calib_intercept'))
+    cfg = load_config(plan.config, parse_cfg_options(plan.cfg_options))
+    inferencer = PageInferencer(cfg, checkpoint, device=plan.device)
+    if strategy != 'active_pages':
+        # by the cost it expects per face (not the number of faces)
+        expected = scout(inferencer, truth, truth_root, pool, plan.scout_pages, thr, calibration)
+        return dict(book=choose_book(strategy, pool, expected), expected=expected)
+    expected = scout_pages(inferencer, truth, truth_root, [pid for pid, _ in pool], thr, calibration)
+    pages = choose_pages(pool, expected, budget)
+    owner, books = dict(pool), dict.fromkeys((b for _, b in pool), 0)
+    for pid in pages:
+        books[owner[pid]] += 1
+    books = {b: n for b, n in books.items() if n}
+    return dict(
+        book=f'pages_r{r}',
+        label=' '.join(f'{b}x{n}' if n > 1 else b for b, n in books.items()),
+        pages=pages,
+        books=books,
+        expected={str(p): e for p, e in expected.items()},
+        forecast=pooled_share(expected[p] for p in pages)['share'],
+    )
 
 
 def forecast_of(chosen: dict, book: str) -> float | None:
@@ -476,15 +553,22 @@ def run_campaign(
         raise UserError(f'{meta} was written with other settings ({changed}): use another work dir or remove it')
     atomic_write_json(meta, settings)
     heldout_root = make_root(work / 'heldout', truth, truth_root, held)
+    # active_pages annotates as many pages a round as a book holds on average: the same pages in all
+    pool_pages = [(im['id'], im['book_id']) for im in sorted(truth['images'], key=lambda im: im['id'])]
+    pool_pages = [(pid, b) for pid, b in pool_pages if b in pool]
+    budget = max(1, round(len(pool_pages) / len(pool)))
     records = []
     for s in strategies:
         make_root(work / s / 'data', truth, truth_root, start_books)
-        done, left = list(start_books), list(pool)
+        done, left = list(start_books), list(pool if s in BOOK_STRATEGIES else pool_pages)
         for r in range(rounds):
-            rec = run_round(plan, s, r, work, truth, truth_root, heldout_root, left, done)
+            rec = run_round(plan, s, r, work, truth, truth_root, heldout_root, left, done, budget)
             records.append(rec)
-            done.append(rec['book'])
-            left.remove(rec['book'])
+            done.append(rec.get('part', rec['book']))
+            if 'pages' in rec:
+                left = [(pid, b) for pid, b in left if pid not in set(rec['pages'])]
+            else:
+                left.remove(rec['book'])
             write_report(work, records, held)
     return records
 

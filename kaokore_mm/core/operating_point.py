@@ -308,5 +308,15 @@ def expected_share(pages_scores, score_thr: float, costs: dict | None = None, ca
     pages_scores = [np.asarray(s, np.float64).reshape(-1) for s in pages_scores]
     cost = sum(expected_effort(s, score_thr, costs, calibration) for s in pages_scores)
     faces = float(sum(face_chances(s, calibration).sum() for s in pages_scores))
+    return pooled_share([dict(cost=cost, faces=faces)], costs)
+
+
+def pooled_share(forecasts, costs: dict | None = None) -> dict:
+    """:func:`expected_share` of several sets of pages from their own (``cost`` and ``faces``
+    summed, then the share), e.g. a book's from its pages' or the share of the pages a round
+    took: not the mean of their shares, which would weigh a page of one face as a page of ten."""
+    costs, forecasts = dict(COSTS, **(costs or {})), list(forecasts)
+    cost = float(sum(f['cost'] for f in forecasts))
+    faces = float(sum(f['faces'] for f in forecasts))
     share = cost / (faces * costs['draw']) if faces > 1e-9 else 1.0
-    return dict(cost=float(cost), faces=faces, share=float(share))
+    return dict(cost=cost, faces=faces, share=float(share))

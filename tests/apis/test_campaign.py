@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kaokore_mm.apis.campaign import Plan, book_subset, choose_book, finetune_options, split_books
+from kaokore_mm.apis.campaign import Plan, book_subset, choose_book, choose_pages, finetune_options, split_books
 from kaokore_mm.utils.cli import UserError
 from tests.conftest import LOADER_OPTS, load_tool, status_classifier
 from tests.test_compat import DEMO
@@ -34,6 +34,20 @@ def test_the_strategies_choose_by_the_forecast_cost_per_face():
     assert choose_book('easy_first', pool, expected) == 'b3'  # the cheapest: the costly ones left to better models
     tie = {b: dict(share=0.3) for b in pool}
     assert choose_book('active', pool, tie) == choose_book('easy_first', pool, tie) == 'b1'  # the pool's order
+
+
+def test_active_pages_takes_the_costliest_page_of_every_book_in_turn():
+    pool = [(1, 'a'), (2, 'a'), (3, 'b'), (4, 'b'), (5, 'c')]
+    expected = {1: dict(share=0.5), 2: dict(share=0.9), 3: dict(share=0.2), 4: dict(share=0.1), 5: dict(share=0.3)}
+    # every book's costliest page first (costliest first), then every book's second
+    assert choose_pages(pool, expected, 3) == [2, 5, 3]
+    assert choose_pages(pool, expected, 4) == [2, 5, 3, 1]  # a's second before the cheaper b's, c has none left
+    assert choose_pages(pool, expected, 9) == [2, 5, 3, 1, 4]  # a budget beyond the pool takes it all
+    # one book holding every costly page still gives up its turn: b's page before a's second
+    lopsided = {1: dict(share=0.9), 2: dict(share=0.8), 3: dict(share=0.1), 4: dict(share=0.05), 5: dict(share=0.0)}
+    assert choose_pages(pool, lopsided, 2) == [1, 3]
+    tie = {pid: dict(share=0.3) for pid, _ in pool}
+    assert choose_pages(pool, tie, 4) == [1, 3, 5, 2]  # the pool's order
 
 
 def test_the_fine_tunes_scale_the_configs_learning_rate():
@@ -64,14 +78,14 @@ def test_a_campaign_of_two_rounds_per_strategy_then_resumed(tiny_data, tmp_path,
         ('active', 1),
         ('easy_first', 0),
         ('easy_first', 1),
+        ('active_pages', 0),
+        ('active_pages', 1),
     ]
     truth = json.loads((tiny_data / 'annotations' / 'pages.json').read_text())
     for r in records:
-        faces = sum(
-            a['image_id'] in {im['id'] for im in truth['images'] if im['book_id'] == r['book']}
-            for a in truth['annotations']
-        )
-        assert r['faces'] == faces > 0  # the scripted annotator corrected the whole book to its truth
+        pages = r.get('pages') or [im['id'] for im in truth['images'] if im['book_id'] == r['book']]
+        faces = sum(a['image_id'] in pages for a in truth['annotations'])
+        assert r['faces'] == faces > 0  # the scripted annotator corrected the whole book (or pages) to its truth
         acts = r['accept'] + r['resize'] + r['delete'] + r['draw']
         assert acts > 0 and 0.0 < r['effort_share'] <= r['draw'] / faces + 0.5 * r['resize'] / faces + 1
         assert r['heldout_AP50'] is not None and r['train_books'] == 1 + r['round']
@@ -92,14 +106,27 @@ def test_a_campaign_of_two_rounds_per_strategy_then_resumed(tiny_data, tmp_path,
     easy = records[4]  # the same start model, the same forecast: the book it expects to cost least
     assert easy['expected'] == active['expected']
     assert easy['book'] == min(easy['expected'], key=lambda b: easy['expected'][b]['share'])
-    # the training set grew by the corrected books, held-out book never in it
-    for s in ('in_order', 'active', 'easy_first'):
+    # active_pages: as many pages a round as a book holds, the costliest of every book in turn
+    pool_pages = [(im['id'], im['book_id']) for im in truth['images'] if im['book_id'] in ('book001', 'book002')]
+    by_pages = records[6:]
+    assert len(by_pages[0]['pages']) == len(pool_pages) // 2 and not set(by_pages[0]['pages']) & set(
+        by_pages[1]['pages']
+    )
+    assert set(by_pages[0]['pages']) | set(by_pages[1]['pages']) == {pid for pid, _ in pool_pages}
+    seen = {int(pid): e for pid, e in by_pages[0]['expected'].items()}  # every page left scouted
+    assert set(seen) == {pid for pid, _ in pool_pages}
+    assert by_pages[0]['pages'] == choose_pages(sorted(pool_pages), seen, len(pool_pages) // 2)
+    assert by_pages[0]['book'] == 'book001 book002'  # one page of each: the label says whose pages were annotated
+    # the training set grew by the corrected books (or pages), held-out book never in it
+    book_pages = {im['file_name'] for im in truth['images'] if im['book_id'] in ('book000', 'book001', 'book002')}
+    for s in ('in_order', 'active', 'easy_first', 'active_pages'):
         train = json.loads((work / s / 'data' / 'annotations' / 'pages.json').read_text())
-        assert {im['book_id'] for im in train['images']} == {'book000', 'book001', 'book002'}
-        # each corrected book keeps the proposals deleted on it: the next round's hard negatives
+        assert {Path(im['file_name']).name for im in train['images']} == {Path(f).name for f in book_pages}
+        # each corrected part keeps the proposals deleted on it: the next round's hard negatives
         for r in (x for x in records if x['strategy'] == s):
-            kept = sum(len(im.get('rejected', [])) for im in train['images'] if im['book_id'] == r['book'])
-            merged = json.loads((work / s / 'data' / 'annotations' / f'merge_{r["book"]}.json').read_text())
+            part = r.get('part', r['book'])
+            kept = sum(len(im.get('rejected', [])) for im in train['images'] if im['book_id'] == part)
+            merged = json.loads((work / s / 'data' / 'annotations' / f'merge_{part}.json').read_text())
             assert kept == merged['rejected'] <= r['delete']
     # no training mined its pages: a round's hard negatives are its deletions
     assert not [d for d in work.rglob('hard_negatives') if d.is_dir()]
@@ -114,7 +141,7 @@ def test_a_campaign_of_two_rounds_per_strategy_then_resumed(tiny_data, tmp_path,
     assert start.optim_wrapper.optimizer.lr == 1e-3 and start.get('load_from') is None
     assert tuned.optim_wrapper.optimizer.lr == pytest.approx(2e-4) and tuned.load_from == records[0]['checkpoint']
     report = (work / 'campaign.md').read_text()
-    assert report.count('cumulative effort') == 3 and report.count('labels confirmed in bulk') == 3
+    assert report.count('cumulative effort') == 4 and report.count('labels confirmed in bulk') == 4
     # (the sure and doubtful paths of the labels: tests/review/test_review_browser.py, with known proposals)
     assert (work / 'effort.png').stat().st_size > 0
     # killed while correcting round 1: its effort and record gone, its corrections half written

@@ -298,3 +298,16 @@ def test_the_forecast_share_is_the_expected_cost_over_the_expected_faces():
     many_easy = expected_share([[0.97] * 30], 0.5)
     few_hard = expected_share([[0.55, 0.45, 0.35]], 0.5)
     assert many_easy['cost'] > few_hard['cost'] and many_easy['share'] < few_hard['share']
+
+
+def test_pages_pool_their_costs_and_faces_not_their_shares():
+    from kaokore_mm.core.operating_point import expected_share, pooled_share
+
+    pages = [[0.9, 0.6, 0.2], [0.95] * 10, [0.3]]
+    each = [expected_share([p], 0.5) for p in pages]
+    pooled = pooled_share(iter(each))  # once through: a generator will do
+    whole = expected_share(pages, 0.5)
+    assert pooled == pytest.approx(whole)
+    # a page of ten easy faces weighs ten times a page of one: not the mean of the shares
+    assert pooled['share'] != pytest.approx(sum(e['share'] for e in each) / len(each))
+    assert pooled_share([]) == dict(cost=0.0, faces=0.0, share=1.0)
