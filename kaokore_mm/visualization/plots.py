@@ -162,7 +162,7 @@ def metrics_bar_figure(
 
 def campaign_figure(records: Sequence[Mapping]) -> Figure:
     """An annotation campaign, one colour per strategy: left, the effort share of each round on
-    the book it annotated (solid) and on the held-out books at the round's operating point
+    the book (or pages) it annotated (solid) and on the held-out books at the round's operating point
     (dashed: the same pages every round); right, the held-out AP50."""
     fig = new_figure(figsize=(9.6, 3.6))
     ax, ap = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
@@ -173,16 +173,17 @@ def campaign_figure(records: Sequence[Mapping]) -> Figure:
         rows = sorted(rows, key=lambda r: r['round'])
         x = [r['round'] for r in rows]
         colour = f'C{k}'
-        ax.plot(x, [r['effort_share'] for r in rows], 'o-', color=colour, label=f'{name}: the book annotated')
+        part = 'the pages annotated' if rows[0].get('pages') else 'the book annotated'
+        ax.plot(x, [r['effort_share'] for r in rows], 'o-', color=colour, label=f'{name}: {part}')
         held = [np.nan if r.get('heldout_effort') is None else r['heldout_effort'] for r in rows]
         if not np.isnan(held).all():
             ax.plot(x, held, 's--', color=colour, alpha=0.7, label=f'{name}: the held-out books')
         aps = [np.nan if r.get('heldout_AP50') is None else r['heldout_AP50'] for r in rows]
         ap.plot(x, aps, 's--', color=colour, label=name)
         for r in rows:
-            ax.annotate(
-                r['book'], (r['round'], r['effort_share']), fontsize=6, xytext=(2, 3), textcoords='offset points'
-            )
+            # a round of pages from several books: how many, not whose (the table names them)
+            tag = f'{len(r["pages"])} pages' if r.get('pages') else r['book']
+            ax.annotate(tag, (r['round'], r['effort_share']), fontsize=6, xytext=(2, 3), textcoords='offset points')
     for a in (ax, ap):
         a.set_xlabel('round')
         a.xaxis.get_major_locator().set_params(integer=True)

@@ -87,6 +87,11 @@ def test_the_campaign_figure_draws_each_strategys_effort_on_its_books_and_on_the
     assert [t.get_text() for t in effort.texts] == ['book0', 'book0', 'book1']  # each point names its book
     held_ap = {line.get_label(): line for line in ap.get_lines()}
     assert list(held_ap['in_order'].get_ydata()) == [0.7, 0.8] and np.isnan(held_ap['active'].get_ydata()).all()
+    # a round of pages from several books (active_pages): the point says how many, the table whose
+    pages = dict(rec('active_pages', 0, 1.15, 0.3, 0.8), book='book002 book003x2 book004', pages=[10, 33, 25, 34])
+    effort, _ = campaign_figure([pages]).axes
+    assert [t.get_text() for t in effort.texts] == ['4 pages']
+    assert [line.get_label() for line in effort.get_lines()][0] == 'active_pages: the pages annotated'
     # a figure of 0 is drawn at 0, not left out as if it were missing
     effort, ap = campaign_figure([rec('s', 0, 0.0, 0.0, 0.0)]).axes
     assert [list(line.get_ydata()) for line in (*effort.get_lines(), *ap.get_lines())] == [[0.0], [0.0], [0.0]]
