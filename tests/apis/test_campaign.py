@@ -148,6 +148,8 @@ def test_a_campaign_of_two_rounds_per_strategy_then_resumed(tiny_data, tmp_path,
     here = work / 'in_order' / 'round_1'
     (here / 'round.json').unlink()
     (here / 'effort.json').unlink()
+    # active_pages killed after merging round 1's pages, before recording it
+    (work / 'active_pages' / 'round_1' / 'round.json').unlink()
     # and round 0 recorded before the held-out effort was: read back from its test
     first = work / 'in_order' / 'round_0' / 'round.json'
     first.write_text(json.dumps({k: v for k, v in records[0].items() if k != 'heldout_effort'}))
@@ -156,8 +158,11 @@ def test_a_campaign_of_two_rounds_per_strategy_then_resumed(tiny_data, tmp_path,
     redone = again[1]
     for key in ('book', 'faces', 'accept', 'resize', 'delete', 'draw', 'effort_share'):
         assert redone[key] == records[1][key], key
-    train = json.loads((work / 'in_order' / 'data' / 'annotations' / 'pages.json').read_text())
-    assert len(train['images']) == len({im['file_name'] for im in train['images']})  # merged once
+    for key in ('book', 'pages', 'faces', 'delete', 'effort_share'):
+        assert again[7][key] == records[7][key], key  # the same pages, not chosen again
+    for s in ('in_order', 'active_pages'):
+        train = json.loads((work / s / 'data' / 'annotations' / 'pages.json').read_text())
+        assert len(train['images']) == len({im['file_name'] for im in train['images']})  # merged once
     # other settings in the same work dir are refused, one line
     from kaokore_mm.utils.cli import cli_main
 
