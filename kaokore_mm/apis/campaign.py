@@ -188,13 +188,7 @@ def split_books(truth: dict, start: int, heldout: int) -> tuple[list, list, list
 def book_subset(truth: dict, books) -> dict:
     """The pages (and their faces) of ``books``."""
     books = set(books)
-    images = [im for im in truth['images'] if im.get('book_id') in books]
-    ids = {im['id'] for im in images}
-    return dict(
-        truth,
-        images=images,
-        annotations=[a for a in truth['annotations'] if a['image_id'] in ids],
-    )
+    return pages_subset(truth, [im['id'] for im in truth['images'] if im.get('book_id') in books])
 
 
 def _link_pages(coco: dict, src_root: Path, dst_root: Path) -> None:
@@ -566,7 +560,8 @@ def run_campaign(
             records.append(rec)
             done.append(rec.get('part', rec['book']))
             if 'pages' in rec:
-                left = [(pid, b) for pid, b in left if pid not in set(rec['pages'])]
+                taken = set(rec['pages'])
+                left = [(pid, b) for pid, b in left if pid not in taken]
             else:
                 left.remove(rec['book'])
             write_report(work, records, held)
