@@ -160,12 +160,28 @@ def metrics_bar_figure(
     return fig
 
 
+def cumulative_shares(rows: Sequence[Mapping]) -> list[float]:
+    """The campaign so far after each of a strategy's rounds (in order): the cost of every
+    round up to it over their faces (a round's cost is its effort share times its faces), the
+    figure the strategies are compared by; NaN where a round's faces were not recorded."""
+    cost = faces = 0.0
+    out = []
+    for r in rows:
+        if r.get('faces') is None or np.isnan(faces):
+            faces = np.nan
+        else:
+            cost, faces = cost + r['effort_share'] * r['faces'], faces + r['faces']
+        out.append(cost / faces if faces else np.nan)
+    return out
+
+
 def campaign_figure(records: Sequence[Mapping]) -> Figure:
     """An annotation campaign, one colour per strategy: left, the effort share of each round on
     the book (or pages) it annotated (solid) and on the held-out books at the round's operating point
-    (dashed: the same pages every round); right, the held-out AP50."""
-    fig = new_figure(figsize=(9.6, 3.6))
-    ax, ap = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
+    (dashed: the same pages every round); middle, the campaign so far (the cost of every round
+    up to it over their faces: the strategies' totals, round by round); right, the held-out AP50."""
+    fig = new_figure(figsize=(13.2, 3.6))
+    ax, total, ap = (fig.add_subplot(1, 3, k) for k in (1, 2, 3))
     by = {}
     for r in records:
         by.setdefault(r['strategy'], []).append(r)
@@ -178,23 +194,32 @@ def campaign_figure(records: Sequence[Mapping]) -> Figure:
         held = [np.nan if r.get('heldout_effort') is None else r['heldout_effort'] for r in rows]
         if not np.isnan(held).all():
             ax.plot(x, held, 's--', color=colour, alpha=0.7, label=f'{name}: the held-out books')
+        total.plot(x, cumulative_shares(rows), 'o-', color=colour, label=name)
         aps = [np.nan if r.get('heldout_AP50') is None else r['heldout_AP50'] for r in rows]
         ap.plot(x, aps, 's--', color=colour, label=name)
         for r in rows:
-            # a round of pages from several books: how many, not whose (the table names them)
+            # a round of pages from several books: how many, not whose (the table names them);
+            # each strategy's names a line apart, so that equal shares do not print on each other
             tag = f'{len(r["pages"])} pages' if r.get('pages') else r['book']
-            ax.annotate(tag, (r['round'], r['effort_share']), fontsize=6, xytext=(2, 3), textcoords='offset points')
-    for a in (ax, ap):
+            ax.annotate(
+                tag, (r['round'], r['effort_share']), fontsize=6, color=colour,
+                xytext=(2, 3 + 7 * k), textcoords='offset points',
+            )
+    for a in (ax, total, ap):
         a.set_xlabel('round')
         a.xaxis.get_major_locator().set_params(integer=True)
     ax.set_ylabel('effort share (1 = drawing every face)')
     ax.set_ylim(bottom=0)
+    total.set_ylabel('effort share of the books so far')
+    total.set_ylim(bottom=0)
     ap.set_ylabel('AP50')
     ap.set_ylim(0, 1.05)
     if by:
         ax.legend(fontsize=7, loc='upper right')
+        total.legend(fontsize=7, loc='upper right')
         ap.legend(fontsize=7, loc='lower right')
     ax.set_title("the annotator's share of the work per round", fontsize=9)
+    total.set_title('the campaign so far', fontsize=9)
     ap.set_title('the held-out books', fontsize=9)
     fig.tight_layout()
     return fig

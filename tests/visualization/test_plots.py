@@ -71,13 +71,18 @@ def test_labels_do_not_overlap_and_colours_follow_the_score():
 
 
 def test_the_campaign_figure_draws_each_strategys_effort_on_its_books_and_on_the_held_out_books():
-    def rec(strategy, r, effort, held, ap):
+    def rec(strategy, r, effort, held, ap, faces=None):
         return dict(
-            strategy=strategy, round=r, book=f'book{r}', effort_share=effort, heldout_effort=held, heldout_AP50=ap
+            strategy=strategy, round=r, book=f'book{r}', effort_share=effort, heldout_effort=held, heldout_AP50=ap,
+            faces=faces,
         )
 
-    records = [rec('in_order', 1, 0.1, 0.3, 0.8), rec('in_order', 0, 0.3, 0.4, 0.7), rec('active', 0, 0.3, None, None)]
-    effort, ap = campaign_figure(records).axes
+    records = [
+        rec('in_order', 1, 0.1, 0.3, 0.8, faces=30),
+        rec('in_order', 0, 0.3, 0.4, 0.7, faces=10),
+        rec('active', 0, 0.3, None, None),
+    ]
+    effort, total, ap = campaign_figure(records).axes
     lines = {line.get_label(): line for line in effort.get_lines()}
     # rounds in order whatever the order of the records; a held-out line only where one was recorded
     assert list(lines['in_order: the book annotated'].get_xdata()) == [0, 1]
@@ -85,16 +90,24 @@ def test_the_campaign_figure_draws_each_strategys_effort_on_its_books_and_on_the
     assert list(lines['in_order: the held-out books'].get_ydata()) == [0.4, 0.3]
     assert 'active: the held-out books' not in lines and 'active: the book annotated' in lines
     assert [t.get_text() for t in effort.texts] == ['book0', 'book0', 'book1']  # each point names its book
+    # equal shares of two strategies: their names printed a line apart, in their strategy's colour
+    (a0,), (i0, _) = ([t for t in effort.texts if t.get_color() == c] for c in ('C0', 'C1'))
+    assert a0.xy == i0.xy and a0.xyann != i0.xyann
+    # the campaign so far: every round's cost over every round's faces, not the mean of the shares
+    so_far = {line.get_label(): line for line in total.get_lines()}
+    assert np.allclose(so_far['in_order'].get_ydata(), [0.3, (0.3 * 10 + 0.1 * 30) / 40])  # 0.15, not 0.2
+    assert np.isnan(so_far['active'].get_ydata()).all()  # no faces recorded: nothing to add up
     held_ap = {line.get_label(): line for line in ap.get_lines()}
     assert list(held_ap['in_order'].get_ydata()) == [0.7, 0.8] and np.isnan(held_ap['active'].get_ydata()).all()
     # a round of pages from several books (active_pages): the point says how many, the table whose
     pages = dict(rec('active_pages', 0, 1.15, 0.3, 0.8), book='book002 book003x2 book004', pages=[10, 33, 25, 34])
-    effort, _ = campaign_figure([pages]).axes
+    effort, _, _ = campaign_figure([pages]).axes
     assert [t.get_text() for t in effort.texts] == ['4 pages']
     assert [line.get_label() for line in effort.get_lines()][0] == 'active_pages: the pages annotated'
     # a figure of 0 is drawn at 0, not left out as if it were missing
-    effort, ap = campaign_figure([rec('s', 0, 0.0, 0.0, 0.0)]).axes
-    assert [list(line.get_ydata()) for line in (*effort.get_lines(), *ap.get_lines())] == [[0.0], [0.0], [0.0]]
+    effort, total, ap = campaign_figure([rec('s', 0, 0.0, 0.0, 0.0, faces=5)]).axes
+    drawn = [list(line.get_ydata()) for line in (*effort.get_lines(), *total.get_lines(), *ap.get_lines())]
+    assert drawn == [[0.0], [0.0], [0.0], [0.0]]
 
 
 def test_metrics_bars_are_named_by_their_labels_and_the_legend_leaves_the_bars_free():
