@@ -202,8 +202,12 @@ def campaign_figure(records: Sequence[Mapping]) -> Figure:
             # each strategy's names a line apart, so that equal shares do not print on each other
             tag = f'{len(r["pages"])} pages' if r.get('pages') else r['book']
             ax.annotate(
-                tag, (r['round'], r['effort_share']), fontsize=6, color=colour,
-                xytext=(2, 3 + 7 * k), textcoords='offset points',
+                tag,
+                (r['round'], r['effort_share']),
+                fontsize=6,
+                color=colour,
+                xytext=(2, 3 + 7 * k),
+                textcoords='offset points',
             )
     for a in (ax, total, ap):
         a.set_xlabel('round')

@@ -73,7 +73,12 @@ def test_labels_do_not_overlap_and_colours_follow_the_score():
 def test_the_campaign_figure_draws_each_strategys_effort_on_its_books_and_on_the_held_out_books():
     def rec(strategy, r, effort, held, ap, faces=None):
         return dict(
-            strategy=strategy, round=r, book=f'book{r}', effort_share=effort, heldout_effort=held, heldout_AP50=ap,
+            strategy=strategy,
+            round=r,
+            book=f'book{r}',
+            effort_share=effort,
+            heldout_effort=held,
+            heldout_AP50=ap,
             faces=faces,
         )
 
