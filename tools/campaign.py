@@ -67,6 +67,14 @@ def parse_args(argv=None):
         help="the later rounds' fine-tunes start at this share of the config's learning rate",
     )
     p.add_argument(
+        '--finetune-ema',
+        type=number(float, 0.0, 0.5),
+        default=Plan.finetune_ema,
+        metavar='MOMENTUM',
+        help="the later rounds' checkpoints are an exponential moving average of their weights at this momentum "
+        "(mmengine's EMAHook; 0: the last iterate)",
+    )
+    p.add_argument(
         '--device', default=Plan.device, help='of the predictions (cpu, cuda, cuda:1); trainings use CUDA if any'
     )
     p.add_argument('--cfg-options', nargs='+', default=[], help='passed to every training and prediction')
@@ -85,6 +93,7 @@ def main(argv=None):
         device=args.device,
         val_pages=args.val_pages,
         finetune_lr_scale=args.finetune_lr_scale,
+        finetune_ema=args.finetune_ema,
     )
     records = run_campaign(args.work_dir, args.data_root, plan, args.rounds, args.strategies, args.start, args.heldout)
     say('campaign', f'{len(records)} rounds -> {args.work_dir}/campaign.md, campaign.json, effort.png')

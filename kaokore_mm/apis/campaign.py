@@ -140,7 +140,9 @@ class Plan:
     runs, not what it computes: a campaign may resume on another device; the trainings take the
     Runner's own, CUDA where there is one), and ``finetune_lr_scale``, the share of the config's
     peak learning rate the later rounds' fine-tunes start from (their warm-up and decay scaled to
-    ``finetune_iters`` as the first training's)."""
+    ``finetune_iters`` as the first training's), and ``finetune_ema``, the momentum of an
+    exponential moving average of the fine-tunes' weights (mmengine's ``EMAHook``: the round's
+    checkpoint, its validation and its proposals are the average's; 0: the last iterate's)."""
 
     config: str
     max_iters: int = 500
@@ -151,6 +153,7 @@ class Plan:
     device: str = 'cpu'
     val_pages: int = 1
     finetune_lr_scale: float = 0.2
+    finetune_ema: float = 0.0
 
 
 def finetune_options(plan: Plan) -> list[str]:
@@ -166,6 +169,14 @@ def finetune_options(plan: Plan) -> list[str]:
             'give --finetune-lr-scale 1, or set the rate through --cfg-options'
         )
     return [f'optim_wrapper.optimizer.lr={lr * plan.finetune_lr_scale!r}']
+
+
+def finetune_hooks(plan: Plan) -> list[dict]:
+    """The hooks a later round's training adds: an ``EMAHook`` at ``plan.finetune_ema`` (the
+    first training has none, so a start model is shared by campaigns that average and campaigns
+    that do not). The buffers are averaged with the weights: the normalization statistics of
+    the last iterations beside averaged weights would pair two different models."""
+    return [dict(type='EMAHook', momentum=plan.finetune_ema, update_buffers=True)] if plan.finetune_ema else []
 
 
 def split_books(truth: dict, start: int, heldout: int) -> tuple[list, list, list]:
@@ -393,6 +404,7 @@ def run_round(
             train_root, heldout_root, (*plan.cfg_options, *(finetune_options(plan) if r else ())), load_from, val_root
         ),
         tag='campaign',
+        train_hooks=finetune_hooks(plan) if r else (),
     )
     # 2. choose
     chosen_file = here / 'chosen.json'
@@ -538,6 +550,7 @@ def run_campaign(
     if (old := _read(meta)) is not None:
         old.setdefault('val_pages', 0)  # written before the option: validated on the held-out books alone
         old.setdefault('finetune_lr_scale', 1.0)  # written before the option: fine-tuned at the full rate
+        old.setdefault('finetune_ema', 0.0)  # written before the option: no average
     if old is not None and old != settings:
         changed = ', '.join(
             f'{k} {old.get(k)!r} -> {settings.get(k)!r}'

@@ -106,13 +106,16 @@ def effective_schedule(config: str, cfg_options=(), max_iters: int | None = None
     return opts, f'iter_{iters}.pth'
 
 
-def run_cfg(config: str, work_dir, data_root, cfg_options=(), resume: bool = False) -> Config:
+def run_cfg(config: str, work_dir, data_root, cfg_options=(), resume: bool = False, hooks=()) -> Config:
     """The config of one run: ``data_root`` for every loader, ``cfg_options``
-    applied, ``work_dir`` set (and resuming from its last checkpoint)."""
+    applied, ``hooks`` added to its ``custom_hooks`` (a list of hook dicts, which
+    ``--cfg-options`` cannot write), ``work_dir`` set (and resuming from its last checkpoint)."""
     options = parse_cfg_options(cfg_options)
     cfg = load_config(str(config), options)
     set_data_root(cfg, str(data_root))
     cfg.merge_from_dict({k: v for k, v in options.items() if k != 'model_from'})
+    if hooks:
+        cfg.custom_hooks = [*(cfg.get('custom_hooks') or []), *map(dict, hooks)]
     cfg.work_dir = str(work_dir)
     if resume:
         cfg.resume, cfg.load_from = True, None
@@ -127,6 +130,7 @@ def train_and_test(
     cfg_options=(),
     out: str | None = None,
     tag: str = 'run',
+    train_hooks=(),
 ) -> dict:
     """Train ``config`` (resuming an interrupted run, skipping a finished one) and
     test the checkpoint the run wrote last (a test finished after that checkpoint
@@ -141,6 +145,9 @@ def train_and_test(
         cfg_options: ``key=value`` overrides of training and testing alike.
         out: also dump the test predictions to this ``.pkl``.
         tag: the progress lines' tag.
+        train_hooks: hook dicts the training adds to the config's ``custom_hooks``
+            (e.g. an ``EMAHook``: the checkpoint then holds the averaged weights, which
+            the test reads; the test adds none).
 
     Returns:
         ``dict(metrics, checkpoint, train_s, test_s)`` (``train_s``: the seconds of training the
@@ -155,7 +162,7 @@ def train_and_test(
     else:
         resume = (work_dir / 'train' / 'last_checkpoint').exists()
         say(tag, f'train {config} in {work_dir / "train"}' + (' (resuming)' if resume else ''))
-        train_detector(run_cfg(config, work_dir / 'train', data_root, opts, resume))
+        train_detector(run_cfg(config, work_dir / 'train', data_root, opts, resume, train_hooks))
         if not final.exists():
             written = sorted(p.name for p in (work_dir / 'train').glob('*.pth'))
             raise UserError(

@@ -7,7 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from kaokore_mm.apis.campaign import Plan, book_subset, choose_book, choose_pages, finetune_options, split_books
+from kaokore_mm.apis.campaign import (
+    Plan,
+    book_subset,
+    choose_book,
+    choose_pages,
+    finetune_hooks,
+    finetune_options,
+    split_books,
+)
 from kaokore_mm.utils.cli import UserError
 from tests.conftest import LOADER_OPTS, load_tool, status_classifier
 from tests.test_compat import DEMO
@@ -62,13 +70,30 @@ def test_the_fine_tunes_scale_the_configs_learning_rate():
 
 
 @pytest.mark.processes
+def test_the_fine_tunes_average_their_weights_when_asked(tmp_path):
+    from kaokore_mm.apis.experiments import run_cfg
+
+    assert finetune_hooks(Plan(DEMO)) == []  # the default: the last iterate
+    hooks = finetune_hooks(Plan(DEMO, finetune_ema=0.02))
+    assert hooks == [dict(type='EMAHook', momentum=0.02, update_buffers=True)]
+    cfg = run_cfg(DEMO, tmp_path / 'run', tmp_path / 'data', ('default_hooks.logger.interval=3',), hooks=hooks)
+    assert cfg.custom_hooks == hooks and cfg.default_hooks.logger.interval == 3
+    assert not run_cfg(DEMO, tmp_path / 'run', tmp_path / 'data').get('custom_hooks')
+    # a config's own hooks stay, the average joins them
+    cls = 'configs/demo/resnet18_kaokore_status_demo.py'
+    assert [h['type'] for h in run_cfg(cls, tmp_path / 'run', tmp_path / 'data', hooks=hooks).custom_hooks] == [
+        'GuidedGradCAMHook',
+        'EMAHook',
+    ]
+
+
 def test_a_campaign_of_two_rounds_per_strategy_then_resumed(tiny_data, tmp_path, capsys):
     pytest.importorskip('selenium.webdriver')
     if not shutil.which('chromedriver'):
         pytest.skip('needs chromium and chromedriver')
     work = tmp_path / 'campaign'
     args = [DEMO, '--data-root', str(tiny_data), '--work-dir', str(work), '--rounds', '2']
-    args += ['--max-iters', '2', '--finetune-iters', '2', '--scout-pages', '1']
+    args += ['--max-iters', '2', '--finetune-iters', '2', '--scout-pages', '1', '--finetune-ema', '0.5']
     args += ['--classifier', *status_classifier(tmp_path / 'status.pth'), '--cfg-options', *OPTS]
     records = load_tool('campaign').main(args)
     assert [(r['strategy'], r['round']) for r in records] == [
@@ -140,6 +165,14 @@ def test_a_campaign_of_two_rounds_per_strategy_then_resumed(tiny_data, tmp_path,
     start, tuned = ran_with(work / 'start'), ran_with(work / 'in_order' / 'round_1')
     assert start.optim_wrapper.optimizer.lr == 1e-3 and start.get('load_from') is None
     assert tuned.optim_wrapper.optimizer.lr == pytest.approx(2e-4) and tuned.load_from == records[0]['checkpoint']
+    # the fine-tune's checkpoint is the average of its weights (mmengine's EMAHook), the start model's is not
+    import torch
+
+    assert [h['type'] for h in tuned.custom_hooks] == ['EMAHook'] and not start.get('custom_hooks')
+    ckpt = {r['round']: torch.load(r['checkpoint'], map_location='cpu', weights_only=False) for r in records[:2]}
+    assert 'ema_state_dict' not in ckpt[0] and 'ema_state_dict' in ckpt[1]
+    ema, last = ckpt[1]['state_dict'], ckpt[1]['ema_state_dict']  # saved swapped: the last iterate kept aside
+    assert any(not torch.equal(ema[k], last['module.' + k]) for k in ema if ema[k].is_floating_point())
     report = (work / 'campaign.md').read_text()
     assert report.count('cumulative effort') == 4 and report.count('labels confirmed in bulk') == 4
     # (the sure and doubtful paths of the labels: tests/review/test_review_browser.py, with known proposals)
@@ -178,6 +211,10 @@ def test_a_campaign_of_two_rounds_per_strategy_then_resumed(tiny_data, tmp_path,
     meta.write_text(json.dumps({k: v for k, v in written.items() if k != 'finetune_lr_scale'}))
     assert cli_main(load_tool('campaign').main, args) == 2
     assert 'other settings (finetune_lr_scale 1.0 -> 0.2)' in capsys.readouterr().err
+    # and before the average was: resumed without one
+    meta.write_text(json.dumps({k: v for k, v in written.items() if k != 'finetune_ema'}))
+    assert cli_main(load_tool('campaign').main, args) == 2
+    assert 'other settings (finetune_ema 0.0 -> 0.5)' in capsys.readouterr().err
     gone = list(args)
     gone[gone.index('--classifier') + 2] = str(tmp_path / 'missing.pth')
     assert cli_main(load_tool('campaign').main, gone) == 2
