@@ -69,7 +69,6 @@ def test_the_fine_tunes_scale_the_configs_learning_rate():
         finetune_options(Plan(DEMO, cfg_options=('optim_wrapper.optimizer.lr=None',)))
 
 
-@pytest.mark.processes
 def test_the_fine_tunes_average_their_weights_when_asked(tmp_path):
     from kaokore_mm.apis.experiments import run_cfg
 
@@ -87,6 +86,7 @@ def test_the_fine_tunes_average_their_weights_when_asked(tmp_path):
     ]
 
 
+@pytest.mark.processes
 def test_a_campaign_of_two_rounds_per_strategy_then_resumed(tiny_data, tmp_path, capsys):
     pytest.importorskip('selenium.webdriver')
     if not shutil.which('chromedriver'):
