@@ -75,6 +75,14 @@ def parse_args(argv=None):
         "(mmengine's EMAHook; 0: the last iterate)",
     )
     p.add_argument(
+        '--finetune-precise-bn',
+        type=number(int, 0, 10**6),
+        default=Plan.finetune_precise_bn,
+        metavar='PATCHES',
+        help="the later rounds' batch-norm statistics are recomputed on this many training patches with the "
+        "final weights (mmpretrain's PreciseBNHook; 0: the running averages of the last batches)",
+    )
+    p.add_argument(
         '--device', default=Plan.device, help='of the predictions (cpu, cuda, cuda:1); trainings use CUDA if any'
     )
     p.add_argument('--cfg-options', nargs='+', default=[], help='passed to every training and prediction')
@@ -94,6 +102,7 @@ def main(argv=None):
         val_pages=args.val_pages,
         finetune_lr_scale=args.finetune_lr_scale,
         finetune_ema=args.finetune_ema,
+        finetune_precise_bn=args.finetune_precise_bn,
     )
     records = run_campaign(args.work_dir, args.data_root, plan, args.rounds, args.strategies, args.start, args.heldout)
     say('campaign', f'{len(records)} rounds -> {args.work_dir}/campaign.md, campaign.json, effort.png')

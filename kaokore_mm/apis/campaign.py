@@ -142,7 +142,10 @@ class Plan:
     peak learning rate the later rounds' fine-tunes start from (their warm-up and decay scaled to
     ``finetune_iters`` as the first training's), and ``finetune_ema``, the momentum of an
     exponential moving average of the fine-tunes' weights (mmengine's ``EMAHook``: the round's
-    checkpoint, its validation and its proposals are the average's; 0: the last iterate's)."""
+    checkpoint, its validation and its proposals are the average's; 0: the last iterate's), and
+    ``finetune_precise_bn``, the training patches a fine-tune's batch-norm statistics are
+    recomputed on with its final weights (mmpretrain's ``PreciseBNHook``; 0: the running
+    averages of its last batches)."""
 
     config: str
     max_iters: int = 500
@@ -154,6 +157,7 @@ class Plan:
     val_pages: int = 1
     finetune_lr_scale: float = 0.2
     finetune_ema: float = 0.0
+    finetune_precise_bn: int = 0
 
 
 def finetune_options(plan: Plan) -> list[str]:
@@ -172,11 +176,26 @@ def finetune_options(plan: Plan) -> list[str]:
 
 
 def finetune_hooks(plan: Plan) -> list[dict]:
-    """The hooks a later round's training adds: an ``EMAHook`` at ``plan.finetune_ema`` (the
-    first training has none, so a start model is shared by campaigns that average and campaigns
-    that do not). The buffers are averaged with the weights: the normalization statistics of
-    the last iterations beside averaged weights would pair two different models."""
-    return [dict(type='EMAHook', momentum=plan.finetune_ema, update_buffers=True)] if plan.finetune_ema else []
+    """The hooks a later round's training adds (the first training has none, so a start model is
+    shared by campaigns with and without them): an ``EMAHook`` at ``plan.finetune_ema``, its
+    buffers averaged with the weights (the normalization statistics of the last iterations
+    beside averaged weights would pair two different models); a ``PreciseBNHook`` over
+    ``plan.finetune_precise_bn`` patches at the last iteration, before the checkpoint is saved
+    (with a batch of 2 patches, the running statistics are an average of the last few batches:
+    docs/benchmarks.md)."""
+    hooks = []
+    if plan.finetune_precise_bn:
+        hooks.append(
+            dict(
+                type='mmpretrain.PreciseBNHook',
+                num_samples=plan.finetune_precise_bn,
+                interval=plan.finetune_iters,
+                priority='ABOVE_NORMAL',
+            )
+        )
+    if plan.finetune_ema:
+        hooks.append(dict(type='EMAHook', momentum=plan.finetune_ema, update_buffers=True))
+    return hooks
 
 
 def split_books(truth: dict, start: int, heldout: int) -> tuple[list, list, list]:
@@ -551,6 +570,7 @@ def run_campaign(
         old.setdefault('val_pages', 0)  # written before the option: validated on the held-out books alone
         old.setdefault('finetune_lr_scale', 1.0)  # written before the option: fine-tuned at the full rate
         old.setdefault('finetune_ema', 0.0)  # written before the option: no average
+        old.setdefault('finetune_precise_bn', 0)  # nor statistics recomputed
     if old is not None and old != settings:
         changed = ', '.join(
             f'{k} {old.get(k)!r} -> {settings.get(k)!r}'

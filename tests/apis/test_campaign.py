@@ -78,6 +78,12 @@ def test_the_fine_tunes_average_their_weights_when_asked(tmp_path):
     cfg = run_cfg(DEMO, tmp_path / 'run', tmp_path / 'data', ('default_hooks.logger.interval=3',), hooks=hooks)
     assert cfg.custom_hooks == hooks and cfg.default_hooks.logger.interval == 3
     assert not run_cfg(DEMO, tmp_path / 'run', tmp_path / 'data').get('custom_hooks')
+    # the batch-norm statistics recomputed once, at the last iteration, before the checkpoint and the average
+    both = finetune_hooks(Plan(DEMO, finetune_iters=50, finetune_ema=0.02, finetune_precise_bn=200))
+    assert both == [
+        dict(type='mmpretrain.PreciseBNHook', num_samples=200, interval=50, priority='ABOVE_NORMAL'),
+        *hooks,
+    ]
     # a config's own hooks stay, the average joins them
     cls = 'configs/demo/resnet18_kaokore_status_demo.py'
     assert [h['type'] for h in run_cfg(cls, tmp_path / 'run', tmp_path / 'data', hooks=hooks).custom_hooks] == [
@@ -94,6 +100,7 @@ def test_a_campaign_of_two_rounds_per_strategy_then_resumed(tiny_data, tmp_path,
     work = tmp_path / 'campaign'
     args = [DEMO, '--data-root', str(tiny_data), '--work-dir', str(work), '--rounds', '2']
     args += ['--max-iters', '2', '--finetune-iters', '2', '--scout-pages', '1', '--finetune-ema', '0.5']
+    args += ['--finetune-precise-bn', '4']
     args += ['--classifier', *status_classifier(tmp_path / 'status.pth'), '--cfg-options', *OPTS]
     records = load_tool('campaign').main(args)
     assert [(r['strategy'], r['round']) for r in records] == [
@@ -168,7 +175,8 @@ def test_a_campaign_of_two_rounds_per_strategy_then_resumed(tiny_data, tmp_path,
     # the fine-tune's checkpoint is the average of its weights (mmengine's EMAHook), the start model's is not
     import torch
 
-    assert [h['type'] for h in tuned.custom_hooks] == ['EMAHook'] and not start.get('custom_hooks')
+    assert [h['type'] for h in tuned.custom_hooks] == ['mmpretrain.PreciseBNHook', 'EMAHook']
+    assert not start.get('custom_hooks')
     ckpt = {r['round']: torch.load(r['checkpoint'], map_location='cpu', weights_only=False) for r in records[:2]}
     assert 'ema_state_dict' not in ckpt[0] and 'ema_state_dict' in ckpt[1]
     ema, last = ckpt[1]['state_dict'], ckpt[1]['ema_state_dict']  # saved swapped: the last iterate kept aside
@@ -215,6 +223,9 @@ def test_a_campaign_of_two_rounds_per_strategy_then_resumed(tiny_data, tmp_path,
     meta.write_text(json.dumps({k: v for k, v in written.items() if k != 'finetune_ema'}))
     assert cli_main(load_tool('campaign').main, args) == 2
     assert 'other settings (finetune_ema 0.0 -> 0.5)' in capsys.readouterr().err
+    meta.write_text(json.dumps({k: v for k, v in written.items() if k != 'finetune_precise_bn'}))
+    assert cli_main(load_tool('campaign').main, args) == 2
+    assert 'other settings (finetune_precise_bn 0 -> 4)' in capsys.readouterr().err
     gone = list(args)
     gone[gone.index('--classifier') + 2] = str(tmp_path / 'missing.pth')
     assert cli_main(load_tool('campaign').main, gone) == 2
