@@ -71,8 +71,8 @@ def parse_args(argv=None):
         type=number(float, 0.0, 0.5),
         default=Plan.finetune_ema,
         metavar='MOMENTUM',
-        help="the later rounds' checkpoints are an exponential moving average of their weights at this momentum "
-        "(mmengine's EMAHook; 0: the last iterate)",
+        help="the later rounds' checkpoints are an exponential moving average of their weights and buffers at this "
+        "momentum (mmengine's EMAHook; 0: the last iterate)",
     )
     p.add_argument(
         '--finetune-precise-bn',
