@@ -182,7 +182,9 @@ def finetune_hooks(plan: Plan) -> list[dict]:
     beside averaged weights would pair two different models); a ``PreciseBNHook`` over
     ``plan.finetune_precise_bn`` patches at the last iteration, before the checkpoint is saved
     (with a batch of 2 patches, the running statistics are an average of the last few batches:
-    docs/benchmarks.md)."""
+    docs/benchmarks.md). Given both, the statistics are recomputed for the last iterate's
+    weights and enter the average as one more step at its momentum: the checkpoint's
+    statistics are then mostly the average's own, not recomputed for its weights."""
     hooks = []
     if plan.finetune_precise_bn:
         hooks.append(
